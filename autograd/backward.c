@@ -1,0 +1,185 @@
+/* The backward engine: reverse topological walk over recorded nodes.
+ *
+ * Nodes reachable from the root are collected by an iterative depth-first
+ * walk that counts, for each node, the edges pointing at it from within the
+ * graph. A node runs once all of them have delivered their gradient, so it
+ * sees the full sum. The walk order is fixed by the graph, so the order of
+ * gradient additions, and thus the bits, are too. */
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "autograd/graph.h"
+#include "tensor/elementwise.h"
+#include "tensor/view.h"
+
+typedef struct {
+    tg_node **items;
+    int len, cap;
+} node_list;
+
+static int push(node_list *l, tg_node *n)
+{
+    if (l->len == l->cap) {
+        int cap = l->cap ? l->cap * 2 : 64;
+        tg_node **items = realloc(l->items, (size_t)cap * sizeof *items);
+        if (!items) return TG_FAIL("backward: out of memory walking the graph");
+        l->items = items;
+        l->cap = cap;
+    }
+    l->items[l->len++] = n;
+    return 0;
+}
+
+/* All nodes reachable from root into all, with their pending counts. */
+static int collect(tg_node *root, node_list *all)
+{
+    node_list stack = {0};
+    int rc = push(&stack, root);
+    root->visited = true;
+    while (!rc && stack.len) {
+        tg_node *n = stack.items[--stack.len];
+        rc = push(all, n);
+        for (int i = 0; i < n->n_inputs && !rc; i++) {
+            tg_node *next = n->inputs[i].node;
+            if (!next) continue;
+            next->pending++;
+            if (!next->visited) {
+                next->visited = true;
+                rc = push(&stack, next);
+            }
+        }
+    }
+    free(stack.items);
+    return rc;
+}
+
+/* Is t a tensor nobody else can see (safe to write in place)? */
+static bool owned(const tg_tensor *t)
+{
+    return atomic_load(&t->refcount) == 1 && atomic_load(&t->storage->refcount) == 1 && tg_is_contiguous(t);
+}
+
+/* *acc += g, taking ownership of g. */
+static int accumulate(tg_tensor **acc, tg_tensor *g)
+{
+    if (!*acc) {
+        *acc = g;
+        return 0;
+    }
+    int rc = 0;
+    if (owned(*acc)) {
+        rc = tg_k_add_(*acc, g);
+    } else {
+        tg_tensor *sum = tg_k_add(*acc, g);
+        rc = sum ? 0 : -1;
+        if (sum) {
+            tg_release(*acc);
+            *acc = sum;
+        }
+    }
+    tg_release(g);
+    return rc;
+}
+
+/* Adds g (taken) into leaf's .grad, which is always a tensor of its own. */
+static int accumulate_leaf(tg_tensor *leaf, tg_tensor *g)
+{
+    struct tg_autograd_meta *m = leaf->autograd;
+    if (!m->grad && !owned(g)) {
+        tg_tensor *copy = tg_k_clone(g);
+        tg_release(g);
+        if (!copy) return -1;
+        g = copy;
+    }
+    return accumulate(&m->grad, g);
+}
+
+static int check_grad_shape(const tg_node *n, int i, const tg_tensor *g)
+{
+    const tg_edge *e = &n->inputs[i];
+    bool same = g->ndim == e->ndim;
+    for (int d = 0; same && d < e->ndim; d++) same = g->shape[d] == e->shape[d];
+    if (same) return 0;
+    char b0[TG_SHAPE_STR_LEN], b1[TG_SHAPE_STR_LEN];
+    return TG_FAIL("%s backward: gradient for input %d has shape %s, input has %s", n->name, i,
+                   tg_shape_str(g->ndim, g->shape, b0, sizeof b0), tg_shape_str(e->ndim, e->shape, b1, sizeof b1));
+}
+
+/* Runs node n and routes its input gradients; pushes nodes that became ready. */
+static int run_node(tg_node *n, node_list *ready)
+{
+    tg_tensor *stack_grads[8] = {0};
+    tg_tensor **grads = n->n_inputs <= 8 ? stack_grads : calloc((size_t)n->n_inputs, sizeof *grads);
+    if (!grads) return TG_FAIL("%s backward: out of memory", n->name);
+    tg_tensor *g = n->grad;
+    n->grad = NULL;
+    int rc = n->freed ? TG_FAIL("%s backward: the graph was freed by an earlier backward; "
+                                "use tg_backward_retain to backward twice", n->name)
+                      : g ? n->backward(n, g, grads) : 0;
+    tg_release(g);
+    for (int i = 0; i < n->n_inputs; i++) {
+        tg_edge *e = &n->inputs[i];
+        tg_tensor *gi = grads[i];
+        if (!rc && gi) rc = check_grad_shape(n, i, gi);
+        if (rc || !gi) tg_release(gi);
+        else if (e->node) rc = accumulate(&e->node->grad, gi);
+        else if (e->leaf) rc = accumulate_leaf(e->leaf, gi);
+        else tg_release(gi);
+        if (e->node && --e->node->pending == 0 && !rc) rc = push(ready, e->node);
+    }
+    if (grads != stack_grads) free(grads);
+    return rc;
+}
+
+static int run_graph(tg_tensor *root, tg_tensor *grad, bool retain)
+{
+    tg_node *top = root->autograd->grad_fn;
+    if (!top) return accumulate_leaf(root, tg_retain(grad));
+    node_list all = {0}, ready = {0};
+    int rc = collect(top, &all);
+    top->grad = tg_retain(grad);
+    if (!rc) rc = push(&ready, top);
+    while (!rc && ready.len) rc = run_node(ready.items[--ready.len], &ready);
+    for (int i = 0; i < all.len; i++) {
+        tg_node *n = all.items[i];
+        n->visited = false;
+        n->pending = 0;
+        tg_release(n->grad);
+        n->grad = NULL;
+        if (!rc && !retain) tg_node_free_graph_state(n);
+    }
+    free(all.items);
+    free(ready.items);
+    return rc;
+}
+
+static int backward(tg_tensor *root, tg_tensor *grad, bool retain)
+{
+    if (!root) return -1;
+    if (!tg_requires_grad(root))
+        return TG_FAIL("backward: the tensor does not require grad (no input of its graph requires grad)");
+    tg_tensor *g = grad ? tg_retain(grad) : NULL;
+    if (!grad && tg_numel(root) != 1) {
+        char b[TG_SHAPE_STR_LEN];
+        return TG_FAIL("backward: a gradient is needed for a non-scalar output of shape %s",
+                       tg_shape_str(root->ndim, root->shape, b, sizeof b));
+    }
+    if (!g) g = tg_ones(root->ndim, root->shape, TG_FLOAT32);
+    if (g && !tg_same_shape(g, root)) {
+        char b0[TG_SHAPE_STR_LEN], b1[TG_SHAPE_STR_LEN];
+        tg_release(g);
+        return TG_FAIL("backward: gradient of shape %s for an output of shape %s",
+                       tg_shape_str(grad->ndim, grad->shape, b0, sizeof b0),
+                       tg_shape_str(root->ndim, root->shape, b1, sizeof b1));
+    }
+    if (!g) return -1;
+    tg_no_grad_enter();
+    int rc = run_graph(root, g, retain);
+    tg_no_grad_exit();
+    tg_release(g);
+    return rc;
+}
+
+int tg_backward(tg_tensor *root, tg_tensor *grad) { return backward(root, grad, false); }
+
+int tg_backward_retain(tg_tensor *root, tg_tensor *grad) { return backward(root, grad, true); }

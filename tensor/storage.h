@@ -1,0 +1,20 @@
+/* Refcounted storage: the memory behind one or more tensors (internal). */
+#ifndef TG_STORAGE_H
+#define TG_STORAGE_H
+
+#include "tensor/tensor.h"
+
+/* New storage of nbytes (64-byte aligned, uninitialised); NULL with error. */
+tg_storage *tg_storage_new(size_t nbytes);
+void tg_storage_retain(tg_storage *s);
+void tg_storage_release(tg_storage *s);
+
+/* A tensor header over s (retained) with the given geometry; internal. */
+tg_tensor *tg_tensor_wrap(tg_storage *s, int64_t offset, int ndim, const int64_t *shape,
+                          const int64_t *stride, tg_dtype dtype);
+/* Fills stride with the contiguous (row-major) strides of shape. */
+void tg_contiguous_strides(int ndim, const int64_t *shape, int64_t *stride);
+/* prod(shape), or -1 with error on overflow or a negative size. */
+int64_t tg_shape_numel(const char *op, int ndim, const int64_t *shape);
+
+#endif

@@ -1,0 +1,13 @@
+/* The Check suites of tests/autograd, run together by main.c. */
+#ifndef AUTOGRAD_SUITES_H
+#define AUTOGRAD_SUITES_H
+
+#include <check.h>
+
+#include "autograd/node.h"
+#include "tensorgrad.h"
+
+Suite *graph_suite(void);
+Suite *gradcheck_suite(void);
+
+#endif

@@ -1,0 +1,15 @@
+/* The Check suites of tests/tensor, run together by main.c. */
+#ifndef TENSOR_SUITES_H
+#define TENSOR_SUITES_H
+
+#include <check.h>
+
+Suite *tensor_suite(void);
+Suite *view_suite(void);
+Suite *elementwise_suite(void);
+Suite *rng_suite(void);
+Suite *reduce_suite(void);
+Suite *linalg_suite(void);
+Suite *index_suite(void);
+
+#endif
