@@ -4,6 +4,8 @@
 
 #include "tensor/tensor.h"
 #include "tensor/elementwise.h"
+#include "tensor/index.h"
+#include "tensor/linalg.h"
 #include "tensor/reduce.h"
 #include "tensor/rng.h"
 #include "tensor/threads.h"

@@ -22,6 +22,7 @@ int64_t tg_numel(const tg_tensor *t)
 
 bool tg_is_contiguous(const tg_tensor *t)
 {
+    if (tg_numel(t) == 0) return true;
     int64_t expect = 1;
     for (int i = t->ndim - 1; i >= 0; i--) {
         if (t->shape[i] != 1 && t->stride[i] != expect) return false;

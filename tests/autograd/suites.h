@@ -9,5 +9,6 @@
 
 Suite *graph_suite(void);
 Suite *gradcheck_suite(void);
+Suite *torch_parity_suite(void);
 
 #endif

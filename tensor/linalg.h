@@ -1,0 +1,44 @@
+/* Matrix products (float32) through BLIS.
+ *
+ * Raw, non-differentiable forms (autograd/ops_linalg.c wraps them). Operands
+ * go to BLIS with their own strides: a transposed or narrowed view (one unit
+ * stride) costs no copy. Only a matrix with no unit stride, or an expanded
+ * one (stride 0 on a dim of size > 1), is copied to contiguous first.
+ *
+ * Results are bitwise identical whatever the thread count: BLIS splits the
+ * output, never the k loop. BLIS runs on the thread count of
+ * tg_set_num_threads; called inside an OpenMP parallel region it runs on one
+ * thread (better: do not call it there). */
+#ifndef TG_LINALG_H
+#define TG_LINALG_H
+
+#include "tensor/tensor.h"
+
+/* torch.matmul: 1-D @ 1-D is a dot product (0-dim result); a 1-D left
+ * operand is a row (its dim removed from the result), a 1-D right operand a
+ * column; with 2 or more dims the leading ones are batch dims, broadcast
+ * (NumPy rules). Returns a new contiguous tensor, or NULL with an error such
+ * as "matmul: (2,3) @ (4,5): inner sizes 3 and 4 differ". */
+tg_tensor *tg_k_matmul(tg_tensor *a, tg_tensor *b);
+
+/* (B,M,K) @ (B,K,N) -> (B,M,N); no broadcasting. */
+tg_tensor *tg_k_bmm(tg_tensor *a, tg_tensor *b);
+
+/* The shape torch.matmul(a, b) would have, into *ndim and shape
+ * (TG_MAX_DIMS entries); 0, or -1 with the error tg_k_matmul would give. */
+int tg_k_matmul_shape(const tg_tensor *a, const tg_tensor *b, int *ndim, int64_t *shape);
+
+/* c = alpha * a @ b + beta * c for 2-D float32 a (M,K), b (K,N) and c (M,N),
+ * any strides; c must not overlap a or b. beta == 0 ignores c's old values
+ * (NaNs included). Bumps c's version. Returns 0 or -1. */
+int tg_k_gemm_into(tg_tensor *c, tg_tensor *a, tg_tensor *b, float alpha, float beta);
+
+/* The same on raw float32 buffers, for kernels inside tensor/ (convolution):
+ * A is m x k with element strides (rsa, csa), B k x n, C m x n. Any strides
+ * are accepted (those of size-1 dims are ignored); matrices BLIS cannot take
+ * as they are (no unit stride, stride 0) are packed into a temporary first.
+ * Returns 0, or -1 with error (negative sizes, out of memory). */
+int tg_k_sgemm(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t rsa, int64_t csa,
+               const float *b, int64_t rsb, int64_t csb, float beta, float *c, int64_t rsc, int64_t csc);
+
+#endif
