@@ -240,3 +240,11 @@ tg_tensor *tg_sum_to(tg_tensor *g, int ndim, const int64_t *shape)
     tg_release(s);
     return r;
 }
+
+int tg_node_give(tg_node *n, int i, tg_tensor *g, tg_tensor **grads)
+{
+    const tg_edge *e = tg_node_input(n, i);
+    grads[i] = tg_sum_to(g, e->ndim, e->shape);
+    tg_release(g);
+    return grads[i] ? 0 : -1;
+}

@@ -79,5 +79,8 @@ int tg_check_inplace(const char *op, tg_tensor *t, bool other_requires_grad);
 
 /* g summed over broadcast dims down to shape (new reference). */
 tg_tensor *tg_sum_to(tg_tensor *g, int ndim, const int64_t *shape);
+/* Sets grads[i] to g (taken, may be NULL) summed down to input i's shape;
+ * returns 0 or -1. */
+int tg_node_give(tg_node *n, int i, tg_tensor *g, tg_tensor **grads);
 
 #endif

@@ -7,20 +7,11 @@
 #include "tensor/elementwise.h"
 #include "tensor/view.h"
 
-/* Gradient g (taken) reduced to input i's shape, into grads[i]. */
-static int give(tg_node *n, int i, tg_tensor *g, tg_tensor **grads)
-{
-    const tg_edge *e = tg_node_input(n, i);
-    grads[i] = tg_sum_to(g, e->ndim, e->shape);
-    tg_release(g);
-    return grads[i] ? 0 : -1;
-}
-
 /* grads[i] = sum_to(g * x) when input i needs grad. */
 static int give_product(tg_node *n, int i, tg_tensor *g, tg_tensor *x, tg_tensor **grads)
 {
     if (!tg_node_needs_grad(n, i)) return 0;
-    return x ? give(n, i, tg_k_mul(g, x), grads) : -1;
+    return x ? tg_node_give(n, i, tg_k_mul(g, x), grads) : -1;
 }
 
 #define SAVED(i) tg_node_saved(n, i)
@@ -29,15 +20,15 @@ static int give_product(tg_node *n, int i, tg_tensor *g, tg_tensor *x, tg_tensor
 
 static int add_backward(tg_node *n, tg_tensor *g, tg_tensor **grads)
 {
-    int rc = tg_node_needs_grad(n, 0) ? give(n, 0, tg_retain(g), grads) : 0;
-    if (!rc && tg_node_needs_grad(n, 1)) rc = give(n, 1, tg_retain(g), grads);
+    int rc = tg_node_needs_grad(n, 0) ? tg_node_give(n, 0, tg_retain(g), grads) : 0;
+    if (!rc && tg_node_needs_grad(n, 1)) rc = tg_node_give(n, 1, tg_retain(g), grads);
     return rc;
 }
 
 static int sub_backward(tg_node *n, tg_tensor *g, tg_tensor **grads)
 {
-    int rc = tg_node_needs_grad(n, 0) ? give(n, 0, tg_retain(g), grads) : 0;
-    if (!rc && tg_node_needs_grad(n, 1)) rc = give(n, 1, tg_k_neg(g), grads);
+    int rc = tg_node_needs_grad(n, 0) ? tg_node_give(n, 0, tg_retain(g), grads) : 0;
+    if (!rc && tg_node_needs_grad(n, 1)) rc = tg_node_give(n, 1, tg_k_neg(g), grads);
     return rc;
 }
 
@@ -55,12 +46,12 @@ static int div_backward(tg_node *n, tg_tensor *g, tg_tensor **grads)
     tg_tensor *a = SAVED(0), *b = SAVED(1);
     if (!a || !b) return -1;
     tg_tensor *ga = tg_k_div(g, b);
-    int rc = tg_node_needs_grad(n, 0) ? give(n, 0, tg_retain(ga), grads) : 0;
+    int rc = tg_node_needs_grad(n, 0) ? tg_node_give(n, 0, tg_retain(ga), grads) : 0;
     if (!rc && tg_node_needs_grad(n, 1)) {
         tg_tensor *t = tg_k_mul(ga, a);
         tg_tensor *gb = tg_k_div(t, b);
         tg_release(t);
-        rc = give(n, 1, tg_k_neg(gb), grads);
+        rc = tg_node_give(n, 1, tg_k_neg(gb), grads);
         tg_release(gb);
     }
     tg_release(ga);
@@ -308,8 +299,8 @@ static int where_backward(tg_node *n, tg_tensor *g, tg_tensor **grads)
 {
     tg_tensor *cond = SAVED(0), *zero = tg_scalar(0.0f);
     int rc = cond && zero ? 0 : -1;
-    if (!rc && tg_node_needs_grad(n, 1)) rc = give(n, 1, tg_k_where(cond, g, zero), grads);
-    if (!rc && tg_node_needs_grad(n, 2)) rc = give(n, 2, tg_k_where(cond, zero, g), grads);
+    if (!rc && tg_node_needs_grad(n, 1)) rc = tg_node_give(n, 1, tg_k_where(cond, g, zero), grads);
+    if (!rc && tg_node_needs_grad(n, 2)) rc = tg_node_give(n, 2, tg_k_where(cond, zero, g), grads);
     tg_release(zero);
     return rc;
 }

@@ -18,15 +18,6 @@ typedef struct {
     int a_at, b_at;
 } saved_slots;
 
-/* Gradient g (taken) reduced to input i's shape, into grads[i]. */
-static int give(tg_node *n, int i, tg_tensor *g, tg_tensor **grads)
-{
-    const tg_edge *e = tg_node_input(n, i);
-    grads[i] = tg_sum_to(g, e->ndim, e->shape);
-    tg_release(g);
-    return grads[i] ? 0 : -1;
-}
-
 /* x^T @ y where x's batch dims, when y has them too, are summed over:
  * (B..,M,K)^T @ (B..,M,N) -> (K,N) as one (K, B*M) @ (B*M, N) product,
  * instead of B products and a sum. A reshape is a view unless x or y is
@@ -59,7 +50,7 @@ static int matmul_backward(tg_node *n, tg_tensor *g, tg_tensor **grads)
         tg_tensor *b = tg_node_saved(n, slot->b_at);
         if (!b) return -1;
         tg_tensor *b_t = tg_k_transpose(b, -2, -1);
-        rc = give(n, 0, tg_k_matmul(g, b_t), grads);
+        rc = tg_node_give(n, 0, tg_k_matmul(g, b_t), grads);
         tg_release(b_t);
     }
     if (!rc && tg_node_needs_grad(n, 1)) { /* a^T @ g */
@@ -74,7 +65,7 @@ static int matmul_backward(tg_node *n, tg_tensor *g, tg_tensor **grads)
             rc = grads[1] ? 0 : -1;
         } else {
             tg_tensor *a_t = tg_k_transpose(a, -2, -1);
-            rc = give(n, 1, tg_k_matmul(a_t, g), grads);
+            rc = tg_node_give(n, 1, tg_k_matmul(a_t, g), grads);
             tg_release(a_t);
         }
     }

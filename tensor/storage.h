@@ -14,6 +14,8 @@ tg_tensor *tg_tensor_wrap(tg_storage *s, int64_t offset, int ndim, const int64_t
                           const int64_t *stride, tg_dtype dtype);
 /* Fills stride with the contiguous (row-major) strides of shape. */
 void tg_contiguous_strides(int ndim, const int64_t *shape, int64_t *stride);
+/* Called when a tensor holding autograd state is freed; set by autograd/. */
+void tg_set_autograd_meta_free(void (*fn)(struct tg_autograd_meta *));
 /* prod(shape), or -1 with error on overflow or a negative size. */
 int64_t tg_shape_numel(const char *op, int ndim, const int64_t *shape);
 

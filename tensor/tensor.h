@@ -52,9 +52,6 @@ typedef struct tg_tensor {
 tg_tensor *tg_retain(tg_tensor *t); /* returns t */
 void tg_release(tg_tensor *t);      /* NULL is fine */
 
-/* Called when a tensor holding autograd state is freed; set by autograd/. */
-void tg_set_autograd_meta_free(void (*fn)(struct tg_autograd_meta *));
-
 /* ---- creation (all contiguous, new storage) ---- */
 tg_tensor *tg_empty(int ndim, const int64_t *shape, tg_dtype dtype);
 tg_tensor *tg_zeros(int ndim, const int64_t *shape, tg_dtype dtype);
