@@ -54,13 +54,18 @@ static float *pack(int64_t m, int64_t n, const float *x, int64_t rs, int64_t cs)
     return p;
 }
 
-/* Strides are valid for BLIS here. Inside an OpenMP parallel region BLIS
- * gets one thread of its own rather than a nested team. */
+/* Below this many multiply-adds a product runs on one thread: starting
+ * BLIS's team costs more than it saves (measured: 2 threads are slower up
+ * to 64x64x64, faster from 128x128x128). Threads never change the bits. */
+#define SERIAL_GEMM_MACS (1 << 19)
+
+/* Strides are valid for BLIS here. Small products, and any inside an
+ * OpenMP parallel region, get one thread rather than a (nested) team. */
 static void blis_sgemm(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t rsa, int64_t csa,
                        const float *b, int64_t rsb, int64_t csb, float beta, float *c, int64_t rsc, int64_t csc)
 {
     tg_blas_init();
-    if (omp_in_parallel()) {
+    if (omp_in_parallel() || (double)m * (double)n * (double)k < SERIAL_GEMM_MACS) {
         rntm_t rntm = BLIS_RNTM_INITIALIZER;
         bli_rntm_set_num_threads(1, &rntm);
         bli_sgemm_ex(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, m, n, k, &alpha, (float *)a, rsa, csa, (float *)b, rsb,
