@@ -30,17 +30,31 @@ static void node_free_saved(tg_node *n)
     n->n_saved = 0;
 }
 
+/* Drops a reference; nodes it frees release their inputs in a loop, not by
+ * recursion, so a graph a million nodes deep frees in constant stack. */
 void tg_node_release(tg_node *n)
 {
-    if (!n || atomic_fetch_sub(&n->refcount, 1) != 1) return;
-    node_free_saved(n);
-    for (int i = 0; i < n->n_inputs; i++) {
-        tg_node_release(n->inputs[i].node);
-        tg_release(n->inputs[i].leaf);
+    tg_node *dead = NULL;
+    if (n && atomic_fetch_sub(&n->refcount, 1) == 1) {
+        n->next_dead = NULL;
+        dead = n;
     }
-    tg_release(n->grad);
-    free(n->inputs);
-    free(n);
+    while (dead) {
+        tg_node *d = dead;
+        dead = d->next_dead;
+        node_free_saved(d);
+        for (int i = 0; i < d->n_inputs; i++) {
+            tg_node *in = d->inputs[i].node;
+            if (in && atomic_fetch_sub(&in->refcount, 1) == 1) {
+                in->next_dead = dead;
+                dead = in;
+            }
+            tg_release(d->inputs[i].leaf);
+        }
+        tg_release(d->grad);
+        free(d->inputs);
+        free(d);
+    }
 }
 
 void tg_node_free_graph_state(tg_node *n)

@@ -42,6 +42,7 @@ struct tg_node {
     bool visited;
     int pending;
     tg_tensor *grad;
+    struct tg_node *next_dead; /* list of nodes being freed */
     alignas(max_align_t) unsigned char ctx[]; /* op parameters, ctx_size bytes */
 };
 

@@ -182,6 +182,30 @@ START_TEST(test_null_propagates_first_error)
 }
 END_TEST
 
+/* A chain far deeper than the C stack could recurse: backward and freeing
+ * both walk it in loops. */
+START_TEST(test_deep_chain)
+{
+    tg_tensor *x = leaf(1, 2, 3), *y = tg_retain(x);
+    for (int i = 0; i < 1000000; i++) {
+        tg_tensor *next = tg_add_scalar(y, 1e-6f);
+        tg_release(y);
+        y = next;
+    }
+    tg_tensor *s = tg_sum(y, 0, NULL, false);
+    ck_assert_int_eq(tg_backward(s, NULL), 0);
+    ck_assert_float_eq(grad_at(x, 0), 1.0f);
+    tg_release(s), tg_release(y);
+    tg_tensor *z = tg_retain(x); /* freed without a backward */
+    for (int i = 0; i < 1000000; i++) {
+        tg_tensor *next = tg_mul_scalar(z, 1.0f);
+        tg_release(z);
+        z = next;
+    }
+    tg_release(z), tg_release(x);
+}
+END_TEST
+
 Suite *graph_suite(void)
 {
     Suite *s = suite_create("graph");
@@ -198,6 +222,7 @@ Suite *graph_suite(void)
     tcase_add_test(tc, test_inplace_on_view_refused);
     tcase_add_test(tc, test_version_counter);
     tcase_add_test(tc, test_null_propagates_first_error);
+    tcase_add_test(tc, test_deep_chain);
     suite_add_tcase(s, tc);
     return s;
 }
