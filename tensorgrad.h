@@ -3,16 +3,33 @@
 #define TENSORGRAD_H
 
 #include "tensor/tensor.h"
+#include "tensor/conv.h"
 #include "tensor/elementwise.h"
 #include "tensor/index.h"
 #include "tensor/linalg.h"
+#include "tensor/loss.h"
+#include "tensor/memory.h"
+#include "tensor/norm.h"
+#include "tensor/pool.h"
 #include "tensor/reduce.h"
+#include "tensor/resample.h"
 #include "tensor/rng.h"
 #include "tensor/threads.h"
+#include "tensor/update.h"
 #include "tensor/view.h"
 
 #include "autograd/autograd.h"
 #include "autograd/gradcheck.h"
 #include "autograd/ops.h"
+
+#include "nn/init.h"
+#include "nn/layers.h"
+#include "nn/module.h"
+#include "nn/optim.h"
+#include "nn/safetensors.h"
+#include "nn/schedule.h"
+#include "nn/tensor_list.h"
+
+#include "models/resnet.h"
 
 #endif

@@ -10,6 +10,7 @@
 #ifndef TG_OPS_H
 #define TG_OPS_H
 
+#include "tensor/rng.h"
 #include "tensor/tensor.h"
 
 /* ---- elementwise (ops_elementwise.c) ---- */
@@ -79,5 +80,61 @@ tg_tensor *tg_stack(int n, tg_tensor *const *ts, int dim);
 tg_tensor *tg_gather(tg_tensor *t, int dim, tg_tensor *index);
 /* Entries of t along dim at the int64 1-D index. */
 tg_tensor *tg_index_select(tg_tensor *t, int dim, tg_tensor *index);
+
+/* ---- convolution (ops_conv.c) ---- */
+typedef struct tg_conv2d_opts {
+    int stride[2];   /* (h, w); 0 means 1 */
+    int padding[2];  /* zero padding */
+    int dilation[2]; /* 0 means 1 */
+    int groups;      /* 0 means 1 */
+} tg_conv2d_opts;
+/* x (N,C,H,W), w (O,C/groups,kh,kw), bias (O) or NULL -> (N,O,H',W'),
+ * as torch.nn.functional.conv2d. */
+tg_tensor *tg_conv2d(tg_tensor *x, tg_tensor *w, tg_tensor *bias, tg_conv2d_opts opts);
+
+/* ---- normalisation and pooling (ops_norm.c, ops_pool.c) ---- */
+/* Batch norm over (N,C,...) per channel. training: batch statistics, and
+ * running_mean/running_var (C, may be NULL) updated in place with momentum
+ * (unbiased variance, as PyTorch); else the running statistics. weight and
+ * bias (C) may be NULL. groups > 1 (training only) computes statistics over
+ * each of groups equal sub-batches of N separately (split BN, for MoCo's
+ * shuffle BN on one device); the running stats get the mean of the groups'. */
+tg_tensor *tg_batch_norm(tg_tensor *x, tg_tensor *running_mean, tg_tensor *running_var, tg_tensor *weight,
+                         tg_tensor *bias, bool training, float momentum, float eps, int groups);
+/* (N,C,H,W); kernel, stride (0: = kernel), padding, dilation (0: 1) are (h, w). */
+typedef struct tg_pool2d_opts {
+    int kernel[2];
+    int stride[2];
+    int padding[2];
+    int dilation[2];
+    bool ceil_mode;
+    bool count_include_pad; /* avg_pool2d; PyTorch's default is true */
+} tg_pool2d_opts;
+tg_tensor *tg_max_pool2d(tg_tensor *x, tg_pool2d_opts opts);
+tg_tensor *tg_avg_pool2d(tg_tensor *x, tg_pool2d_opts opts);
+tg_tensor *tg_adaptive_avg_pool2d(tg_tensor *x, int64_t out_h, int64_t out_w);
+
+/* ---- layers' functional forms (ops_nn.c) ---- */
+/* x (..., in) @ w^T (out, in) + bias (out) or NULL */
+tg_tensor *tg_linear(tg_tensor *x, tg_tensor *w, tg_tensor *bias);
+/* Zeroes elements with probability p and scales the rest by 1/(1-p) when
+ * training (else returns x retained). dropout2d zeroes whole channels of
+ * (N,C,H,W). The mask is drawn from rng. */
+tg_tensor *tg_dropout(tg_tensor *x, float p, bool training, tg_rng *rng);
+tg_tensor *tg_dropout2d(tg_tensor *x, float p, bool training, tg_rng *rng);
+/* Bilinear resize of (N,C,H,W) to (out_h, out_w), as F.interpolate. */
+tg_tensor *tg_upsample_bilinear(tg_tensor *x, int64_t out_h, int64_t out_w, bool align_corners);
+/* x / max(||x||_2 along dim, eps), as F.normalize(p=2). */
+tg_tensor *tg_normalize(tg_tensor *x, int dim, float eps);
+/* Constant padding of the last dims, as F.pad: pads lists (before, after)
+ * pairs from the last dim backwards; npads is 2 x the padded dims. */
+tg_tensor *tg_pad(tg_tensor *x, int npads, const int64_t *pads, float value);
+
+/* ---- losses (ops_loss.c) ---- */
+/* Mean cross-entropy of logits (N,C) or (N,C,d1,...) against int64 targets
+ * (N) or (N,d1,...), over targets != ignore_index (PyTorch's mean: NaN-free
+ * 0/0 gives NaN as torch does when every target is ignored). */
+tg_tensor *tg_cross_entropy(tg_tensor *logits, tg_tensor *target, int64_t ignore_index);
+tg_tensor *tg_mse_loss(tg_tensor *a, tg_tensor *b);
 
 #endif

@@ -1,11 +1,12 @@
-/* Storage allocation, tensor headers and their refcounted lifetime. */
+/* Storage (its blocks come from memory.c), tensor headers and their
+ * refcounted lifetime. */
 #include "tensor/storage.h"
+
+#include "tensor/memory.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define TG_ALIGN 64
 
 static void (*autograd_meta_free)(struct tg_autograd_meta *);
 
@@ -13,13 +14,10 @@ void tg_set_autograd_meta_free(void (*fn)(struct tg_autograd_meta *)) { autograd
 
 tg_storage *tg_storage_new(size_t nbytes)
 {
-    size_t rounded = (nbytes + TG_ALIGN - 1) / TG_ALIGN * TG_ALIGN;
-    if (rounded == 0) rounded = TG_ALIGN;
     tg_storage *s = malloc(sizeof *s);
-    void *data = aligned_alloc(TG_ALIGN, rounded);
+    void *data = s ? tg_memory_alloc(nbytes) : NULL;
     if (!s || !data) {
         free(s);
-        free(data);
         TG_FAIL("out of memory allocating %zu bytes", nbytes);
         return NULL;
     }
@@ -36,7 +34,7 @@ void tg_storage_retain(tg_storage *s) { atomic_fetch_add(&s->refcount, 1); }
 void tg_storage_release(tg_storage *s)
 {
     if (!s || atomic_fetch_sub(&s->refcount, 1) != 1) return;
-    free(s->data);
+    tg_memory_free(s->data, s->nbytes);
     free(s);
 }
 

@@ -30,5 +30,8 @@ extern const gc_case gc_view[];
 extern const gc_case gc_reduce[];
 extern const gc_case gc_linalg[];
 extern const gc_case gc_index[];
+extern const gc_case gc_conv[];
+extern const gc_case gc_norm[];
+extern const gc_case gc_nn[];
 
 #endif

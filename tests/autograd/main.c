@@ -8,6 +8,9 @@ int main(void)
     SRunner *sr = srunner_create(graph_suite());
     srunner_add_suite(sr, gradcheck_suite());
     srunner_add_suite(sr, torch_parity_suite());
+    srunner_add_suite(sr, parity_conv_suite());
+    srunner_add_suite(sr, parity_norm_suite());
+    srunner_add_suite(sr, parity_nn_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -10,5 +10,8 @@
 Suite *graph_suite(void);
 Suite *gradcheck_suite(void);
 Suite *torch_parity_suite(void);
+Suite *parity_conv_suite(void);
+Suite *parity_norm_suite(void);
+Suite *parity_nn_suite(void);
 
 #endif

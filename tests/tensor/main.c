@@ -12,6 +12,9 @@ int main(void)
     srunner_add_suite(sr, reduce_suite());
     srunner_add_suite(sr, linalg_suite());
     srunner_add_suite(sr, index_suite());
+    srunner_add_suite(sr, conv_suite());
+    srunner_add_suite(sr, norm_suite());
+    srunner_add_suite(sr, nn_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

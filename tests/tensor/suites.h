@@ -11,5 +11,8 @@ Suite *rng_suite(void);
 Suite *reduce_suite(void);
 Suite *linalg_suite(void);
 Suite *index_suite(void);
+Suite *conv_suite(void);
+Suite *norm_suite(void);
+Suite *nn_suite(void);
 
 #endif

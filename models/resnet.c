@@ -1,0 +1,252 @@
+/* ResNet (see resnet.h): blocks, stages, stem and head over nn/ layers.
+ * Dilation follows torchvision's replace_stride_with_dilation, which is
+ * mmseg's contract_dilation: a dilated stage's first block keeps the
+ * previous dilation (1 in stage 3, 2 in stage 4), the rest use 2 and 4. */
+#include "models/resnet.h"
+
+#include <math.h>
+#include <stdio.h>
+
+#include "autograd/autograd.h"
+#include "nn/layers.h"
+
+typedef struct {
+    tg_module base;
+    tg_resnet_opts opts;
+} resnet_module;
+
+/* ---- blocks ---- */
+
+typedef struct {
+    tg_module base;
+    int convs; /* 2: BasicBlock, 3: Bottleneck */
+} block_module;
+
+static tg_module *child(tg_module *m, const char *name) { return tg_module_child(m, name); }
+
+/* relu(bn(conv(x))) for the conv/bn pair number k ("conv1", "bn1"). */
+static tg_tensor *conv_bn(tg_module *m, int k, tg_tensor *x, bool relu)
+{
+    char conv[16], bn[16];
+    snprintf(conv, sizeof conv, "conv%d", k);
+    snprintf(bn, sizeof bn, "bn%d", k);
+    tg_tensor *c = tg_module_forward(child(m, conv), x);
+    tg_tensor *y = c ? tg_module_forward(child(m, bn), c) : NULL;
+    tg_release(c);
+    if (y && relu && tg_relu_(y)) {
+        tg_release(y);
+        return NULL;
+    }
+    return y;
+}
+
+static tg_tensor *block_forward(tg_module *m, tg_tensor *x)
+{
+    int convs = ((block_module *)m)->convs;
+    tg_tensor *h = tg_retain(x);
+    for (int k = 1; h && k <= convs; k++) {
+        tg_tensor *next = conv_bn(m, k, h, k < convs);
+        tg_release(h);
+        h = next;
+    }
+    tg_module *down = m->n_children > 2 * convs ? child(m, "downsample") : NULL;
+    tg_tensor *identity = down ? tg_module_forward(down, x) : tg_retain(x);
+    int rc = h && identity ? tg_add_(h, identity) : -1;
+    if (!rc) rc = tg_relu_(h);
+    tg_release(identity);
+    if (rc) {
+        tg_release(h);
+        return NULL;
+    }
+    return h;
+}
+
+static const tg_module_type block_type = {"ResNetBlock", block_forward, NULL};
+
+static tg_module *conv_layer(int64_t in, int64_t out, int k, int stride, int dilation, const tg_resnet_opts *o,
+                             tg_rng *rng)
+{
+    tg_conv2d_opts c = {{stride, stride}, {dilation * (k / 2), dilation * (k / 2)}, {dilation, dilation}, 1};
+    tg_module *conv = tg_nn_conv2d(in, out, k, k, c, false, rng);
+    tg_tensor *w = conv ? conv->params.items[0].tensor : NULL;
+    if (w && tg_init_kaiming_normal_(w, rng, o->conv_fan, sqrt(2.0))) {
+        tg_module_free(conv);
+        return NULL;
+    }
+    return conv;
+}
+
+static int add_conv_bn(tg_module *m, int k, tg_module *conv, const tg_resnet_opts *o, int64_t channels)
+{
+    char conv_name[16], bn_name[16];
+    snprintf(conv_name, sizeof conv_name, "conv%d", k);
+    snprintf(bn_name, sizeof bn_name, "bn%d", k);
+    int groups = o->bn_groups > 1 ? o->bn_groups : 1;
+    if (tg_module_add_child(m, conv_name, conv)) return -1;
+    return tg_module_add_child(m, bn_name, tg_nn_batch_norm2d(channels, 1e-5f, 0.1f, groups));
+}
+
+/* A block from in channels to width * expansion, its first conv strided
+ * for BasicBlock, its 3x3 for Bottleneck. */
+static tg_module *block_new(int64_t in, int64_t width, int stride, int dilation, bool bottleneck,
+                            const tg_resnet_opts *o, tg_rng *rng)
+{
+    block_module *b = (block_module *)tg_module_new(&block_type, sizeof *b);
+    if (!b) return NULL;
+    tg_module *m = &b->base;
+    int64_t out = bottleneck ? 4 * width : width;
+    b->convs = bottleneck ? 3 : 2;
+    int rc;
+    if (bottleneck) {
+        rc = add_conv_bn(m, 1, conv_layer(in, width, 1, 1, 1, o, rng), o, width);
+        if (!rc) rc = add_conv_bn(m, 2, conv_layer(width, width, 3, stride, dilation, o, rng), o, width);
+        if (!rc) rc = add_conv_bn(m, 3, conv_layer(width, out, 1, 1, 1, o, rng), o, out);
+    } else {
+        rc = add_conv_bn(m, 1, conv_layer(in, width, 3, stride, dilation, o, rng), o, width);
+        if (!rc) rc = add_conv_bn(m, 2, conv_layer(width, width, 3, 1, dilation, o, rng), o, width);
+    }
+    if (!rc && o->zero_init_residual) {
+        char last[16];
+        snprintf(last, sizeof last, "bn%d", b->convs);
+        rc = tg_init_constant_(child(m, last)->params.items[0].tensor, 0.0);
+    }
+    if (!rc && (stride != 1 || in != out)) {
+        tg_module *down = tg_nn_sequential();
+        rc = down ? tg_nn_sequential_append(down, conv_layer(in, out, 1, stride, 1, o, rng)) : -1;
+        int groups = o->bn_groups > 1 ? o->bn_groups : 1;
+        if (!rc) rc = tg_nn_sequential_append(down, tg_nn_batch_norm2d(out, 1e-5f, 0.1f, groups));
+        if (!rc) rc = tg_module_add_child(m, "downsample", down);
+        else tg_module_free(down);
+    }
+    if (rc) {
+        tg_module_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* ---- stages, stem, head ---- */
+
+static const int stage_blocks[3][4] = {{2, 2, 2, 2}, {3, 4, 6, 3}, {3, 4, 6, 3}};
+
+static int depth_row(int depth) { return depth == 18 ? 0 : depth == 34 ? 1 : depth == 50 ? 2 : -1; }
+
+static int64_t base_width(const tg_resnet_opts *o)
+{
+    double w = o->width > 0 ? o->width : 1.0;
+    return (int64_t)llround(64.0 * w);
+}
+
+int64_t tg_resnet_channels(tg_resnet_opts opts, int stage)
+{
+    int64_t width = base_width(&opts) << (stage - 1);
+    return opts.depth == 50 ? 4 * width : width;
+}
+
+/* Stage s (1..4) into m as "layer<s>"; *in and *dilation carry over. */
+static int add_stage(tg_module *m, int s, int64_t *in, int *dilation, const tg_resnet_opts *o, tg_rng *rng)
+{
+    bool bottleneck = o->depth == 50;
+    int stride = s == 1 ? 1 : 2, first_dilation = *dilation;
+    if (o->dilate && s >= 3) {
+        *dilation *= stride;
+        stride = 1;
+    }
+    int64_t width = base_width(o) << (s - 1);
+    tg_module *stage = tg_nn_sequential();
+    int rc = stage ? 0 : -1;
+    for (int k = 0; !rc && k < stage_blocks[depth_row(o->depth)][s - 1]; k++) {
+        rc = tg_nn_sequential_append(stage, block_new(*in, width, k ? 1 : stride, k ? *dilation : first_dilation,
+                                                      bottleneck, o, rng));
+        *in = bottleneck ? 4 * width : width;
+    }
+    char name[16];
+    snprintf(name, sizeof name, "layer%d", s);
+    if (rc) {
+        tg_module_free(stage);
+        return -1;
+    }
+    return tg_module_add_child(m, name, stage);
+}
+
+static int add_stem(tg_module *m, const tg_resnet_opts *o, tg_rng *rng)
+{
+    int64_t width = base_width(o);
+    tg_module *conv = o->small_stem ? conv_layer(3, width, 3, 1, 1, o, rng) : conv_layer(3, width, 7, 2, 1, o, rng);
+    int rc = tg_module_add_child(m, "conv1", conv);
+    int groups = o->bn_groups > 1 ? o->bn_groups : 1;
+    if (!rc) rc = tg_module_add_child(m, "bn1", tg_nn_batch_norm2d(width, 1e-5f, 0.1f, groups));
+    if (!rc && !o->small_stem)
+        rc = tg_module_add_child(m, "maxpool", tg_nn_max_pool2d((tg_pool2d_opts){{3, 3}, {2, 2}, {1, 1}, {1, 1}, 0, 1}));
+    return rc;
+}
+
+int tg_resnet_features(tg_module *m, tg_tensor *x, tg_tensor **c4, tg_tensor **c5)
+{
+    const tg_resnet_opts *o = &((resnet_module *)m)->opts;
+    tg_tensor *h = tg_module_forward(child(m, "conv1"), x), *next;
+    next = h ? tg_module_forward(child(m, "bn1"), h) : NULL;
+    tg_release(h);
+    h = next;
+    if (h && tg_relu_(h)) {
+        tg_release(h);
+        h = NULL;
+    }
+    if (h && !o->small_stem) {
+        next = tg_module_forward(child(m, "maxpool"), h);
+        tg_release(h);
+        h = next;
+    }
+    static const char *stages[] = {"layer1", "layer2", "layer3", "layer4"};
+    for (int s = 0; h && s < 4; s++) {
+        next = tg_module_forward(child(m, stages[s]), h);
+        if (s == 2 && c4) *c4 = tg_retain(next);
+        tg_release(h);
+        h = next;
+    }
+    *c5 = h;
+    if (!h && c4) {
+        tg_release(*c4);
+        *c4 = NULL;
+    }
+    return h ? 0 : -1;
+}
+
+static tg_tensor *resnet_forward(tg_module *m, tg_tensor *x)
+{
+    tg_tensor *c5;
+    if (tg_resnet_features(m, x, NULL, &c5)) return NULL;
+    if (((resnet_module *)m)->opts.num_classes <= 0) return c5;
+    tg_tensor *pooled = tg_adaptive_avg_pool2d(c5, 1, 1);
+    tg_release(c5);
+    tg_tensor *flat = pooled ? tg_reshape(pooled, TG_SHAPE(pooled->shape[0], -1)) : NULL;
+    tg_release(pooled);
+    tg_tensor *logits = flat ? tg_module_forward(child(m, "fc"), flat) : NULL;
+    tg_release(flat);
+    return logits;
+}
+
+static const tg_module_type resnet_type = {"ResNet", resnet_forward, NULL};
+
+tg_module *tg_resnet_new(tg_resnet_opts opts)
+{
+    if (depth_row(opts.depth) < 0 || opts.width < 0 || opts.num_classes < 0) {
+        TG_FAIL("resnet: depth %d is not 18, 34 or 50, or width/classes negative", opts.depth);
+        return NULL;
+    }
+    resnet_module *r = (resnet_module *)tg_module_new(&resnet_type, sizeof *r);
+    if (!r) return NULL;
+    r->opts = opts;
+    tg_module *m = &r->base;
+    tg_rng rng = tg_rng_new(opts.seed, 0);
+    int64_t in = base_width(&opts);
+    int dilation = 1;
+    int rc = add_stem(m, &opts, &rng);
+    for (int s = 1; !rc && s <= 4; s++) rc = add_stage(m, s, &in, &dilation, &opts, &rng);
+    if (!rc && opts.num_classes > 0) rc = tg_module_add_child(m, "fc", tg_nn_linear(in, opts.num_classes, true, &rng));
+    if (rc) {
+        tg_module_free(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,273 @@
+/* The standard layers (see layers.h): each a struct led by its tg_module,
+ * a constructor that registers parameters under PyTorch's names, and a
+ * forward over the differentiable ops. */
+#include "nn/layers.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "autograd/autograd.h"
+#include "nn/init.h"
+#include "tensor/elementwise.h"
+#include "tensor/view.h"
+
+/* Registers t (taken) as a parameter (is_param) or buffer and keeps a
+ * borrowed pointer to it in *slot. */
+static int keep(tg_module *m, const char *name, tg_tensor *t, bool is_param, tg_tensor **slot)
+{
+    *slot = t;
+    return is_param ? tg_module_add_param(m, name, t) : tg_module_add_buffer(m, name, t);
+}
+
+/* ---- Conv2d ---- */
+
+typedef struct {
+    tg_module base;
+    tg_tensor *weight, *bias; /* owned by base.params */
+    tg_conv2d_opts opts;
+} conv2d_module;
+
+static tg_tensor *conv2d_forward(tg_module *m, tg_tensor *x)
+{
+    conv2d_module *c = (conv2d_module *)m;
+    return tg_conv2d(x, c->weight, c->bias, c->opts);
+}
+
+static const tg_module_type conv2d_type = {"Conv2d", conv2d_forward, NULL};
+
+tg_module *tg_nn_conv2d(int64_t in, int64_t out, int kh, int kw, tg_conv2d_opts opts, bool bias, tg_rng *rng)
+{
+    int groups = opts.groups > 0 ? opts.groups : 1;
+    if (in <= 0 || out <= 0 || kh <= 0 || kw <= 0 || in % groups || out % groups) {
+        TG_FAIL("Conv2d: invalid sizes in %lld, out %lld, kernel %dx%d, groups %d", (long long)in, (long long)out,
+                kh, kw, groups);
+        return NULL;
+    }
+    conv2d_module *c = (conv2d_module *)tg_module_new(&conv2d_type, sizeof *c);
+    if (!c) return NULL;
+    c->opts = opts;
+    tg_module *m = &c->base;
+    int rc = keep(m, "weight", tg_empty(TG_SHAPE(out, in / groups, kh, kw), TG_FLOAT32), true, &c->weight);
+    if (!rc && bias) rc = keep(m, "bias", tg_empty(TG_SHAPE(out), TG_FLOAT32), true, &c->bias);
+    if (!rc) rc = tg_init_torch_default_(c->weight, c->bias, rng);
+    if (rc) {
+        tg_module_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* ---- BatchNorm2d ---- */
+
+typedef struct {
+    tg_module base;
+    tg_tensor *weight, *bias, *running_mean, *running_var, *num_batches_tracked;
+    float eps, momentum;
+    int groups;
+} batch_norm_module;
+
+static tg_tensor *batch_norm_forward(tg_module *m, tg_tensor *x)
+{
+    batch_norm_module *b = (batch_norm_module *)m;
+    if (m->training) {
+        int64_t seen = tg_get_i64(b->num_batches_tracked, NULL);
+        if (tg_k_fill_(b->num_batches_tracked, (double)(seen + 1))) return NULL;
+    }
+    return tg_batch_norm(x, b->running_mean, b->running_var, b->weight, b->bias, m->training, b->momentum, b->eps,
+                         m->training ? b->groups : 1);
+}
+
+static const tg_module_type batch_norm_type = {"BatchNorm2d", batch_norm_forward, NULL};
+
+tg_module *tg_nn_batch_norm2d(int64_t channels, float eps, float momentum, int groups)
+{
+    if (channels <= 0 || groups < 1) {
+        TG_FAIL("BatchNorm2d: invalid channels %lld or groups %d", (long long)channels, groups);
+        return NULL;
+    }
+    batch_norm_module *b = (batch_norm_module *)tg_module_new(&batch_norm_type, sizeof *b);
+    if (!b) return NULL;
+    b->eps = eps;
+    b->momentum = momentum;
+    b->groups = groups;
+    tg_module *m = &b->base;
+    int rc = keep(m, "weight", tg_ones(TG_SHAPE(channels), TG_FLOAT32), true, &b->weight);
+    if (!rc) rc = keep(m, "bias", tg_zeros(TG_SHAPE(channels), TG_FLOAT32), true, &b->bias);
+    if (!rc) rc = keep(m, "running_mean", tg_zeros(TG_SHAPE(channels), TG_FLOAT32), false, &b->running_mean);
+    if (!rc) rc = keep(m, "running_var", tg_ones(TG_SHAPE(channels), TG_FLOAT32), false, &b->running_var);
+    if (!rc) rc = keep(m, "num_batches_tracked", tg_zeros(0, NULL, TG_INT64), false, &b->num_batches_tracked);
+    if (rc) {
+        tg_module_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* ---- Linear ---- */
+
+typedef struct {
+    tg_module base;
+    tg_tensor *weight, *bias;
+} linear_module;
+
+static tg_tensor *linear_forward(tg_module *m, tg_tensor *x)
+{
+    linear_module *l = (linear_module *)m;
+    return tg_linear(x, l->weight, l->bias);
+}
+
+static const tg_module_type linear_type = {"Linear", linear_forward, NULL};
+
+tg_module *tg_nn_linear(int64_t in, int64_t out, bool bias, tg_rng *rng)
+{
+    if (in <= 0 || out <= 0) {
+        TG_FAIL("Linear: invalid sizes in %lld, out %lld", (long long)in, (long long)out);
+        return NULL;
+    }
+    linear_module *l = (linear_module *)tg_module_new(&linear_type, sizeof *l);
+    if (!l) return NULL;
+    tg_module *m = &l->base;
+    int rc = keep(m, "weight", tg_empty(TG_SHAPE(out, in), TG_FLOAT32), true, &l->weight);
+    if (!rc && bias) rc = keep(m, "bias", tg_empty(TG_SHAPE(out), TG_FLOAT32), true, &l->bias);
+    if (!rc) rc = tg_init_torch_default_(l->weight, l->bias, rng);
+    if (rc) {
+        tg_module_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* ---- ReLU, pools ---- */
+
+typedef struct {
+    tg_module base;
+    bool inplace;
+} relu_module;
+
+static tg_tensor *relu_forward(tg_module *m, tg_tensor *x)
+{
+    if (!((relu_module *)m)->inplace) return tg_relu(x);
+    return tg_relu_(x) ? NULL : tg_retain(x);
+}
+
+static const tg_module_type relu_type = {"ReLU", relu_forward, NULL};
+
+tg_module *tg_nn_relu(bool inplace)
+{
+    relu_module *r = (relu_module *)tg_module_new(&relu_type, sizeof *r);
+    if (r) r->inplace = inplace;
+    return r ? &r->base : NULL;
+}
+
+typedef struct {
+    tg_module base;
+    tg_pool2d_opts opts;
+    int64_t out_h, out_w;
+} pool_module;
+
+static tg_tensor *max_pool_forward(tg_module *m, tg_tensor *x) { return tg_max_pool2d(x, ((pool_module *)m)->opts); }
+
+static tg_tensor *adaptive_avg_forward(tg_module *m, tg_tensor *x)
+{
+    pool_module *p = (pool_module *)m;
+    return tg_adaptive_avg_pool2d(x, p->out_h, p->out_w);
+}
+
+static const tg_module_type max_pool_type = {"MaxPool2d", max_pool_forward, NULL};
+static const tg_module_type adaptive_avg_type = {"AdaptiveAvgPool2d", adaptive_avg_forward, NULL};
+
+tg_module *tg_nn_max_pool2d(tg_pool2d_opts opts)
+{
+    pool_module *p = (pool_module *)tg_module_new(&max_pool_type, sizeof *p);
+    if (p) p->opts = opts;
+    return p ? &p->base : NULL;
+}
+
+tg_module *tg_nn_adaptive_avg_pool2d(int64_t out_h, int64_t out_w)
+{
+    if (out_h <= 0 || out_w <= 0) {
+        TG_FAIL("AdaptiveAvgPool2d: invalid output size %lldx%lld", (long long)out_h, (long long)out_w);
+        return NULL;
+    }
+    pool_module *p = (pool_module *)tg_module_new(&adaptive_avg_type, sizeof *p);
+    if (p) {
+        p->out_h = out_h;
+        p->out_w = out_w;
+    }
+    return p ? &p->base : NULL;
+}
+
+/* ---- Dropout ---- */
+
+typedef struct {
+    tg_module base;
+    float p;
+    tg_rng rng;
+} dropout_module;
+
+static tg_tensor *dropout_forward(tg_module *m, tg_tensor *x)
+{
+    dropout_module *d = (dropout_module *)m;
+    return tg_dropout(x, d->p, m->training, &d->rng);
+}
+
+static tg_tensor *dropout2d_forward(tg_module *m, tg_tensor *x)
+{
+    dropout_module *d = (dropout_module *)m;
+    return tg_dropout2d(x, d->p, m->training, &d->rng);
+}
+
+static const tg_module_type dropout_type = {"Dropout", dropout_forward, NULL};
+static const tg_module_type dropout2d_type = {"Dropout2d", dropout2d_forward, NULL};
+
+static tg_module *dropout_new(const tg_module_type *type, float p, uint64_t seed)
+{
+    if (!(p >= 0.0f && p <= 1.0f)) {
+        TG_FAIL("%s: probability %g is not in [0, 1]", type->name, p);
+        return NULL;
+    }
+    dropout_module *d = (dropout_module *)tg_module_new(type, sizeof *d);
+    if (d) {
+        d->p = p;
+        d->rng = tg_rng_new(seed, 0);
+    }
+    return d ? &d->base : NULL;
+}
+
+tg_module *tg_nn_dropout(float p, uint64_t seed) { return dropout_new(&dropout_type, p, seed); }
+tg_module *tg_nn_dropout2d(float p, uint64_t seed) { return dropout_new(&dropout2d_type, p, seed); }
+
+tg_rng *tg_nn_module_rng(tg_module *m)
+{
+    if (m->type == &dropout_type || m->type == &dropout2d_type) return &((dropout_module *)m)->rng;
+    return NULL;
+}
+
+/* ---- Sequential ---- */
+
+static tg_tensor *sequential_forward(tg_module *m, tg_tensor *x)
+{
+    tg_tensor *h = tg_retain(x);
+    for (int i = 0; h && i < m->n_children; i++) {
+        tg_tensor *next = tg_module_forward(m->children[i].module, h);
+        tg_release(h);
+        h = next;
+    }
+    return h;
+}
+
+static const tg_module_type sequential_type = {"Sequential", sequential_forward, NULL};
+
+tg_module *tg_nn_sequential(void) { return tg_module_new(&sequential_type, sizeof(tg_module)); }
+
+int tg_nn_sequential_append(tg_module *seq, tg_module *child)
+{
+    if (seq->type != &sequential_type) {
+        tg_module_free(child);
+        return TG_FAIL("sequential_append: %s is not a Sequential", seq->type->name);
+    }
+    char name[16];
+    snprintf(name, sizeof name, "%d", seq->n_children);
+    return tg_module_add_child(seq, name, child);
+}

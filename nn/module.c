@@ -1,0 +1,213 @@
+/* Module registration, traversal and state dicts (see module.h). */
+#include "nn/module.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "autograd/autograd.h"
+#include "tensor/view.h"
+
+#define NAME_MAX_LEN 512
+
+tg_module *tg_module_new(const tg_module_type *type, size_t size)
+{
+    tg_module *m = calloc(1, size < sizeof *m ? sizeof *m : size);
+    if (!m) {
+        TG_FAIL("%s: out of memory creating the module", type->name);
+        return NULL;
+    }
+    m->type = type;
+    m->training = true;
+    return m;
+}
+
+static int check_name(const tg_module *m, const char *name)
+{
+    if (!name || !*name || strchr(name, '.'))
+        return TG_FAIL("%s: invalid name \"%s\" (non-empty, no dots)", m->type->name, name ? name : "(null)");
+    bool taken = false;
+    tg_tensor *p = tg_tensor_list_get(&m->params, name), *b = tg_tensor_list_get(&m->buffers, name);
+    taken = p || b;
+    tg_release(p);
+    tg_release(b);
+    for (int i = 0; i < m->n_children && !taken; i++) taken = strcmp(m->children[i].name, name) == 0;
+    return taken ? TG_FAIL("%s: the name \"%s\" is already registered", m->type->name, name) : 0;
+}
+
+static int add_tensor(tg_module *m, tg_tensor_list *list, const char *name, tg_tensor *t)
+{
+    int rc = t ? check_name(m, name) : -1;
+    if (!rc) rc = tg_tensor_list_add(list, name, t);
+    tg_release(t);
+    return rc;
+}
+
+int tg_module_add_param(tg_module *m, const char *name, tg_tensor *t)
+{
+    if (t && tg_set_requires_grad(t, true)) {
+        tg_release(t);
+        return -1;
+    }
+    return add_tensor(m, &m->params, name, t);
+}
+
+int tg_module_add_buffer(tg_module *m, const char *name, tg_tensor *t) { return add_tensor(m, &m->buffers, name, t); }
+
+int tg_module_add_child(tg_module *m, const char *name, tg_module *child)
+{
+    if (!child || check_name(m, name)) {
+        tg_module_free(child);
+        return -1;
+    }
+    if (m->n_children == m->cap_children) {
+        int cap = m->cap_children ? 2 * m->cap_children : 4;
+        tg_named_module *c = realloc(m->children, (size_t)cap * sizeof *c);
+        if (!c) {
+            tg_module_free(child);
+            return TG_FAIL("%s: out of memory adding a child", m->type->name);
+        }
+        m->children = c;
+        m->cap_children = cap;
+    }
+    char *copy = strdup(name);
+    if (!copy) {
+        tg_module_free(child);
+        return TG_FAIL("%s: out of memory adding a child", m->type->name);
+    }
+    m->children[m->n_children++] = (tg_named_module){copy, child};
+    return 0;
+}
+
+tg_module *tg_module_child(const tg_module *m, const char *name)
+{
+    for (int i = 0; i < m->n_children; i++)
+        if (strcmp(m->children[i].name, name) == 0) return m->children[i].module;
+    TG_FAIL("%s: no child named \"%s\"", m->type->name, name);
+    return NULL;
+}
+
+tg_tensor *tg_module_forward(tg_module *m, tg_tensor *x)
+{
+    if (!m || !x) return NULL;
+    if (!m->type->forward) {
+        TG_FAIL("%s: has no one-input forward", m->type->name);
+        return NULL;
+    }
+    return m->type->forward(m, x);
+}
+
+void tg_module_free(tg_module *m)
+{
+    if (!m) return;
+    if (m->type->destroy) m->type->destroy(m);
+    for (int i = 0; i < m->n_children; i++) {
+        tg_module_free(m->children[i].module);
+        free(m->children[i].name);
+    }
+    free(m->children);
+    tg_tensor_list_clear(&m->params);
+    tg_tensor_list_clear(&m->buffers);
+    free(m);
+}
+
+void tg_module_train(tg_module *m, bool training)
+{
+    m->training = training;
+    for (int i = 0; i < m->n_children; i++) tg_module_train(m->children[i].module, training);
+}
+
+void tg_module_zero_grad(tg_module *m)
+{
+    for (int i = 0; i < m->params.n; i++) tg_zero_grad(m->params.items[i].tensor);
+    for (int i = 0; i < m->n_children; i++) tg_module_zero_grad(m->children[i].module);
+}
+
+int tg_module_set_requires_grad(tg_module *m, bool requires_grad)
+{
+    for (int i = 0; i < m->params.n; i++)
+        if (tg_set_requires_grad(m->params.items[i].tensor, requires_grad)) return -1;
+    for (int i = 0; i < m->n_children; i++)
+        if (tg_module_set_requires_grad(m->children[i].module, requires_grad)) return -1;
+    return 0;
+}
+
+/* prefix + "." + name into buf (no dot after an empty prefix). */
+static int join(char *buf, const char *prefix, const char *name)
+{
+    int n = snprintf(buf, NAME_MAX_LEN, "%s%s%s", prefix, *prefix ? "." : "", name);
+    return n < 0 || n >= NAME_MAX_LEN ? TG_FAIL("module: name %s.%s is too long", prefix, name) : 0;
+}
+
+/* Appends m's tensors (buffers too when with_buffers) under prefix. */
+static int collect(const tg_module *m, const char *prefix, bool with_buffers, tg_tensor_list *out)
+{
+    char name[NAME_MAX_LEN];
+    for (int i = 0; i < m->params.n; i++)
+        if (join(name, prefix, m->params.items[i].name) || tg_tensor_list_add(out, name, m->params.items[i].tensor))
+            return -1;
+    for (int i = 0; with_buffers && i < m->buffers.n; i++)
+        if (join(name, prefix, m->buffers.items[i].name) || tg_tensor_list_add(out, name, m->buffers.items[i].tensor))
+            return -1;
+    for (int i = 0; i < m->n_children; i++)
+        if (join(name, prefix, m->children[i].name) || collect(m->children[i].module, name, with_buffers, out))
+            return -1;
+    return 0;
+}
+
+int tg_module_parameters(const tg_module *m, tg_tensor_list *out) { return collect(m, "", false, out); }
+
+int tg_module_state_dict(const tg_module *m, tg_tensor_list *out) { return collect(m, "", true, out); }
+
+int64_t tg_module_num_parameters(const tg_module *m)
+{
+    int64_t n = 0;
+    for (int i = 0; i < m->params.n; i++) n += tg_numel(m->params.items[i].tensor);
+    for (int i = 0; i < m->n_children; i++) n += tg_module_num_parameters(m->children[i].module);
+    return n;
+}
+
+/* Checks that src can be copied into the module tensor dst called name. */
+static int check_match(const char *name, const tg_tensor *dst, const tg_tensor *src)
+{
+    if (src->dtype != dst->dtype)
+        return TG_FAIL("load_state_dict: %s is %s in the file, %s in the module", name, tg_dtype_name(src->dtype),
+                       tg_dtype_name(dst->dtype));
+    if (tg_same_shape(src, dst)) return 0;
+    char b0[TG_SHAPE_STR_LEN], b1[TG_SHAPE_STR_LEN];
+    return TG_FAIL("load_state_dict: %s has shape %s in the file, %s in the module", name,
+                   tg_shape_str(src->ndim, src->shape, b0, sizeof b0), tg_shape_str(dst->ndim, dst->shape, b1, sizeof b1));
+}
+
+static int check_state(const tg_tensor_list *mine, const tg_tensor_list *sd, bool strict)
+{
+    for (int i = 0; i < mine->n; i++) {
+        tg_tensor *src = tg_tensor_list_get(sd, mine->items[i].name);
+        int rc = src ? check_match(mine->items[i].name, mine->items[i].tensor, src)
+                     : strict ? TG_FAIL("load_state_dict: missing key %s", mine->items[i].name) : 0;
+        tg_release(src);
+        if (rc) return -1;
+    }
+    for (int i = 0; strict && i < sd->n; i++) {
+        tg_tensor *t = tg_tensor_list_get(mine, sd->items[i].name);
+        tg_release(t);
+        if (!t) return TG_FAIL("load_state_dict: unexpected key %s", sd->items[i].name);
+    }
+    return 0;
+}
+
+int tg_module_load_state_dict(tg_module *m, const tg_tensor_list *sd, bool strict)
+{
+    tg_tensor_list mine = {0};
+    int rc = tg_module_state_dict(m, &mine);
+    if (!rc) rc = check_state(&mine, sd, strict);
+    tg_no_grad_enter();
+    for (int i = 0; !rc && i < mine.n; i++) {
+        tg_tensor *src = tg_tensor_list_get(sd, mine.items[i].name);
+        if (src) rc = tg_k_copy_(mine.items[i].tensor, src);
+        tg_release(src);
+    }
+    tg_no_grad_exit();
+    tg_tensor_list_clear(&mine);
+    return rc;
+}

@@ -1,0 +1,554 @@
+/* Batch normalisation kernels (see norm.h).
+ *
+ * x is walked as (N, C, S), S the product of the dims after C: channel c of
+ * sample n is the row of S floats at (n C + c) S of a contiguous copy.
+ * Channel sums run on one thread each, in an order fixed by the shape:
+ * wide rows (S >= LANES) channel by channel in LANES interleaved double
+ * accumulators; narrow rows ((N,C) inputs, small feature maps) a block of
+ * channels at a time, sample by sample, one double accumulator per
+ * channel, so memory is read in order. Channels (or blocks) are split over
+ * threads. The elementwise passes split rows (wide) or samples (narrow). */
+#include "tensor/norm.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tensor/iter.h"
+#include "tensor/view.h"
+
+enum { LANES = 8, BLOCK = 64 };
+
+/* x as (N, C, S), its statistics in groups of per_group samples. */
+typedef struct {
+    int64_t n, c, s;
+    int64_t groups, per_group;
+} bn_shape;
+
+/* Per-channel parameters as floats: mean and invstd (G,C), weight and
+ * bias (C), and the coefficients of an elementwise pass (G,C):
+ * out = a g + slope (x - mean) + shift. One allocation, buf. */
+typedef struct {
+    float *mean, *invstd, *weight, *bias;
+    float *a, *slope, *shift;
+    float *buf;
+} bn_params;
+
+static const char *shape_str(const tg_tensor *t, char *buf)
+{
+    return tg_shape_str(t->ndim, t->shape, buf, TG_SHAPE_STR_LEN);
+}
+
+static int bn_shape_of(const tg_tensor *x, bn_shape *b)
+{
+    char s[TG_SHAPE_STR_LEN];
+    if (x->dtype != TG_FLOAT32 || x->ndim < 2)
+        return TG_FAIL("batch_norm: input must be float32 of shape (N,C,...), got %s %s", tg_dtype_name(x->dtype),
+                       shape_str(x, s));
+    b->n = x->shape[0];
+    b->c = x->shape[1];
+    b->s = 1;
+    for (int d = 2; d < x->ndim; d++) b->s *= x->shape[d];
+    b->groups = 1;
+    b->per_group = b->n;
+    return 0;
+}
+
+static int set_groups(bn_shape *b, int64_t groups, const tg_tensor *x)
+{
+    char s[TG_SHAPE_STR_LEN];
+    if (groups < 1 || b->n % groups)
+        return TG_FAIL("batch_norm: groups %lld does not divide the batch of input %s", (long long)groups,
+                       shape_str(x, s));
+    b->groups = groups;
+    b->per_group = b->n / groups;
+    return 0;
+}
+
+/* t must be float32 (C); what names it in the message. */
+static int check_channels(const char *what, const tg_tensor *t, const tg_tensor *x)
+{
+    char s[TG_SHAPE_STR_LEN], xs[TG_SHAPE_STR_LEN];
+    if (t->dtype == TG_FLOAT32 && t->ndim == 1 && t->shape[0] == x->shape[1]) return 0;
+    return TG_FAIL("batch_norm: %s is %s %s, expected float32 (%lld) for input %s", what, tg_dtype_name(t->dtype),
+                   shape_str(t, s), (long long)x->shape[1], shape_str(x, xs));
+}
+
+/* mean and var must be float32 (C) or (G,C) with G dividing N; sets b's
+ * groups. */
+static int check_stats(const tg_tensor *mean, const tg_tensor *var, const tg_tensor *x, bn_shape *b)
+{
+    char ms[TG_SHAPE_STR_LEN], vs[TG_SHAPE_STR_LEN], xs[TG_SHAPE_STR_LEN];
+    bool ok = mean->dtype == TG_FLOAT32 && tg_same_shape(mean, var) && var->dtype == TG_FLOAT32 &&
+              (mean->ndim == 1 || mean->ndim == 2) && mean->shape[mean->ndim - 1] == b->c;
+    if (!ok)
+        return TG_FAIL("batch_norm: statistics %s and %s must both be float32 (%lld) or (G,%lld) for input %s",
+                       shape_str(mean, ms), shape_str(var, vs), (long long)b->c, (long long)b->c, shape_str(x, xs));
+    return set_groups(b, mean->ndim == 2 ? mean->shape[0] : 1, x);
+}
+
+/* ---- reading parameters ---- */
+
+/* n values of t (or fill when t is NULL) into out. */
+static int read_values(tg_tensor *t, float *out, int64_t n, float fill)
+{
+    if (t) return tg_copy_to_buffer(t, out);
+    for (int64_t i = 0; i < n; i++) out[i] = fill;
+    return 0;
+}
+
+static void free_params(bn_params *p) { free(p->buf); }
+
+/* Loads mean, 1/sqrt(var + eps), weight (1 if NULL) and bias (0 if NULL). */
+static int load_params(bn_params *p, const bn_shape *b, tg_tensor *mean, tg_tensor *var, tg_tensor *weight,
+                       tg_tensor *bias, float eps)
+{
+    int64_t gc = b->groups * b->c;
+    p->buf = malloc((size_t)(5 * gc + 2 * b->c + 1) * sizeof *p->buf);
+    if (!p->buf) return TG_FAIL("batch_norm: out of memory");
+    p->mean = p->buf;
+    p->invstd = p->mean + gc;
+    p->a = p->invstd + gc;
+    p->slope = p->a + gc;
+    p->shift = p->slope + gc;
+    p->weight = p->shift + gc;
+    p->bias = p->weight + b->c;
+    if (read_values(mean, p->mean, gc, 0) || read_values(var, p->invstd, gc, 0) ||
+        read_values(weight, p->weight, b->c, 1) || read_values(bias, p->bias, b->c, 0)) {
+        free_params(p);
+        return -1;
+    }
+    for (int64_t i = 0; i < gc; i++) p->invstd[i] = (float)(1.0 / sqrt((double)p->invstd[i] + eps));
+    return 0;
+}
+
+/* ---- lane sums ---- */
+
+static double lanes_total(const double *acc)
+{
+    double s = 0;
+    for (int j = 0; j < LANES; j++) s += acc[j];
+    return s;
+}
+
+/* acc += x[0..n) */
+static inline void lanes_sum(double *acc, const float *x, int64_t n)
+{
+    int64_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int j = 0; j < LANES; j++) acc[j] += x[i + j];
+    for (int j = 0; i < n; i++, j++) acc[j] += x[i];
+}
+
+/* acc += (x - centre)^2 */
+static inline void lanes_sqdev(double *acc, const float *x, int64_t n, double centre)
+{
+    int64_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int j = 0; j < LANES; j++) {
+            double d = x[i + j] - centre;
+            acc[j] += d * d;
+        }
+    for (int j = 0; i < n; i++, j++) acc[j] += (x[i] - centre) * (x[i] - centre);
+}
+
+/* sg += g, sgd += g (x - centre); each product in float (one rounding),
+ * the sums in double. */
+static inline void lanes_grad(double *sg, double *sgd, const float *g, const float *x, int64_t n, float centre)
+{
+    int64_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int j = 0; j < LANES; j++) {
+            sg[j] += g[i + j];
+            sgd[j] += g[i + j] * (x[i + j] - centre);
+        }
+    for (int j = 0; i < n; i++, j++) {
+        sg[j] += g[i];
+        sgd[j] += g[i] * (x[i] - centre);
+    }
+}
+
+/* ---- narrow sums: nc channels of one sample, rows of s, acc[c] each ---- */
+
+static bool narrow(const bn_shape *b) { return b->s < LANES; }
+
+static inline void narrow_sum(double *acc, const float *x, int64_t nc, int64_t s)
+{
+    if (s == 1)
+        for (int64_t c = 0; c < nc; c++) acc[c] += x[c];
+    else
+        for (int64_t c = 0; c < nc; c++)
+            for (int64_t i = 0; i < s; i++) acc[c] += x[c * s + i];
+}
+
+static inline void narrow_sqdev(double *acc, const float *x, int64_t nc, int64_t s, const double *centre)
+{
+    for (int64_t c = 0; c < nc; c++)
+        for (int64_t i = 0; i < s; i++) {
+            double d = x[c * s + i] - centre[c];
+            acc[c] += d * d;
+        }
+}
+
+static inline void narrow_grad(double *sg, double *sgd, const float *g, const float *x, int64_t nc, int64_t s,
+                               const float *centre)
+{
+    for (int64_t c = 0; c < nc; c++)
+        for (int64_t i = 0; i < s; i++) {
+            sg[c] += g[c * s + i];
+            sgd[c] += g[c * s + i] * (x[c * s + i] - centre[c]);
+        }
+}
+
+static const float *row_of(const float *x, const bn_shape *b, int64_t n, int64_t c)
+{
+    return x + (n * b->c + c) * b->s;
+}
+
+/* Sum units: channels (wide rows) or blocks of BLOCK channels (narrow). */
+static int64_t units(const bn_shape *b) { return narrow(b) ? (b->c + BLOCK - 1) / BLOCK : b->c; }
+
+/* ---- statistics ---- */
+
+/* Mean and biased variance of channel c over group g's samples (wide). */
+static void wide_stats(const float *x, const bn_shape *b, int64_t c, int64_t g, float *mean, float *var)
+{
+    double acc[LANES] = {0};
+    int64_t first = g * b->per_group, end = first + b->per_group;
+    double m = (double)(b->per_group * b->s);
+    for (int64_t n = first; n < end; n++) lanes_sum(acc, row_of(x, b, n, c), b->s);
+    double mu = lanes_total(acc) / m;
+    memset(acc, 0, sizeof acc);
+    for (int64_t n = first; n < end; n++) lanes_sqdev(acc, row_of(x, b, n, c), b->s, mu);
+    mean[c] = (float)mu;
+    var[c] = (float)(lanes_total(acc) / m);
+}
+
+/* The same for the block of channels starting at c0 (narrow). */
+static void narrow_stats(const float *x, const bn_shape *b, int64_t c0, int64_t g, float *mean, float *var)
+{
+    double acc[BLOCK] = {0}, mu[BLOCK];
+    int64_t nc = b->c - c0 < BLOCK ? b->c - c0 : BLOCK, first = g * b->per_group, end = first + b->per_group;
+    double m = (double)(b->per_group * b->s);
+    for (int64_t n = first; n < end; n++) narrow_sum(acc, row_of(x, b, n, c0), nc, b->s);
+    for (int64_t c = 0; c < nc; c++) {
+        mu[c] = acc[c] / m;
+        acc[c] = 0;
+    }
+    for (int64_t n = first; n < end; n++) narrow_sqdev(acc, row_of(x, b, n, c0), nc, b->s, mu);
+    for (int64_t c = 0; c < nc; c++) {
+        mean[c0 + c] = (float)mu[c];
+        var[c0 + c] = (float)(acc[c] / m);
+    }
+}
+
+/* Every group's statistics into mean and var (G,C). One parallel loop per
+ * kind of row, so each compiles on its own. */
+static void all_stats(const float *x, const bn_shape *b, float *mean, float *var)
+{
+    int64_t nu = units(b);
+    bool par = b->n * b->c * b->s >= TG_PARALLEL_GRAIN && nu > 1;
+    if (narrow(b)) {
+#pragma omp parallel for if (par) schedule(static)
+        for (int64_t u = 0; u < nu; u++)
+            for (int64_t g = 0; g < b->groups; g++) narrow_stats(x, b, u * BLOCK, g, mean + g * b->c, var + g * b->c);
+        return;
+    }
+#pragma omp parallel for if (par) schedule(static)
+    for (int64_t c = 0; c < nu; c++)
+        for (int64_t g = 0; g < b->groups; g++) wide_stats(x, b, c, g, mean + g * b->c, var + g * b->c);
+}
+
+/* Fails unless each group has more than one value per channel. */
+static int check_count(const bn_shape *b, const tg_tensor *x)
+{
+    char s[TG_SHAPE_STR_LEN];
+    if (b->per_group * b->s > 1) return 0;
+    return TG_FAIL("batch_norm: training needs more than 1 value per channel in each of the %lld groups, "
+                   "got input %s", (long long)b->groups, shape_str(x, s));
+}
+
+int tg_k_batch_norm_stats(tg_tensor *x, int groups, tg_tensor **mean, tg_tensor **var)
+{
+    *mean = *var = NULL;
+    bn_shape b;
+    if (!x || bn_shape_of(x, &b) || set_groups(&b, groups, x) || check_count(&b, x)) return -1;
+    tg_tensor *xc = tg_k_contiguous(x);
+    tg_tensor *m = tg_empty(TG_SHAPE(b.groups, b.c), TG_FLOAT32), *v = tg_empty(TG_SHAPE(b.groups, b.c), TG_FLOAT32);
+    if (!xc || !m || !v) {
+        tg_release(xc), tg_release(m), tg_release(v);
+        return -1;
+    }
+    const float *xd = tg_data_f32(xc);
+    float *md = tg_data_f32(m), *vd = tg_data_f32(v);
+    all_stats(xd, &b, md, vd);
+    tg_release(xc);
+    *mean = m;
+    *var = v;
+    return 0;
+}
+
+/* ---- normalisation ---- */
+
+/* Checks x, mean, var, weight and bias; fills b. */
+static int check_apply(tg_tensor *x, tg_tensor *mean, tg_tensor *var, tg_tensor *weight, tg_tensor *bias,
+                       bn_shape *b)
+{
+    if (bn_shape_of(x, b) || check_stats(mean, var, x, b)) return -1;
+    if (weight && check_channels("weight", weight, x)) return -1;
+    return bias ? check_channels("bias", bias, x) : 0;
+}
+
+/* out = a g + slope (x - mean) + shift over n values of one channel; g
+ * NULL drops its term. */
+static inline void affine_row(const float *g, const float *x, float *out, int64_t n, const bn_params *p, int64_t k)
+{
+    float a = p->a[k], slope = p->slope[k], shift = p->shift[k], mu = p->mean[k];
+    if (g)
+        for (int64_t i = 0; i < n; i++) out[i] = a * g[i] + slope * (x[i] - mu) + shift;
+    else
+        for (int64_t i = 0; i < n; i++) out[i] = slope * (x[i] - mu) + shift;
+}
+
+/* The same over the C channels of one sample whose coefficients start at
+ * k0; rows of one value run as one loop over the channels. */
+static void affine_sample(const float *g, const float *x, float *out, const bn_shape *b, const bn_params *p,
+                          int64_t k0)
+{
+    int64_t s = b->s;
+    if (s > 1) {
+        for (int64_t c = 0; c < b->c; c++) affine_row(g ? g + c * s : NULL, x + c * s, out + c * s, s, p, k0 + c);
+        return;
+    }
+    const float *a = p->a + k0, *slope = p->slope + k0, *shift = p->shift + k0, *mu = p->mean + k0;
+    if (g)
+        for (int64_t c = 0; c < b->c; c++) out[c] = a[c] * g[c] + slope[c] * (x[c] - mu[c]) + shift[c];
+    else
+        for (int64_t c = 0; c < b->c; c++) out[c] = slope[c] * (x[c] - mu[c]) + shift[c];
+}
+
+/* The elementwise pass with p's coefficients over all of x (g may be
+ * NULL): wide rows split over threads, narrow ones sample by sample. */
+static void affine_pass(const float *g, const float *x, float *out, const bn_shape *b, const bn_params *p)
+{
+    int64_t rows = b->n * b->c;
+    bool par = rows * b->s >= TG_PARALLEL_GRAIN;
+    if (narrow(b)) {
+#pragma omp parallel for if (par && b->n > 1) schedule(static)
+        for (int64_t n = 0; n < b->n; n++) {
+            int64_t at = n * b->c * b->s;
+            affine_sample(g ? g + at : NULL, x + at, out + at, b, p, (n / b->per_group) * b->c);
+        }
+        return;
+    }
+#pragma omp parallel for if (par && rows > 1) schedule(static)
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t k = (r / b->c / b->per_group) * b->c + r % b->c;
+        affine_row(g ? g + r * b->s : NULL, x + r * b->s, out + r * b->s, b->s, p, k);
+    }
+}
+
+tg_tensor *tg_k_batch_norm_apply(tg_tensor *x, tg_tensor *mean, tg_tensor *var, tg_tensor *weight,
+                                 tg_tensor *bias, float eps)
+{
+    bn_shape b;
+    bn_params p;
+    if (!x || !mean || !var || check_apply(x, mean, var, weight, bias, &b)) return NULL;
+    if (load_params(&p, &b, mean, var, weight, bias, eps)) return NULL;
+    for (int64_t k = 0; k < b.groups * b.c; k++) {
+        p.slope[k] = p.invstd[k] * p.weight[k % b.c];
+        p.shift[k] = p.bias[k % b.c];
+    }
+    tg_tensor *xc = tg_k_contiguous(x), *out = xc ? tg_empty(x->ndim, x->shape, TG_FLOAT32) : NULL;
+    if (out) affine_pass(NULL, tg_data_f32(xc), tg_data_f32(out), &b, &p);
+    tg_release(xc);
+    free_params(&p);
+    return out;
+}
+
+/* ---- running statistics ---- */
+
+static int check_running(tg_tensor *rm, tg_tensor *rv, tg_tensor *mean, int64_t count)
+{
+    char a[TG_SHAPE_STR_LEN], s[TG_SHAPE_STR_LEN];
+    int64_t c = mean->shape[mean->ndim - 1];
+    const tg_tensor *bad = NULL;
+    for (int i = 0; i < 2; i++) {
+        const tg_tensor *t = i ? rv : rm;
+        if (t->dtype != TG_FLOAT32 || t->ndim != 1 || t->shape[0] != c) bad = t;
+    }
+    if (bad)
+        return TG_FAIL("batch_norm: running statistics must be float32 (%lld) for statistics %s, got %s %s",
+                       (long long)c, shape_str(mean, s), tg_dtype_name(bad->dtype), shape_str(bad, a));
+    if (count <= 1) return TG_FAIL("batch_norm: running variance needs more than 1 value per channel, got %lld",
+                                   (long long)count);
+    return 0;
+}
+
+/* Blends stat into running element c (any stride) in double. */
+static void blend(tg_tensor *running, int64_t c, double stat, double momentum)
+{
+    float *r = (float *)running->storage->data + running->offset + c * running->stride[0];
+    *r = (float)((1.0 - momentum) * (double)*r + momentum * stat);
+}
+
+int tg_k_batch_norm_update_(tg_tensor *running_mean, tg_tensor *running_var, tg_tensor *mean, tg_tensor *var,
+                            int64_t count, float momentum)
+{
+    if (!running_mean || !running_var || !mean || !var) return -1;
+    if (mean->dtype != TG_FLOAT32 || var->dtype != TG_FLOAT32 || !tg_same_shape(mean, var) || mean->ndim < 1 ||
+        mean->ndim > 2)
+        return TG_FAIL("batch_norm: batch statistics must be float32 (C) or (G,C) of one shape");
+    if (check_running(running_mean, running_var, mean, count)) return -1;
+    int64_t nc = mean->shape[mean->ndim - 1], ng = mean->ndim == 2 ? mean->shape[0] : 1;
+    tg_tensor *mc = tg_k_contiguous(mean), *vc = tg_k_contiguous(var);
+    if (!mc || !vc) {
+        tg_release(mc), tg_release(vc);
+        return -1;
+    }
+    const float *md = tg_data_f32(mc), *vd = tg_data_f32(vc);
+    double unbias = (double)count / (double)(count - 1);
+    for (int64_t c = 0; c < nc; c++) {
+        double ms = 0, vs = 0;
+        for (int64_t g = 0; g < ng; g++) {
+            ms += md[g * nc + c];
+            vs += vd[g * nc + c] * unbias;
+        }
+        blend(running_mean, c, ms / (double)ng, momentum);
+        blend(running_var, c, vs / (double)ng, momentum);
+    }
+    tg_bump_version(running_mean);
+    tg_bump_version(running_var);
+    tg_release(mc), tg_release(vc);
+    return 0;
+}
+
+/* ---- backward ---- */
+
+/* Sums of g and g (x - mean) of channel c (wide) into sg[k], sgd[k]. */
+static void wide_grad(const float *g, const float *x, const bn_shape *b, const bn_params *p, int64_t c, int64_t gr,
+                      double *sg, double *sgd)
+{
+    double a1[LANES] = {0}, a2[LANES] = {0};
+    int64_t first = gr * b->per_group, k = gr * b->c + c;
+    for (int64_t n = first; n < first + b->per_group; n++)
+        lanes_grad(a1, a2, row_of(g, b, n, c), row_of(x, b, n, c), b->s, p->mean[k]);
+    sg[k] = lanes_total(a1);
+    sgd[k] = lanes_total(a2);
+}
+
+/* The same for the block of channels starting at c0 (narrow). */
+static void narrow_grad_block(const float *g, const float *x, const bn_shape *b, const bn_params *p, int64_t c0,
+                              int64_t gr, double *sg, double *sgd)
+{
+    int64_t nc = b->c - c0 < BLOCK ? b->c - c0 : BLOCK, first = gr * b->per_group, k0 = gr * b->c + c0;
+    for (int64_t c = 0; c < nc; c++) sg[k0 + c] = sgd[k0 + c] = 0;
+    for (int64_t n = first; n < first + b->per_group; n++)
+        narrow_grad(sg + k0, sgd + k0, row_of(g, b, n, c0), row_of(x, b, n, c0), nc, b->s, p->mean + k0);
+}
+
+/* Per-(group, channel) sums of g and g (x - mean) into sg and sgd; one
+ * parallel loop per kind of row (see all_stats). */
+static void grad_sums(const float *g, const float *x, const bn_shape *b, const bn_params *p, double *sg,
+                      double *sgd)
+{
+    int64_t nu = units(b);
+    bool par = b->n * b->c * b->s >= TG_PARALLEL_GRAIN && nu > 1;
+    if (narrow(b)) {
+#pragma omp parallel for if (par) schedule(static)
+        for (int64_t u = 0; u < nu; u++)
+            for (int64_t gr = 0; gr < b->groups; gr++) narrow_grad_block(g, x, b, p, u * BLOCK, gr, sg, sgd);
+        return;
+    }
+#pragma omp parallel for if (par) schedule(static)
+    for (int64_t c = 0; c < nu; c++)
+        for (int64_t gr = 0; gr < b->groups; gr++) wide_grad(g, x, b, p, c, gr, sg, sgd);
+}
+
+/* dweight = sum over groups of sgd invstd, dbias = sum of sg; either
+ * pointer may be NULL. */
+static int param_grads(const bn_shape *b, const bn_params *p, const double *sg, const double *sgd,
+                       tg_tensor **dweight, tg_tensor **dbias)
+{
+    for (int i = 0; i < 2; i++) {
+        tg_tensor **out = i ? dbias : dweight;
+        if (!out) continue;
+        if (!(*out = tg_empty(TG_SHAPE(b->c), TG_FLOAT32))) return -1;
+        float *d = tg_data_f32(*out);
+        for (int64_t c = 0; c < b->c; c++) {
+            double s = 0;
+            for (int64_t g = 0; g < b->groups; g++) {
+                int64_t k = g * b->c + c;
+                s += i ? sg[k] : sgd[k] * p->invstd[k];
+            }
+            d[c] = (float)s;
+        }
+    }
+    return 0;
+}
+
+/* dx = a g + slope (x - mean) + shift per (group, channel): with batch
+ * statistics a = w invstd, slope = -a invstd^2 sgd / m, shift = -a sg / m;
+ * else only a. */
+static void dx_coefs(const bn_shape *b, bn_params *p, const double *sg, const double *sgd, bool batch_stats)
+{
+    double m = (double)(b->per_group * b->s);
+    for (int64_t k = 0; k < b->groups * b->c; k++) {
+        double is = p->invstd[k], a = (double)p->weight[k % b->c] * is;
+        p->a[k] = (float)a;
+        p->slope[k] = batch_stats ? (float)(-a * is * is * sgd[k] / m) : 0.0f;
+        p->shift[k] = batch_stats ? (float)(-a * sg[k] / m) : 0.0f;
+    }
+}
+
+/* The sums, then dweight/dbias and dx as wanted; g and x contiguous. */
+static int backward_passes(tg_tensor *g, tg_tensor *x, const bn_shape *b, bn_params *p, bool batch_stats,
+                           tg_tensor **dx, tg_tensor **dweight, tg_tensor **dbias)
+{
+    int64_t gc = b->groups * b->c;
+    double *sums = calloc((size_t)(2 * gc + 1), sizeof *sums);
+    int rc = sums ? 0 : TG_FAIL("batch_norm backward: out of memory");
+    const float *gd = tg_data_f32(g), *xd = tg_data_f32(x);
+    if (!rc && (batch_stats || dweight || dbias)) grad_sums(gd, xd, b, p, sums, sums + gc);
+    if (!rc) rc = param_grads(b, p, sums, sums + gc, dweight, dbias);
+    if (!rc && dx) {
+        dx_coefs(b, p, sums, sums + gc, batch_stats);
+        *dx = tg_empty(x->ndim, x->shape, TG_FLOAT32);
+        if (*dx) affine_pass(gd, xd, tg_data_f32(*dx), b, p);
+        else rc = -1;
+    }
+    free(sums);
+    return rc;
+}
+
+static void clear_outputs(tg_tensor **dx, tg_tensor **dweight, tg_tensor **dbias)
+{
+    tg_tensor **outs[] = {dx, dweight, dbias};
+    for (int i = 0; i < 3; i++)
+        if (outs[i]) {
+            tg_release(*outs[i]);
+            *outs[i] = NULL;
+        }
+}
+
+int tg_k_batch_norm_backward(tg_tensor *g, tg_tensor *x, tg_tensor *mean, tg_tensor *var, tg_tensor *weight,
+                             float eps, bool batch_stats, tg_tensor **dx, tg_tensor **dweight, tg_tensor **dbias)
+{
+    tg_tensor **outs[] = {dx, dweight, dbias};
+    for (int i = 0; i < 3; i++)
+        if (outs[i]) *outs[i] = NULL;
+    bn_shape b;
+    bn_params p;
+    if (!g || !x || !mean || !var || check_apply(x, mean, var, weight, NULL, &b)) return -1;
+    if (!tg_same_shape(g, x) || g->dtype != TG_FLOAT32) {
+        char gs[TG_SHAPE_STR_LEN], xs[TG_SHAPE_STR_LEN];
+        return TG_FAIL("batch_norm backward: gradient %s does not match input %s", shape_str(g, gs), shape_str(x, xs));
+    }
+    if (load_params(&p, &b, mean, var, weight, NULL, eps)) return -1;
+    tg_tensor *gc = tg_k_contiguous(g), *xc = tg_k_contiguous(x);
+    int rc = gc && xc ? backward_passes(gc, xc, &b, &p, batch_stats, dx, dweight, dbias) : -1;
+    if (rc) clear_outputs(dx, dweight, dbias);
+    tg_release(gc), tg_release(xc);
+    free_params(&p);
+    return rc;
+}

@@ -1,0 +1,235 @@
+/* ResNet-18 and ResNet-50 against torchvision: with every parameter, running
+ * statistic and the input filled by the formula of
+ * tools/make_fixtures_resnet.py, the logits, the loss, every parameter
+ * gradient and every BN running statistic match what torchvision computed in
+ * float64 (fixtures_resnet*.h): to 1e-4 relative to each tensor's norm in
+ * eval mode; in training mode, which this tiny batch makes ill-conditioned,
+ * about as closely as torchvision's own float32 run (see the script). */
+#include <check.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/resnet.h"
+#include "tensorgrad.h"
+
+typedef struct {
+    const char *name;
+    int is_grad; /* 1: stats of the gradient; 0: of the value (running stats) */
+    double s[6]; /* sum, sum of squares, weighted sum; then for each, how
+                  * far torchvision's float32 run is from it (see the script) */
+} fixture_stats;
+
+#include "fixtures_resnet18_eval.h"
+#include "fixtures_resnet18_train.h"
+#include "fixtures_resnet50_eval.h"
+
+#define BATCH 2
+#define SIZE 64
+
+static uint32_t fnv1a(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
+    return h;
+}
+
+static double phase(const char *name) { return (double)(fnv1a(name) % 10007) / 10007.0 * 2.0 * M_PI; }
+
+/* Uniform in [-1, 1): the script's 32-bit integer hash of (i, seed). */
+static double noise(int64_t i, uint32_t seed)
+{
+    uint32_t h = (uint32_t)i * 2654435761u + seed;
+    h ^= h >> 16;
+    h *= 0x45D9F3Bu;
+    h ^= h >> 16;
+    return (double)h / 4294967296.0 * 2.0 - 1.0;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* The formula's value for parameter name (see the script's fill). */
+static void fill(const char *name, tg_tensor *t)
+{
+    float *d = tg_data_f32(t);
+    int64_t n = tg_numel(t);
+    uint32_t seed = fnv1a(name);
+    double amp = 0.1, offset = 0.0;
+    if (t->ndim >= 2) amp = sqrt(6.0 / (double)(n / t->shape[0]));
+    else if (ends_with(name, "running_var")) amp = 0.5, offset = 1.0;
+    else if (ends_with(name, "weight")) amp = 0.2, offset = 1.0;
+    for (int64_t i = 0; i < n; i++) d[i] = (float)(offset + amp * noise(i, seed));
+}
+
+/* sum, sum of squares and weighted sum of t. */
+static void stats(const char *name, tg_tensor *t, double *s)
+{
+    tg_tensor *c = tg_k_contiguous(t);
+    const float *d = tg_data_f32(c);
+    int64_t n = tg_numel(c);
+    double ph = phase(name);
+    s[0] = s[1] = s[2] = 0;
+    for (int64_t i = 0; i < n; i++) {
+        s[0] += d[i];
+        s[1] += (double)d[i] * d[i];
+        s[2] += d[i] * cos(0.29 * (double)i + ph);
+    }
+    tg_release(c);
+}
+
+/* |a - b| within 1e-4 + 3e (e: torchvision float32's own error) of the
+ * tensor's norm (its square for the sum of squares). */
+static void assert_stats(const fixture_stats *f, const double *got)
+{
+    double norm = sqrt(f->s[1]), scale[3] = {norm, f->s[1], norm};
+    for (int k = 0; k < 3; k++)
+        ck_assert_msg(fabs(got[k] - f->s[k]) <= (1e-4 + 3 * f->s[3 + k]) * scale[k] + 1e-12,
+                      "%s %s stat %d: %.8g, torchvision %.8g", f->name, f->is_grad ? "grad" : "value", k, got[k],
+                      f->s[k]);
+}
+
+/* ||got - want|| <= 1e-4 ||want|| over the logits. */
+static void assert_logits(tg_tensor *logits, const double *want)
+{
+    double err = 0, norm = 0;
+    for (int64_t j = 0; j < tg_numel(logits); j++) {
+        double d = tg_data_f32(logits)[j] - want[j];
+        err += d * d;
+        norm += want[j] * want[j];
+    }
+    ck_assert_msg(sqrt(err) <= 1e-4 * sqrt(norm), "logits: relative error %.3g", sqrt(err / norm));
+}
+
+static void check_resnet(int depth, bool training, uint32_t seed, const double *want_logits, double want_loss,
+                         const fixture_stats *want)
+{
+    tg_module *m = tg_resnet_new((tg_resnet_opts){.depth = depth, .num_classes = 1000, .conv_fan = TG_FAN_OUT});
+    ck_assert_msg(m != NULL, "%s", tg_last_error());
+    tg_module_train(m, training);
+    tg_tensor_list init = {0};
+    ck_assert_int_eq(tg_module_state_dict(m, &init), 0);
+    for (int i = 0; i < init.n; i++)
+        if (init.items[i].tensor->dtype == TG_FLOAT32) fill(init.items[i].name, init.items[i].tensor);
+    int64_t n = BATCH * 3 * SIZE * SIZE;
+    tg_tensor *x = tg_empty(TG_SHAPE(BATCH, 3, SIZE, SIZE), TG_FLOAT32);
+    for (int64_t i = 0; i < n; i++) tg_data_f32(x)[i] = (float)noise(i, seed);
+    tg_tensor *logits = tg_module_forward(m, x);
+    ck_assert_msg(logits != NULL, "%s", tg_last_error());
+    int64_t nl = tg_numel(logits);
+    tg_tensor *w = tg_empty(logits->ndim, logits->shape, TG_FLOAT32);
+    double loss = 0, norm_l = 0, norm_w = 0; /* the loss is judged against ||logits|| ||w|| */
+    for (int64_t j = 0; j < nl; j++) {
+        tg_data_f32(w)[j] = (float)cos(0.13 * (double)j);
+        loss += (double)tg_data_f32(logits)[j] * cos(0.13 * (double)j);
+        norm_l += want_logits[j] * want_logits[j];
+        norm_w += cos(0.13 * (double)j) * cos(0.13 * (double)j);
+    }
+    assert_logits(logits, want_logits);
+    ck_assert_msg(fabs(loss - want_loss) <= 1e-4 * sqrt(norm_l * norm_w), "loss %.8g vs %.8g", loss, want_loss);
+    ck_assert_int_eq(tg_backward(logits, w), 0);
+    tg_tensor_list state = {0};
+    ck_assert_int_eq(tg_module_state_dict(m, &state), 0);
+    int checked = 0;
+    for (const fixture_stats *f = want; f->name; f++, checked++) {
+        tg_tensor *t = tg_tensor_list_get(&state, f->name);
+        ck_assert_msg(t != NULL, "no tensor named %s", f->name);
+        tg_tensor *g = f->is_grad ? tg_grad(t) : tg_retain(t);
+        ck_assert_msg(g != NULL, "%s has no gradient", f->name);
+        double got[3];
+        stats(f->name, g, got);
+        assert_stats(f, got);
+        tg_release(g);
+        tg_release(t);
+    }
+    ck_assert_int_gt(checked, 0);
+    tg_tensor_list_clear(&state);
+    tg_tensor_list_clear(&init);
+    tg_release(x), tg_release(logits), tg_release(w);
+    tg_module_free(m);
+}
+
+START_TEST(test_resnet18_eval_matches_torchvision)
+{
+    check_resnet(18, false, resnet18_eval_input_seed, resnet18_eval_logits, resnet18_eval_loss, resnet18_eval_stats);
+}
+END_TEST
+
+START_TEST(test_resnet50_eval_matches_torchvision)
+{
+    check_resnet(50, false, resnet50_eval_input_seed, resnet50_eval_logits, resnet50_eval_loss, resnet50_eval_stats);
+}
+END_TEST
+
+START_TEST(test_resnet18_train_matches_torchvision)
+{
+    check_resnet(18, true, resnet18_train_input_seed, resnet18_train_logits, resnet18_train_loss, resnet18_train_stats);
+}
+END_TEST
+
+/* Names and counts as torchvision's state_dict (resnet18: 62 parameters,
+ * 11,689,512 numbers; 60 BN buffers with num_batches_tracked). */
+START_TEST(test_resnet18_state_dict_names)
+{
+    tg_module *m = tg_resnet_new((tg_resnet_opts){.depth = 18, .num_classes = 1000});
+    tg_tensor_list sd = {0}, params = {0};
+    ck_assert_int_eq(tg_module_state_dict(m, &sd), 0);
+    ck_assert_int_eq(tg_module_parameters(m, &params), 0);
+    ck_assert_int_eq(params.n, 62);
+    ck_assert_int_eq(sd.n, 62 + 3 * 20);
+    ck_assert_int_eq(tg_module_num_parameters(m), 11689512);
+    ck_assert_str_eq(sd.items[0].name, "conv1.weight");
+    ck_assert_str_eq(sd.items[3].name, "bn1.running_mean");
+    ck_assert_str_eq(sd.items[5].name, "bn1.num_batches_tracked");
+    ck_assert_str_eq(sd.items[6].name, "layer1.0.conv1.weight");
+    ck_assert_str_eq(sd.items[sd.n - 1].name, "fc.bias");
+    tg_tensor *ds = tg_tensor_list_get(&sd, "layer2.0.downsample.1.running_var");
+    ck_assert_ptr_nonnull(ds);
+    tg_release(ds);
+    tg_tensor_list_clear(&sd);
+    tg_tensor_list_clear(&params);
+    tg_module_free(m);
+}
+END_TEST
+
+/* Output stride 8 with dilation, the small-input stem, C4 and C5. */
+START_TEST(test_resnet_options)
+{
+    tg_resnet_opts o = {.depth = 18, .dilate = true, .width = 0.25, .small_stem = false};
+    tg_module *m = tg_resnet_new(o);
+    tg_tensor *x = tg_zeros(TG_SHAPE(2, 3, 64, 64), TG_FLOAT32), *c4 = NULL, *c5 = NULL;
+    ck_assert_int_eq(tg_resnet_features(m, x, &c4, &c5), 0);
+    ck_assert_int_eq(c4->shape[1], tg_resnet_channels(o, 3));
+    ck_assert_int_eq(c5->shape[1], 128);
+    ck_assert_int_eq(c5->shape[2], 8); /* 64 / 8 */
+    ck_assert_int_eq(c4->shape[3], 8);
+    tg_release(c4), tg_release(c5);
+    tg_module_free(m);
+    o = (tg_resnet_opts){.depth = 18, .small_stem = true, .width = 0.25};
+    m = tg_resnet_new(o);
+    ck_assert_int_eq(tg_resnet_features(m, x, NULL, &c5), 0);
+    ck_assert_int_eq(c5->shape[2], 8); /* 64 / 8 with no stem stride */
+    tg_release(c5), tg_release(x);
+    tg_module_free(m);
+    ck_assert_ptr_null(tg_resnet_new((tg_resnet_opts){.depth = 20}));
+}
+END_TEST
+
+Suite *resnet_suite(void);
+Suite *resnet_suite(void)
+{
+    Suite *s = suite_create("resnet");
+    TCase *tc = tcase_create("torchvision");
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, test_resnet18_state_dict_names);
+    tcase_add_test(tc, test_resnet_options);
+    tcase_add_test(tc, test_resnet18_eval_matches_torchvision);
+    tcase_add_test(tc, test_resnet50_eval_matches_torchvision);
+    tcase_add_test(tc, test_resnet18_train_matches_torchvision);
+    suite_add_tcase(s, tc);
+    return s;
+}

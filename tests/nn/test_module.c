@@ -1,0 +1,176 @@
+/* Modules: registration, dotted names in state_dict order, modes,
+ * freezing, loading state dicts, default initialisation. */
+#include <check.h>
+#include <math.h>
+#include <string.h>
+
+#include "nn/init.h"
+#include "nn/layers.h"
+#include "suites.h"
+#include "tensorgrad.h"
+
+static tg_module *mlp(void)
+{
+    tg_rng rng = tg_rng_new(3, 0);
+    tg_module *seq = tg_nn_sequential();
+    ck_assert_int_eq(tg_nn_sequential_append(seq, tg_nn_linear(3, 4, true, &rng)), 0);
+    ck_assert_int_eq(tg_nn_sequential_append(seq, tg_nn_relu(false)), 0);
+    ck_assert_int_eq(tg_nn_sequential_append(seq, tg_nn_linear(4, 2, false, &rng)), 0);
+    return seq;
+}
+
+START_TEST(test_names_and_forward)
+{
+    tg_module *m = mlp();
+    tg_tensor_list p = {0};
+    ck_assert_int_eq(tg_module_parameters(m, &p), 0);
+    ck_assert_int_eq(p.n, 3);
+    ck_assert_str_eq(p.items[0].name, "0.weight");
+    ck_assert_str_eq(p.items[1].name, "0.bias");
+    ck_assert_str_eq(p.items[2].name, "2.weight");
+    ck_assert_int_eq(tg_module_num_parameters(m), 3 * 4 + 4 + 4 * 2);
+    tg_tensor *x = tg_ones(TG_SHAPE(5, 3), TG_FLOAT32), *y = tg_module_forward(m, x);
+    ck_assert_msg(y != NULL, "%s", tg_last_error());
+    ck_assert_int_eq(y->shape[0], 5);
+    ck_assert_int_eq(y->shape[1], 2);
+    tg_tensor *s = tg_sum(y, 0, NULL, false);
+    ck_assert_int_eq(tg_backward(s, NULL), 0);
+    tg_tensor *g = tg_grad(p.items[2].tensor);
+    ck_assert_ptr_nonnull(g);
+    tg_release(g);
+    tg_module_zero_grad(m);
+    ck_assert_ptr_null(tg_grad(p.items[2].tensor));
+    tg_release(x), tg_release(y), tg_release(s);
+    tg_tensor_list_clear(&p);
+    tg_module_free(m);
+}
+END_TEST
+
+START_TEST(test_modes_and_freezing)
+{
+    tg_module *m = mlp();
+    tg_module_train(m, false);
+    ck_assert(!m->training && !tg_module_child(m, "2")->training);
+    ck_assert_int_eq(tg_module_set_requires_grad(m, false), 0);
+    tg_tensor_list p = {0};
+    tg_module_parameters(m, &p);
+    for (int i = 0; i < p.n; i++) ck_assert(!tg_requires_grad(p.items[i].tensor));
+    ck_assert_ptr_null(tg_module_child(m, "7"));
+    ck_assert_ptr_nonnull(strstr(tg_last_error(), "no child named \"7\""));
+    tg_tensor_list_clear(&p);
+    tg_module_free(m);
+}
+END_TEST
+
+START_TEST(test_registration_errors)
+{
+    tg_module *m = tg_nn_sequential();
+    ck_assert_int_eq(tg_module_add_param(m, "w", tg_zeros(TG_SHAPE(2), TG_FLOAT32)), 0);
+    ck_assert_int_eq(tg_module_add_buffer(m, "w", tg_zeros(TG_SHAPE(2), TG_FLOAT32)), -1);
+    ck_assert_ptr_nonnull(strstr(tg_last_error(), "already registered"));
+    ck_assert_int_eq(tg_module_add_param(m, "a.b", tg_zeros(TG_SHAPE(2), TG_FLOAT32)), -1);
+    ck_assert_int_eq(tg_module_add_param(m, "n", NULL), -1);
+    tg_module_free(m);
+}
+END_TEST
+
+START_TEST(test_load_state_dict)
+{
+    tg_module *a = mlp(), *b = mlp();
+    tg_tensor_list sd = {0};
+    tg_module_state_dict(a, &sd);
+    tg_tensor_list pb = {0};
+    tg_module_parameters(b, &pb);
+    tg_no_grad_enter();
+    tg_k_fill_(pb.items[0].tensor, 7.0);
+    tg_no_grad_exit();
+    ck_assert_int_eq(tg_module_load_state_dict(b, &sd, true), 0);
+    tg_tensor *wa = tg_tensor_list_get(&sd, "0.weight");
+    ck_assert_mem_eq(tg_data_f32(wa), tg_data_f32(pb.items[0].tensor), 12 * sizeof(float));
+    /* A wrong shape: nothing is loaded, the key and both shapes are named. */
+    tg_tensor *odd = tg_zeros(TG_SHAPE(4, 4), TG_FLOAT32);
+    tg_tensor_list bad = {0};
+    tg_tensor_list_add(&bad, "2.weight", odd);
+    tg_tensor_list_add(&bad, "0.bias", odd);
+    ck_assert_int_eq(tg_module_load_state_dict(b, &bad, false), -1);
+    ck_assert_ptr_nonnull(strstr(tg_last_error(), "0.bias has shape (4,4) in the file, (4) in the module"));
+    ck_assert_int_eq(tg_module_load_state_dict(b, &bad, true), -1);
+    tg_tensor_list partial = {0};
+    tg_tensor_list_add(&partial, "0.weight", wa);
+    ck_assert_int_eq(tg_module_load_state_dict(b, &partial, true), -1);
+    ck_assert_ptr_nonnull(strstr(tg_last_error(), "missing key 0.bias"));
+    ck_assert_int_eq(tg_module_load_state_dict(b, &partial, false), 0);
+    tg_tensor_list_add(&partial, "extra", wa);
+    ck_assert_int_eq(tg_module_load_state_dict(b, &partial, false), 0);
+    tg_tensor_list_add(&partial, "0.bias", sd.items[1].tensor);
+    tg_tensor_list_add(&partial, "2.weight", sd.items[2].tensor);
+    ck_assert_int_eq(tg_module_load_state_dict(b, &partial, true), -1);
+    ck_assert_ptr_nonnull(strstr(tg_last_error(), "unexpected key extra"));
+    tg_release(wa), tg_release(odd);
+    tg_tensor_list_clear(&sd), tg_tensor_list_clear(&pb), tg_tensor_list_clear(&bad), tg_tensor_list_clear(&partial);
+    tg_module_free(a), tg_module_free(b);
+}
+END_TEST
+
+START_TEST(test_default_init)
+{
+    tg_rng rng = tg_rng_new(1, 0);
+    tg_module *l = tg_nn_linear(100, 10, true, &rng);
+    tg_tensor *w = l->params.items[0].tensor, *b = l->params.items[1].tensor;
+    double maxw = 0, sum2 = 0;
+    for (int i = 0; i < 1000; i++) {
+        maxw = fmax(maxw, fabs(tg_data_f32(w)[i]));
+        sum2 += tg_data_f32(w)[i] * tg_data_f32(w)[i];
+    }
+    ck_assert(maxw <= 0.1 && maxw > 0.09);             /* U(-1/sqrt(100), 1/sqrt(100)) */
+    ck_assert_double_eq_tol(sum2 / 1000, 0.01 / 3, 0.0005); /* its variance b^2/3 */
+    for (int i = 0; i < 10; i++) ck_assert(fabsf(tg_data_f32(b)[i]) <= 0.1f);
+    tg_tensor *c = tg_empty(TG_SHAPE(64, 32, 3, 3), TG_FLOAT32);
+    ck_assert_int_eq(tg_init_fan(c, TG_FAN_IN), 288);
+    ck_assert_int_eq(tg_init_fan(c, TG_FAN_OUT), 576);
+    ck_assert_int_eq(tg_init_kaiming_normal_(c, &rng, TG_FAN_OUT, sqrt(2.0)), 0);
+    double s2 = 0;
+    for (int64_t i = 0; i < tg_numel(c); i++) s2 += tg_data_f32(c)[i] * tg_data_f32(c)[i];
+    ck_assert_double_eq_tol(s2 / (double)tg_numel(c), 2.0 / 576, 0.0002);
+    tg_tensor *v = tg_empty(TG_SHAPE(3), TG_FLOAT32);
+    ck_assert_int_eq(tg_init_kaiming_normal_(v, &rng, TG_FAN_IN, 1.0), -1);
+    tg_release(c), tg_release(v);
+    tg_module_free(l);
+}
+END_TEST
+
+START_TEST(test_batch_norm_buffers)
+{
+    tg_module *bn = tg_nn_batch_norm2d(3, 1e-5f, 0.1f, 1);
+    tg_tensor_list sd = {0};
+    tg_module_state_dict(bn, &sd);
+    ck_assert_int_eq(sd.n, 5);
+    ck_assert_str_eq(sd.items[4].name, "num_batches_tracked");
+    ck_assert_int_eq(sd.items[4].tensor->dtype, TG_INT64);
+    tg_rng rng = tg_rng_new(2, 0);
+    tg_tensor *x = tg_randn(&rng, TG_SHAPE(4, 3, 2, 2));
+    tg_tensor *y = tg_module_forward(bn, x);
+    ck_assert_msg(y != NULL, "%s", tg_last_error());
+    ck_assert_int_eq(tg_get_i64(sd.items[4].tensor, NULL), 1);
+    tg_module_train(bn, false);
+    tg_tensor *z = tg_module_forward(bn, x);
+    ck_assert_int_eq(tg_get_i64(sd.items[4].tensor, NULL), 1);
+    tg_release(x), tg_release(y), tg_release(z);
+    tg_tensor_list_clear(&sd);
+    tg_module_free(bn);
+}
+END_TEST
+
+Suite *module_suite(void)
+{
+    Suite *s = suite_create("module");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_names_and_forward);
+    tcase_add_test(tc, test_modes_and_freezing);
+    tcase_add_test(tc, test_registration_errors);
+    tcase_add_test(tc, test_load_state_dict);
+    tcase_add_test(tc, test_default_init);
+    tcase_add_test(tc, test_batch_norm_buffers);
+    suite_add_tcase(s, tc);
+    return s;
+}
