@@ -54,26 +54,55 @@ static float *pack(int64_t m, int64_t n, const float *x, int64_t rs, int64_t cs)
     return p;
 }
 
-/* Below this many multiply-adds a product runs on one thread: starting
- * BLIS's team costs more than it saves (measured: 2 threads are slower up
- * to 64x64x64, faster from 128x128x128). Threads never change the bits. */
+/* Below this many multiply-adds a product runs on one thread: a team costs
+ * more than it saves (measured: 2 threads are slower up to 64x64x64,
+ * faster from 128x128x128). */
 #define SERIAL_GEMM_MACS (1 << 19)
 
-/* Strides are valid for BLIS here. Small products, and any inside an
- * OpenMP parallel region, get one thread rather than a (nested) team. */
+/* Slices of a threaded product start at multiples of these: whole register
+ * tiles of the skx (32x12) and haswell (6x16) kernels. */
+#define ROW_ALIGN 96
+#define COL_ALIGN 48
+
+/* One single-threaded BLIS call. Its small-matrix ("sup") path is off, so
+ * every slice of every split takes the same packed path: the bits of an
+ * element do not depend on how the product was split. */
+static void gemm_serial(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t rsa, int64_t csa,
+                        const float *b, int64_t rsb, int64_t csb, float beta, float *c, int64_t rsc, int64_t csc)
+{
+    rntm_t rntm = BLIS_RNTM_INITIALIZER;
+    bli_rntm_set_num_threads(1, &rntm);
+    bli_rntm_disable_l3_sup(&rntm);
+    bli_sgemm_ex(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, m, n, k, &alpha, (float *)a, rsa, csa, (float *)b, rsb, csb,
+                 &beta, c, rsc, csc, NULL, &rntm);
+}
+
+/* Threads split C into slices of rows (or of columns when it is wider than
+ * tall), each computed by a single-threaded BLIS call. BLIS's own threads
+ * meet at several spin barriers per product: when another process holds a
+ * core, each barrier waits out a scheduler slice, and products ran 5-10x
+ * slower than on one thread (measured with other jobs on the machine);
+ * slices meet once, at the end. On an idle machine the two are level. */
 static void blis_sgemm(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t rsa, int64_t csa,
                        const float *b, int64_t rsb, int64_t csb, float beta, float *c, int64_t rsc, int64_t csc)
 {
     tg_blas_init();
-    if (omp_in_parallel() || (double)m * (double)n * (double)k < SERIAL_GEMM_MACS) {
-        rntm_t rntm = BLIS_RNTM_INITIALIZER;
-        bli_rntm_set_num_threads(1, &rntm);
-        bli_sgemm_ex(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, m, n, k, &alpha, (float *)a, rsa, csa, (float *)b, rsb,
-                     csb, &beta, c, rsc, csc, NULL, &rntm);
+    int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+    if (nt == 1 || (double)m * (double)n * (double)k < SERIAL_GEMM_MACS) {
+        gemm_serial(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc);
         return;
     }
-    bli_sgemm(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, m, n, k, &alpha, (float *)a, rsa, csa, (float *)b, rsb, csb,
-              &beta, c, rsc, csc);
+    bool by_rows = m >= n;
+    int64_t extent = by_rows ? m : n, align = by_rows ? ROW_ALIGN : COL_ALIGN;
+    int64_t chunk = (extent / nt + align - 1) / align * align;
+#pragma omp parallel num_threads(nt)
+    {
+        int64_t lo = chunk * omp_get_thread_num(), hi = lo + chunk < extent ? lo + chunk : extent;
+        if (lo < hi && by_rows)
+            gemm_serial(hi - lo, n, k, alpha, a + lo * rsa, rsa, csa, b, rsb, csb, beta, c + lo * rsc, rsc, csc);
+        else if (lo < hi)
+            gemm_serial(m, hi - lo, k, alpha, a, rsa, csa, b + lo * csb, rsb, csb, beta, c + lo * csc, rsc, csc);
+    }
 }
 
 int tg_k_sgemm(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t rsa, int64_t csa,

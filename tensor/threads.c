@@ -31,7 +31,6 @@ static void blas_init_once(void)
         }
     }
     bli_init();
-    bli_thread_set_num_threads(omp_get_max_threads());
 }
 
 const char *tg_blas_init(void)
@@ -43,9 +42,7 @@ const char *tg_blas_init(void)
 int tg_set_num_threads(int n)
 {
     if (n < 1) return TG_FAIL("set_num_threads: %d threads (need at least 1)", n);
-    tg_blas_init();
     omp_set_num_threads(n);
-    bli_thread_set_num_threads(n);
     return 0;
 }
 

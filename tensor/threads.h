@@ -1,7 +1,9 @@
-/* The one thread-count setting, shared by the OpenMP kernels and BLIS.
+/* The one thread-count setting: OpenMP's, used by every kernel, the matrix
+ * products included (tensor/linalg.c splits a product into slices, each a
+ * single-threaded BLIS call, rather than letting BLIS start its own team).
  *
  * Default: all cores. Results do not depend on it: kernels split work over
- * outputs, never over a reduction, and BLIS does not split the k loop. */
+ * outputs, never over a reduction, and no product splits its k loop. */
 #ifndef TG_THREADS_H
 #define TG_THREADS_H
 

@@ -2,11 +2,12 @@
  * (made by tools/make_fixtures_conv.py), tg_conv2d's output and the
  * gradients of x, w and bias after backward with torch's output gradient
  * must match torch.nn.functional.conv2d's to 1e-5 relative. */
-#include <math.h>
-#include <stdlib.h>
+#include <stdio.h>
 
 #include "fixtures_conv.h"
-#include "suites.h"
+#include "parity.h"
+
+#define TOL 1e-5f
 
 /* One fixture case; bias and grad_b are NULL for a case without bias. */
 typedef struct {
@@ -34,50 +35,31 @@ static const parity_case cases[] = {
      stem_grad_b},
 };
 
-static void assert_close(tg_tensor *t, const float *want, const char *case_name, const char *what)
+/* "<case name> <what>", the label of one check's messages (valid until the
+ * next call). */
+static const char *label(const parity_case *c, const char *what)
 {
-    ck_assert_msg(t != NULL, "%s %s: %s", case_name, what, tg_last_error());
-    int64_t n = tg_numel(t);
-    float *got = malloc((size_t)n * sizeof *got);
-    ck_assert_ptr_nonnull(got);
-    ck_assert_int_eq(tg_copy_to_buffer(t, got), 0);
-    for (int64_t i = 0; i < n; i++)
-        ck_assert_msg(fabsf(got[i] - want[i]) <= 1e-5f * (1 + fabsf(want[i])), "%s %s[%lld]: %.7g, torch %.7g",
-                      case_name, what, (long long)i, got[i], want[i]);
-    free(got);
-}
-
-static void assert_grad(tg_tensor *t, const float *want, const char *case_name, const char *what)
-{
-    tg_tensor *g = tg_grad(t);
-    ck_assert_msg(g != NULL, "%s %s: no gradient", case_name, what);
-    assert_close(g, want, case_name, what);
-    tg_release(g);
-}
-
-static tg_tensor *leaf(const float *v, int ndim, const int64_t *shape)
-{
-    tg_tensor *t = tg_from_data(ndim, shape, TG_FLOAT32, v);
-    ck_assert_msg(t != NULL, "%s", tg_last_error());
-    tg_set_requires_grad(t, true);
-    return t;
+    static char buf[64];
+    snprintf(buf, sizeof buf, "%s %s", c->name, what);
+    return buf;
 }
 
 START_TEST(test_case)
 {
     const parity_case *c = &cases[_i];
-    tg_tensor *x = leaf(c->x, 4, c->x_shape), *w = leaf(c->w, 4, c->w_shape);
-    tg_tensor *b = c->b ? leaf(c->b, TG_SHAPE(c->w_shape[0])) : NULL;
+    scope s = {0};
+    tg_tensor *x = input(&s, c->x, 4, c->x_shape, true), *w = input(&s, c->w, 4, c->w_shape, true);
+    tg_tensor *b = c->b ? input(&s, c->b, TG_SHAPE(c->w_shape[0]), true) : NULL;
     tg_tensor *out = tg_conv2d(x, w, b, c->opts);
     ck_assert_msg(out != NULL, "%s: %s", c->name, tg_last_error());
-    tg_tensor *r = tg_from_data(out->ndim, out->shape, TG_FLOAT32, c->r);
+    keep(&s, out);
+    tg_tensor *r = keep(&s, tg_from_data(out->ndim, out->shape, TG_FLOAT32, c->r));
     ck_assert_int_eq(tg_backward(out, r), 0);
-    assert_close(out, c->out, c->name, "out");
-    assert_grad(x, c->grad_x, c->name, "grad x");
-    assert_grad(w, c->grad_w, c->name, "grad w");
-    if (b) assert_grad(b, c->grad_b, c->name, "grad b");
-    tg_tensor *all[] = {x, w, b, out, r};
-    for (size_t i = 0; i < sizeof all / sizeof *all; i++) tg_release(all[i]);
+    assert_close(out, c->out, tg_numel(out), TOL, label(c, "out"));
+    assert_grad(x, c->grad_x, tg_numel(x), TOL, label(c, "grad x"));
+    assert_grad(w, c->grad_w, tg_numel(w), TOL, label(c, "grad w"));
+    if (b) assert_grad(b, c->grad_b, tg_numel(b), TOL, label(c, "grad b"));
+    close_scope(&s);
 }
 END_TEST
 
@@ -85,7 +67,7 @@ Suite *parity_conv_suite(void)
 {
     Suite *s = suite_create("parity_conv");
     TCase *tc = tcase_create("torch");
-    tcase_add_loop_test(tc, test_case, 0, (int)(sizeof cases / sizeof *cases));
+    tcase_add_loop_test(tc, test_case, 0, (int)N_OF(cases));
     suite_add_tcase(s, tc);
     return s;
 }

@@ -8,67 +8,19 @@
 #include <stdlib.h>
 
 #include "fixtures_nn.h"
-#include "suites.h"
+#include "parity.h"
 
-#define N_OF(a) (int64_t)(sizeof(a) / sizeof *(a))
 #define TOL 1e-5f
-
-/* The tensors a test made, released together at its end. */
-typedef struct {
-    tg_tensor *t[32];
-    int n;
-} scope;
-
-static tg_tensor *keep(scope *s, tg_tensor *t)
-{
-    ck_assert_msg(t != NULL, "%s", tg_last_error());
-    ck_assert_int_lt(s->n, 32);
-    return s->t[s->n++] = t;
-}
-
-static void close_scope(scope *s)
-{
-    for (int i = 0; i < s->n; i++) tg_release(s->t[i]);
-}
-
-static tg_tensor *input(scope *s, const float *v, int ndim, const int64_t *shape, bool grad)
-{
-    tg_tensor *t = keep(s, tg_from_data(ndim, shape, TG_FLOAT32, v));
-    if (grad) tg_set_requires_grad(t, true);
-    return t;
-}
-
-static void assert_close(tg_tensor *t, const float *want, int64_t n, const char *what)
-{
-    ck_assert_int_eq(tg_numel(t), n);
-    float *got = malloc((size_t)n * sizeof *got);
-    ck_assert_ptr_nonnull(got);
-    ck_assert_int_eq(tg_copy_to_buffer(t, got), 0);
-    for (int64_t i = 0; i < n; i++)
-        ck_assert_msg(fabsf(got[i] - want[i]) <= TOL * (1 + fabsf(want[i])), "%s[%lld]: %.7g, torch %.7g", what,
-                      (long long)i, got[i], want[i]);
-    free(got);
-}
-
-static void assert_grad(tg_tensor *t, const float *want, int64_t n, const char *what)
-{
-    tg_tensor *g = tg_grad(t);
-    ck_assert_msg(g != NULL, "%s: no gradient", what);
-    assert_close(g, want, n, what);
-    tg_release(g);
-}
 
 /* Checks y against want_y, then backpropagates sum(y * r). */
 static void check_weighted(scope *s, tg_tensor *y, const float *want_y, int64_t ny, const float *r)
 {
-    assert_close(y, want_y, ny, "output");
-    tg_tensor *rt = keep(s, tg_from_data(y->ndim, y->shape, TG_FLOAT32, r));
-    tg_tensor *loss = keep(s, tg_sum(keep(s, tg_mul(y, rt)), 0, NULL, false));
-    ck_assert_msg(tg_backward(loss, NULL) == 0, "%s", tg_last_error());
+    assert_close(y, want_y, ny, TOL, "output");
+    backprop(s, y, r);
 }
 
 #define CHECK_Y(s, y, NAME) check_weighted(s, y, NAME##_y, N_OF(NAME##_y), NAME##_r)
-#define CHECK_GRAD(t, ARR) assert_grad(t, ARR, N_OF(ARR), #ARR)
+#define CHECK_GRAD(t, ARR) assert_grad(t, ARR, N_OF(ARR), TOL, #ARR)
 
 START_TEST(test_linear_2d)
 {
@@ -118,7 +70,7 @@ START_TEST(test_upsample_bilinear)
     tg_tensor *x = input(&s, c->x, 4, c->shape, true);
     tg_tensor *y = keep(&s, tg_upsample_bilinear(x, c->out_h, c->out_w, c->align_corners));
     check_weighted(&s, y, c->y, c->ny, c->r);
-    assert_grad(x, c->grad, tg_numel(x), "grad x");
+    assert_grad(x, c->grad, tg_numel(x), TOL, "grad x");
     close_scope(&s);
 }
 END_TEST
@@ -156,7 +108,7 @@ START_TEST(test_cross_entropy_2d)
     tg_tensor *x = input(&s, ce2_x, TG_SHAPE(5, 4), true);
     tg_tensor *t = keep(&s, tg_from_data(TG_SHAPE(5), TG_INT64, ce2_t));
     tg_tensor *loss = keep(&s, tg_cross_entropy(x, t, 255));
-    assert_close(loss, ce2_loss, 1, "loss");
+    assert_close(loss, ce2_loss, 1, TOL, "loss");
     ck_assert_int_eq(tg_backward(loss, NULL), 0);
     CHECK_GRAD(x, ce2_grad_x);
     close_scope(&s);
@@ -171,7 +123,7 @@ START_TEST(test_cross_entropy_4d)
     tg_tensor *x = input(&s, ce4_x, TG_SHAPE(2, 3, 4, 5), true);
     tg_tensor *t = keep(&s, tg_from_data(TG_SHAPE(2, 4, 5), TG_INT64, ce4_t));
     tg_tensor *loss = keep(&s, tg_cross_entropy(x, t, 255));
-    assert_close(loss, ce4_loss, 1, "loss");
+    assert_close(loss, ce4_loss, 1, TOL, "loss");
     ck_assert_int_eq(tg_backward(keep(&s, tg_mul_scalar(loss, 1.5f)), NULL), 0);
     CHECK_GRAD(x, ce4_grad_x);
     close_scope(&s);
@@ -183,14 +135,14 @@ START_TEST(test_mse_loss)
     scope s = {0};
     tg_tensor *a = input(&s, mse_a, TG_SHAPE(3, 4), true), *b = input(&s, mse_b, TG_SHAPE(3, 4), true);
     tg_tensor *loss = keep(&s, tg_mse_loss(a, b));
-    assert_close(loss, mse_loss, 1, "loss");
+    assert_close(loss, mse_loss, 1, TOL, "loss");
     ck_assert_int_eq(tg_backward(loss, NULL), 0);
     CHECK_GRAD(a, mse_grad_a);
     CHECK_GRAD(b, mse_grad_b);
     /* (3,1) against (4): broadcast to (3,4) */
     tg_tensor *c = input(&s, mseb_a, TG_SHAPE(3, 1), true), *d = input(&s, mseb_b, TG_SHAPE(4), true);
     tg_tensor *lb = keep(&s, tg_mse_loss(c, d));
-    assert_close(lb, mseb_loss, 1, "broadcast loss");
+    assert_close(lb, mseb_loss, 1, TOL, "broadcast loss");
     ck_assert_int_eq(tg_backward(lb, NULL), 0);
     CHECK_GRAD(c, mseb_grad_a);
     CHECK_GRAD(d, mseb_grad_b);

@@ -2,70 +2,11 @@
  * updated running statistics must match the values torch computed
  * (tests/autograd/fixtures_norm.h, made by tools/make_fixtures_norm.py).
  * Each case backpropagates loss = sum(y * c) for the fixture's c. */
-#include <math.h>
-#include <stdlib.h>
-
 #include "fixtures_norm.h"
-#include "suites.h"
+#include "parity.h"
 
 #define MOMENTUM 0.1f
 #define EPS 1e-5f
-#define N_OF(a) (int64_t)(sizeof(a) / sizeof *(a))
-
-/* The tensors a test made, released together at its end. */
-typedef struct {
-    tg_tensor *t[32];
-    int n;
-} scope;
-
-static tg_tensor *keep(scope *s, tg_tensor *t)
-{
-    ck_assert_msg(t != NULL, "%s", tg_last_error());
-    ck_assert_int_lt(s->n, 32);
-    return s->t[s->n++] = t;
-}
-
-static void close_scope(scope *s)
-{
-    for (int i = 0; i < s->n; i++) tg_release(s->t[i]);
-}
-
-static tg_tensor *input(scope *s, const float *v, int ndim, const int64_t *shape, bool grad)
-{
-    tg_tensor *t = keep(s, tg_from_data(ndim, shape, TG_FLOAT32, v));
-    if (grad) tg_set_requires_grad(t, true);
-    return t;
-}
-
-/* |got - want| <= tol (1 + |want|) for each of want's n values. */
-static void assert_close(tg_tensor *t, const float *want, int64_t n, float tol, const char *what)
-{
-    ck_assert_msg(t != NULL, "%s: %s", what, tg_last_error());
-    ck_assert_int_eq(tg_numel(t), n);
-    float *got = malloc((size_t)n * sizeof *got);
-    ck_assert_ptr_nonnull(got);
-    ck_assert_int_eq(tg_copy_to_buffer(t, got), 0);
-    for (int64_t i = 0; i < n; i++)
-        ck_assert_msg(fabsf(got[i] - want[i]) <= tol * (1 + fabsf(want[i])), "%s[%lld]: %.7g, torch %.7g", what,
-                      (long long)i, got[i], want[i]);
-    free(got);
-}
-
-static void assert_grad(tg_tensor *t, const float *want, int64_t n, float tol, const char *what)
-{
-    tg_tensor *g = tg_grad(t);
-    ck_assert_msg(g != NULL, "%s: no gradient", what);
-    assert_close(g, want, n, tol, what);
-    tg_release(g);
-}
-
-/* sum(y * c), backpropagated. */
-static void backprop(scope *s, tg_tensor *y, const float *c)
-{
-    tg_tensor *ct = input(s, c, y->ndim, y->shape, false);
-    tg_tensor *loss = keep(s, tg_sum(keep(s, tg_mul(y, ct)), 0, NULL, false));
-    ck_assert_msg(tg_backward(loss, NULL) == 0, "%s", tg_last_error());
-}
 
 /* ---- batch norm ---- */
 

@@ -1,54 +1,10 @@
 /* Composite expressions against PyTorch: the loss and every input gradient
  * must match the values torch computed (tests/autograd/torch_fixtures.h,
  * made by tools/make_torch_fixtures.py) to 1e-5 relative. */
-#include <math.h>
-
-#include "suites.h"
+#include "parity.h"
 #include "torch_fixtures.h"
 
-/* The tensors a test made, released together at its end. */
-typedef struct {
-    tg_tensor *t[64];
-    int n;
-} scope;
-
-static tg_tensor *keep(scope *s, tg_tensor *t)
-{
-    ck_assert_msg(t != NULL, "%s", tg_last_error());
-    ck_assert_int_lt(s->n, 64);
-    return s->t[s->n++] = t;
-}
-
-static void close_scope(scope *s)
-{
-    for (int i = 0; i < s->n; i++) tg_release(s->t[i]);
-}
-
-static tg_tensor *input(scope *s, const float *v, int ndim, const int64_t *shape, bool grad)
-{
-    tg_tensor *t = keep(s, tg_from_data(ndim, shape, TG_FLOAT32, v));
-    if (grad) tg_set_requires_grad(t, true);
-    return t;
-}
-
-static void assert_close(tg_tensor *t, const float *want, const char *what)
-{
-    float got[64];
-    int64_t n = tg_numel(t);
-    ck_assert_int_le(n, 64);
-    ck_assert_int_eq(tg_copy_to_buffer(t, got), 0);
-    for (int64_t i = 0; i < n; i++)
-        ck_assert_msg(fabsf(got[i] - want[i]) <= 1e-5f * (1 + fabsf(want[i])), "%s[%lld]: %.7g, torch %.7g", what,
-                      (long long)i, got[i], want[i]);
-}
-
-static void assert_grad(tg_tensor *t, const float *want, const char *what)
-{
-    tg_tensor *g = tg_grad(t);
-    ck_assert_msg(g != NULL, "%s: no gradient", what);
-    assert_close(g, want, what);
-    tg_release(g);
-}
+#define TOL 1e-5f
 
 /* log_softmax(x @ w + b) and the mean NLL of the labels. */
 START_TEST(test_classifier)
@@ -63,10 +19,10 @@ START_TEST(test_classifier)
     tg_tensor *picked = keep(&s, tg_gather(lp, 1, labels));
     tg_tensor *loss = keep(&s, tg_neg(keep(&s, tg_mean(picked, 0, NULL, false))));
     ck_assert_int_eq(tg_backward(loss, NULL), 0);
-    assert_close(loss, classifier_loss, "loss");
-    assert_grad(x, classifier_grad_x, "grad x");
-    assert_grad(w, classifier_grad_w, "grad w");
-    assert_grad(b, classifier_grad_b, "grad b");
+    assert_close(loss, classifier_loss, N_OF(classifier_loss), TOL, "loss");
+    assert_grad(x, classifier_grad_x, N_OF(classifier_grad_x), TOL, "grad x");
+    assert_grad(w, classifier_grad_w, N_OF(classifier_grad_w), TOL, "grad w");
+    assert_grad(b, classifier_grad_b, N_OF(classifier_grad_b), TOL, "grad b");
     close_scope(&s);
 }
 END_TEST
@@ -87,8 +43,8 @@ START_TEST(test_stats)
     tg_tensor *loss = keep(&s, tg_add(keep(&s, tg_add(total(&s, v), total(&s, keep(&s, tg_mul(m, m))))),
                                       keep(&s, tg_add(total(&s, keep(&s, tg_mul(sm, c))), total(&s, am)))));
     ck_assert_int_eq(tg_backward(loss, NULL), 0);
-    assert_close(loss, stats_loss, "loss");
-    assert_grad(a, stats_grad_a, "grad a");
+    assert_close(loss, stats_loss, N_OF(stats_loss), TOL, "loss");
+    assert_grad(a, stats_grad_a, N_OF(stats_grad_a), TOL, "grad a");
     close_scope(&s);
 }
 END_TEST
@@ -115,9 +71,9 @@ START_TEST(test_mixed)
     tg_tensor *loss = terms[0];
     for (int i = 1; i < 5; i++) loss = keep(&s, tg_add(loss, terms[i]));
     ck_assert_int_eq(tg_backward(loss, NULL), 0);
-    assert_close(loss, mixed_loss, "loss");
-    assert_grad(p, mixed_grad_p, "grad p");
-    assert_grad(q, mixed_grad_q, "grad q");
+    assert_close(loss, mixed_loss, N_OF(mixed_loss), TOL, "loss");
+    assert_grad(p, mixed_grad_p, N_OF(mixed_grad_p), TOL, "grad p");
+    assert_grad(q, mixed_grad_q, N_OF(mixed_grad_q), TOL, "grad q");
     close_scope(&s);
 }
 END_TEST
@@ -134,9 +90,9 @@ START_TEST(test_batched)
     tg_tensor *ys = keep(&s, tg_pow_scalar(keep(&s, tg_sum(y, 2, (int[]){0, 2}, false)), 2.0f));
     tg_tensor *loss = keep(&s, tg_add(zz, total(&s, ys)));
     ck_assert_int_eq(tg_backward(loss, NULL), 0);
-    assert_close(loss, batched_loss, "loss");
-    assert_grad(a, batched_grad_a, "grad a");
-    assert_grad(b, batched_grad_b, "grad b");
+    assert_close(loss, batched_loss, N_OF(batched_loss), TOL, "loss");
+    assert_grad(a, batched_grad_a, N_OF(batched_grad_a), TOL, "grad a");
+    assert_grad(b, batched_grad_b, N_OF(batched_grad_b), TOL, "grad b");
     close_scope(&s);
 }
 END_TEST

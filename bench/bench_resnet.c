@@ -1,0 +1,245 @@
+/* One ResNet-18 training step, timed: forward, cross-entropy, backward,
+ * SGD (momentum 0.9, weight decay 1e-4) and zero_grad, on a random batch.
+ * bench_resnet.py times the same step in PyTorch; run_resnet.sh runs both
+ * and prints the table (see README.md).
+ *
+ * After the warm-up steps it resets the allocator's peak, then times each
+ * step and records, after it, the allocator's bytes in use, the blocks it
+ * had to take from the system (allocs - reused), malloc's heap (mallinfo2),
+ * the resident set (/proc/self/statm) and the minor page faults. A step
+ * that reuses its memory shows no growth in any of them: it prints the
+ * first and last timed step's values and the steps' total growth.
+ * The last line is for run_resnet.sh:
+ *
+ *   RESULT median_ms=<> min_ms=<> tg_peak_mb=<> rss_peak_mb=<> ...
+ *
+ * usage: bench_resnet [--batch 32] [--size 64] [--threads 2] [--steps 10]
+ *                     [--warmup 3] [--classes 1000] [--seed 1] [--quiet] */
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tensorgrad.h"
+
+typedef struct {
+    int batch, size, threads, steps, warmup, classes;
+    unsigned long long seed;
+    bool quiet;
+} options;
+
+/* What one step leaves behind: memory after it, and its cost. */
+typedef struct {
+    double ms;
+    size_t tg_in_use, tg_cached, heap, rss;
+    uint64_t fresh_blocks; /* blocks the allocator took from malloc */
+    long minflt;           /* minor page faults */
+} step_record;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+static double median(const double *v, int n)
+{
+    double *s = malloc((size_t)n * sizeof *s);
+    if (!s) return -1;
+    memcpy(s, v, (size_t)n * sizeof *s);
+    qsort(s, (size_t)n, sizeof *s, cmp_double);
+    double m = n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
+    free(s);
+    return m;
+}
+
+/* Current resident set in bytes. */
+static size_t rss_now(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long pages = 0, resident = 0;
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+        fclose(f);
+    }
+    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Peak resident set in bytes (ru_maxrss is in KiB on Linux). */
+static size_t rss_peak(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (size_t)ru.ru_maxrss * 1024;
+}
+
+static long minor_faults(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_minflt;
+}
+
+/* Bytes malloc holds from the system: the main arena plus mmapped chunks. */
+static size_t heap_now(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+    return mi.arena + mi.hblkhd;
+}
+
+static double mb(size_t bytes) { return (double)bytes / (1024.0 * 1024.0); }
+
+static int parse_args(int argc, char **argv, options *o)
+{
+    *o = (options){.batch = 32, .size = 64, .threads = 2, .steps = 10, .warmup = 3, .classes = 1000, .seed = 1};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--quiet")) {
+            o->quiet = true;
+            continue;
+        }
+        if (i + 1 >= argc) goto usage;
+        long v = strtol(argv[i + 1], NULL, 10);
+        if (!strcmp(a, "--batch")) o->batch = (int)v;
+        else if (!strcmp(a, "--size")) o->size = (int)v;
+        else if (!strcmp(a, "--threads")) o->threads = (int)v;
+        else if (!strcmp(a, "--steps")) o->steps = (int)v;
+        else if (!strcmp(a, "--warmup")) o->warmup = (int)v;
+        else if (!strcmp(a, "--classes")) o->classes = (int)v;
+        else if (!strcmp(a, "--seed")) o->seed = (unsigned long long)v;
+        else goto usage;
+        i++;
+    }
+    if (o->batch > 0 && o->size >= 32 && o->threads > 0 && o->steps > 0 && o->warmup >= 0 && o->classes > 1) return 0;
+usage:
+    fprintf(stderr, "usage: %s [--batch 32] [--size 64] [--threads 2] [--steps 10] [--warmup 3] "
+                    "[--classes 1000] [--seed 1] [--quiet]\n",
+            argv[0]);
+    return -1;
+}
+
+/* Forward, loss, backward, SGD step, zero_grad. */
+static int train_step(tg_module *model, tg_optimizer *opt, tg_tensor *x, tg_tensor *labels, float *loss_value)
+{
+    tg_tensor *logits = tg_module_forward(model, x);
+    tg_tensor *loss = logits ? tg_cross_entropy(logits, labels, -100) : NULL;
+    tg_release(logits);
+    int rc = loss ? tg_backward(loss, NULL) : -1;
+    if (!rc) *loss_value = tg_item(loss);
+    tg_release(loss); /* frees the graph */
+    if (!rc) rc = tg_optimizer_step(opt);
+    tg_optimizer_zero_grad(opt);
+    return rc;
+}
+
+static step_record record_after(double ms, const tg_memory_stats *before)
+{
+    tg_memory_stats s = tg_memory_get_stats();
+    return (step_record){.ms = ms,
+                         .tg_in_use = s.in_use,
+                         .tg_cached = s.cached,
+                         .heap = heap_now(),
+                         .rss = rss_now(),
+                         .fresh_blocks = (s.allocs - s.reused) - (before->allocs - before->reused),
+                         .minflt = minor_faults()};
+}
+
+static void print_growth(const options *o, const step_record *r, long minflt_start)
+{
+    const step_record *first = &r[0], *last = &r[o->steps - 1];
+    uint64_t fresh = 0;
+    for (int i = 1; i < o->steps; i++) fresh += r[i].fresh_blocks;
+    printf("memory after timed step 1 / %d:\n", o->steps);
+    printf("  tg in use        %9.1f MB / %9.1f MB\n", mb(first->tg_in_use), mb(last->tg_in_use));
+    printf("  tg cache         %9.1f MB / %9.1f MB\n", mb(first->tg_cached), mb(last->tg_cached));
+    printf("  malloc heap      %9.1f MB / %9.1f MB\n", mb(first->heap), mb(last->heap));
+    printf("  resident set     %9.1f MB / %9.1f MB\n", mb(first->rss), mb(last->rss));
+    printf("  fresh tg blocks  %9llu    / %9llu    (steps 2..%d: %llu)\n", (unsigned long long)first->fresh_blocks,
+           (unsigned long long)last->fresh_blocks, o->steps, (unsigned long long)fresh);
+    printf("  minor faults     %9ld    / %9ld    (per step, timed steps)\n", first->minflt - minflt_start,
+           last->minflt - (o->steps > 1 ? r[o->steps - 2].minflt : minflt_start));
+}
+
+int main(int argc, char **argv)
+{
+    options o;
+    if (parse_args(argc, argv, &o)) return 2;
+    if (tg_set_num_threads(o.threads)) {
+        fprintf(stderr, "bench_resnet: %s\n", tg_last_error());
+        return 1;
+    }
+    size_t rss_start = rss_now();
+    tg_module *model = tg_resnet_new((tg_resnet_opts){.depth = 18, .num_classes = o.classes, .seed = o.seed});
+    tg_tensor_list params = {0};
+    tg_optimizer *opt = NULL;
+    if (model && !tg_module_parameters(model, &params))
+        opt = tg_sgd_new(&params, (tg_sgd_opts){.lr = 0.01, .momentum = 0.9, .weight_decay = 1e-4});
+    tg_rng rng = tg_rng_new(o.seed, 7);
+    tg_tensor *x = tg_randn(&rng, TG_SHAPE(o.batch, 3, o.size, o.size));
+    tg_tensor *labels = tg_randint(&rng, 0, o.classes, TG_SHAPE(o.batch));
+    step_record *rec = calloc((size_t)o.steps, sizeof *rec);
+    double *ms = calloc((size_t)o.steps, sizeof *ms);
+    if (!opt || !x || !labels || !rec || !ms) {
+        fprintf(stderr, "bench_resnet: setup failed: %s\n", tg_last_error());
+        return 1;
+    }
+    tg_module_train(model, true);
+    printf("ResNet-18, %d classes, batch %d, %dx%d, %d threads (BLIS %s), %lld parameters\n", o.classes, o.batch,
+           o.size, o.size, tg_get_num_threads(), tg_blas_init(), (long long)tg_module_num_parameters(model));
+
+    float loss = 0;
+    for (int i = 0; i < o.warmup; i++) {
+        double t0 = now();
+        if (train_step(model, opt, x, labels, &loss)) goto fail;
+        if (!o.quiet) printf("warm-up %d: %8.1f ms  loss %.4f\n", i + 1, 1e3 * (now() - t0), (double)loss);
+    }
+    tg_memory_reset_peak();
+    size_t tg_base = tg_memory_get_stats().in_use;
+    long minflt_start = minor_faults();
+    for (int i = 0; i < o.steps; i++) {
+        tg_memory_stats before = tg_memory_get_stats();
+        double t0 = now();
+        if (train_step(model, opt, x, labels, &loss)) goto fail;
+        ms[i] = 1e3 * (now() - t0);
+        rec[i] = record_after(ms[i], &before);
+        if (!o.quiet) printf("step %d: %8.1f ms  loss %.4f\n", i + 1, ms[i], (double)loss);
+    }
+    tg_memory_stats end = tg_memory_get_stats();
+    double med = median(ms, o.steps), lo = ms[0];
+    for (int i = 1; i < o.steps; i++) lo = ms[i] < lo ? ms[i] : lo;
+    printf("median step %.1f ms (min %.1f) over %d steps after %d warm-up\n", med, lo, o.steps, o.warmup);
+    printf("tg peak in use %.1f MB (between steps: %.1f MB of parameters, gradients' state and input)\n",
+           mb(end.peak_in_use), mb(tg_base));
+    printf("peak RSS %.1f MB (%.1f MB at start)\n", mb(rss_peak()), mb(rss_start));
+    print_growth(&o, rec, minflt_start);
+    const step_record *first = &rec[0], *last = &rec[o.steps - 1];
+    uint64_t fresh = 0;
+    for (int i = 1; i < o.steps; i++) fresh += rec[i].fresh_blocks;
+    printf("RESULT median_ms=%.3f min_ms=%.3f tg_peak_mb=%.1f rss_peak_mb=%.1f rss_start_mb=%.1f "
+           "tg_in_use_first_mb=%.1f tg_in_use_last_mb=%.1f heap_first_mb=%.1f heap_last_mb=%.1f "
+           "rss_first_mb=%.1f rss_last_mb=%.1f fresh_blocks_after_first=%llu minflt_last=%ld\n",
+           med, lo, mb(end.peak_in_use), mb(rss_peak()), mb(rss_start), mb(first->tg_in_use), mb(last->tg_in_use),
+           mb(first->heap), mb(last->heap), mb(first->rss), mb(last->rss), (unsigned long long)fresh,
+           last->minflt - (o.steps > 1 ? rec[o.steps - 2].minflt : minflt_start));
+    tg_tensor_list_clear(&params);
+    tg_optimizer_free(opt);
+    tg_module_free(model);
+    tg_release(x);
+    tg_release(labels);
+    free(rec);
+    free(ms);
+    return 0;
+fail:
+    fprintf(stderr, "bench_resnet: step failed: %s\n", tg_last_error());
+    return 1;
+}
