@@ -4,12 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "helpers.h"
 #include "suites.h"
 #include "tensor/index.h"
 #include "tensorgrad.h"
-
-#define S(...) TG_SHAPE(__VA_ARGS__)
-#define S0 0, NULL
 
 static tg_tensor *f32(int ndim, const int64_t *shape, const float *v)
 {

@@ -6,28 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "helpers.h"
 #include "suites.h"
 #include "tensorgrad.h"
 
 #define TOL 1e-6f
 
-/* Checks t's shape and its values in logical order, then releases t. */
-static void expect(tg_tensor *t, int ndim, const int64_t *shape, const float *want)
-{
-    ck_assert_msg(t != NULL, "%s", tg_last_error());
-    ck_assert_int_eq(t->ndim, ndim);
-    for (int i = 0; i < ndim; i++) ck_assert_int_eq(t->shape[i], shape[i]);
-    float got[64];
-    ck_assert_int_le(tg_numel(t), 64);
-    ck_assert_int_eq(tg_copy_to_buffer(t, got), 0);
-    for (int64_t i = 0; i < tg_numel(t); i++)
-        ck_assert_msg(fabsf(got[i] - want[i]) <= TOL * (1 + fabsf(want[i])), "[%lld]: %.7g, want %.7g",
-                      (long long)i, got[i], want[i]);
-    tg_release(t);
-}
-
-#define EXPECT(t, SHAPE, ...) expect(t, SHAPE, (const float[]){__VA_ARGS__})
-#define S(...) TG_SHAPE(__VA_ARGS__)
+/* Checks t's shape and its values (to TOL relative), then releases t. */
+#define EXPECT(t, SHAPE, ...) expect_close(t, SHAPE, (const float[]){__VA_ARGS__}, TOL)
 
 /* Fails unless call returned NULL with an error containing text. */
 #define EXPECT_ERROR(call, text)                                                                      \
@@ -341,10 +327,17 @@ END_TEST
 
 /* ---- threads ---- */
 
+/* run_all's inputs. */
+typedef struct {
+    tg_tensor *logits, *target, *img;
+} thread_inputs;
+
 /* Every kernel's results at the current thread count, appended to buf;
  * returns how many floats. */
-static int64_t run_all(tg_tensor *logits, tg_tensor *target, tg_tensor *img, float *buf)
+static int64_t run_all(void *ctx, float *buf)
 {
+    const thread_inputs *in = ctx;
+    tg_tensor *logits = in->logits, *target = in->target, *img = in->img;
     tg_tensor *lse = NULL, *g = tg_scalar(0.5f);
     tg_tensor *outs[5] = {tg_k_cross_entropy(logits, target, 255, &lse)};
     outs[1] = lse;
@@ -371,18 +364,7 @@ START_TEST(test_bitwise_same_for_any_thread_count)
     for (int i = 0; i < N * H * W; i += 7) t[i] = 255;
     tg_tensor *img = tg_randn(&rng, S(N, C, 13, 17));
     int64_t max = 1 + 2 * N * H * W + N * C * H * W + 2 * N * C * 61 * 67;
-    float *one = malloc((size_t)max * sizeof *one), *two = malloc((size_t)max * sizeof *two);
-    ck_assert(one && two);
-    int before = tg_get_num_threads();
-    tg_set_num_threads(1);
-    int64_t n1 = run_all(logits, target, img, one);
-    tg_set_num_threads(2);
-    int64_t n2 = run_all(logits, target, img, two);
-    tg_set_num_threads(before);
-    ck_assert_int_eq(n1, n2);
-    ck_assert_int_le(n1, max);
-    ck_assert_int_eq(memcmp(one, two, (size_t)n1 * sizeof *one), 0);
-    free(one), free(two);
+    expect_same_on_1_and_2_threads(run_all, &(thread_inputs){logits, target, img}, max);
     tg_release(logits), tg_release(target), tg_release(img);
 }
 END_TEST

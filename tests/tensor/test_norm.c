@@ -2,31 +2,16 @@
  * running-statistics update, output-size rules (ceil_mode), ties and NaN
  * in max pooling, error messages and thread-count independence. */
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "helpers.h"
 #include "suites.h"
 #include "tensorgrad.h"
 
 #define TOL 1e-5f
-#define S(...) TG_SHAPE(__VA_ARGS__)
 
-/* Checks t's shape and its values in logical order, then releases t. */
-static void expect(tg_tensor *t, int ndim, const int64_t *shape, const float *want)
-{
-    ck_assert_msg(t != NULL, "%s", tg_last_error());
-    ck_assert_int_eq(t->ndim, ndim);
-    for (int i = 0; i < ndim; i++) ck_assert_int_eq(t->shape[i], shape[i]);
-    float got[64];
-    ck_assert_int_le(tg_numel(t), 64);
-    ck_assert_int_eq(tg_copy_to_buffer(t, got), 0);
-    for (int64_t i = 0; i < tg_numel(t); i++)
-        ck_assert_msg(fabsf(got[i] - want[i]) <= TOL * (1 + fabsf(want[i])), "[%lld]: %.7g, want %.7g",
-                      (long long)i, got[i], want[i]);
-    tg_release(t);
-}
-
-#define EXPECT(t, SHAPE, ...) expect(t, SHAPE, (const float[]){__VA_ARGS__})
+/* Checks t's shape and its values (to TOL relative), then releases t. */
+#define EXPECT(t, SHAPE, ...) expect_close(t, SHAPE, (const float[]){__VA_ARGS__}, TOL)
 
 /* Asserts the last error mentions each of the given strings. */
 static void expect_error(const void *result, const char *a, const char *b)
@@ -355,8 +340,9 @@ static void run_pools(tg_tensor *x, float *buf, int64_t *n)
 
 /* Everything on wide rows (4-D, transposed), narrow rows ((N,C) and 2x2
  * maps) and the pools; returns how many floats were written. */
-static int64_t run_all(tg_tensor *const *x, float *buf)
+static int64_t run_all(void *ctx, float *buf)
 {
+    tg_tensor *const *x = ctx;
     int64_t n = 0;
     for (int i = 0; i < 3; i++) run_bn(x[i], buf, &n);
     run_pools(x[0], buf, &n);
@@ -369,18 +355,7 @@ START_TEST(test_bitwise_same_for_any_thread_count)
     tg_rng rng = tg_rng_new(7, 0);
     tg_tensor *base = tg_randn(&rng, S(8, 16, 36, 36));
     tg_tensor *x[3] = {tg_k_transpose(base, 2, 3), tg_randn(&rng, S(128, 600)), tg_randn(&rng, S(16, 700, 2, 2))};
-    float *one = malloc(MAXN * sizeof *one), *two = malloc(MAXN * sizeof *two);
-    ck_assert(one && two);
-    int before = tg_get_num_threads();
-    tg_set_num_threads(1);
-    int64_t n1 = run_all(x, one);
-    tg_set_num_threads(2);
-    int64_t n2 = run_all(x, two);
-    tg_set_num_threads(before);
-    ck_assert_int_eq(n1, n2);
-    ck_assert_int_le(n1, MAXN);
-    ck_assert_int_eq(memcmp(one, two, (size_t)n1 * sizeof *one), 0);
-    free(one), free(two);
+    expect_same_on_1_and_2_threads(run_all, x, MAXN);
     tg_release(base);
     for (int i = 0; i < 3; i++) tg_release(x[i]);
 }

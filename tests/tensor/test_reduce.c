@@ -1,9 +1,9 @@
 /* Reductions and softmax: values against hand-computed numbers, shapes,
  * errors, numerical stability and thread-count independence. */
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "helpers.h"
 #include "suites.h"
 #include "tensorgrad.h"
 
@@ -30,8 +30,6 @@ static void expect(tg_tensor *t, int ndim, const int64_t *shape, const float *wa
 }
 
 #define EXPECT(t, SHAPE, ...) expect(t, SHAPE, (const float[]){__VA_ARGS__})
-#define S(...) TG_SHAPE(__VA_ARGS__)
-#define S0 0, NULL
 
 START_TEST(test_sum_mean_values)
 {
@@ -211,8 +209,9 @@ START_TEST(test_errors)
 END_TEST
 
 /* Every op's result, computed with the current thread count, as floats. */
-static int run_all(tg_tensor *x, float *buf)
+static int64_t run_all(void *ctx, float *buf)
 {
+    tg_tensor *x = ctx;
     tg_tensor *outs[] = {
         tg_k_sum(x, DIMS(0), false),      tg_k_sum(x, DIMS(1), false),       tg_k_sum(x, 0, NULL, false),
         tg_k_mean(x, DIMS(1), false),     tg_k_var(x, DIMS(0), true, false), tg_k_var(x, DIMS(1), true, false),
@@ -238,18 +237,7 @@ START_TEST(test_bitwise_same_for_any_thread_count)
     enum { R = 512, C = 300, MAXN = 5 * R * C + 4 * R + 4 * C + 1 };
     tg_rng rng = tg_rng_new(42, 0);
     tg_tensor *base = tg_randn(&rng, TG_SHAPE(C, R)), *x = tg_k_transpose(base, 0, 1);
-    float *one = malloc(MAXN * sizeof *one), *two = malloc(MAXN * sizeof *two);
-    ck_assert(one && two);
-    int before = tg_get_num_threads();
-    tg_set_num_threads(1);
-    int n1 = run_all(x, one);
-    tg_set_num_threads(2);
-    int n2 = run_all(x, two);
-    tg_set_num_threads(before);
-    ck_assert_int_eq(n1, n2);
-    ck_assert_int_le(n1, MAXN);
-    ck_assert_int_eq(memcmp(one, two, (size_t)n1 * sizeof *one), 0);
-    free(one), free(two);
+    expect_same_on_1_and_2_threads(run_all, x, MAXN);
     tg_release(base), tg_release(x);
 }
 END_TEST
