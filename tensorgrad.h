@@ -22,6 +22,7 @@
 #include "autograd/gradcheck.h"
 #include "autograd/ops.h"
 
+#include "nn/checkpoint.h"
 #include "nn/init.h"
 #include "nn/layers.h"
 #include "nn/module.h"

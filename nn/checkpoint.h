@@ -75,10 +75,9 @@ int tg_checkpoint_save(const char *path, const tg_module *model, const tg_optimi
  * that is not a checkpoint, truncated or malformed, from another
  * architecture, without an entry asked for, or with a value that does not
  * parse gives -1 with an error naming the file and the key, and model,
- * opt and extra are left as they were. (One case cannot be fully checked
- * in advance: optimizer state for parameters this optimizer does not
- * have. The optimizer's earlier state is then put back, but state it
- * did not have before, e.g. on a fresh optimizer, may remain.) */
+ * opt and extra are left as they were (optimizer state for parameters
+ * this optimizer does not hold is found by tg_optimizer_load_state before
+ * it changes anything). */
 int tg_checkpoint_load(const char *path, tg_module *model, tg_optimizer *opt, tg_checkpoint_extra *extra);
 
 /* Weights only, for interop: the state_dict under its own names

@@ -244,6 +244,23 @@ tg_rng *tg_nn_module_rng(tg_module *m)
     return NULL;
 }
 
+/* ---- Flatten ---- */
+
+static tg_tensor *flatten_forward(tg_module *m, tg_tensor *x)
+{
+    (void)m;
+    if (x->ndim < 1) {
+        TG_FAIL("Flatten: needs at least 1 dim, got a 0-dim tensor");
+        return NULL;
+    }
+    int64_t n = x->shape[0];
+    return tg_reshape(x, TG_SHAPE(n, n ? tg_numel(x) / n : 0));
+}
+
+static const tg_module_type flatten_type = {"Flatten", flatten_forward, NULL};
+
+tg_module *tg_nn_flatten(void) { return tg_module_new(&flatten_type, sizeof(tg_module)); }
+
 /* ---- Sequential ---- */
 
 static tg_tensor *sequential_forward(tg_module *m, tg_tensor *x)

@@ -20,6 +20,8 @@ tg_module *tg_nn_adaptive_avg_pool2d(int64_t out_h, int64_t out_w);
  * the same masks. */
 tg_module *tg_nn_dropout(float p, uint64_t seed);
 tg_module *tg_nn_dropout2d(float p, uint64_t seed);
+/* (N, ...) -> (N, product of the rest), as torch.nn.Flatten(). */
+tg_module *tg_nn_flatten(void);
 /* Children named "0", "1", ... run in order. */
 tg_module *tg_nn_sequential(void);
 /* Appends child (taken) to a sequential module. */

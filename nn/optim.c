@@ -169,27 +169,42 @@ static int parse_key(const tg_optimizer *o, const char *key, int *slot)
     return TG_FAIL("optimizer_load_state: key %s names no state of this optimizer", key);
 }
 
-static int load_one(tg_optimizer *o, const char *key, tg_tensor *src)
+/* Checks that src can restore what key names; sets its parameter index
+ * and slot (0: a, 1: b, 2: step). */
+static int check_one(const tg_optimizer *o, const char *key, const tg_tensor *src, int *index, int *slot)
 {
-    int slot = -1, i = parse_key(o, key, &slot);
-    if (i < 0) return -1;
+    *slot = -1;
+    *index = parse_key(o, key, slot);
+    if (*index < 0) return -1;
+    if (*slot == 2)
+        return src->dtype == TG_INT64 && tg_numel(src) == 1
+                   ? 0
+                   : TG_FAIL("optimizer_load_state: %s must be one int64", key);
+    if (!tg_same_shape(src, o->params.items[*index].tensor) || src->dtype != TG_FLOAT32)
+        return TG_FAIL("optimizer_load_state: %s does not match its parameter's shape", key);
+    return 0;
+}
+
+static int apply_one(tg_optimizer *o, int i, int slot, tg_tensor *src)
+{
     param_state *s = &o->state[i];
     if (slot == 2) {
-        if (src->dtype != TG_INT64 || tg_numel(src) != 1) return TG_FAIL("optimizer_load_state: %s must be one int64", key);
         s->step = tg_get_i64(src, (int64_t[TG_MAX_DIMS]){0});
         return 0;
     }
-    tg_tensor *p = o->params.items[i].tensor;
-    if (!tg_same_shape(src, p) || src->dtype != TG_FLOAT32)
-        return TG_FAIL("optimizer_load_state: %s does not match its parameter's shape", key);
-    if (ensure_state(o, s, p)) return -1;
+    if (ensure_state(o, s, o->params.items[i].tensor)) return -1;
     if (o->kind == OPT_SGD && s->step == 0) s->step = 1; /* a saved buffer means steps were taken */
     return tg_k_copy_(slot == 0 ? s->a : s->b, src);
 }
 
 int tg_optimizer_load_state(tg_optimizer *o, const tg_tensor_list *state)
 {
-    for (int i = 0; i < state->n; i++)
-        if (load_one(o, state->items[i].name, state->items[i].tensor)) return -1;
+    int index, slot;
+    for (int i = 0; i < state->n; i++) /* all checked before any is applied */
+        if (check_one(o, state->items[i].name, state->items[i].tensor, &index, &slot)) return -1;
+    for (int i = 0; i < state->n; i++) {
+        check_one(o, state->items[i].name, state->items[i].tensor, &index, &slot);
+        if (apply_one(o, index, slot, state->items[i].tensor)) return -1;
+    }
     return 0;
 }

@@ -33,7 +33,8 @@ double tg_optimizer_lr(const tg_optimizer *o);
  * and "<param>.step" (AdamW; int64, 0-dim). */
 int tg_optimizer_state(const tg_optimizer *o, tg_tensor_list *out);
 /* Restores state saved by tg_optimizer_state (values are copied). Keys
- * that name no parameter of this optimizer are an error. */
+ * that name no parameter of this optimizer, or do not match its shape, are
+ * an error, found before anything is changed. */
 int tg_optimizer_load_state(tg_optimizer *o, const tg_tensor_list *state);
 
 #endif

@@ -22,6 +22,7 @@ int main(int argc, char **argv)
     srunner_add_suite(sr, safetensors_suite());
     srunner_add_suite(sr, module_suite());
     srunner_add_suite(sr, optim_suite());
+    srunner_add_suite(sr, checkpoint_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

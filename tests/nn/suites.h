@@ -8,6 +8,7 @@ Suite *json_suite(void);
 Suite *safetensors_suite(void);
 Suite *module_suite(void);
 Suite *optim_suite(void);
+Suite *checkpoint_suite(void);
 
 /* Writes the tensors and metadata of fixtures/torch_written.h to path with
  * the library (some as non-contiguous views): how

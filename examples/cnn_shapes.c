@@ -1,0 +1,406 @@
+/* cnn_shapes: a small convolutional network learns to tell shapes apart.
+ *
+ * Each 1x16x16 image holds one of four things, drawn procedurally from an
+ * explicit tg_rng at a random place, size and brightness over Gaussian
+ * noise: a circle (ring), a square (outline), a cross, or only scattered
+ * noise pixels. The network is built from nn/layers.h the way torchvision
+ * builds its models, a "features" Sequential and an "fc" head:
+ *
+ *   Conv2d(1,16,3) BN ReLU MaxPool2  Conv2d(16,32,3) BN ReLU MaxPool2
+ *   AdaptiveAvgPool(1)  ->  flatten  ->  Linear(32, 4)
+ *
+ * trained with cross-entropy and SGD with momentum on fresh batches, the
+ * learning rate following a cosine schedule (nn/schedule.h). It prints the
+ * loss as it falls and the accuracy on a held-out set, and exits 0 only if
+ * the final accuracy reaches PASS_ACCURACY, so it doubles as a test.
+ *
+ * --checkpoint FILE saves a training checkpoint (nn/checkpoint.h: model,
+ * optimizer, the batch generator, the step) when training ends, at --steps
+ * or earlier at --stop-at (the schedule still spans --steps); --resume FILE
+ * loads one and trains on from its step, giving the same numbers as a run
+ * that never stopped:
+ *
+ *   cnn_shapes --stop-at 150 --checkpoint half.safetensors
+ *   cnn_shapes --resume half.safetensors      # ends as plain `cnn_shapes`
+ *
+ * The numbers depend on --seed only, not on --threads.
+ *
+ *   cnn_shapes [--steps N] [--stop-at N] [--seed S] [--threads T]
+ *              [--checkpoint FILE] [--resume FILE] */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tensorgrad.h"
+
+#define SIDE 16
+#define NUM_CLASSES 4
+#define BATCH 32
+#define EVAL_IMAGES 512
+#define EVAL_BATCH 128
+#define PASS_ACCURACY 0.90
+
+#define BASE_LR 0.05
+#define MOMENTUM 0.9
+#define WEIGHT_DECAY 5e-4
+#define NOISE_STD 0.3f
+
+static const char *const class_names[NUM_CLASSES] = {"circle", "square", "cross", "noise"};
+
+typedef struct {
+    long steps;   /* the schedule's length */
+    long stop_at; /* where training ends: steps unless given */
+    unsigned long long seed;
+    int threads; /* 0: the library's default */
+    const char *checkpoint, *resume;
+} options;
+
+/* Prints what failed and the library's message; returns -1. */
+static int fail(const char *what)
+{
+    fprintf(stderr, "cnn_shapes: %s failed: %s\n", what, tg_last_error());
+    return -1;
+}
+
+/* ---- options ---- */
+
+static int parse_long(const char *name, const char *text, long min, long max, long *out)
+{
+    char *end;
+    long value = strtol(text, &end, 10);
+    if (*text == '\0' || *end != '\0' || value < min || value > max) {
+        fprintf(stderr, "cnn_shapes: %s wants an integer in [%ld, %ld], got '%s'\n", name, min, max, text);
+        return -1;
+    }
+    *out = value;
+    return 0;
+}
+
+static int parse_options(int argc, char **argv, options *opt)
+{
+    *opt = (options){.steps = 300, .stop_at = -1, .seed = 1};
+    for (int i = 1; i < argc; i += 2) {
+        const char *name = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
+        long n = 0;
+        int rc = 0;
+        if (value && !strcmp(name, "--steps")) {
+            rc = parse_long(name, value, 1, 1000000, &n);
+            opt->steps = n;
+        } else if (value && !strcmp(name, "--stop-at")) {
+            rc = parse_long(name, value, 0, 1000000, &n);
+            opt->stop_at = n;
+        } else if (value && !strcmp(name, "--seed")) {
+            rc = parse_long(name, value, 0, 2147483647L, &n);
+            opt->seed = (unsigned long long)n;
+        } else if (value && !strcmp(name, "--threads")) {
+            rc = parse_long(name, value, 1, 1024, &n);
+            opt->threads = (int)n;
+        } else if (value && !strcmp(name, "--checkpoint")) {
+            opt->checkpoint = value;
+        } else if (value && !strcmp(name, "--resume")) {
+            opt->resume = value;
+        } else {
+            fprintf(stderr,
+                    "usage: %s [--steps N] [--stop-at N] [--seed S] [--threads T] [--checkpoint FILE] "
+                    "[--resume FILE]\n",
+                    argv[0]);
+            rc = -1;
+        }
+        if (rc) return -1;
+    }
+    if (opt->stop_at < 0 || opt->stop_at > opt->steps) opt->stop_at = opt->steps;
+    return 0;
+}
+
+/* ---- data ---- */
+
+static float uniform(tg_rng *rng, float lo, float hi) { return lo + (hi - lo) * (float)tg_rng_uniform(rng); }
+
+/* Draws one image of class k into img (SIDE x SIDE, already holding noise). */
+static void draw_shape(tg_rng *rng, int k, float *img)
+{
+    float cx = uniform(rng, 5.5f, 10.5f), cy = uniform(rng, 5.5f, 10.5f);
+    float r = uniform(rng, 3.0f, 5.0f), ink = uniform(rng, 0.7f, 1.3f);
+    if (k == 3) { /* noise: a dozen bright pixels anywhere */
+        for (int i = 0; i < 12; i++) img[tg_rng_u32(rng) % (SIDE * SIDE)] += ink;
+        return;
+    }
+    for (int y = 0; y < SIDE; y++) {
+        for (int x = 0; x < SIDE; x++) {
+            float dx = (float)x - cx, dy = (float)y - cy;
+            bool on;
+            if (k == 0) on = fabsf(sqrtf(dx * dx + dy * dy) - r) < 0.75f;
+            else if (k == 1) on = fabsf(fmaxf(fabsf(dx), fabsf(dy)) - r) < 0.6f;
+            else on = (fabsf(dx) < 0.8f && fabsf(dy) < r) || (fabsf(dy) < 0.8f && fabsf(dx) < r);
+            if (on) img[y * SIDE + x] += ink;
+        }
+    }
+}
+
+/* n images x (n, 1, SIDE, SIDE) and their labels y (n), all from rng. */
+static int make_batch(tg_rng *rng, int n, tg_tensor **x, tg_tensor **y)
+{
+    *y = NULL;
+    *x = tg_randn(rng, TG_SHAPE(n, 1, SIDE, SIDE));
+    float *pixels = *x ? tg_data_f32(*x) : NULL;
+    int64_t labels[EVAL_IMAGES];
+    if (!pixels || n > EVAL_IMAGES) {
+        tg_release(*x);
+        *x = NULL;
+        return fail("batch");
+    }
+    for (int i = 0; i < n * SIDE * SIDE; i++) pixels[i] *= NOISE_STD;
+    for (int i = 0; i < n; i++) {
+        labels[i] = tg_rng_u32(rng) % NUM_CLASSES;
+        draw_shape(rng, (int)labels[i], pixels + (size_t)i * SIDE * SIDE);
+    }
+    tg_bump_version(*x);
+    *y = tg_from_data(TG_SHAPE(n), TG_INT64, labels);
+    if (*y) return 0;
+    tg_release(*x);
+    *x = NULL;
+    return fail("batch");
+}
+
+/* ---- model ---- */
+
+typedef struct {
+    tg_module base;
+    tg_module *features, *fc; /* borrowed: owned as children */
+} net_module;
+
+/* features, then (N, 32, 1, 1) -> (N, 32), then fc. */
+static tg_tensor *net_forward(tg_module *m, tg_tensor *x)
+{
+    net_module *net = (net_module *)m;
+    tg_tensor *f = tg_module_forward(net->features, x);
+    tg_tensor *flat = f ? tg_reshape(f, TG_SHAPE(f->shape[0], f->shape[1])) : NULL;
+    tg_tensor *logits = tg_module_forward(net->fc, flat);
+    tg_release(f);
+    tg_release(flat);
+    return logits;
+}
+
+static const tg_module_type net_type = {"ShapesNet", net_forward, NULL};
+
+/* Conv2d(in, out, 3, padding 1) BN ReLU MaxPool2, appended to seq. */
+static int add_block(tg_module *seq, int64_t in, int64_t out, tg_rng *rng)
+{
+    tg_conv2d_opts same = {.padding = {1, 1}};
+    tg_pool2d_opts halve = {.kernel = {2, 2}};
+    return tg_nn_sequential_append(seq, tg_nn_conv2d(in, out, 3, 3, same, false, rng)) ||
+           tg_nn_sequential_append(seq, tg_nn_batch_norm2d(out, 1e-5f, 0.1f, 1)) ||
+           tg_nn_sequential_append(seq, tg_nn_relu(true)) || tg_nn_sequential_append(seq, tg_nn_max_pool2d(halve));
+}
+
+static tg_module *net_new(tg_rng *rng)
+{
+    net_module *net = (net_module *)tg_module_new(&net_type, sizeof *net);
+    tg_module *features = tg_nn_sequential();
+    if (!net || !features || add_block(features, 1, 16, rng) || add_block(features, 16, 32, rng) ||
+        tg_nn_sequential_append(features, tg_nn_adaptive_avg_pool2d(1, 1))) {
+        tg_module_free(features);
+        tg_module_free(net ? &net->base : NULL);
+        return NULL;
+    }
+    /* add_child takes the child, also when it fails */
+    net->features = features;
+    net->fc = tg_module_add_child(&net->base, "features", features) ? NULL : tg_nn_linear(32, NUM_CLASSES, true, rng);
+    if (!net->fc || tg_module_add_child(&net->base, "fc", net->fc)) {
+        tg_module_free(&net->base);
+        return NULL;
+    }
+    return &net->base;
+}
+
+/* ---- training ---- */
+
+typedef struct {
+    tg_module *model;
+    tg_optimizer *opt;
+    tg_rng data;  /* draws every training batch */
+    int64_t step; /* steps taken */
+} trainer;
+
+static int trainer_init(trainer *t, const options *opt)
+{
+    tg_rng init = tg_rng_new(opt->seed, 2);
+    *t = (trainer){.data = tg_rng_new(opt->seed, 0)};
+    t->model = net_new(&init);
+    if (!t->model) return fail("building the model");
+    tg_tensor_list params = {0};
+    if (!tg_module_parameters(t->model, &params))
+        t->opt = tg_sgd_new(&params, (tg_sgd_opts){.lr = BASE_LR, .momentum = MOMENTUM, .weight_decay = WEIGHT_DECAY});
+    tg_tensor_list_clear(&params);
+    return t->opt ? 0 : fail("building the optimizer");
+}
+
+static void trainer_free(trainer *t)
+{
+    tg_optimizer_free(t->opt);
+    tg_module_free(t->model);
+}
+
+static int save(const trainer *t, const options *opt)
+{
+    tg_rng data = t->data;
+    tg_checkpoint_rng rngs[] = {{"data", &data}};
+    tg_checkpoint_extra extra = {.step = t->step, .n_rngs = 1, .rngs = rngs};
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", opt->seed);
+    int rc = tg_metadata_add(&extra.metadata, "example", "cnn_shapes") ||
+             tg_metadata_add(&extra.metadata, "seed", seed) ||
+             tg_checkpoint_save(opt->checkpoint, t->model, t->opt, &extra);
+    tg_metadata_clear(&extra.metadata);
+    if (rc) return fail("saving the checkpoint");
+    printf("saved checkpoint %s at step %lld\n", opt->checkpoint, (long long)t->step);
+    return 0;
+}
+
+static int resume(trainer *t, const options *opt)
+{
+    tg_checkpoint_rng rngs[] = {{"data", &t->data}};
+    tg_checkpoint_extra extra = {.n_rngs = 1, .rngs = rngs};
+    int rc = tg_checkpoint_load(opt->resume, t->model, t->opt, &extra);
+    if (!rc) {
+        t->step = extra.step;
+        const char *seed = tg_metadata_get(&extra.metadata, "seed");
+        printf("resumed from %s at step %lld (trained with seed %s)\n", opt->resume, (long long)t->step,
+               seed ? seed : "?");
+    }
+    tg_metadata_clear(&extra.metadata);
+    return rc ? fail("resuming") : 0;
+}
+
+/* One forward, backward and update; its loss in *loss. */
+static int train_step(trainer *t, long total, double *loss)
+{
+    tg_tensor *x, *y;
+    if (make_batch(&t->data, BATCH, &x, &y)) return -1;
+    tg_optimizer_set_lr(t->opt, tg_lr_cosine(BASE_LR, 0.0, t->step, total));
+    tg_tensor *logits = tg_module_forward(t->model, x);
+    tg_tensor *l = tg_cross_entropy(logits, y, -100);
+    int rc = !l ? fail("forward") : tg_backward(l, NULL) ? fail("backward") : 0;
+    if (!rc) {
+        *loss = tg_item(l);
+        rc = tg_optimizer_step(t->opt) ? fail("optimizer step") : 0;
+    }
+    tg_optimizer_zero_grad(t->opt);
+    if (!rc) t->step++;
+    tg_release(x);
+    tg_release(y);
+    tg_release(logits);
+    tg_release(l);
+    return rc;
+}
+
+/* Accuracy on EVAL_IMAGES held-out images (their own stream), in eval mode;
+ * per-class counts in correct[] and seen[]. */
+static int evaluate(trainer *t, unsigned long long seed, double *acc, int *correct, int *seen)
+{
+    tg_rng rng = tg_rng_new(seed, 1);
+    int right = 0, rc = 0;
+    memset(correct, 0, NUM_CLASSES * sizeof *correct);
+    memset(seen, 0, NUM_CLASSES * sizeof *seen);
+    tg_module_train(t->model, false);
+    tg_no_grad_enter();
+    for (int at = 0; at < EVAL_IMAGES && !rc; at += EVAL_BATCH) {
+        tg_tensor *x, *y;
+        if (make_batch(&rng, EVAL_BATCH, &x, &y)) {
+            rc = -1;
+            break;
+        }
+        tg_tensor *logits = tg_module_forward(t->model, x);
+        tg_tensor *best = logits ? tg_k_argmax(logits, 1, false) : NULL;
+        int64_t predicted[EVAL_BATCH], labels[EVAL_BATCH];
+        rc = !best || tg_copy_to_buffer(best, predicted) || tg_copy_to_buffer(y, labels) ? fail("evaluation") : 0;
+        for (int i = 0; !rc && i < EVAL_BATCH; i++) {
+            seen[labels[i]]++;
+            correct[labels[i]] += predicted[i] == labels[i];
+            right += predicted[i] == labels[i];
+        }
+        tg_release(x);
+        tg_release(y);
+        tg_release(logits);
+        tg_release(best);
+    }
+    tg_no_grad_exit();
+    tg_module_train(t->model, true);
+    *acc = (double)right / EVAL_IMAGES;
+    return rc;
+}
+
+static int train(trainer *t, const options *opt)
+{
+    long report_every = opt->steps >= 10 ? opt->steps / 10 : 1;
+    double window = 0.0, first = -1.0, last = -1.0;
+    int in_window = 0;
+    while (t->step < opt->stop_at) {
+        double loss;
+        if (train_step(t, opt->steps, &loss)) return -1;
+        window += loss;
+        in_window++;
+        if (t->step % report_every && t->step != opt->stop_at) continue;
+        double mean = window / in_window, acc;
+        int correct[NUM_CLASSES], seen[NUM_CLASSES];
+        if (evaluate(t, opt->seed, &acc, correct, seen)) return -1;
+        printf("step %5lld  lr %.4f  loss %.4f  held-out accuracy %.4f\n", (long long)t->step,
+               tg_optimizer_lr(t->opt), mean, acc);
+        if (first < 0) first = mean;
+        last = mean;
+        window = 0.0;
+        in_window = 0;
+    }
+    if (first >= 0) printf("loss %.4f at the first report, %.4f at the last\n", first, last);
+    return 0;
+}
+
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Sets up, trains, saves, and returns the final accuracy (negative on failure). */
+static double run(const options *opt)
+{
+    trainer t;
+    double acc = -1.0;
+    int correct[NUM_CLASSES], seen[NUM_CLASSES];
+    int rc = trainer_init(&t, opt);
+    if (!rc && opt->resume) rc = resume(&t, opt);
+    if (!rc)
+        printf("%lld parameters; training steps %lld to %ld of %ld\n", (long long)tg_module_num_parameters(t.model),
+               (long long)t.step, opt->stop_at, opt->steps);
+    if (!rc) rc = train(&t, opt);
+    if (!rc && opt->checkpoint) rc = save(&t, opt);
+    if (!rc) rc = evaluate(&t, opt->seed, &acc, correct, seen);
+    for (int k = 0; !rc && k < NUM_CLASSES; k++)
+        printf("  %-6s %3d / %3d\n", class_names[k], correct[k], seen[k]);
+    trainer_free(&t);
+    return rc ? -1.0 : acc;
+}
+
+int main(int argc, char **argv)
+{
+    options opt;
+    if (parse_options(argc, argv, &opt)) return 2;
+    if (opt.threads && tg_set_num_threads(opt.threads)) {
+        fail("set_num_threads");
+        return 1;
+    }
+    printf("cnn_shapes: %dx%d images of %d classes, batch %d, %ld steps, seed %llu, threads %d\n", SIDE, SIDE,
+           NUM_CLASSES, BATCH, opt.steps, opt.seed, tg_get_num_threads());
+    double start = seconds_now();
+    double acc = run(&opt);
+    if (acc < 0.0) return 1;
+    printf("final held-out accuracy %.4f (pass mark %.2f) in %.2f s\n", acc, PASS_ACCURACY, seconds_now() - start);
+    if (acc < PASS_ACCURACY) {
+        fprintf(stderr, "cnn_shapes: accuracy %.4f is below %.2f\n", acc, PASS_ACCURACY);
+        return 1;
+    }
+    return 0;
+}
