@@ -14,7 +14,12 @@
  *   RESULT median_ms=<> min_ms=<> tg_peak_mb=<> rss_peak_mb=<> ...
  *
  * usage: bench_resnet [--batch 32] [--size 64] [--threads 2] [--steps 10]
- *                     [--warmup 3] [--classes 1000] [--seed 1] [--quiet] */
+ *                     [--warmup 3] [--classes 1000] [--seed 1] [--quiet]
+ *                     [--perf-ctl FIFO]
+ *
+ * --perf-ctl: the control fifo of `perf record -D -1 --control fifo:FIFO`;
+ * the benchmark writes "enable" to it after the warm-up and "disable" after
+ * the timed steps, so the profile holds the timed steps only. */
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,10 +30,20 @@
 
 #include "tensorgrad.h"
 
+#ifdef TG_BENCH_PROF /* prof_resnet: the same program with the step profiler */
+#include "bench/prof_wrap.h"
+#else
+static void prof_reset(void) {}
+static void prof_step_begin(void) {}
+static void prof_step_end(void) {}
+static void prof_print(FILE *f) { (void)f; }
+#endif
+
 typedef struct {
     int batch, size, threads, steps, warmup, classes;
     unsigned long long seed;
     bool quiet;
+    const char *perf_ctl; /* perf record --control fifo: enabled for the timed steps */
 } options;
 
 /* What one step leaves behind: memory after it, and its cost. */
@@ -97,6 +112,14 @@ static size_t heap_now(void)
     return mi.arena + mi.hblkhd;
 }
 
+/* Sends a command ("enable", "disable") to perf's control fifo, if any. */
+static void perf_control(FILE *ctl, const char *cmd)
+{
+    if (!ctl) return;
+    fprintf(ctl, "%s\n", cmd);
+    fflush(ctl);
+}
+
 static double mb(size_t bytes) { return (double)bytes / (1024.0 * 1024.0); }
 
 static int parse_args(int argc, char **argv, options *o)
@@ -109,6 +132,10 @@ static int parse_args(int argc, char **argv, options *o)
             continue;
         }
         if (i + 1 >= argc) goto usage;
+        if (!strcmp(a, "--perf-ctl")) {
+            o->perf_ctl = argv[++i];
+            continue;
+        }
         long v = strtol(argv[i + 1], NULL, 10);
         if (!strcmp(a, "--batch")) o->batch = (int)v;
         else if (!strcmp(a, "--size")) o->size = (int)v;
@@ -123,7 +150,7 @@ static int parse_args(int argc, char **argv, options *o)
     if (o->batch > 0 && o->size >= 32 && o->threads > 0 && o->steps > 0 && o->warmup >= 0 && o->classes > 1) return 0;
 usage:
     fprintf(stderr, "usage: %s [--batch 32] [--size 64] [--threads 2] [--steps 10] [--warmup 3] "
-                    "[--classes 1000] [--seed 1] [--quiet]\n",
+                    "[--classes 1000] [--seed 1] [--quiet] [--perf-ctl FIFO]\n",
             argv[0]);
     return -1;
 }
@@ -203,17 +230,28 @@ int main(int argc, char **argv)
         if (train_step(model, opt, x, labels, &loss)) goto fail;
         if (!o.quiet) printf("warm-up %d: %8.1f ms  loss %.4f\n", i + 1, 1e3 * (now() - t0), (double)loss);
     }
+    FILE *ctl = o.perf_ctl ? fopen(o.perf_ctl, "w") : NULL;
+    if (o.perf_ctl && !ctl) {
+        perror(o.perf_ctl);
+        return 1;
+    }
+    perf_control(ctl, "enable");
     tg_memory_reset_peak();
+    prof_reset();
     size_t tg_base = tg_memory_get_stats().in_use;
     long minflt_start = minor_faults();
     for (int i = 0; i < o.steps; i++) {
         tg_memory_stats before = tg_memory_get_stats();
+        prof_step_begin();
         double t0 = now();
         if (train_step(model, opt, x, labels, &loss)) goto fail;
         ms[i] = 1e3 * (now() - t0);
+        prof_step_end();
         rec[i] = record_after(ms[i], &before);
         if (!o.quiet) printf("step %d: %8.1f ms  loss %.4f\n", i + 1, ms[i], (double)loss);
     }
+    perf_control(ctl, "disable");
+    if (ctl) fclose(ctl);
     tg_memory_stats end = tg_memory_get_stats();
     double med = median(ms, o.steps), lo = ms[0];
     for (int i = 1; i < o.steps; i++) lo = ms[i] < lo ? ms[i] : lo;
@@ -222,6 +260,7 @@ int main(int argc, char **argv)
            mb(end.peak_in_use), mb(tg_base));
     printf("peak RSS %.1f MB (%.1f MB at start)\n", mb(rss_peak()), mb(rss_start));
     print_growth(&o, rec, minflt_start);
+    prof_print(stdout);
     const step_record *first = &rec[0], *last = &rec[o.steps - 1];
     uint64_t fresh = 0;
     for (int i = 1; i < o.steps; i++) fresh += rec[i].fresh_blocks;

@@ -20,7 +20,7 @@ by themselves: the worker prints which path convolutions take.
 BLIS_ARCH_TYPE=0 (--torch-skx) runs torch with BLIS's skx kernels as well.
 
 usage: bench_resnet.py [--batch 32] [--size 64] [--threads 2] [--steps 10]
-                       [--warmup 3] [--classes 1000]
+                       [--warmup 3] [--classes 1000] [--profile]
        bench_resnet.py --compare BUILD/bench/bench_resnet [--sizes 64,96]
                        [--threads 1,2] [--reps 3] [--steps 8] [--warmup 3]
                        [--torch-skx]
@@ -79,6 +79,10 @@ def worker(a):
         if not a.quiet:
             print(f"warm-up {i + 1}: {1e3 * (time.perf_counter() - t0):8.1f} ms  loss {loss:.4f}")
     ms, rss = [], []
+    prof = None
+    if a.profile:
+        prof = torch.autograd.profiler.profile()
+        prof.__enter__()
     for i in range(a.steps):
         t0 = time.perf_counter()
         loss = step()
@@ -86,6 +90,9 @@ def worker(a):
         rss.append(rss_now())
         if not a.quiet:
             print(f"step {i + 1}: {ms[-1]:8.1f} ms  loss {loss:.4f}")
+    if prof:
+        prof.__exit__(None, None, None)
+        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=30))
     med = statistics.median(ms)
     mib = 1024.0 * 1024.0
     print(f"median step {med:.1f} ms (min {min(ms):.1f}) over {a.steps} steps after {a.warmup} warm-up")
@@ -166,6 +173,8 @@ def main():
     p.add_argument("--classes", type=int, default=1000)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--profile", action="store_true",
+                   help="print torch.autograd.profiler's table of the timed steps (slows them)")
     p.add_argument("--compare", metavar="BENCH_RESNET", help="run the table against this bench_resnet binary")
     p.add_argument("--sizes", default="64,96")
     p.add_argument("--reps", type=int, default=3)

@@ -363,24 +363,16 @@ static int check_metadata(staged *s, const tg_optimizer *opt)
 
 /* ---- load: apply ---- */
 
+/* Loads the optimizer's state (it checks every key before it changes any). */
 static int apply_optimizer(staged *s, tg_optimizer *opt)
 {
-    tg_tensor_list before = {0};
-    if (snapshot_optimizer(opt, &before)) {
-        tg_tensor_list_clear(&before);
-        return fail_in("checkpoint_load", s->path);
-    }
-    int rc = tg_optimizer_load_state(opt, &s->optim);
-    if (rc) {
+    if (tg_optimizer_load_state(opt, &s->optim)) {
         char why[1024];
         snprintf(why, sizeof why, "%s", without_location(tg_last_error()));
-        tg_optimizer_load_state(opt, &before);
-        LOAD_FAIL(s, "%s (optim. entries)", why);
-    } else {
-        tg_optimizer_set_lr(opt, s->lr);
+        return LOAD_FAIL(s, "%s (optim. entries)", why);
     }
-    tg_tensor_list_clear(&before);
-    return rc;
+    tg_optimizer_set_lr(opt, s->lr);
+    return 0;
 }
 
 static int apply_rest(staged *s, tg_module *model, tg_checkpoint_extra *extra)
