@@ -30,6 +30,7 @@
 
 #include "tensor/iter.h"
 #include "tensor/linalg.h"
+#include "tensor/memory.h"
 #include "tensor/view.h"
 
 /* A block gathers images up to about this many GEMM columns (measured on
@@ -158,25 +159,44 @@ static int64_t padded_ld(int64_t cols)
     return ld % 256 == 0 ? ld + 16 : ld;
 }
 
-/* A scratch buffer of count floats (64-byte aligned, never size 0). */
+/* A scratch buffer of count floats (64-byte aligned), from the block
+ * cache (tensor/memory.c), so a training step reuses the last one's. */
 static float *scratch(const char *op, int64_t count)
 {
-    size_t bytes = ((size_t)max64(count, 1) * sizeof(float) + 63) / 64 * 64;
-    float *p = aligned_alloc(64, bytes);
+    size_t bytes = (size_t)max64(count, 1) * sizeof(float);
+    float *p = tg_memory_alloc(bytes);
     if (!p) TG_FAIL("%s: out of memory for a %zu-byte buffer", op, bytes);
     return p;
 }
 
-/* The column buffer (unless direct) and the block buffer (if blocks hold
- * more than one image), or -1. */
-static int scratch_pair(const char *op, const conv_geom *g, float **col, float **blk)
+static void scratch_free(float *p, int64_t count) { tg_memory_free(p, (size_t)max64(count, 1) * sizeof(float)); }
+
+/* Sizes of the column buffer (0 when direct) and of the block buffer (0
+ * unless blocks hold more than one image). */
+static void scratch_sizes(const conv_geom *g, int64_t *col, int64_t *blk)
 {
     int64_t ld = padded_ld(g->block * g->pixels);
-    *col = g->direct ? NULL : scratch(op, g->rows * ld);
-    *blk = g->block > 1 ? scratch(op, g->o * ld) : NULL;
-    if ((!g->direct && !*col) || (g->block > 1 && !*blk)) {
-        free(*col);
-        free(*blk);
+    *col = g->direct ? 0 : g->rows * ld;
+    *blk = g->block > 1 ? g->o * ld : 0;
+}
+
+static void scratch_pair_free(const conv_geom *g, float *col, float *blk)
+{
+    int64_t ncol, nblk;
+    scratch_sizes(g, &ncol, &nblk);
+    if (col) scratch_free(col, ncol);
+    if (blk) scratch_free(blk, nblk);
+}
+
+/* The column buffer and the block buffer, each only when needed, or -1. */
+static int scratch_pair(const char *op, const conv_geom *g, float **col, float **blk)
+{
+    int64_t ncol, nblk;
+    scratch_sizes(g, &ncol, &nblk);
+    *col = ncol ? scratch(op, ncol) : NULL;
+    *blk = nblk ? scratch(op, nblk) : NULL;
+    if ((ncol && !*col) || (nblk && !*blk)) {
+        scratch_pair_free(g, *col, *blk);
         return -1;
     }
     return 0;
@@ -370,8 +390,7 @@ static int run_forward(const conv_geom *g, tg_tensor *x, tg_tensor *w, tg_tensor
         conv_block b = block_at(g, n0);
         rc = forward_block(g, &b, wd, column_block(g, &b, xd, col), bd, blk, data_of(out));
     }
-    free(col);
-    free(blk);
+    scratch_pair_free(g, col, blk);
     return rc;
 }
 
@@ -411,8 +430,7 @@ static int run_grad_input(const conv_geom *g, tg_tensor *grad, tg_tensor *w, tg_
                             gb + k * g->og * b.out_ld, b.out_ld, 1, 0.0f, dst + k * g->rows_g * b.col_ld, b.col_ld, 1);
         if (!rc && !g->direct) col2im(g, col, b.col_ld, n0, b.nb, dxd);
     }
-    free(col);
-    free(blk);
+    scratch_pair_free(g, col, blk);
     return rc;
 }
 
@@ -456,8 +474,7 @@ static int run_grad_weight(const conv_geom *g, tg_tensor *grad, tg_tensor *x, tg
                             gb + k * g->og * b.out_ld, 1, b.out_ld, n0 == 0 ? 0.0f : 1.0f,
                             dwd + k * g->og * g->rows_g, 1, g->rows_g);
     }
-    free(col);
-    free(blk);
+    scratch_pair_free(g, col, blk);
     return rc;
 }
 
