@@ -256,7 +256,7 @@ int main(int argc, char **argv)
     double med = median(ms, o.steps), lo = ms[0];
     for (int i = 1; i < o.steps; i++) lo = ms[i] < lo ? ms[i] : lo;
     printf("median step %.1f ms (min %.1f) over %d steps after %d warm-up\n", med, lo, o.steps, o.warmup);
-    printf("tg peak in use %.1f MB (between steps: %.1f MB of parameters, gradients' state and input)\n",
+    printf("tg peak in use %.1f MB (between steps: %.1f MB of parameters, momentum buffers and input)\n",
            mb(end.peak_in_use), mb(tg_base));
     printf("peak RSS %.1f MB (%.1f MB at start)\n", mb(rss_peak()), mb(rss_start));
     print_growth(&o, rec, minflt_start);

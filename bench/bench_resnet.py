@@ -17,13 +17,14 @@ Debian's torch does its GEMMs (the fc layer, here) in the system libblas
 (BLIS with generic kernels on this CPU, threads from OMP_NUM_THREADS), but
 its convolutions go through oneDNN (mkldnn) JIT kernels, which pick AVX-512
 by themselves: the worker prints which path convolutions take.
-BLIS_ARCH_TYPE=0 (--torch-skx) runs torch with BLIS's skx kernels as well.
+In compare mode a second PyTorch column runs torch with BLIS_ARCH_TYPE=0
+(BLIS's skx kernels, those tensorgrad selects); --no-torch-skx skips it.
 
 usage: bench_resnet.py [--batch 32] [--size 64] [--threads 2] [--steps 10]
                        [--warmup 3] [--classes 1000] [--profile]
        bench_resnet.py --compare BUILD/bench/bench_resnet [--sizes 64,96]
                        [--threads 1,2] [--reps 3] [--steps 8] [--warmup 3]
-                       [--torch-skx]
+                       [--no-torch-skx]
 """
 import argparse
 import os
@@ -142,24 +143,22 @@ def compare(a):
             rows.append((size, threads, tg, th))
     head = "| size | threads | tensorgrad ms | " + " | ".join(f"{n} ms" for n, _ in columns)
     head += " | " + " | ".join(f"ratio tg/{n}" for n, _ in columns)
-    head += " | tensorgrad peak MB (tg in use) | " + " | ".join(f"{n} peak MB" for n, _ in columns)
-    head += " | tg steady growth |"
+    head += " | tensorgrad peak MB (tg in use) | " + " | ".join(f"{n} peak MB (over import)" for n, _ in columns)
+    head += " | tg growth after warm-up: in use, heap, RSS (MB), new blocks |"
     print(head)
     print("|" + "---:|" * (head.count("|") - 1))
     for size, threads, tg, th in rows:
         t = statistics.median(r["median_ms"] for r in tg)
         tms = [statistics.median(r["median_ms"] for r in th[n]) for n, _ in columns]
-        peak = max(r["rss_peak_mb"] for r in tg)
-        tgpeak = max(r["tg_peak_mb"] for r in tg)
-        grow = max(max(r["tg_in_use_last_mb"] - r["tg_in_use_first_mb"], r["heap_last_mb"] - r["heap_first_mb"],
-                       r["rss_last_mb"] - r["rss_first_mb"]) for r in tg)
-        fresh = max(r["fresh_blocks_after_first"] for r in tg)
         cells = [f"{size}x{size}", str(threads), f"{t:.1f}"] + [f"{v:.1f}" for v in tms]
         cells += [f"{t / v:.2f}" for v in tms]
-        cells += [f"{peak:.0f} ({tgpeak:.0f})"]
-        cells += [f"{max(r['rss_peak_mb'] for r in th[n]):.0f}" for n, _ in columns]
-        cells += [f"{grow:+.1f} MB, {fresh:.0f} new blocks"]
-        print("| " + " | ".join(cells) + " |")
+        cells += [f"{max(r['rss_peak_mb'] for r in tg):.0f} ({max(r['tg_peak_mb'] for r in tg):.0f})"]
+        cells += [f"{max(r['rss_peak_mb'] for r in th[n]):.0f} "
+                  f"({max(r['rss_peak_mb'] - r['rss_import_mb'] for r in th[n]):.0f})" for n, _ in columns]
+        grow = [max(r[k + "_last_mb"] - r[k + "_first_mb"] for r in tg) for k in ("tg_in_use", "heap", "rss")]
+        fresh = max(r["fresh_blocks_after_first"] for r in tg)
+        cells += [", ".join(f"{g:+.1f}" for g in grow) + f", {fresh:.0f}"]
+        print("| " + " | ".join(cells) + " |", flush=True)
     return 0
 
 
@@ -178,7 +177,8 @@ def main():
     p.add_argument("--compare", metavar="BENCH_RESNET", help="run the table against this bench_resnet binary")
     p.add_argument("--sizes", default="64,96")
     p.add_argument("--reps", type=int, default=3)
-    p.add_argument("--torch-skx", action="store_true", help="also run torch with BLIS_ARCH_TYPE=0")
+    p.add_argument("--torch-skx", action=argparse.BooleanOptionalAction, default=True,
+                   help="also run torch with BLIS_ARCH_TYPE=0 (default; --no-torch-skx skips it)")
     a = p.parse_args()
     if a.compare:
         a.sizes = [int(s) for s in a.sizes.split(",")]
