@@ -149,6 +149,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench_matmul: bad thread count in '%s'\n", threads);
             return 2;
         }
+        bli_thread_set_num_threads(nt); /* raw BLIS with its own team of nt */
         for (int s = 0; s < NSHAPES; s++) {
             double tg, into, blis;
             if (run_shape(&shapes[s], reps, &tg, &into, &blis)) return 1;
