@@ -20,6 +20,16 @@ static int keep(tg_module *m, const char *name, tg_tensor *t, bool is_param, tg_
     return is_param ? tg_module_add_param(m, name, t) : tg_module_add_buffer(m, name, t);
 }
 
+/* Registers "weight" of the given shape and, when bias, "bias" (out), and
+ * fills them with PyTorch's default initialisation (Conv2d, Linear). */
+static int add_weight_and_bias(tg_module *m, int ndim, const int64_t *shape, bool bias, tg_rng *rng, tg_tensor **w,
+                               tg_tensor **b)
+{
+    int rc = keep(m, "weight", tg_empty(ndim, shape, TG_FLOAT32), true, w);
+    if (!rc && bias) rc = keep(m, "bias", tg_empty(TG_SHAPE(shape[0]), TG_FLOAT32), true, b);
+    return rc ? -1 : tg_init_torch_default_(*w, *b, rng);
+}
+
 /* ---- Conv2d ---- */
 
 typedef struct {
@@ -48,10 +58,7 @@ tg_module *tg_nn_conv2d(int64_t in, int64_t out, int kh, int kw, tg_conv2d_opts 
     if (!c) return NULL;
     c->opts = opts;
     tg_module *m = &c->base;
-    int rc = keep(m, "weight", tg_empty(TG_SHAPE(out, in / groups, kh, kw), TG_FLOAT32), true, &c->weight);
-    if (!rc && bias) rc = keep(m, "bias", tg_empty(TG_SHAPE(out), TG_FLOAT32), true, &c->bias);
-    if (!rc) rc = tg_init_torch_default_(c->weight, c->bias, rng);
-    if (rc) {
+    if (add_weight_and_bias(m, TG_SHAPE(out, in / groups, kh, kw), bias, rng, &c->weight, &c->bias)) {
         tg_module_free(m);
         return NULL;
     }
@@ -128,10 +135,7 @@ tg_module *tg_nn_linear(int64_t in, int64_t out, bool bias, tg_rng *rng)
     linear_module *l = (linear_module *)tg_module_new(&linear_type, sizeof *l);
     if (!l) return NULL;
     tg_module *m = &l->base;
-    int rc = keep(m, "weight", tg_empty(TG_SHAPE(out, in), TG_FLOAT32), true, &l->weight);
-    if (!rc && bias) rc = keep(m, "bias", tg_empty(TG_SHAPE(out), TG_FLOAT32), true, &l->bias);
-    if (!rc) rc = tg_init_torch_default_(l->weight, l->bias, rng);
-    if (rc) {
+    if (add_weight_and_bias(m, TG_SHAPE(out, in), bias, rng, &l->weight, &l->bias)) {
         tg_module_free(m);
         return NULL;
     }

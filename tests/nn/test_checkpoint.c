@@ -6,50 +6,20 @@
  * weights move both ways, and a file written from PyTorch
  * (tools/make_fixtures_checkpoint.py) loads and computes what torch did. */
 #include <check.h>
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "fixtures/torch_small_model.h"
 #include "suites.h"
+#include "tmpdir.h"
 #include "tensorgrad.h"
 
 enum { SGD, ADAMW };
 #define BATCH 8
 #define CLASSES 3
 #define TOTAL_STEPS 6
-
-/* ---- a temporary directory per test (a checked fixture) ---- */
-
-static char dir[64];
-
-static void make_dir(void)
-{
-    strcpy(dir, "/tmp/tg_ckpt_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-}
-
-static void remove_dir(void)
-{
-    DIR *d = opendir(dir);
-    for (struct dirent *e; d && (e = readdir(d));) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-        char p[512];
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        remove(p);
-    }
-    if (d) closedir(d);
-    rmdir(dir);
-}
-
-static char *in_dir(char *buf, const char *name)
-{
-    snprintf(buf, 256, "%s/%s", dir, name);
-    return buf;
-}
 
 #define CK_ERROR_HAS(text) \
     ck_assert_msg(strstr(tg_last_error(), (text)) != NULL, "error \"%s\" lacks \"%s\"", tg_last_error(), (text))
@@ -179,7 +149,7 @@ START_TEST(test_resume_is_bitwise)
 {
     const int kind = _i; /* SGD, ADAMW */
     char path[256];
-    in_dir(path, "run.safetensors");
+    tmpdir_file(path, "run.safetensors");
 
     /* The run that never stops. */
     tg_module *model = small_cnn(1, 77, CLASSES, true);
@@ -235,7 +205,7 @@ END_TEST
 START_TEST(test_dropout_rng_is_restored)
 {
     char path[256];
-    in_dir(path, "drop.safetensors");
+    tmpdir_file(path, "drop.safetensors");
     tg_module *a = small_cnn(1, 77, CLASSES, true), *b = small_cnn(1, 5, CLASSES, true);
     tg_tensor *x = tg_ones(TG_SHAPE(2, 3, 8, 8), TG_FLOAT32);
     tg_tensor *warm = tg_module_forward(a, x); /* advances a's mask stream */
@@ -257,7 +227,7 @@ END_TEST
 START_TEST(test_layout)
 {
     char path[256];
-    in_dir(path, "layout.safetensors");
+    tmpdir_file(path, "layout.safetensors");
     tg_module *model = small_cnn(1, 77, CLASSES, true);
     tg_optimizer *opt = make_optimizer(model, SGD, 0.1);
     tg_rng data = tg_rng_new(5, 3);
@@ -299,7 +269,7 @@ END_TEST
 START_TEST(test_rng_bits_exact)
 {
     char path[256];
-    in_dir(path, "rng.safetensors");
+    tmpdir_file(path, "rng.safetensors");
     tg_module *model = small_cnn(1, 77, CLASSES, true);
     tg_rng r1 = {UINT64_MAX, UINT64_C(1) << 63, (UINT64_C(1) << 63) + 1}, r2 = {0, 1, UINT64_MAX - 1};
     tg_checkpoint_rng rngs[] = {{"a", &r1}, {"b.c", &r2}};
@@ -379,7 +349,7 @@ static void assert_refused(const char *path, tg_module *model, tg_optimizer *opt
 START_TEST(test_refuses_bad_files)
 {
     char path[256], bad[256];
-    in_dir(path, "good.safetensors");
+    tmpdir_file(path, "good.safetensors");
     tg_module *model = small_cnn(1, 77, CLASSES, true);
     tg_optimizer *opt = make_optimizer(model, ADAMW, 0.01);
     tg_rng data = tg_rng_new(5, 3);
@@ -392,22 +362,22 @@ START_TEST(test_refuses_bad_files)
 
     size_t n;
     unsigned char *bytes = read_bytes(path, &n);
-    write_bytes(in_dir(bad, "truncated.safetensors"), bytes, n - 5);
+    write_bytes(tmpdir_file(bad, "truncated.safetensors"), bytes, n - 5);
     assert_refused(bad, model, opt, &extra, "safetensors_load");
-    write_bytes(in_dir(bad, "empty.safetensors"), bytes, 3);
+    write_bytes(tmpdir_file(bad, "empty.safetensors"), bytes, 3);
     assert_refused(bad, model, opt, &extra, "too short");
     bytes[9] ^= 0x55; /* inside the JSON header */
-    write_bytes(in_dir(bad, "header.safetensors"), bytes, n);
+    write_bytes(tmpdir_file(bad, "header.safetensors"), bytes, n);
     assert_refused(bad, model, opt, &extra, "safetensors_load");
     free(bytes);
-    assert_refused(in_dir(bad, "absent.safetensors"), model, opt, &extra, "cannot open");
+    assert_refused(tmpdir_file(bad, "absent.safetensors"), model, opt, &extra, "cannot open");
 
     /* A weights-only file is not a training checkpoint. */
-    ck_assert_int_eq(tg_module_save(in_dir(bad, "weights.safetensors"), model), 0);
+    ck_assert_int_eq(tg_module_save(tmpdir_file(bad, "weights.safetensors"), model), 0);
     assert_refused(bad, model, opt, &extra, "not a training checkpoint");
 
     /* A checkpoint saved without an optimizer, loaded with one. */
-    ck_assert_int_eq(tg_checkpoint_save(in_dir(bad, "noopt.safetensors"), model, NULL, &extra), 0);
+    ck_assert_int_eq(tg_checkpoint_save(tmpdir_file(bad, "noopt.safetensors"), model, NULL, &extra), 0);
     assert_refused(bad, model, opt, &extra, "without one");
 
     /* A generator asked for that the file lacks. */
@@ -432,7 +402,7 @@ END_TEST
 START_TEST(test_refuses_inconsistent_entries)
 {
     char path[256], bad[256];
-    in_dir(path, "good.safetensors");
+    tmpdir_file(path, "good.safetensors");
     tg_module *model = small_cnn(1, 77, CLASSES, true);
     tg_optimizer *opt = make_optimizer(model, SGD, 0.1);
     tg_rng data = tg_rng_new(5, 3);
@@ -474,7 +444,7 @@ START_TEST(test_refuses_inconsistent_entries)
             if (!is_key) tg_metadata_add(&edited_meta, meta.items[i].key, meta.items[i].value);
             else if (cases[c].meta_value) tg_metadata_add(&edited_meta, meta.items[i].key, cases[c].meta_value);
         }
-        ck_assert_int_eq(tg_safetensors_save(in_dir(bad, cases[c].file), &edited, &edited_meta), 0);
+        ck_assert_int_eq(tg_safetensors_save(tmpdir_file(bad, cases[c].file), &edited, &edited_meta), 0);
         assert_refused(bad, model, opt, &extra, cases[c].expect);
         tg_tensor_list_clear(&all), tg_tensor_list_clear(&edited);
         tg_metadata_clear(&meta), tg_metadata_clear(&edited_meta);
@@ -487,7 +457,7 @@ END_TEST
 START_TEST(test_refuses_other_architecture)
 {
     char path[256];
-    in_dir(path, "five.safetensors");
+    tmpdir_file(path, "five.safetensors");
     tg_module *five = small_cnn(1, 77, 5, true);
     tg_optimizer *five_opt = make_optimizer(five, SGD, 0.1);
     ck_assert_int_eq(tg_checkpoint_save(path, five, five_opt, NULL), 0);
@@ -523,7 +493,7 @@ END_TEST
 START_TEST(test_weights_round_trip)
 {
     char path[256], ckpt[256];
-    in_dir(path, "weights.safetensors");
+    tmpdir_file(path, "weights.safetensors");
     tg_module *a = small_cnn(1, 77, CLASSES, true);
     tg_optimizer *opt = make_optimizer(a, SGD, 0.1);
     tg_rng data = tg_rng_new(5, 3);
@@ -548,7 +518,7 @@ START_TEST(test_weights_round_trip)
 
     /* A training checkpoint's model. entries load as weights too. */
     tg_module *c = small_cnn(3, 5, CLASSES, false);
-    ck_assert_int_eq(tg_checkpoint_save(in_dir(ckpt, "ckpt.safetensors"), a, opt, NULL), 0);
+    ck_assert_int_eq(tg_checkpoint_save(tmpdir_file(ckpt, "ckpt.safetensors"), a, opt, NULL), 0);
     ck_assert_msg(tg_module_load(ckpt, c, true) == 0, "%s", tg_last_error());
     tg_tensor_list sc = copy_state(c);
     assert_bitwise_equal(&sa, &sc);
@@ -563,7 +533,7 @@ START_TEST(test_weights_round_trip)
     CK_ERROR_HAS("missing key 7.weight");
     CK_ERROR_HAS(path);
     ck_assert_msg(tg_module_load(path, d, false) == 0, "%s", tg_last_error());
-    ck_assert_int_eq(tg_module_load(in_dir(ckpt, "absent.safetensors"), d, false), -1);
+    ck_assert_int_eq(tg_module_load(tmpdir_file(ckpt, "absent.safetensors"), d, false), -1);
     CK_ERROR_HAS("absent.safetensors");
 
     tg_module_free(a), tg_module_free(b), tg_module_free(c), tg_module_free(d);
@@ -607,7 +577,7 @@ Suite *checkpoint_suite(void)
     Suite *s = suite_create("checkpoint");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
-    tcase_add_checked_fixture(tc, make_dir, remove_dir); /* also after a failure */
+    tcase_add_checked_fixture(tc, tmpdir_make, tmpdir_remove); /* also after a failure */
     tcase_add_loop_test(tc, test_resume_is_bitwise, SGD, ADAMW + 1);
     tcase_add_test(tc, test_dropout_rng_is_restored);
     tcase_add_test(tc, test_layout);

@@ -10,50 +10,20 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "fixtures/torch_written.h"
 #include "nn/safetensors.h"
 #include "suites.h"
+#include "tmpdir.h"
 #include "tensorgrad.h"
 
 #define NFIXTURE (int)(sizeof torch_written / sizeof torch_written[0])
 #define NFIXTURE_META (int)(sizeof torch_written_meta / sizeof torch_written_meta[0])
 
-/* ---- a temporary directory per test ---- */
-
-static char dir[64];
-
-static void make_dir(void)
-{
-    strcpy(dir, "/tmp/tg_nn_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-}
-
-/* Removes dir and what the test left in it (files, and empty directories). */
-static void remove_dir(void)
-{
-    DIR *d = opendir(dir);
-    for (struct dirent *e; d && (e = readdir(d));) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-        char p[512];
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        remove(p);
-    }
-    if (d) closedir(d);
-    rmdir(dir);
-}
-
-/* buf = dir/name */
-static char *in_dir(char *buf, const char *name)
-{
-    snprintf(buf, 256, "%s/%s", dir, name);
-    return buf;
-}
-
+/* Entries in the test's directory. */
 static int files_in_dir(void)
 {
-    DIR *d = opendir(dir);
+    DIR *d = opendir(tmpdir_path);
     ck_assert_ptr_nonnull(d);
     int n = 0;
     for (struct dirent *e; (e = readdir(d));) n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
@@ -152,7 +122,7 @@ static void make_mixed_list(tg_tensor_list *l)
 START_TEST(test_round_trip)
 {
     char path[256];
-    in_dir(path, "model.safetensors");
+    tmpdir_file(path, "model.safetensors");
     tg_tensor_list l = {0}, back = {0};
     tg_metadata meta = {0}, meta_back = {0};
     make_mixed_list(&l);
@@ -190,7 +160,7 @@ END_TEST
 START_TEST(test_no_metadata_and_no_tensors)
 {
     char path[256];
-    in_dir(path, "plain.safetensors");
+    tmpdir_file(path, "plain.safetensors");
     tg_tensor_list l = {0}, back = {0};
     tg_metadata meta = {0};
     tg_tensor *t = tg_ones(TG_SHAPE(3), TG_FLOAT32);
@@ -233,7 +203,7 @@ END_TEST
 START_TEST(test_refuses_short_files)
 {
     char path[256];
-    in_dir(path, "bad.safetensors");
+    tmpdir_file(path, "bad.safetensors");
     FILE *f = fopen(path, "wb");
     fwrite("\x02\0\0\0\0", 1, 5, f);
     fclose(f);
@@ -254,11 +224,11 @@ END_TEST
 START_TEST(test_refuses_missing_files)
 {
     char path[256];
-    assert_refused(in_dir(path, "nothing.safetensors"), "cannot open");
+    assert_refused(tmpdir_file(path, "nothing.safetensors"), "cannot open");
     ck_assert_ptr_nonnull(strstr(tg_last_error(), "No such file or directory"));
-    assert_refused(dir, "not a regular file");
+    assert_refused(tmpdir_path, "not a regular file");
     /* the output must start empty */
-    write_with_header(in_dir(path, "ok.safetensors"), "{}", 0);
+    write_with_header(tmpdir_file(path, "ok.safetensors"), "{}", 0);
     tg_tensor_list out = {0};
     tg_tensor *t = tg_scalar(1);
     tg_tensor_list_add(&out, "x", t);
@@ -340,7 +310,7 @@ static const bad_file bad_files[] = {
 START_TEST(test_refuses_malformed_headers)
 {
     char path[256];
-    in_dir(path, "bad.safetensors");
+    tmpdir_file(path, "bad.safetensors");
     for (size_t i = 0; i < sizeof bad_files / sizeof bad_files[0]; i++) {
         write_with_header(path, bad_files[i].header, bad_files[i].data);
         assert_refused(path, bad_files[i].problem);
@@ -353,7 +323,7 @@ END_TEST
 START_TEST(test_save_refuses_bad_lists)
 {
     char path[256];
-    in_dir(path, "x.safetensors");
+    tmpdir_file(path, "x.safetensors");
     tg_tensor *t = tg_ones(TG_SHAPE(2), TG_FLOAT32);
     tg_tensor_list l = {0};
     tg_metadata meta = {0};
@@ -394,8 +364,8 @@ END_TEST
 START_TEST(test_save_into_missing_directory_leaves_nothing)
 {
     char sub[256], path[256];
-    in_dir(sub, "missing");
-    in_dir(path, "missing/model.safetensors");
+    tmpdir_file(sub, "missing");
+    tmpdir_file(path, "missing/model.safetensors");
     tg_tensor *t = tg_ones(TG_SHAPE(2), TG_FLOAT32);
     tg_tensor_list l = {0};
     tg_tensor_list_add(&l, "w", t);
@@ -437,7 +407,7 @@ static void assert_unchanged(const char *path, const char *old, size_t old_len)
 START_TEST(test_save_replaces_an_existing_file)
 {
     char path[256];
-    in_dir(path, "model.safetensors");
+    tmpdir_file(path, "model.safetensors");
     size_t len;
     free(save_old_file(path, &len));
     tg_tensor *t = tg_from_data(TG_SHAPE(3), TG_INT64, (int64_t[]){4, 5, 6});
@@ -457,7 +427,7 @@ END_TEST
 START_TEST(test_failed_save_keeps_the_old_file)
 {
     char path[256];
-    in_dir(path, "model.safetensors");
+    tmpdir_file(path, "model.safetensors");
     size_t len;
     char *old = save_old_file(path, &len);
     tg_tensor *t = tg_ones(TG_SHAPE(2), TG_FLOAT32);
@@ -478,7 +448,7 @@ END_TEST
 START_TEST(test_failed_write_keeps_the_old_file)
 {
     char path[256];
-    in_dir(path, "model.safetensors");
+    tmpdir_file(path, "model.safetensors");
     size_t len;
     char *old = save_old_file(path, &len);
     tg_tensor *big = tg_zeros(TG_SHAPE(256, 1024), TG_FLOAT32); /* 1 MiB */
@@ -507,7 +477,7 @@ END_TEST
 START_TEST(test_failed_rename_removes_the_temporary_file)
 {
     char path[256];
-    ck_assert_int_eq(mkdir(in_dir(path, "a_directory"), 0700), 0);
+    ck_assert_int_eq(mkdir(tmpdir_file(path, "a_directory"), 0700), 0);
     tg_tensor *t = tg_ones(TG_SHAPE(2), TG_FLOAT32);
     tg_tensor_list l = {0};
     tg_tensor_list_add(&l, "w", t);
@@ -633,7 +603,7 @@ int write_c_fixture(const char *path)
 START_TEST(test_committed_c_fixture_is_current)
 {
     char path[256];
-    in_dir(path, "c_written.safetensors");
+    tmpdir_file(path, "c_written.safetensors");
     ck_assert_int_eq(write_c_fixture(path), 0);
     size_t len, committed_len;
     char *now = slurp(path, &len), *committed = slurp(TG_NN_FIXTURES "/c_written.safetensors", &committed_len);
@@ -653,7 +623,7 @@ Suite *safetensors_suite(void)
 {
     Suite *s = suite_create("safetensors");
     TCase *tc = tcase_create("safetensors");
-    tcase_add_checked_fixture(tc, make_dir, remove_dir);
+    tcase_add_checked_fixture(tc, tmpdir_make, tmpdir_remove);
     tcase_add_test(tc, test_round_trip);
     tcase_add_test(tc, test_no_metadata_and_no_tensors);
     tcase_add_test(tc, test_refuses_short_files);
