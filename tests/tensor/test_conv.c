@@ -1,7 +1,8 @@
 /* Convolution kernels: tg_k_conv2d and its input, weight and bias
  * gradients against a naive reference (summed in double) over many
  * configurations (strides, padding, dilation, groups, the 1x1 fast path,
- * blocks of several images with a partial last block, strided operands);
+ * blocks of several images with a partial last block, strided operands,
+ * narrow images (gather tables) and wide ones (window loops));
  * hand-checked values; shape rules and error messages; and bitwise-equal
  * results on 1 and 2 threads. */
 #include <check.h>
@@ -146,6 +147,10 @@ static const conv_case cases[] = {
     {"stride 3x2, pad 2x0", 1, 2, 8, 7, 3, 3, 2, OPTS(.stride = {3, 2}, .padding = {2, 0}), true},
     {"dilation 2", 2, 3, 7, 7, 4, 3, 3, OPTS(.dilation = {2, 2}, .padding = {2, 2}), true},
     {"dilation 1x3", 1, 2, 6, 9, 2, 2, 3, OPTS(.dilation = {1, 3}, .padding = {0, 1}), false},
+    /* the cases above have outputs under 8 wide (gather tables); these
+     * wide ones take the window loops */
+    {"wide, stride 3x2, pad 2x0", 2, 2, 8, 20, 3, 3, 2, OPTS(.stride = {3, 2}, .padding = {2, 0}), true},
+    {"wide, dilation 1x3", 1, 2, 6, 30, 2, 2, 3, OPTS(.dilation = {1, 3}, .padding = {0, 1}), false},
     {"groups 2", 2, 4, 5, 5, 6, 3, 3, OPTS(.groups = 2, .padding = {1, 1}), true},
     {"depthwise", 2, 3, 5, 5, 3, 3, 3, OPTS(.groups = 3, .padding = {1, 1}), true},
     {"groups 3, 2 out each", 1, 6, 4, 5, 6, 2, 2, OPTS(.groups = 3, .stride = {2, 1}), false},
@@ -295,7 +300,8 @@ START_TEST(test_errors)
 END_TEST
 
 /* Forward and all gradients, bitwise equal on 1 and 2 threads, for the
- * blocked, one-image and direct paths, on sizes that go parallel. */
+ * blocked, one-image, direct and gather-table paths, on sizes that go
+ * parallel. */
 static void run_all(const conv_case *k, tg_tensor **res)
 {
     ref_geom g = geom_of(k);
@@ -328,6 +334,7 @@ static const conv_case big_cases[] = {
     {"one image a block, groups 2", 3, 8, 48, 48, 8, 3, 3, OPTS(.padding = {1, 1}, .groups = 2), true},
     {"blocked, stride 2", 5, 8, 20, 20, 8, 3, 3, OPTS(.padding = {1, 1}, .stride = {2, 2}), true},
     {"direct 1x1", 3, 16, 20, 20, 24, 1, 1, OPTS(.groups = 0), true},
+    {"narrow images (gather table)", 16, 32, 4, 4, 32, 3, 3, OPTS(.padding = {1, 1}), true},
 };
 
 START_TEST(test_thread_invariance)
