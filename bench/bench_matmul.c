@@ -21,6 +21,7 @@
 
 #include "tensor/linalg.h"
 #include "tensorgrad.h"
+#include "timing.h"
 
 typedef struct {
     const char *name;
@@ -41,25 +42,6 @@ static const gemm_shape shapes[] = {
     {"layer2_dX=dY@WT", 32 * 8 * 8, 128 * 9, 128, false, true},
 };
 #define NSHAPES (int)(sizeof shapes / sizeof *shapes)
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 /* A random rows x cols operand, stored transposed when asked. */
 static tg_tensor *operand(tg_rng *rng, int64_t rows, int64_t cols, bool transposed)
@@ -87,24 +69,24 @@ static int run_shape(const gemm_shape *s, int reps, double *tg_gflops, double *i
     }
     float one = 1.0f, zero = 0.0f;
     for (int r = -2; r < reps; r++) { /* two warm-up rounds, then timed ones, interleaved */
-        double t0 = now();
+        double t0 = bench_now();
         tg_tensor *out = tg_k_matmul(a, b); /* its result's allocation and release count */
         bool ok = out != NULL;
         tg_release(out);
-        double t1 = now();
+        double t1 = bench_now();
         if (!ok) {
             fprintf(stderr, "bench_matmul: %s\n", tg_last_error());
             return -1;
         }
-        double t2 = now();
+        double t2 = bench_now();
         if (tg_k_gemm_into(into, a, b, 1.0f, 0.0f)) {
             fprintf(stderr, "bench_matmul: %s\n", tg_last_error());
             return -1;
         }
-        double t3 = now();
+        double t3 = bench_now();
         bli_sgemm(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, s->m, s->n, s->k, &one, data_of(a), a->stride[0],
                   a->stride[1], data_of(b), b->stride[0], b->stride[1], &zero, c, s->n, 1);
-        double t4 = now();
+        double t4 = bench_now();
         if (r >= 0) {
             t_tg[r] = t1 - t0;
             t_into[r] = t3 - t2;
@@ -112,9 +94,9 @@ static int run_shape(const gemm_shape *s, int reps, double *tg_gflops, double *i
         }
     }
     double flops = 2.0 * (double)s->m * (double)s->n * (double)s->k;
-    *tg_gflops = flops / median(t_tg, reps) * 1e-9;
-    *into_gflops = flops / median(t_into, reps) * 1e-9;
-    *blis_gflops = flops / median(t_blis, reps) * 1e-9;
+    *tg_gflops = flops / bench_median(t_tg, reps) * 1e-9;
+    *into_gflops = flops / bench_median(t_into, reps) * 1e-9;
+    *blis_gflops = flops / bench_median(t_blis, reps) * 1e-9;
     tg_release(a);
     tg_release(b);
     tg_release(into);

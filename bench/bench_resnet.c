@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "tensorgrad.h"
+#include "timing.h"
 
 #ifdef TG_BENCH_PROF /* prof_resnet: the same program with the step profiler */
 #include "bench/prof_wrap.h"
@@ -53,30 +54,6 @@ typedef struct {
     uint64_t fresh_blocks; /* blocks the allocator took from malloc */
     long minflt;           /* minor page faults */
 } step_record;
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
-}
-
-static double median(const double *v, int n)
-{
-    double *s = malloc((size_t)n * sizeof *s);
-    if (!s) return -1;
-    memcpy(s, v, (size_t)n * sizeof *s);
-    qsort(s, (size_t)n, sizeof *s, cmp_double);
-    double m = n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
-    free(s);
-    return m;
-}
 
 /* Current resident set in bytes. */
 static size_t rss_now(void)
@@ -226,9 +203,9 @@ int main(int argc, char **argv)
 
     float loss = 0;
     for (int i = 0; i < o.warmup; i++) {
-        double t0 = now();
+        double t0 = bench_now();
         if (train_step(model, opt, x, labels, &loss)) goto fail;
-        if (!o.quiet) printf("warm-up %d: %8.1f ms  loss %.4f\n", i + 1, 1e3 * (now() - t0), (double)loss);
+        if (!o.quiet) printf("warm-up %d: %8.1f ms  loss %.4f\n", i + 1, 1e3 * (bench_now() - t0), (double)loss);
     }
     FILE *ctl = o.perf_ctl ? fopen(o.perf_ctl, "w") : NULL;
     if (o.perf_ctl && !ctl) {
@@ -243,9 +220,9 @@ int main(int argc, char **argv)
     for (int i = 0; i < o.steps; i++) {
         tg_memory_stats before = tg_memory_get_stats();
         prof_step_begin();
-        double t0 = now();
+        double t0 = bench_now();
         if (train_step(model, opt, x, labels, &loss)) goto fail;
-        ms[i] = 1e3 * (now() - t0);
+        ms[i] = 1e3 * (bench_now() - t0);
         prof_step_end();
         rec[i] = record_after(ms[i], &before);
         if (!o.quiet) printf("step %d: %8.1f ms  loss %.4f\n", i + 1, ms[i], (double)loss);
@@ -253,7 +230,7 @@ int main(int argc, char **argv)
     perf_control(ctl, "disable");
     if (ctl) fclose(ctl);
     tg_memory_stats end = tg_memory_get_stats();
-    double med = median(ms, o.steps), lo = ms[0];
+    double med = bench_median(ms, o.steps), lo = ms[0];
     for (int i = 1; i < o.steps; i++) lo = ms[i] < lo ? ms[i] : lo;
     printf("median step %.1f ms (min %.1f) over %d steps after %d warm-up\n", med, lo, o.steps, o.warmup);
     printf("tg peak in use %.1f MB (between steps: %.1f MB of parameters, momentum buffers and input)\n",

@@ -12,19 +12,14 @@ The tests never need Python; rerun this only when a case changes."""
 import torch
 import torch.nn.functional as F
 
+from fixture_c import c_array
+
 torch.manual_seed(20261127)
 out = []
 
 
-def c_float(v):
-    s = "%.9g" % v
-    return s + (".f" if s.lstrip("-").isdigit() else "f")
-
-
 def emit(name, t):
-    t = t.detach().contiguous()
-    vals = ", ".join(c_float(v) for v in t.flatten().tolist())
-    out.append("static const float %s[] = {%s};" % (name, vals))
+    out.append(c_array(name, t))
 
 
 def case(name, x_shape, w_shape, bias, **opts):

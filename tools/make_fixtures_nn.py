@@ -15,20 +15,14 @@ import warnings
 import torch
 import torch.nn.functional as F
 
+from fixture_c import c_array
+
 torch.manual_seed(20261203)
 out = []
 
 
-def c_float(v):
-    s = "%.9g" % v
-    return s + (".0f" if s.lstrip("-").isdigit() else "f")
-
-
 def emit(name, t):
-    t = t.detach().contiguous()
-    ctype = "int64_t" if t.dtype == torch.int64 else "float"
-    vals = ", ".join(str(int(v)) if ctype == "int64_t" else c_float(v) for v in t.flatten().tolist())
-    out.append("static const %s %s[] = {%s};" % (ctype, name, vals))
+    out.append(c_array(name, t))
 
 
 def leaf(*shape):

@@ -14,21 +14,15 @@ The tests never need Python; rerun this only when a case changes."""
 import torch
 import torch.nn.functional as F
 
+from fixture_c import c_array
+
 torch.manual_seed(20261127)
 out = []
 MOMENTUM, EPS = 0.1, 1e-5
 
 
-def c_float(v):
-    s = "%.9g" % v
-    return s + ("f" if any(ch in s for ch in ".e") else ".0f")
-
-
 def emit(name, t):
-    t = t.detach().contiguous()
-    ctype = "int64_t" if t.dtype == torch.int64 else "float"
-    vals = ", ".join(str(int(v)) if ctype == "int64_t" else c_float(v) for v in t.flatten().tolist())
-    out.append("static const %s %s[] = {%s};" % (ctype, name, vals))
+    out.append(c_array(name, t))
 
 
 def leaf(*shape, scale=1.0, shift=0.0):

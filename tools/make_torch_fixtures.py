@@ -7,15 +7,14 @@ Run from the repository root:  /usr/bin/python3 tools/make_torch_fixtures.py
 The tests never need Python; rerun this only when a case changes."""
 import torch
 
+from fixture_c import c_array
+
 torch.manual_seed(20261126)
 out = []
 
 
 def emit(name, t):
-    t = t.detach().contiguous()
-    ctype = "int64_t" if t.dtype == torch.int64 else "float"
-    vals = ", ".join(str(int(v)) if ctype == "int64_t" else "%.9gf" % v for v in t.flatten().tolist())
-    out.append("static const %s %s[] = {%s};" % (ctype, name, vals))
+    out.append(c_array(name, t))
 
 
 def leaf(*shape, positive=False):
