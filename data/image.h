@@ -1,0 +1,48 @@
+/* Images in memory (uint8, height x width x channels, row-major) and the
+ * codecs that read and write them: JPEG (libjpeg-turbo) and PNG (libpng).
+ *
+ * Every function returns 0 or -1 with tg_last_error() naming the file and
+ * what is wrong with it. On failure the output image is left empty
+ * (data NULL), and a writer leaves no file behind (it writes a temporary
+ * file and renames it). */
+#ifndef TG_DATA_IMAGE_H
+#define TG_DATA_IMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct tg_image {
+    int height, width, channels; /* channels: 1 (gray or label) or 3 (RGB) */
+    uint8_t *data;               /* height * width * channels bytes, malloc'd */
+} tg_image;
+
+/* How a decoder maps what the file holds to channels. */
+typedef enum tg_image_mode {
+    TG_IMAGE_RGB,   /* 3 channels: gray replicated, palette expanded, alpha dropped, 16-bit scaled */
+    TG_IMAGE_LABEL, /* 1 channel: palette indices or 8-bit gray values as stored (segmentation masks) */
+} tg_image_mode;
+
+/* A zeroed image of the given size (data calloc'd). */
+int tg_image_alloc(tg_image *img, int height, int width, int channels);
+/* Frees img->data and zeroes img; safe on an empty image. */
+void tg_image_free(tg_image *img);
+
+/* Decodes a JPEG or PNG file (format from its first bytes, not its name). */
+int tg_image_read(const char *path, tg_image_mode mode, tg_image *out);
+/* The same from memory; name is used in error messages. */
+int tg_image_decode(const uint8_t *bytes, size_t size, const char *name, tg_image_mode mode,
+                    tg_image *out);
+
+/* Writes an 8-bit gray (1 channel) or RGB (3 channels) PNG. */
+int tg_image_write_png(const char *path, const tg_image *img);
+/* Writes a 1-channel label image as an indexed PNG with palette (n_colors
+ * RGB triples, n_colors <= 256); every value must be < n_colors. */
+int tg_image_write_png_indexed(const char *path, const tg_image *img, const uint8_t *palette,
+                               int n_colors);
+/* Writes an RGB or gray JPEG at quality 1-100. */
+int tg_image_write_jpeg(const char *path, const tg_image *img, int quality);
+
+/* The VOC colour map (256 entries: 0 black, 255 = (224, 224, 192)). */
+const uint8_t *tg_image_voc_palette(void);
+
+#endif
