@@ -1,5 +1,10 @@
 /* 2-D convolution as im2col + GEMM (see conv.h).
  *
+ * Images at least 8 pixels wide (one group) skip the column buffer: their
+ * forward, weight gradient and (stride 1) input gradient run as implicit
+ * GEMMs in conv_gemm.c. This file plans every convolution and runs the
+ * rest: narrow images, groups, the 1x1 fast path.
+ *
  * For a block of nb images, the column buffer is a (C kh kw, nb H'W')
  * matrix: row (c, i, j) holds, for each output pixel of each image of the
  * block, the input element under kernel tap (i, j) of channel c (zero in
@@ -27,6 +32,8 @@
  * regions. */
 #include "tensor/conv.h"
 
+#include "tensor/conv_geom.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,19 +53,6 @@
  * blocking them, with no copies). */
 #define DIRECT_PIXELS 256
 
-/* Everything the kernels need to know, from the shapes and options. */
-typedef struct {
-    int64_t n, c, h, w;      /* input */
-    int64_t o, kh, kw;       /* weight: (o, c / groups, kh, kw) */
-    int64_t oh, ow;          /* output */
-    int64_t sh, sw, ph, pw, dh, dw, groups;
-    int64_t cg, og;          /* input and output channels per group */
-    int64_t pixels;          /* oh * ow */
-    int64_t rows;            /* column buffer rows: c * kh * kw */
-    int64_t rows_g;          /* of them per group: the weight's row length */
-    int64_t block;           /* images per block */
-    bool direct;             /* x (or dx) is its own column buffer */
-} conv_geom;
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
@@ -466,9 +460,10 @@ static int plan_forward(tg_tensor *x, tg_tensor *w, tg_tensor *bias, tg_k_conv2d
 
 static int run_forward(const conv_geom *g, tg_tensor *x, tg_tensor *w, tg_tensor *bias, tg_tensor *out)
 {
+    const float *xd = data_of(x), *wd = data_of(w), *bd = bias ? data_of(bias) : NULL;
+    if (conv_gemm_applies(g)) return conv_gemm_forward(g, xd, wd, bd, data_of(out));
     float *col, *blk;
     if (scratch_pair("conv2d", g, &col, &blk)) return -1;
-    const float *xd = data_of(x), *wd = data_of(w), *bd = bias ? data_of(bias) : NULL;
     int rc = 0;
     for (int64_t n0 = 0; n0 < g->n && !rc; n0 += g->block) {
         conv_block b = block_at(g, n0);
@@ -500,10 +495,11 @@ tg_tensor *tg_k_conv2d(tg_tensor *x, tg_tensor *w, tg_tensor *bias, tg_k_conv2d_
 
 static int run_grad_input(const conv_geom *g, tg_tensor *grad, tg_tensor *w, tg_tensor *dx)
 {
-    float *col, *blk;
-    if (scratch_pair("conv2d_grad_input", g, &col, &blk)) return -1;
     const float *gd = data_of(grad), *wd = data_of(w);
     float *dxd = data_of(dx);
+    if (conv_gemm_applies_grad_input(g)) return conv_gemm_grad_input(g, gd, wd, dxd);
+    float *col, *blk;
+    if (scratch_pair("conv2d_grad_input", g, &col, &blk)) return -1;
     int rc = 0;
     for (int64_t n0 = 0; n0 < g->n && !rc; n0 += g->block) {
         conv_block b = block_at(g, n0);
@@ -548,10 +544,11 @@ tg_tensor *tg_k_conv2d_grad_input(tg_tensor *grad, tg_tensor *w, const int64_t *
 
 static int run_grad_weight(const conv_geom *g, tg_tensor *grad, tg_tensor *x, tg_tensor *dw)
 {
-    float *col, *blk;
-    if (scratch_pair("conv2d_grad_weight", g, &col, &blk)) return -1;
     const float *gd = data_of(grad), *xd = data_of(x);
     float *dwd = data_of(dw);
+    if (conv_gemm_applies_grad_weight(g)) return conv_gemm_grad_weight(g, gd, xd, dwd);
+    float *col, *blk;
+    if (scratch_pair("conv2d_grad_weight", g, &col, &blk)) return -1;
     int rc = 0;
     for (int64_t n0 = 0; n0 < g->n && !rc; n0 += g->block) {
         conv_block b = block_at(g, n0);

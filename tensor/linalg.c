@@ -9,6 +9,7 @@
 
 #include <blis.h>
 #include <omp.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,6 +104,53 @@ static void blis_sgemm(int64_t m, int64_t n, int64_t k, float alpha, const float
         else if (lo < hi)
             gemm_serial(m, hi - lo, k, alpha, a, rsa, csa, b + lo * csb, rsb, csb, beta, c + lo * csc, rsc, csc);
     }
+}
+
+/* ---- the register-tile kernel ---- */
+
+typedef struct {
+    sgemm_ukr_ft ukr;
+    cntx_t *cntx;
+    bool swap; /* the kernel prefers row-major C: run it on the transpose */
+    tg_k_tile_dims dims;
+} tile_kernel;
+
+static tile_kernel tile;
+static pthread_once_t tile_once = PTHREAD_ONCE_INIT;
+
+static void tile_init(void)
+{
+    tg_blas_init();
+    tile.cntx = bli_gks_query_cntx();
+    tile.ukr = (sgemm_ukr_ft)bli_cntx_get_l3_nat_ukr_dt(BLIS_FLOAT, BLIS_GEMM_UKR, tile.cntx);
+    tile.swap = bli_cntx_l3_nat_ukr_prefers_rows_dt(BLIS_FLOAT, BLIS_GEMM_UKR, tile.cntx);
+    int64_t mr = bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_MR, tile.cntx);
+    int64_t nr = bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_NR, tile.cntx);
+    tile.dims = (tg_k_tile_dims){.mr = tile.swap ? nr : mr,
+                                 .nr = tile.swap ? mr : nr,
+                                 .mc = bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_MC, tile.cntx),
+                                 .kc = bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_KC, tile.cntx)};
+}
+
+tg_k_tile_dims tg_k_tile_dims_get(void)
+{
+    pthread_once(&tile_once, tile_init);
+    return tile.dims;
+}
+
+void tg_k_tile(int64_t m, int64_t n, int64_t k, const float *a, const float *b, float beta, float *c, int64_t rs_c,
+               int64_t cs_c)
+{
+    pthread_once(&tile_once, tile_init);
+    float one = 1.0f;
+    auxinfo_t aux;
+    memset(&aux, 0, sizeof aux);
+    bli_auxinfo_set_next_a((void *)a, &aux);
+    bli_auxinfo_set_next_b((void *)b, &aux);
+    if (tile.swap)
+        tile.ukr(n, m, k, &one, (float *)b, (float *)a, &beta, c, cs_c, rs_c, &aux, tile.cntx);
+    else
+        tile.ukr(m, n, k, &one, (float *)a, (float *)b, &beta, c, rs_c, cs_c, &aux, tile.cntx);
 }
 
 int tg_k_sgemm(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t rsa, int64_t csa,

@@ -41,4 +41,24 @@ int tg_k_gemm_into(tg_tensor *c, tg_tensor *a, tg_tensor *b, float alpha, float 
 int tg_k_sgemm(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t rsa, int64_t csa,
                const float *b, int64_t rsb, int64_t csb, float beta, float *c, int64_t rsc, int64_t csc);
 
+/* ---- BLIS's register-tile kernel, for kernels that pack their own operands ----
+ *
+ * tg_k_tile computes one tile C (m x n, m <= mr, n <= nr) = A B + beta C
+ * from packed panels: A holds mr floats for each of the k steps (k * mr
+ * in all, 64-byte aligned), B nr floats a step. A panel's rows past m
+ * (columns past n) must hold finite values (zeros) and are not written
+ * back. Any C strides are accepted; rs_c == 1 is fastest with the kernels
+ * BLIS uses here (skx, haswell: the wrapper turns the problem around for
+ * kernels that prefer rows). tensor/conv_gemm.c packs its panels straight
+ * from images (implicit GEMM), skipping the column buffer. Safe to call from
+ * several threads at once. */
+typedef struct tg_k_tile_dims {
+    int64_t mr, nr; /* the tile */
+    int64_t mc, kc; /* BLIS's blocking: rows of A and steps of k kept in cache at once */
+} tg_k_tile_dims;
+
+tg_k_tile_dims tg_k_tile_dims_get(void);
+void tg_k_tile(int64_t m, int64_t n, int64_t k, const float *a, const float *b, float beta, float *c, int64_t rs_c,
+               int64_t cs_c);
+
 #endif

@@ -2,7 +2,8 @@
  * gradients against a naive reference (summed in double) over many
  * configurations (strides, padding, dilation, groups, the 1x1 fast path,
  * blocks of several images with a partial last block, strided operands,
- * narrow images (gather tables) and wide ones (window loops));
+ * narrow images (gather tables) and wide ones (implicit GEMM, window
+ * loops));
  * hand-checked values; shape rules and error messages; and bitwise-equal
  * results on 1 and 2 threads. */
 #include <check.h>
@@ -148,7 +149,7 @@ static const conv_case cases[] = {
     {"dilation 2", 2, 3, 7, 7, 4, 3, 3, OPTS(.dilation = {2, 2}, .padding = {2, 2}), true},
     {"dilation 1x3", 1, 2, 6, 9, 2, 2, 3, OPTS(.dilation = {1, 3}, .padding = {0, 1}), false},
     /* the cases above have outputs under 8 wide (gather tables); these
-     * wide ones take the window loops */
+     * wide ones take the implicit GEMM (tensor/conv_gemm.c) forward */
     {"wide, stride 3x2, pad 2x0", 2, 2, 8, 20, 3, 3, 2, OPTS(.stride = {3, 2}, .padding = {2, 0}), true},
     {"wide, dilation 1x3", 1, 2, 6, 30, 2, 2, 3, OPTS(.dilation = {1, 3}, .padding = {0, 1}), false},
     {"groups 2", 2, 4, 5, 5, 6, 3, 3, OPTS(.groups = 2, .padding = {1, 1}), true},
@@ -165,6 +166,14 @@ static const conv_case cases[] = {
     {"kernel fills padded input", 2, 2, 3, 2, 2, 5, 4, OPTS(.padding = {1, 1}), true},
     {"padding wider than kernel", 1, 2, 3, 3, 2, 2, 2, OPTS(.padding = {3, 2}, .stride = {2, 3}), true},
     {"batch 1, one channel", 1, 1, 5, 5, 1, 3, 3, OPTS(.padding = {1, 1}), false},
+    /* implicit GEMM: k steps in two chunks (pixels in two chunks for the
+     * weight gradient), 13 outputs (a partial tile of channels), tiles
+     * across images and a partial last tile */
+    {"wide, 2 k chunks, 13 out", 5, 48, 9, 10, 13, 3, 3, OPTS(.padding = {1, 1}), true},
+    {"wide, stride 2, dilation 2, 288 rows", 2, 32, 21, 20, 7, 3, 3,
+     OPTS(.stride = {2, 2}, .padding = {2, 2}, .dilation = {2, 2}), false},
+    {"wide, many tile groups, stride 2, dilation 2", 4, 3, 41, 40, 5, 3, 3,
+     OPTS(.stride = {2, 2}, .padding = {2, 2}, .dilation = {2, 2}), true},
 };
 
 #define NCASES ((int)(sizeof cases / sizeof *cases))
@@ -335,6 +344,7 @@ static const conv_case big_cases[] = {
     {"blocked, stride 2", 5, 8, 20, 20, 8, 3, 3, OPTS(.padding = {1, 1}, .stride = {2, 2}), true},
     {"direct 1x1", 3, 16, 20, 20, 24, 1, 1, OPTS(.groups = 0), true},
     {"narrow images (gather table)", 16, 32, 4, 4, 32, 3, 3, OPTS(.padding = {1, 1}), true},
+    {"implicit GEMM, 2 k chunks, tile groups", 4, 48, 20, 20, 20, 3, 3, OPTS(.padding = {1, 1}), true},
 };
 
 START_TEST(test_thread_invariance)
