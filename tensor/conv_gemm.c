@@ -9,8 +9,8 @@
  * The input is first copied with its zero padding, so every run is a
  * plain (strided) copy. The B operand, panels of nr output channels, is
  * packed from the weight once per call. Each tile's column-major C (pixel
- * stride 1) is a thread's buffer of pixels x channels, copied to out at
- * the end of its group of pixels.
+ * stride 1) is out itself (channels a plane apart) when its pixels lie in
+ * one image, else a thread's buffer copied to out at the end of the group.
  *
  * Threads split the output pixels into contiguous ranges of whole tiles.
  * Each output element is one thread's: k steps summed in order inside the
@@ -176,17 +176,42 @@ static void pack_pixels(const gemm_plan *p, const float *xp, const pixel_run *ru
     }
 }
 
-/* The group's pixels of out from the thread's C buffer, plus bias. */
-static void store_pixels(const gemm_plan *p, const float *cbuf, const pixel_run *runs, int64_t nruns,
-                         const float *bias, float *out)
+/* Where a tile of the group accumulates its C: out itself (columns a
+ * plane apart) when its pixels lie in one image, else the thread's buffer
+ * (columns c_ld apart), which store_pixels copies out. */
+typedef struct {
+    float *c;
+    int64_t cs;
+    bool in_out;
+} tile_target;
+
+static tile_target target_of(const gemm_plan *p, float *out, float *cbuf, int64_t q0, int64_t s, int64_t m)
+{
+    int64_t px = p->g->pixels, q = q0 + s * p->t.mr, img = q / px;
+    if ((q + m - 1) / px == img) return (tile_target){out + img * p->g->o * px + q % px, px, true};
+    return (tile_target){cbuf + s * p->t.mr, p->c_ld, false};
+}
+
+/* The group's tiles kept in the thread's buffer, copied to out, and the
+ * bias (or NULL) added to all of them. */
+static void store_pixels(const gemm_plan *p, const float *cbuf, const pixel_run *runs, const int64_t *first,
+                         int64_t tiles, int64_t q0, int64_t count, const float *bias, float *out)
 {
     const conv_geom *g = p->g;
-    for (int64_t o = 0; o < g->o; o++) {
-        float add = bias ? bias[o] : 0.0f;
-        const float *src = cbuf + o * p->c_ld;
-        for (const pixel_run *r = runs; r < runs + nruns; r++) {
-            float *d = out + r->out + o * g->pixels;
-            for (int64_t t = 0; t < r->len; t++) d[t] = src[r->dst + t] + add;
+    int64_t mr = p->t.mr;
+    for (int64_t s = 0; s < tiles; s++) {
+        bool in_out = target_of(p, out, NULL, q0, s, min64(mr, count - s * mr)).in_out;
+        if (in_out && !bias) continue;
+        for (int64_t o = 0; o < g->o; o++) {
+            float add = bias ? bias[o] : 0.0f;
+            const float *src = cbuf + o * p->c_ld;
+            for (const pixel_run *r = runs + first[s]; r < runs + first[s + 1]; r++) {
+                float *d = out + r->out + o * g->pixels;
+                if (in_out)
+                    for (int64_t t = 0; t < r->len; t++) d[t] += add;
+                else
+                    for (int64_t t = 0; t < r->len; t++) d[t] = src[r->dst + t] + add;
+            }
         }
     }
 }
@@ -208,18 +233,21 @@ static void forward_tiles(const gemm_plan *p, const float *xp, const float *wp, 
     int64_t mr = p->t.mr, nr = p->t.nr, total = g->n * g->pixels;
     for (int64_t sg = s0; sg < s1; sg += p->group) {
         int64_t tiles = min64(p->group, s1 - sg), q0 = sg * mr, count = min64(tiles * mr, total - q0);
-        int64_t nruns = pixel_runs(p, q0, count, mr, ts->runs, ts->first);
+        pixel_runs(p, q0, count, mr, ts->runs, ts->first);
         for (int64_t k0 = 0, kk = 0; k0 < g->rows; k0 += p->t.kc, kk++) {
             int64_t kc = min64(p->t.kc, g->rows - k0);
             pack_pixels(p, xp, ts->runs, ts->first, tiles, count, k0, kc, ts->a);
             for (int64_t jr = 0; jr < p->panels; jr++) {
                 const float *b = wp + (kk * p->panels + jr) * p->b_stride;
-                for (int64_t s = 0; s < tiles; s++)
-                    tg_k_tile(min64(mr, count - s * mr), min64(nr, g->o - jr * nr), kc, ts->a + s * p->a_stride, b,
-                              k0 ? 1.0f : 0.0f, ts->c + s * mr + jr * nr * p->c_ld, 1, p->c_ld);
+                for (int64_t s = 0; s < tiles; s++) {
+                    int64_t m = min64(mr, count - s * mr);
+                    tile_target c = target_of(p, out, ts->c, q0, s, m);
+                    tg_k_tile(m, min64(nr, g->o - jr * nr), kc, ts->a + s * p->a_stride, b, k0 ? 1.0f : 0.0f,
+                              c.c + jr * nr * c.cs, 1, c.cs);
+                }
             }
         }
-        store_pixels(p, ts->c, ts->runs, nruns, bias, out);
+        store_pixels(p, ts->c, ts->runs, ts->first, tiles, q0, count, bias, out);
     }
 }
 
