@@ -53,6 +53,7 @@ static size_t round64(size_t bytes) { return (bytes + 63) / 64 * 64; }
 /* A run of output pixels along one output row, inside one tile. */
 typedef struct {
     int64_t src; /* the padded input element under tap (0, 0) of channel 0 for its first pixel */
+    int64_t pix; /* that element's pixel in the padded images: (n hp + y) wp + x */
     int64_t dst; /* its index among the group's pixels */
     int64_t out; /* its offset in out, channel 0 */
     int64_t len;
@@ -142,6 +143,7 @@ static int64_t pixel_runs(const gemm_plan *p, int64_t q0, int64_t count, int64_t
         int64_t len = min64(min64(g->ow - x, q0 + count - q), mr - d % mr);
         if (d / mr != tile) first[tile = d / mr] = nruns;
         runs[nruns++] = (pixel_run){.src = img * g->c * p->hp * p->wp + y * g->sh * p->wp + x * g->sw,
+                                    .pix = (img * p->hp + y * g->sh) * p->wp + x * g->sw,
                                     .dst = d,
                                     .out = img * g->o * g->pixels + px,
                                     .len = len};
@@ -345,15 +347,60 @@ int conv_gemm_grad_input(const conv_geom *g, const float *grad, const float *w, 
 /* ---- weight gradient ----
  *
  * dW^T (C kh kw, O) = col (C kh kw, pixels) @ g^T, k running over all
- * pixels of all images. A panels are mr rows (c, i, j) by a chunk of
- * pixels, packed from the padded input; B panels nr channels of g by the
- * same pixels. The tiles of C are dW's own memory (dW (O, C kh kw) is
- * dW^T column-major). Threads split the rows into ranges of whole tiles
- * and each packs its own B: every element is one thread's, its pixel
+ * pixels of all images, with the rows taken tap-major, (i, j, c), so that
+ * a tile's rows are mostly consecutive channels of one tap: its A panels
+ * (mr rows by a chunk of pixels) are copied in runs of channels from a
+ * channels-last copy of the padded input (measured: 2x faster packing than
+ * gathering the (c, i, j) rows from the planes). B panels are nr channels
+ * of g by the same pixels. The tiles accumulate in a (O, kh kw C) buffer,
+ * permuted into dW at the end. Threads split the rows into ranges of whole
+ * tiles and each packs its own B: every element is one thread's, its pixel
  * chunks added in order. */
 
-/* B panels of g for pixels [q0, q0 + count): panel jr holds, for each
- * pixel, nr channels (zero past O). */
+/* x padded and channels last: (N, hp, wp, C). */
+static void pad_input_nhwc(const gemm_plan *p, const float *x, float *xt)
+{
+    const conv_geom *g = p->g;
+    int64_t rows = g->n * p->hp, c = g->c, w = g->w, line = p->wp * c;
+#pragma omp parallel for if (rows * line >= TG_PARALLEL_GRAIN)
+    for (int64_t q = 0; q < rows; q++) {
+        int64_t n = q / p->hp, y = q % p->hp - g->ph;
+        float *d = xt + q * line;
+        if (y < 0 || y >= g->h) {
+            memset(d, 0, (size_t)line * sizeof *d);
+            continue;
+        }
+        memset(d, 0, (size_t)(g->pw * c) * sizeof *d);
+        memset(d + (g->pw + w) * c, 0, (size_t)((p->wp - g->pw - w) * c) * sizeof *d);
+        for (int64_t k = 0; k < c; k++) {
+            const float *s = x + ((n * c + k) * g->h + y) * w;
+            for (int64_t i = 0; i < w; i++) d[(g->pw + i) * c + k] = s[i];
+        }
+    }
+}
+
+/* Rows [dst, dst + len) of a tile: channels from a pixel's element off on,
+ * at one tap. */
+typedef struct {
+    int64_t off, dst, len;
+} channel_run;
+
+/* The channel runs of tap-major rows [r0, r0 + m); returns their number. */
+static int64_t channel_runs(const gemm_plan *p, int64_t r0, int64_t m, channel_run *runs)
+{
+    const conv_geom *g = p->g;
+    int64_t n = 0;
+    for (int64_t r = r0; r < r0 + m;) {
+        int64_t tap = r / g->c, c = r % g->c, len = min64(g->c - c, r0 + m - r);
+        int64_t i = tap / g->kw, j = tap % g->kw;
+        runs[n++] = (channel_run){.off = (i * g->dh * p->wp + j * g->dw) * g->c + c, .dst = r - r0, .len = len};
+        r += len;
+    }
+    return n;
+}
+
+/* B panels of g for the pixels of runs (count in all): panel jr holds,
+ * for each pixel, nr channels (zero past O). */
 static void pack_grad(const gemm_plan *p, const float *grad, const pixel_run *runs, int64_t nruns, int64_t count,
                       float *b)
 {
@@ -376,31 +423,31 @@ static void pack_grad(const gemm_plan *p, const float *grad, const pixel_run *ru
     }
 }
 
-/* A panels of row tiles [s0, s0 + tiles) for the pixels of runs:
- * panel s holds, for each pixel, mr rows (zero past the last row). Written
- * in order, a pixel's mr rows at a time. */
-static void pack_rows(const gemm_plan *p, const float *xp, const pixel_run *runs, int64_t nruns, int64_t s0,
-                      int64_t tiles, float *a)
+/* A panels of row tiles [s0, s0 + tiles) for the pixels of runs: panel s
+ * holds, for each pixel, mr tap-major rows (zero past the last row). */
+static void pack_rows(const gemm_plan *p, const float *xt, const pixel_run *runs, int64_t nruns, int64_t s0,
+                      int64_t tiles, channel_run *cr, float *a)
 {
     const conv_geom *g = p->g;
-    int64_t mr = p->t.mr, sw = g->sw;
+    int64_t mr = p->t.mr, step = g->sw * g->c;
     for (int64_t s = 0; s < tiles; s++) {
-        int64_t r0 = (s0 + s) * mr, rows = min64(mr, g->rows - r0);
-        const int64_t *koff = p->koff + r0;
+        int64_t r0 = (s0 + s) * mr, m = min64(mr, g->rows - r0), ncr = channel_runs(p, r0, m, cr);
         float *panel = a + s * p->a_stride;
         for (const pixel_run *r = runs; r < runs + nruns; r++)
             for (int64_t t = 0; t < r->len; t++) {
-                const float *src = xp + r->src + t * sw;
+                const float *src = xt + r->pix * g->c + t * step;
                 float *dst = panel + (r->dst + t) * mr;
-                for (int64_t m = 0; m < rows; m++) dst[m] = src[koff[m]];
-                for (int64_t m = rows; m < mr; m++) dst[m] = 0.0f;
+                for (const channel_run *c = cr; c < cr + ncr; c++)
+                    for (int64_t k = 0; k < c->len; k++) dst[c->dst + k] = src[c->off + k];
+                for (int64_t k = m; k < mr; k++) dst[k] = 0.0f;
             }
     }
 }
 
-/* A thread's share of dW: row tiles [s0, s1), over all pixels. */
-static void grad_weight_tiles(const gemm_plan *p, const float *xp, const float *grad, float *dw, thread_scratch *ts,
-                              int64_t s0, int64_t s1)
+/* A thread's share of dW^T (tap-major rows, into dwt): row tiles [s0, s1),
+ * over all pixels. */
+static void grad_weight_tiles(const gemm_plan *p, const float *xt, const float *grad, float *dwt,
+                              thread_scratch *ts, channel_run *cr, int64_t s0, int64_t s1)
 {
     const conv_geom *g = p->g;
     int64_t mr = p->t.mr, nr = p->t.nr, kc = p->t.kc, total = g->n * g->pixels;
@@ -410,15 +457,25 @@ static void grad_weight_tiles(const gemm_plan *p, const float *xp, const float *
         pack_grad(p, grad, ts->runs, nruns, count, b);
         for (int64_t sg = s0; sg < s1; sg += p->group) {
             int64_t tiles = min64(p->group, s1 - sg);
-            pack_rows(p, xp, ts->runs, nruns, sg, tiles, ts->a);
+            pack_rows(p, xt, ts->runs, nruns, sg, tiles, cr, ts->a);
             for (int64_t jr = 0; jr < p->panels; jr++)
                 for (int64_t s = 0; s < tiles; s++) {
                     int64_t r0 = (sg + s) * mr;
                     tg_k_tile(min64(mr, g->rows - r0), min64(nr, g->o - jr * nr), count, ts->a + s * p->a_stride,
-                              b + jr * p->b_stride, q0 ? 1.0f : 0.0f, dw + jr * nr * g->rows + r0, 1, g->rows);
+                              b + jr * p->b_stride, q0 ? 1.0f : 0.0f, dwt + jr * nr * g->rows + r0, 1, g->rows);
                 }
         }
     }
+}
+
+/* dW (O, C, kh, kw) from its tap-major form dwt (O, kh kw, C). */
+static void untranspose_taps(const conv_geom *g, const float *dwt, float *dw)
+{
+    int64_t taps = g->kh * g->kw;
+#pragma omp parallel for if (g->o * g->rows >= TG_PARALLEL_GRAIN)
+    for (int64_t o = 0; o < g->o; o++)
+        for (int64_t c = 0; c < g->c; c++)
+            for (int64_t t = 0; t < taps; t++) dw[(o * g->c + c) * taps + t] = dwt[(o * taps + t) * g->c + c];
 }
 
 int conv_gemm_grad_weight(const conv_geom *g, const float *grad, const float *x, float *dw)
@@ -427,21 +484,23 @@ int conv_gemm_grad_weight(const conv_geom *g, const float *grad, const float *x,
     p.tiles = (g->rows + p.t.mr - 1) / p.t.mr;
     scratch_sizes z = sizes_of(&p);
     z.c = round64((size_t)(p.panels * p.b_stride) * sizeof(float));
+    z.koff = round64((size_t)(g->o * g->rows) * sizeof(float)); /* here: dW in tap-major order */
+    size_t runs_bytes = round64((size_t)p.t.mr * sizeof(channel_run));
     int nt = omp_get_max_threads();
-    size_t fixed = z.xp + z.koff, bytes = fixed + (size_t)nt * thread_bytes(&z);
+    size_t fixed = z.xp + z.koff, share = thread_bytes(&z) + runs_bytes, bytes = fixed + (size_t)nt * share;
     char *mem = tg_memory_alloc(bytes);
     if (!mem) return TG_FAIL("conv2d_grad_weight: out of memory for %zu bytes of packed operands", bytes);
-    float *xp = (float *)mem;
-    int64_t *koff = (int64_t *)(mem + z.xp);
-    p.koff = koff;
-    pad_input(&p, x, xp);
-    k_offsets(&p, koff);
+    float *xt = (float *)mem, *dwt = (float *)(mem + z.xp);
+    pad_input_nhwc(&p, x, xt);
 #pragma omp parallel num_threads(nt)
     {
         int t = omp_get_thread_num(), n = omp_get_num_threads();
-        thread_scratch ts = thread_share(&z, mem + fixed, t);
-        grad_weight_tiles(&p, xp, grad, dw, &ts, p.tiles * t / n, p.tiles * (t + 1) / n);
+        char *mine = mem + fixed + (size_t)t * share;
+        thread_scratch ts = thread_share(&z, mine, 0);
+        grad_weight_tiles(&p, xt, grad, dwt, &ts, (channel_run *)(mine + thread_bytes(&z)), p.tiles * t / n,
+                          p.tiles * (t + 1) / n);
     }
+    untranspose_taps(g, dwt, dw);
     tg_memory_free(mem, bytes);
     return 0;
 }
