@@ -1,9 +1,10 @@
 /* 2-D convolution as im2col + GEMM (see conv.h).
  *
- * Images at least 8 pixels wide (one group) skip the column buffer: their
- * forward, weight gradient and (stride 1) input gradient run as implicit
- * GEMMs in conv_gemm.c. This file plans every convolution and runs the
- * rest: narrow images, groups, the 1x1 fast path.
+ * Convolutions with one group mostly skip the column buffer: the forward
+ * and (stride 1) input gradient of images at least 8 pixels wide, and the
+ * weight gradient of most, run as implicit GEMMs in conv_gemm.c (see its
+ * conv_gemm_applies* for when). This file plans every convolution and runs
+ * the rest: narrow images, groups, the 1x1 fast path.
  *
  * For a block of nb images, the column buffer is a (C kh kw, nb H'W')
  * matrix: row (c, i, j) holds, for each output pixel of each image of the

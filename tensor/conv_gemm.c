@@ -35,10 +35,19 @@ bool conv_gemm_applies(const conv_geom *g) { return g->groups == 1 && !g->direct
 /* The weight gradient splits the rows (c, i, j) over threads in tiles of
  * mr, and each thread packs all of g: with fewer rows than this (the 7x7
  * stem on 3 channels: 147) the split is lopsided and the repacking of g
- * dominates (measured: 2x slower than im2col + BLIS on 2 threads). */
+ * dominates (measured: 2x slower than im2col + BLIS on 2 threads)... */
 #define MIN_ROWS_GRAD_WEIGHT 256
+/* ...and with fewer pixels (its k) than this, each tile of dW gets too few
+ * multiply-adds per load and store (measured on 2x2 images, 128 pixels:
+ * 1.4x slower than im2col + BLIS). Its packing copies whole runs of
+ * channels per pixel, so narrow images are no obstacle. */
+#define MIN_PIXELS_GRAD_WEIGHT 384
 
-bool conv_gemm_applies_grad_weight(const conv_geom *g) { return conv_gemm_applies(g) && g->rows >= MIN_ROWS_GRAD_WEIGHT; }
+bool conv_gemm_applies_grad_weight(const conv_geom *g)
+{
+    return g->groups == 1 && !g->direct && g->rows >= MIN_ROWS_GRAD_WEIGHT &&
+           g->n * g->pixels >= MIN_PIXELS_GRAD_WEIGHT;
+}
 
 bool conv_gemm_applies_grad_input(const conv_geom *g)
 {

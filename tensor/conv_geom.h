@@ -28,8 +28,8 @@ bool conv_gemm_applies(const conv_geom *g);
 /* out (N,O,H',W') = conv(x, w) + bias (or NULL); x, w contiguous. 0 or -1. */
 int conv_gemm_forward(const conv_geom *g, const float *x, const float *w, const float *bias, float *out);
 
-/* Whether conv_gemm_grad_weight takes it: as conv_gemm_applies, with
- * enough rows (C kh kw) to share among threads. */
+/* Whether conv_gemm_grad_weight takes it: one group, enough rows (C kh kw)
+ * to share among threads and enough pixels, at any width. */
 bool conv_gemm_applies_grad_weight(const conv_geom *g);
 
 /* dw (O,C,kh,kw) from the output gradient and the input; grad, x

@@ -172,6 +172,9 @@ static const conv_case cases[] = {
     {"wide, 2 k chunks, 13 out", 5, 48, 9, 10, 13, 3, 3, OPTS(.padding = {1, 1}), true},
     {"wide, stride 2, dilation 2, 288 rows", 2, 32, 21, 20, 7, 3, 3,
      OPTS(.stride = {2, 2}, .padding = {2, 2}, .dilation = {2, 2}), false},
+    /* a narrow image's weight gradient as an implicit GEMM (288 rows, 500
+     * pixels) */
+    {"narrow, implicit weight gradient", 25, 32, 4, 5, 5, 3, 3, OPTS(.padding = {1, 1}), true},
     {"wide, many tile groups, stride 2, dilation 2", 4, 3, 41, 40, 5, 3, 3,
      OPTS(.stride = {2, 2}, .padding = {2, 2}, .dilation = {2, 2}), true},
 };
