@@ -31,6 +31,13 @@
 #include "nn/schedule.h"
 #include "nn/tensor_list.h"
 
+#include "data/datasets.h"
+#include "data/image.h"
+#include "data/loader.h"
+#include "data/pipelines.h"
+#include "data/shapescenes.h"
+#include "data/transforms.h"
+
 #include "models/resnet.h"
 
 #endif

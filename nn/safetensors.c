@@ -1,18 +1,17 @@
-/* safetensors checkpoints: the atomic writer (temp file, fsync, rename,
- * directory fsync) and the reader, which checks the whole file before it
+/* safetensors checkpoints: the writer (atomic, through
+ * tensor/atomic_file.h) and the reader, which checks the whole file before it
  * keeps anything. See safetensors.h for the format. */
 #include "nn/safetensors.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "nn/json.h"
+#include "tensor/atomic_file.h"
 #include "tensor/view.h"
 
 /* safetensors is little-endian, and this file moves tensor bytes and the
@@ -185,57 +184,20 @@ static int write_tensor(FILE *f, const char *tmp, tg_tensor *t)
     return rc;
 }
 
-static int write_contents(FILE *f, const char *tmp, const tg_json_buf *header, const tg_tensor_list *l)
+/* What write_contents writes: the header, then the tensors. */
+typedef struct {
+    const tg_json_buf *header;
+    const tg_tensor_list *tensors;
+} contents;
+
+static int write_contents(FILE *f, const char *tmp, void *ctx)
 {
-    uint64_t len = header->len; /* little-endian on this host (see the assert above) */
-    if (write_bytes(f, tmp, &len, sizeof len) || write_bytes(f, tmp, header->data, header->len)) return -1;
-    for (int i = 0; i < l->n; i++)
-        if (write_tensor(f, tmp, l->items[i].tensor)) return -1;
-    if (fflush(f) != 0) return SAVE_FAIL("cannot write %s: %s", tmp, strerror(errno));
-    if (fsync(fileno(f)) != 0) return SAVE_FAIL("cannot sync %s: %s", tmp, strerror(errno));
+    const contents *c = ctx;
+    uint64_t len = c->header->len; /* little-endian on this host (see the assert above) */
+    if (write_bytes(f, tmp, &len, sizeof len) || write_bytes(f, tmp, c->header->data, c->header->len)) return -1;
+    for (int i = 0; i < c->tensors->n; i++)
+        if (write_tensor(f, tmp, c->tensors->items[i].tensor)) return -1;
     return 0;
-}
-
-/* Writes the whole file to tmp; removes tmp on failure. */
-static int write_file(const char *tmp, const tg_json_buf *header, const tg_tensor_list *l)
-{
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return SAVE_FAIL("cannot create %s: %s", tmp, strerror(errno));
-    int rc = write_contents(f, tmp, header, l);
-    if (fclose(f) != 0 && rc == 0) rc = SAVE_FAIL("cannot write %s: %s", tmp, strerror(errno));
-    if (rc) remove(tmp);
-    return rc;
-}
-
-/* fsync of the directory holding path, so the rename itself is durable. */
-static int sync_directory(const char *path)
-{
-    char *dir = strdup(path);
-    if (!dir) return SAVE_FAIL("%s: out of memory", path);
-    char *slash = strrchr(dir, '/');
-    const char *name = !slash ? "." : slash == dir ? "/" : (*slash = '\0', dir);
-    int fd = open(name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int rc = fd < 0 ? -1 : fsync(fd), err = errno;
-    if (fd >= 0) close(fd);
-    if (rc) SAVE_FAIL("%s was written, but syncing its directory %s failed: %s", path, name, strerror(err));
-    free(dir);
-    return rc ? -1 : 0;
-}
-
-/* Writes the file to path.tmp.<pid> and renames it over path. */
-static int replace_file(const char *path, const tg_json_buf *header, const tg_tensor_list *l)
-{
-    size_t size = strlen(path) + 32;
-    char *tmp = malloc(size);
-    if (!tmp) return SAVE_FAIL("%s: out of memory", path);
-    snprintf(tmp, size, "%s.tmp.%ld", path, (long)getpid());
-    int rc = write_file(tmp, header, l);
-    if (rc == 0 && rename(tmp, path) != 0) {
-        rc = SAVE_FAIL("cannot rename %s to %s: %s", tmp, path, strerror(errno));
-        remove(tmp);
-    }
-    free(tmp);
-    return rc;
 }
 
 int tg_safetensors_save(const char *path, const tg_tensor_list *tensors, const tg_metadata *meta)
@@ -244,8 +206,7 @@ int tg_safetensors_save(const char *path, const tg_tensor_list *tensors, const t
     if (check_tensors(path, tensors) || (meta && check_metadata(path, meta))) return -1;
     tg_json_buf header = {0};
     int rc = make_header(path, tensors, meta, &header);
-    if (rc == 0) rc = replace_file(path, &header, tensors);
-    if (rc == 0) rc = sync_directory(path);
+    if (rc == 0) rc = tg_write_file_atomic(path, "safetensors_save", write_contents, &(contents){&header, tensors});
     tg_json_buf_free(&header);
     return rc;
 }

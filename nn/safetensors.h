@@ -37,11 +37,12 @@ void tg_metadata_clear(tg_metadata *m);
  * NULL) to path, replacing any file there. Names and metadata keys must be
  * unique and UTF-8, and no tensor may be named "__metadata__".
  *
- * Atomic: the bytes go to path.tmp.<pid> in the same directory, which is
- * flushed and fsync'ed, then renamed over path, and the directory is
- * fsync'ed. On failure the temporary file is removed and a file already at
- * path is left as it was; -1 with an error naming the file and the cause
- * ("safetensors_save: cannot write /x/y.tmp.123: No space left on device").
+ * Atomic (tensor/atomic_file.h): the bytes go to path.tmp-XXXXXX in the
+ * same directory, which is flushed and fsync'ed, then renamed over path, and
+ * the directory is fsync'ed. On failure the temporary file is removed and a
+ * file already at path is left as it was; -1 with an error naming the file
+ * and the cause ("safetensors_save: cannot write /x/y.tmp-a8Zk3Q: No space
+ * left on device").
  * The one exception: if only the final directory sync fails, path already
  * holds the new file, which may not survive a power loss; -1 says so. */
 int tg_safetensors_save(const char *path, const tg_tensor_list *tensors, const tg_metadata *meta);

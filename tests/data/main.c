@@ -6,6 +6,13 @@
 int main(void)
 {
     SRunner *sr = srunner_create(NULL);
+    srunner_add_suite(sr, loader_suite());
+    srunner_add_suite(sr, image_suite());
+    srunner_add_suite(sr, datasets_suite());
+    srunner_add_suite(sr, shapescenes_suite());
+    srunner_add_suite(sr, transforms_suite());
+    srunner_add_suite(sr, augment_suite());
+    srunner_add_suite(sr, pipelines_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -4,4 +4,12 @@
 
 #include <check.h>
 
+Suite *loader_suite(void);
+Suite *image_suite(void);
+Suite *datasets_suite(void);
+Suite *shapescenes_suite(void);
+Suite *transforms_suite(void);
+Suite *augment_suite(void);
+Suite *pipelines_suite(void);
+
 #endif

@@ -1,0 +1,23 @@
+/* What the codec files (png.c, jpeg.c) and image.c share. Internal header
+ * (not installed). */
+#ifndef TG_DATA_CODEC_H
+#define TG_DATA_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "data/image.h"
+
+/* Decoders of one format, from memory (tg_image_decode picks one). */
+int tg_png_decode(const uint8_t *bytes, size_t size, const char *name, tg_image_mode mode, tg_image *out);
+int tg_jpeg_decode(const uint8_t *bytes, size_t size, const char *name, tg_image_mode mode, tg_image *out);
+
+/* Refuses (-1) an image too large to decode: a side over 65535 or more than
+ * 1 GiB of pixels, which a corrupt header can claim. */
+int tg_image_check_size(const char *name, uint32_t width, uint32_t height, int channels);
+
+/* Refuses (-1, messages starting with who) a NULL path, an empty image or
+ * a channel count other than 1 (or 3 when rgb_ok). */
+int tg_image_check_writable(const char *who, const char *path, const tg_image *img, int rgb_ok);
+
+#endif
