@@ -1,7 +1,7 @@
 /* 2-D convolution as im2col + GEMM (see conv.h).
  *
  * Convolutions with one group mostly skip the column buffer: the forward
- * and (stride 1) input gradient of images at least 8 pixels wide, and the
+ * and (stride 1) input gradient of images at least 6 pixels wide, and the
  * weight gradient of most, run as implicit GEMMs in conv_gemm.c (see its
  * conv_gemm_applies* for when). This file plans every convolution and runs
  * the rest: narrow images, groups, the 1x1 fast path.

@@ -148,8 +148,8 @@ static const conv_case cases[] = {
     {"stride 3x2, pad 2x0", 1, 2, 8, 7, 3, 3, 2, OPTS(.stride = {3, 2}, .padding = {2, 0}), true},
     {"dilation 2", 2, 3, 7, 7, 4, 3, 3, OPTS(.dilation = {2, 2}, .padding = {2, 2}), true},
     {"dilation 1x3", 1, 2, 6, 9, 2, 2, 3, OPTS(.dilation = {1, 3}, .padding = {0, 1}), false},
-    /* the cases above have outputs under 8 wide (gather tables); these
-     * wide ones take the implicit GEMM (tensor/conv_gemm.c) forward */
+    /* the cases above mostly have outputs under 6 wide (gather tables);
+     * these wide ones take the implicit GEMM (tensor/conv_gemm.c) forward */
     {"wide, stride 3x2, pad 2x0", 2, 2, 8, 20, 3, 3, 2, OPTS(.stride = {3, 2}, .padding = {2, 0}), true},
     {"wide, dilation 1x3", 1, 2, 6, 30, 2, 2, 3, OPTS(.dilation = {1, 3}, .padding = {0, 1}), false},
     {"groups 2", 2, 4, 5, 5, 6, 3, 3, OPTS(.groups = 2, .padding = {1, 1}), true},
