@@ -34,10 +34,11 @@
 bool conv_gemm_applies(const conv_geom *g) { return g->groups == 1 && !g->direct && g->ow >= MIN_WIDTH; }
 
 /* The weight gradient splits the rows (c, i, j) over threads in tiles of
- * mr, and each thread packs all of g: with fewer rows than this (the 7x7
- * stem on 3 channels: 147) the split is lopsided and the repacking of g
- * dominates (measured: 2x slower than im2col + BLIS on 2 threads)... */
-#define MIN_ROWS_GRAD_WEIGHT 256
+ * mr, and each thread packs all of g: with few rows the split is
+ * lopsided and the repacking of g dominates. The 7x7 stem on 3 channels
+ * (147 rows, 5 tiles) is still 1.6x faster here than im2col + BLIS on 2
+ * threads and 1.1x on one... */
+#define MIN_ROWS_GRAD_WEIGHT 128
 /* ...and with fewer pixels (its k) than this, each tile of dW gets too few
  * multiply-adds per load and store (measured on 2x2 images, 128 pixels:
  * 1.4x slower than im2col + BLIS). Its packing copies whole runs of

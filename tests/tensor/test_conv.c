@@ -175,6 +175,8 @@ static const conv_case cases[] = {
     /* a narrow image's weight gradient as an implicit GEMM (288 rows, 500
      * pixels) */
     {"narrow, implicit weight gradient", 25, 32, 4, 5, 5, 3, 3, OPTS(.padding = {1, 1}), true},
+    {"7x7 stride 2 on 3 channels, implicit weight gradient", 3, 3, 30, 29, 5, 7, 7,
+     OPTS(.stride = {2, 2}, .padding = {3, 3}), false},
     {"wide, many tile groups, stride 2, dilation 2", 4, 3, 41, 40, 5, 3, 3,
      OPTS(.stride = {2, 2}, .padding = {2, 2}, .dilation = {2, 2}), true},
 };
