@@ -396,15 +396,21 @@ typedef struct {
     int64_t off, dst, len;
 } channel_run;
 
-/* The channel runs of tap-major rows [r0, r0 + m); returns their number. */
+/* The channel runs of tap-major rows [r0, r0 + m), a run continuing into
+ * the next tap where that tap's channels follow in memory (taps side by
+ * side along a row, dilation 1: the 7x7 stem's 3 channels make runs of 21);
+ * returns their number. */
 static int64_t channel_runs(const gemm_plan *p, int64_t r0, int64_t m, channel_run *runs)
 {
     const conv_geom *g = p->g;
     int64_t n = 0;
     for (int64_t r = r0; r < r0 + m;) {
         int64_t tap = r / g->c, c = r % g->c, len = min64(g->c - c, r0 + m - r);
-        int64_t i = tap / g->kw, j = tap % g->kw;
-        runs[n++] = (channel_run){.off = (i * g->dh * p->wp + j * g->dw) * g->c + c, .dst = r - r0, .len = len};
+        int64_t i = tap / g->kw, j = tap % g->kw, off = (i * g->dh * p->wp + j * g->dw) * g->c + c;
+        if (n > 0 && runs[n - 1].off + runs[n - 1].len == off)
+            runs[n - 1].len += len;
+        else
+            runs[n++] = (channel_run){.off = off, .dst = r - r0, .len = len};
         r += len;
     }
     return n;
