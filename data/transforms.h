@@ -69,7 +69,10 @@ int tg_tf_resize_bilinear(const tg_image *src, tg_box crop, int out_h, int out_w
 
 /* Nearest-neighbour resize of src (any channels; for label masks, which
  * must never blend) into dst, allocated here: source index
- * floor(i * in / out), as torch's "nearest" and cv2's INTER_NEAREST. */
+ * floor(i * (in / out)) with the scale in single precision, as torch's
+ * "nearest" (the tests compare with it). cv2's INTER_NEAREST (mmseg)
+ * computes in double and can pick the next index where i * in / out is a
+ * whole number: one row or column of a mask, one source pixel apart. */
 int tg_tf_resize_nearest(const tg_image *src, int out_h, int out_w, tg_image *dst);
 
 /* Mirrors a channels x h x w float image left to right, in place. */
