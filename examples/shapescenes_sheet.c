@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "sheet_canvas.h"
 #include "tensorgrad.h"
 
@@ -35,34 +36,18 @@ typedef struct {
     long count, seed, size, zoom;
 } options;
 
-static int parse_long(const char *name, const char *text, long min, long max, long *out)
-{
-    char *end;
-    long value = strtol(text, &end, 10);
-    if (*text == '\0' || *end != '\0' || value < min || value > max) {
-        fprintf(stderr, "shapescenes_sheet: %s wants an integer in [%ld, %ld], got '%s'\n", name, min, max, text);
-        return -1;
-    }
-    *out = value;
-    return 0;
-}
-
+/* 0, 1 after --help, -1 on a bad flag (cli.h). */
 static int parse_options(int argc, char **argv, options *opt)
 {
     *opt = (options){.out_dir = ".", .count = 8, .seed = 0, .size = 64, .zoom = 2};
-    for (int i = 1; i < argc; i += 2) {
-        const char *name = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
-        int rc = -1;
-        if (value && !strcmp(name, "--out-dir")) opt->out_dir = value, rc = 0;
-        else if (value && !strcmp(name, "--count")) rc = parse_long(name, value, 1, 256, &opt->count);
-        else if (value && !strcmp(name, "--seed")) rc = parse_long(name, value, 0, 2147483647L, &opt->seed);
-        else if (value && !strcmp(name, "--size")) rc = parse_long(name, value, 8, 512, &opt->size);
-        else if (value && !strcmp(name, "--zoom")) rc = parse_long(name, value, 1, 8, &opt->zoom);
-        else
-            fprintf(stderr, "usage: %s [--out-dir DIR] [--count N] [--seed S] [--size PX] [--zoom Z]\n", argv[0]);
-        if (rc) return -1;
-    }
-    return 0;
+    const cli_flag flags[] = {
+        {"out-dir", CLI_STRING, &opt->out_dir, 0, 0, "where the PNGs go"},
+        {"count", CLI_LONG, &opt->count, 1, 256, "images per sheet"},
+        {"seed", CLI_LONG, &opt->seed, 0, 2147483647.0, "ShapeScenes and augmentation seed"},
+        {"size", CLI_LONG, &opt->size, 8, 512, "image side in pixels"},
+        {"zoom", CLI_LONG, &opt->zoom, 1, 8, "screen pixels per image pixel"},
+    };
+    return cli_parse(argc, argv, flags, CLI_COUNT(flags), "shapescenes_sheet: contact sheets of ShapeScenes");
 }
 
 /* Where panels go: each sample is `panels` n x n panels side by side,
@@ -261,7 +246,8 @@ int main(int argc, char **argv)
     static const char *const names[] = {"shapescenes_masks.png", "shapescenes_views.png", "shapescenes_seg.png"};
     static int (*const sheets[])(const options *, const char *) = {masks_sheet, views_sheet, seg_sheet};
     options opt;
-    if (parse_options(argc, argv, &opt) < 0) return EXIT_FAILURE;
+    int parsed = parse_options(argc, argv, &opt);
+    if (parsed) return parsed > 0 ? EXIT_SUCCESS : EXIT_FAILURE;
     for (int k = 0; k < 3; k++) {
         char path[4096];
         if (snprintf(path, sizeof path, "%s/%s", opt.out_dir, names[k]) >= (int)sizeof path) {
