@@ -25,6 +25,7 @@
 #include "nn/checkpoint.h"
 #include "nn/init.h"
 #include "nn/layers.h"
+#include "nn/metrics.h"
 #include "nn/module.h"
 #include "nn/optim.h"
 #include "nn/safetensors.h"
@@ -34,10 +35,13 @@
 #include "data/datasets.h"
 #include "data/image.h"
 #include "data/loader.h"
+#include "data/overlay.h"
 #include "data/pipelines.h"
 #include "data/shapescenes.h"
 #include "data/transforms.h"
 
+#include "models/contrastive.h"
+#include "models/fcn.h"
 #include "models/resnet.h"
 
 #endif

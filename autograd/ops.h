@@ -136,5 +136,11 @@ tg_tensor *tg_pad(tg_tensor *x, int npads, const int64_t *pads, float value);
  * 0/0 gives NaN as torch does when every target is ignored). */
 tg_tensor *tg_cross_entropy(tg_tensor *logits, tg_tensor *target, int64_t ignore_index);
 tg_tensor *tg_mse_loss(tg_tensor *a, tg_tensor *b);
+/* MoCo's InfoNCE: mean over the rows r of q (R,D) of the cross-entropy of
+ * [<q_r,pos_r>, q_r queue^T] / tau against target 0 (tg_k_info_nce, fused:
+ * the logits are never stored). pos (R,D) and queue (K,D) are constants
+ * and must not require grad. *correct (may be NULL): rows whose positive
+ * logit is the largest. */
+tg_tensor *tg_info_nce(tg_tensor *q, tg_tensor *pos, tg_tensor *queue, float tau, int64_t *correct);
 
 #endif

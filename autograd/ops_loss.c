@@ -1,6 +1,6 @@
-/* Differentiable losses: cross-entropy (a fused kernel in tensor/loss.c)
- * and mean squared error, each backward right above its forward. Both
- * return 0-dim means. */
+/* Differentiable losses: cross-entropy (a fused kernel in tensor/loss.c),
+ * mean squared error and InfoNCE against a queue (tensor/info_nce.c), each
+ * backward right above its forward. All return 0-dim means. */
 #include "autograd/node.h"
 #include "autograd/ops.h"
 #include "tensor/elementwise.h"
@@ -63,5 +63,29 @@ tg_tensor *tg_mse_loss(tg_tensor *a, tg_tensor *b)
     tg_tensor *in[] = {a, b};
     out = tg_recorded(out, "mse_loss", mse_backward, 2, in, 1, &d, NULL, 0);
     tg_release(d);
+    return out;
+}
+
+/* ---- InfoNCE against a queue ---- */
+
+/* saved: d loss / d q, which the fused forward computed (tensor/info_nce.c). */
+static int info_nce_backward(tg_node *n, tg_tensor *g, tg_tensor **grads)
+{
+    tg_tensor *dq = SAVED(0);
+    if (!dq) return -1;
+    return (grads[0] = tg_k_mul(dq, g)) ? 0 : -1;
+}
+
+tg_tensor *tg_info_nce(tg_tensor *q, tg_tensor *pos, tg_tensor *queue, float tau, int64_t *correct)
+{
+    if (tg_needs_grad(2, (tg_tensor *[]){pos, queue})) {
+        TG_FAIL("info_nce: pos and queue are constants (keys get no gradient); detach them");
+        return NULL;
+    }
+    bool grad = tg_needs_grad(1, &q);
+    tg_tensor *dq = NULL;
+    tg_tensor *out = tg_k_info_nce(q, pos, queue, tau, correct, grad ? &dq : NULL);
+    out = tg_recorded(out, "info_nce", info_nce_backward, 1, &q, 1, &dq, NULL, 0);
+    tg_release(dq);
     return out;
 }

@@ -435,7 +435,10 @@ int tg_module_save(const char *path, const tg_module *model)
     return rc ? -1 : 0;
 }
 
-int tg_module_load(const char *path, tg_module *model, bool strict)
+/* tg_module_load, and when not strict the keys it skipped appended to
+ * missing and unexpected (either may be NULL). */
+static int load_weights(const char *path, tg_module *model, bool strict, tg_tensor_list *missing,
+                        tg_tensor_list *unexpected)
 {
     if (!path || !model) return TG_FAIL("module_load: NULL path or model");
     tg_tensor_list all = {0}, model_part = {0};
@@ -450,8 +453,19 @@ int tg_module_load(const char *path, tg_module *model, bool strict)
         if (rc) rc = fail_in("module_load", path);
     }
     if (!rc && tg_module_load_state_dict(model, sd, strict)) rc = fail_in("module_load", path);
+    if (!rc && !strict && tg_module_state_dict_diff(model, sd, missing, unexpected)) rc = fail_in("module_load", path);
     tg_tensor_list_clear(&all);
     tg_tensor_list_clear(&model_part);
     tg_metadata_clear(&meta);
     return rc ? -1 : 0;
+}
+
+int tg_module_load(const char *path, tg_module *model, bool strict)
+{
+    return load_weights(path, model, strict, NULL, NULL);
+}
+
+int tg_module_load_report(const char *path, tg_module *model, tg_tensor_list *missing, tg_tensor_list *unexpected)
+{
+    return load_weights(path, model, false, missing, unexpected);
 }

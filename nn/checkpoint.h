@@ -90,5 +90,10 @@ int tg_module_save(const char *path, const tg_module *model);
  * tg_module_load_state_dict with strict: nothing changes unless every
  * check passes. -1 with an error naming the file and the first bad key. */
 int tg_module_load(const char *path, tg_module *model, bool strict);
+/* tg_module_load not strict, saying what it skipped: the model's keys the
+ * file lacks are appended to missing, the file's keys the model lacks to
+ * unexpected (tg_module_state_dict_diff; either may be NULL), which
+ * PyTorch's strict=False would drop silently. Shapes must still match. */
+int tg_module_load_report(const char *path, tg_module *model, tg_tensor_list *missing, tg_tensor_list *unexpected);
 
 #endif

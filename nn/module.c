@@ -179,6 +179,29 @@ static int check_match(const char *name, const tg_tensor *dst, const tg_tensor *
                    tg_shape_str(src->ndim, src->shape, b0, sizeof b0), tg_shape_str(dst->ndim, dst->shape, b1, sizeof b1));
 }
 
+/* Appends to out every item of a whose name b lacks. */
+static int append_absent(const tg_tensor_list *a, const tg_tensor_list *b, tg_tensor_list *out)
+{
+    for (int i = 0; out && i < a->n; i++) {
+        tg_tensor *t = tg_tensor_list_get(b, a->items[i].name);
+        tg_release(t);
+        if (!t && tg_tensor_list_add(out, a->items[i].name, a->items[i].tensor)) return -1;
+    }
+    return 0;
+}
+
+int tg_module_state_dict_diff(const tg_module *m, const tg_tensor_list *sd, tg_tensor_list *missing,
+                              tg_tensor_list *unexpected)
+{
+    if (!m || !sd) return TG_FAIL("state_dict_diff: NULL module or state dict");
+    tg_tensor_list mine = {0};
+    int rc = tg_module_state_dict(m, &mine);
+    if (!rc) rc = append_absent(&mine, sd, missing);
+    if (!rc) rc = append_absent(sd, &mine, unexpected);
+    tg_tensor_list_clear(&mine);
+    return rc;
+}
+
 static int check_state(const tg_tensor_list *mine, const tg_tensor_list *sd, bool strict)
 {
     for (int i = 0; i < mine->n; i++) {

@@ -71,6 +71,13 @@ int tg_module_state_dict(const tg_module *m, tg_tensor_list *out);
  * may be there; the first problem is named. Nothing is changed unless all
  * checks pass. */
 int tg_module_load_state_dict(tg_module *m, const tg_tensor_list *sd, bool strict);
+/* The keys a strict load of sd would complain of, as PyTorch's
+ * missing_keys and unexpected_keys: each key of m's state_dict that sd
+ * lacks is appended to missing (with m's tensor), each key of sd that m
+ * lacks to unexpected (with sd's tensor), in state_dict and sd order.
+ * Either list may be NULL. Shapes are not compared (the load does that). */
+int tg_module_state_dict_diff(const tg_module *m, const tg_tensor_list *sd, tg_tensor_list *missing,
+                              tg_tensor_list *unexpected);
 int64_t tg_module_num_parameters(const tg_module *m);
 
 #endif

@@ -1,5 +1,5 @@
 /* Joining (cat, stack) and indexing (gather, index_select, one_hot) kernels,
- * and the scatter-adds behind their gradients (see index.h).
+ * the scatter-adds behind their gradients, and confusion counts (see index.h).
  *
  * gather and index_select are one kernel: out[p] = t[p with p[dim] replaced
  * by idx[p]], where idx is the index seen with out's shape (index_select
@@ -441,4 +441,55 @@ tg_tensor *tg_k_one_hot(tg_tensor *labels, int64_t num_classes)
     }
     tg_release(c);
     return out;
+}
+
+/* ---- confusion counts ---- */
+
+static int check_confusion_args(tg_tensor *cm, tg_tensor *target, tg_tensor *pred)
+{
+    const char *op = "confusion_add_";
+    if (cm->dtype != TG_INT64 || cm->ndim != 2 || cm->shape[0] != cm->shape[1] || !tg_is_contiguous(cm))
+        return TG_FAIL("%s: the matrix must be a contiguous int64 (C, C)", op);
+    if (need_int64_index(op, target) || need_int64_index(op, pred)) return -1;
+    if (tg_same_shape(target, pred)) return 0;
+    char b0[TG_SHAPE_STR_LEN], b1[TG_SHAPE_STR_LEN];
+    return TG_FAIL("%s: target %s and prediction %s differ in shape", op,
+                   tg_shape_str(target->ndim, target->shape, b0, sizeof b0),
+                   tg_shape_str(pred->ndim, pred->shape, b1, sizeof b1));
+}
+
+/* The first counted element whose target or prediction is outside [0, c),
+ * or -1. */
+static int64_t first_out_of_range(const int64_t *t, const int64_t *p, int64_t n, int64_t c, int64_t ignore)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (t[i] != ignore && (t[i] < 0 || t[i] >= c || p[i] < 0 || p[i] >= c)) return i;
+    return -1;
+}
+
+int tg_k_confusion_add_(tg_tensor *cm, tg_tensor *target, tg_tensor *pred, int64_t ignore_index)
+{
+    if (!cm || !target || !pred) return -1;
+    if (check_confusion_args(cm, target, pred)) return -1;
+    tg_tensor *tc = tg_k_contiguous(target), *pc = tc ? tg_k_contiguous(pred) : NULL;
+    int rc = pc ? 0 : -1;
+    if (!rc) {
+        const int64_t *t = (const int64_t *)tc->storage->data + tc->offset;
+        const int64_t *p = (const int64_t *)pc->storage->data + pc->offset;
+        int64_t n = tg_numel(tc), c = cm->shape[0];
+        int64_t bad = first_out_of_range(t, p, n, c, ignore_index);
+        if (bad >= 0) {
+            rc = TG_FAIL("confusion_add_: target %" PRId64 " or prediction %" PRId64 " out of range for %" PRId64
+                         " classes (at element %" PRId64 "; ignored target %" PRId64 ")",
+                         t[bad], p[bad], c, bad, ignore_index);
+        } else {
+            int64_t *m = (int64_t *)cm->storage->data + cm->offset;
+            for (int64_t i = 0; i < n; i++)
+                if (t[i] != ignore_index) m[t[i] * c + p[i]]++;
+            tg_bump_version(cm);
+        }
+    }
+    tg_release(tc);
+    tg_release(pc);
+    return rc;
 }

@@ -1,5 +1,5 @@
-/* Joining and indexing: cat, stack, gather, index_select, one_hot, and the
- * scatter-adds that are their gradients.
+/* Joining and indexing: cat, stack, gather, index_select, one_hot, the
+ * scatter-adds that are their gradients, and confusion counts.
  *
  * Raw, non-differentiable forms (autograd/ops_index.c wraps them), with the
  * meaning of the PyTorch functions of the same names. Data may be float32 or
@@ -45,5 +45,12 @@ int tg_k_index_add_(tg_tensor *dst, int dim, tg_tensor *index, tg_tensor *src);
 /* int64 one-hot encoding of int64 labels: shape labels.shape + (num_classes),
  * 1 at each label. num_classes -1 means max(labels) + 1. */
 tg_tensor *tg_k_one_hot(tg_tensor *labels, int64_t num_classes);
+
+/* Confusion counts: cm[target[p]][pred[p]] += 1 for every position p whose
+ * target is not ignore_index (pred is then not read). cm is a contiguous
+ * int64 (C, C); target and pred are int64 of one shape, and every counted
+ * target and pred must lie in [0, C). Returns 0 or -1; cm is untouched on
+ * failure. One thread: integer counts are exact whatever the order. */
+int tg_k_confusion_add_(tg_tensor *cm, tg_tensor *target, tg_tensor *pred, int64_t ignore_index);
 
 #endif

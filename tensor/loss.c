@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tensor/exp_lane.h"
 #include "tensor/iter.h"
 #include "tensor/view.h"
 
@@ -29,44 +30,6 @@ typedef struct {
     const int64_t *t;
     int64_t ignore;
 } ce_layout;
-
-/* cond ? a : b, chosen on the bits: under -ftrapping-math (the default) a
- * float select after arithmetic keeps GCC from vectorising the loop. */
-static inline float pick(bool cond, float a, float b)
-{
-    uint32_t m = (uint32_t) - (int32_t)cond, ab, bb;
-    memcpy(&ab, &a, sizeof ab);
-    memcpy(&bb, &b, sizeof bb);
-    ab = (ab & m) | (bb & ~m);
-    memcpy(&a, &ab, sizeof a);
-    return a;
-}
-
-/* exp(x) in float without a libm call, so loops over it vectorise: Cephes'
- * expf (2^n times a degree-6 polynomial on |r| <= ln2/2; within 2 ulp of
- * expf). Arguments here are x - max or x - lse, at most about 0: below
- * -87.3 (where floats turn subnormal) it gives 0, above 88 it stays at
- * e^88, and a NaN stays NaN. */
-static inline float exp_lane(float x)
-{
-    float xc = pick(x > 88.0f, 88.0f, pick(x >= -87.3f, x, -87.3f)); /* NaN: -87.3, for a finite n */
-    float n = (xc * 1.44269504f + 12582912.0f) - 12582912.0f;        /* round to nearest */
-    float r = xc - n * 0.693359375f + n * 2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    int32_t bits = ((int32_t)n + 127) * (1 << 23);
-    float scale;
-    memcpy(&scale, &bits, sizeof scale);
-    return pick(x >= -87.3f, p * scale, pick(isnan(x), x, 0.0f));
-}
-
-/* The larger of m and v, or NaN if either is. */
-static inline float max_nan(float m, float v) { return v > m || isnan(v) ? v : m; }
 
 /* ---- checks and layout ---- */
 

@@ -27,4 +27,18 @@ tg_tensor *tg_k_cross_entropy(tg_tensor *logits, tg_tensor *target, int64_t igno
 tg_tensor *tg_k_cross_entropy_backward(tg_tensor *g, tg_tensor *logits, tg_tensor *target, tg_tensor *lse,
                                        int64_t ignore_index);
 
+/* InfoNCE against a queue of negatives, as MoCo and DenseCL compute it
+ * (tensor/info_nce.c): for each row r of q (R, D), the logits
+ *   [<q_r, pos_r>, <q_r, queue_1>, ..., <q_r, queue_K>] / tau
+ * and cross-entropy with target 0, averaged over the R rows: a 0-dim
+ * tensor. pos is (R, D), queue (K, D); any strides, float32. *correct (may
+ * be NULL) gets how many rows have their positive logit largest (a tie
+ * counts, as argmax takes the first). grad (may be NULL) gets d loss / d q
+ * (R, D), contiguous, computed while each block of rows' logits is in
+ * cache: the R x (1 + K) logits are never stored whole. Rows are split
+ * over threads, each computed alone in a fixed order, so the bits do not
+ * depend on the thread count. */
+tg_tensor *tg_k_info_nce(tg_tensor *q, tg_tensor *pos, tg_tensor *queue, float tau, int64_t *correct,
+                         tg_tensor **grad);
+
 #endif

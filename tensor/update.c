@@ -68,3 +68,16 @@ int tg_k_adamw_update_(tg_tensor *p, tg_tensor *g, tg_tensor *m, tg_tensor *v, d
     tg_bump_version(v);
     return 0;
 }
+
+int tg_k_momentum_update_(tg_tensor *k, tg_tensor *q, double momentum)
+{
+    if (check("momentum_update_", (tg_tensor *[]){k, q}, 2)) return -1;
+    float *kd = DATA(k);
+    const float *qd = DATA(q);
+    const float m = (float)momentum, rest = (float)(1.0 - momentum);
+    int64_t n = tg_numel(k);
+#pragma omp parallel for if (n >= TG_PARALLEL_GRAIN) schedule(static)
+    for (int64_t i = 0; i < n; i++) kd[i] = kd[i] * m + qd[i] * rest;
+    tg_bump_version(k);
+    return 0;
+}

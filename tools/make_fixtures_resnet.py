@@ -87,23 +87,31 @@ def kink_margin(depth, training, seed):
     ReLU of the float64 forward: a value within float32 rounding of 0 (about
     1e-6 relative) may take the other side of the kink in float32 and move
     early gradients by 1e-3 of their norm."""
-    model = build(depth, torch.float64, training)
+    return relu_margin(build(depth, torch.float64, training), make_input(torch.float64, seed))
+
+
+def relu_margin(model, x):
+    """The smallest |ReLU input| relative to its tensor's RMS in model(x)."""
     margins = []
 
     def hook(_, inputs):
-        x = inputs[0]
-        margins.append((x.abs().min() / x.pow(2).mean().sqrt()).item())
+        t = inputs[0]
+        margins.append((t.abs().min() / t.pow(2).mean().sqrt()).item())
 
     for mod in model.modules():
         if isinstance(mod, torch.nn.ReLU):
             mod.register_forward_pre_hook(hook)
     with torch.no_grad():
-        model(make_input(torch.float64, seed))
+        model(x)
     return min(margins)
 
 
 def build(depth, dtype, training):
-    model = getattr(torchvision.models, "resnet%d" % depth)()
+    return filled(getattr(torchvision.models, "resnet%d" % depth)(), dtype, training)
+
+
+def filled(model, dtype, training):
+    """model with every state_dict tensor set by fill, in dtype and mode."""
     with torch.no_grad():
         for name, t in model.state_dict().items():
             v = fill(name, t)
@@ -178,4 +186,5 @@ def main():
         print(path, len(rows), "rows, loss", loss.item(), "input seed", seed)
 
 
-main()
+if __name__ == "__main__":
+    main()

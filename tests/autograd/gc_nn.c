@@ -1,5 +1,5 @@
 /* Gradcheck rows: linear, dropout, dropout2d, upsample_bilinear, normalize,
- * pad, cross_entropy and mse_loss. */
+ * pad, cross_entropy, mse_loss and info_nce. */
 #include "gradcheck_cases.h"
 
 /* F(NAME, CALL): a row function f_NAME returning CALL over x[]. */
@@ -39,6 +39,7 @@ F(pad_two_dims_crop, tg_pad(x[0], PADS(1, -1, -1, 2), -1.0f))
 F(pad_crop_only, tg_pad(x[0], PADS(-1, 0, 0, -2), 0.0f))
 
 F(mse, tg_mse_loss(x[0], x[1]))
+F(info_nce, tg_info_nce(x[0], x[1], x[2], 0.5f, NULL))
 #undef F
 #undef PADS
 
@@ -108,5 +109,7 @@ const gc_case gc_nn[] = {
     {"mse", f_mse, "3,4|3,4"},
     {"mse broadcast", f_mse, "3,1|4"},
     {"mse b constant, transposed", f_mse, "3,4T|3,4N"},
+    {"info_nce", f_info_nce, "5,3|5,3N|7,3N"},
+    {"info_nce transposed q and queue", f_info_nce, "4,6T|4,6N|3,6TN"},
     GC_END,
 };

@@ -13,6 +13,7 @@ int main(void)
     srunner_add_suite(sr, transforms_suite());
     srunner_add_suite(sr, augment_suite());
     srunner_add_suite(sr, pipelines_suite());
+    srunner_add_suite(sr, overlay_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

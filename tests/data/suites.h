@@ -11,5 +11,6 @@ Suite *shapescenes_suite(void);
 Suite *transforms_suite(void);
 Suite *augment_suite(void);
 Suite *pipelines_suite(void);
+Suite *overlay_suite(void);
 
 #endif

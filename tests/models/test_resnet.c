@@ -13,13 +13,7 @@
 
 #include "models/resnet.h"
 #include "tensorgrad.h"
-
-typedef struct {
-    const char *name;
-    int is_grad; /* 1: stats of the gradient; 0: of the value (running stats) */
-    double s[6]; /* sum, sum of squares, weighted sum; then for each, how
-                  * far torchvision's float32 run is from it (see the script) */
-} fixture_stats;
+#include "formula.h"
 
 #include "fixtures_resnet18_eval.h"
 #include "fixtures_resnet18_train.h"
@@ -27,71 +21,6 @@ typedef struct {
 
 #define BATCH 2
 #define SIZE 64
-
-static uint32_t fnv1a(const char *s)
-{
-    uint32_t h = 2166136261u;
-    for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
-    return h;
-}
-
-static double phase(const char *name) { return (double)(fnv1a(name) % 10007) / 10007.0 * 2.0 * M_PI; }
-
-/* Uniform in [-1, 1): the script's 32-bit integer hash of (i, seed). */
-static double noise(int64_t i, uint32_t seed)
-{
-    uint32_t h = (uint32_t)i * 2654435761u + seed;
-    h ^= h >> 16;
-    h *= 0x45D9F3Bu;
-    h ^= h >> 16;
-    return (double)h / 4294967296.0 * 2.0 - 1.0;
-}
-
-static bool ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), k = strlen(suffix);
-    return n >= k && strcmp(s + n - k, suffix) == 0;
-}
-
-/* The formula's value for parameter name (see the script's fill). */
-static void fill(const char *name, tg_tensor *t)
-{
-    float *d = tg_data_f32(t);
-    int64_t n = tg_numel(t);
-    uint32_t seed = fnv1a(name);
-    double amp = 0.1, offset = 0.0;
-    if (t->ndim >= 2) amp = sqrt(6.0 / (double)(n / t->shape[0]));
-    else if (ends_with(name, "running_var")) amp = 0.5, offset = 1.0;
-    else if (ends_with(name, "weight")) amp = 0.2, offset = 1.0;
-    for (int64_t i = 0; i < n; i++) d[i] = (float)(offset + amp * noise(i, seed));
-}
-
-/* sum, sum of squares and weighted sum of t. */
-static void stats(const char *name, tg_tensor *t, double *s)
-{
-    tg_tensor *c = tg_k_contiguous(t);
-    const float *d = tg_data_f32(c);
-    int64_t n = tg_numel(c);
-    double ph = phase(name);
-    s[0] = s[1] = s[2] = 0;
-    for (int64_t i = 0; i < n; i++) {
-        s[0] += d[i];
-        s[1] += (double)d[i] * d[i];
-        s[2] += d[i] * cos(0.29 * (double)i + ph);
-    }
-    tg_release(c);
-}
-
-/* |a - b| within 1e-4 + 3e (e: torchvision float32's own error) of the
- * tensor's norm (its square for the sum of squares). */
-static void assert_stats(const fixture_stats *f, const double *got)
-{
-    double norm = sqrt(f->s[1]), scale[3] = {norm, f->s[1], norm};
-    for (int k = 0; k < 3; k++)
-        ck_assert_msg(fabs(got[k] - f->s[k]) <= (1e-4 + 3 * f->s[3 + k]) * scale[k] + 1e-12,
-                      "%s %s stat %d: %.8g, torchvision %.8g", f->name, f->is_grad ? "grad" : "value", k, got[k],
-                      f->s[k]);
-}
 
 /* ||got - want|| <= 1e-4 ||want|| over the logits. */
 static void assert_logits(tg_tensor *logits, const double *want)
@@ -111,13 +40,8 @@ static void check_resnet(int depth, bool training, uint32_t seed, const double *
     tg_module *m = tg_resnet_new((tg_resnet_opts){.depth = depth, .num_classes = 1000, .conv_fan = TG_FAN_OUT});
     ck_assert_msg(m != NULL, "%s", tg_last_error());
     tg_module_train(m, training);
-    tg_tensor_list init = {0};
-    ck_assert_int_eq(tg_module_state_dict(m, &init), 0);
-    for (int i = 0; i < init.n; i++)
-        if (init.items[i].tensor->dtype == TG_FLOAT32) fill(init.items[i].name, init.items[i].tensor);
-    int64_t n = BATCH * 3 * SIZE * SIZE;
-    tg_tensor *x = tg_empty(TG_SHAPE(BATCH, 3, SIZE, SIZE), TG_FLOAT32);
-    for (int64_t i = 0; i < n; i++) tg_data_f32(x)[i] = (float)noise(i, seed);
+    formula_fill_module(m);
+    tg_tensor *x = formula_input(TG_SHAPE(BATCH, 3, SIZE, SIZE), seed);
     tg_tensor *logits = tg_module_forward(m, x);
     ck_assert_msg(logits != NULL, "%s", tg_last_error());
     int64_t nl = tg_numel(logits);
@@ -140,15 +64,12 @@ static void check_resnet(int depth, bool training, uint32_t seed, const double *
         ck_assert_msg(t != NULL, "no tensor named %s", f->name);
         tg_tensor *g = f->is_grad ? tg_grad(t) : tg_retain(t);
         ck_assert_msg(g != NULL, "%s has no gradient", f->name);
-        double got[3];
-        stats(f->name, g, got);
-        assert_stats(f, got);
+        formula_check(f, g);
         tg_release(g);
         tg_release(t);
     }
     ck_assert_int_gt(checked, 0);
     tg_tensor_list_clear(&state);
-    tg_tensor_list_clear(&init);
     tg_release(x), tg_release(logits), tg_release(w);
     tg_module_free(m);
 }

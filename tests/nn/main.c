@@ -21,6 +21,7 @@ int main(int argc, char **argv)
     SRunner *sr = srunner_create(json_suite());
     srunner_add_suite(sr, safetensors_suite());
     srunner_add_suite(sr, module_suite());
+    srunner_add_suite(sr, metrics_suite());
     srunner_add_suite(sr, optim_suite());
     srunner_add_suite(sr, checkpoint_suite());
     srunner_run_all(sr, CK_NORMAL);

@@ -7,6 +7,7 @@
 Suite *json_suite(void);
 Suite *safetensors_suite(void);
 Suite *module_suite(void);
+Suite *metrics_suite(void);
 Suite *optim_suite(void);
 Suite *checkpoint_suite(void);
 

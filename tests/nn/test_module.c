@@ -112,6 +112,31 @@ START_TEST(test_load_state_dict)
 }
 END_TEST
 
+/* What a strict load would complain of: the module's keys the dict lacks
+ * and the dict's keys the module lacks, in order; NULL lists are skipped. */
+START_TEST(test_state_dict_diff)
+{
+    tg_module *m = mlp();
+    tg_tensor *t = tg_zeros(TG_SHAPE(2), TG_FLOAT32);
+    tg_tensor_list sd = {0}, missing = {0}, unexpected = {0};
+    tg_tensor_list_add(&sd, "fc.weight", t);
+    tg_tensor_list_add(&sd, "0.bias", t);
+    tg_tensor_list_add(&sd, "2.bias", t);
+    ck_assert_int_eq(tg_module_state_dict_diff(m, &sd, &missing, &unexpected), 0);
+    ck_assert_int_eq(missing.n, 2);
+    ck_assert_str_eq(missing.items[0].name, "0.weight");
+    ck_assert_str_eq(missing.items[1].name, "2.weight");
+    ck_assert_int_eq(unexpected.n, 2);
+    ck_assert_str_eq(unexpected.items[0].name, "fc.weight");
+    ck_assert_str_eq(unexpected.items[1].name, "2.bias");
+    ck_assert_ptr_eq(unexpected.items[0].tensor, t);
+    ck_assert_int_eq(tg_module_state_dict_diff(m, &sd, NULL, NULL), 0);
+    tg_release(t);
+    tg_tensor_list_clear(&sd), tg_tensor_list_clear(&missing), tg_tensor_list_clear(&unexpected);
+    tg_module_free(m);
+}
+END_TEST
+
 START_TEST(test_default_init)
 {
     tg_rng rng = tg_rng_new(1, 0);
@@ -169,6 +194,7 @@ Suite *module_suite(void)
     tcase_add_test(tc, test_modes_and_freezing);
     tcase_add_test(tc, test_registration_errors);
     tcase_add_test(tc, test_load_state_dict);
+    tcase_add_test(tc, test_state_dict_diff);
     tcase_add_test(tc, test_default_init);
     tcase_add_test(tc, test_batch_norm_buffers);
     suite_add_tcase(s, tc);

@@ -1,5 +1,5 @@
-/* Layers' functional forms and losses (resample, pad, cross-entropy
- * kernels and the ops of autograd/ops_nn.c and ops_loss.c): values
+/* Layers' functional forms and losses (resample, pad, cross-entropy and
+ * InfoNCE kernels and the ops of autograd/ops_nn.c and ops_loss.c): values
  * against hand-computed numbers, shape rules, error messages, numerical
  * stability and thread-count independence. */
 #include <math.h>
@@ -325,6 +325,112 @@ START_TEST(test_mse_values)
 }
 END_TEST
 
+/* ---- info_nce ---- */
+
+START_TEST(test_info_nce_values)
+{
+    /* tau 0.5; row 0: logits [2, 0, -2] (positive largest), row 1: [0, 2, 0] */
+    tg_tensor *q = tg_from_data(S(2, 2), TG_FLOAT32, (const float[]){1, 0, 0, 1});
+    tg_tensor *pos = tg_from_data(S(2, 2), TG_FLOAT32, (const float[]){1, 0, 1, 0});
+    tg_tensor *queue = tg_from_data(S(2, 2), TG_FLOAT32, (const float[]){0, 1, -1, 0});
+    double s0 = exp(2.0) + 1 + exp(-2.0), s1 = 2 + exp(2.0);
+    int64_t correct = -1;
+    tg_tensor *grad = NULL;
+    EXPECT(tg_k_info_nce(q, pos, queue, 0.5f, &correct, &grad), S(), (float)((log(s0) - 2 + log(s1)) / 2));
+    ck_assert_int_eq(correct, 1);
+    /* d/dq_r = ((p_r0 - 1) pos_r + sum_j p_rj queue_j) / (R tau) */
+    double p00 = exp(2.0) / s0, p01 = 1 / s0, p02 = exp(-2.0) / s0, p10 = 1 / s1, p11 = exp(2.0) / s1;
+    EXPECT(grad, S(2, 2), (float)(p00 - 1 - p02), (float)p01, (float)(p10 - 1 - 1 / s1), (float)p11);
+    tg_release(q), tg_release(pos), tg_release(queue);
+}
+END_TEST
+
+/* The fused loss and its gradient equal the composite of matmul, cat and
+ * cross_entropy, with q transposed in memory and enough rows and keys for
+ * several blocks; entries ~ N(0, scale^2). */
+static void check_against_composite(float scale)
+{
+    enum { R = 600, D = 16, K = 3000 };
+    tg_rng rng = tg_rng_new(5, 1);
+    tg_tensor *qt = tg_randn(&rng, S(D, R)), *pos = tg_randn(&rng, S(R, D)), *queue = tg_randn(&rng, S(K, D));
+    tg_tensor *q = tg_k_transpose(qt, 0, 1);
+    ck_assert(!tg_k_mul_scalar_(qt, scale) && !tg_k_mul_scalar_(pos, scale) && !tg_k_mul_scalar_(queue, scale));
+    ck_assert_int_eq(tg_set_requires_grad(qt, true), 0);
+    tg_tensor *qg = tg_transpose(qt, 0, 1);
+    tg_tensor *prod = tg_mul(qg, pos), *lpos = tg_sum(prod, 1, (const int[]){1}, true);
+    tg_tensor *kt = tg_k_transpose(queue, 0, 1), *lneg = tg_matmul(qg, kt);
+    tg_tensor *cat = tg_cat(2, (tg_tensor *[]){lpos, lneg}, 1), *logits = tg_mul_scalar(cat, 1 / 0.2f);
+    tg_tensor *target = tg_zeros(S(R), TG_INT64), *want = tg_cross_entropy(logits, target, -100);
+    ck_assert_int_eq(tg_backward(want, NULL), 0);
+    tg_tensor *want_grad = tg_grad(qt), *got_grad = NULL;
+    int64_t correct;
+    tg_tensor *got = tg_k_info_nce(q, pos, queue, 0.2f, &correct, &got_grad);
+    ck_assert_msg(got != NULL, "%s", tg_last_error());
+    ck_assert_float_eq_tol(tg_item(got), tg_item(want), 1e-5f * tg_item(want));
+    tg_tensor *am = tg_k_argmax(logits, 1, false);
+    int64_t hits = 0;
+    for (int64_t r = 0; r < R; r++) hits += tg_data_i64(am)[r] == 0;
+    ck_assert_int_eq(correct, hits);
+    double err = 0, norm = 0;
+    for (int64_t r = 0; r < R; r++)
+        for (int64_t d = 0; d < D; d++) {
+            double w = tg_get(want_grad, (const int64_t[]){d, r}), e = tg_get(got_grad, (const int64_t[]){r, d}) - w;
+            err += e * e;
+            norm += w * w;
+        }
+    ck_assert_msg(sqrt(err) <= 1e-5 * sqrt(norm), "gradient off by %g relative", sqrt(err / norm));
+    tg_tensor *tmp[] = {qt, pos, queue, q, qg, prod, lpos, cat, kt, lneg, logits, target, want, want_grad, got_grad,
+                        got, am};
+    for (size_t i = 0; i < sizeof tmp / sizeof *tmp; i++) tg_release(tmp[i]);
+}
+
+/* Norms about 4 (logits up to about 80: the exponentials are shifted by
+ * each row's largest logit), and about 1 (by the Cauchy-Schwarz bound). */
+START_TEST(test_info_nce_matches_composite)
+{
+    check_against_composite(1.0f);
+    check_against_composite(0.25f);
+}
+END_TEST
+
+START_TEST(test_info_nce_errors)
+{
+    tg_tensor *q = tg_zeros(S(3, 4), TG_FLOAT32), *pos = tg_zeros(S(2, 4), TG_FLOAT32);
+    tg_tensor *queue = tg_zeros(S(5, 3), TG_FLOAT32), *ok = tg_zeros(S(5, 4), TG_FLOAT32);
+    EXPECT_ERROR(tg_k_info_nce(q, pos, ok, 0.2f, NULL, NULL), "info_nce: pos has shape (2,4); (rows of q, 4) expected");
+    EXPECT_ERROR(tg_k_info_nce(q, q, queue, 0.2f, NULL, NULL), "info_nce: queue has shape (5,3); (K, 4) expected");
+    EXPECT_ERROR(tg_k_info_nce(q, q, ok, 0.0f, NULL, NULL), "info_nce: temperature 0 must be positive");
+    ck_assert_int_eq(tg_set_requires_grad(ok, true), 0);
+    EXPECT_ERROR(tg_info_nce(q, q, ok, 0.2f, NULL), "info_nce: pos and queue are constants");
+    tg_release(q), tg_release(pos), tg_release(queue), tg_release(ok);
+}
+END_TEST
+
+/* info_nce's loss, count and gradient, for the thread test below. */
+static int64_t run_info_nce(void *ctx, float *buf)
+{
+    tg_tensor *const *in = ctx, *grad = NULL;
+    int64_t correct;
+    tg_tensor *loss = tg_k_info_nce(in[0], in[1], in[2], 0.2f, &correct, &grad);
+    ck_assert_msg(loss != NULL, "%s", tg_last_error());
+    buf[0] = tg_item(loss);
+    buf[1] = (float)correct;
+    ck_assert_int_eq(tg_copy_to_buffer(grad, buf + 2), 0);
+    int64_t n = 2 + tg_numel(grad);
+    tg_release(loss), tg_release(grad);
+    return n;
+}
+
+START_TEST(test_info_nce_same_for_any_thread_count)
+{
+    enum { R = 700, D = 8, K = 4000 };
+    tg_rng rng = tg_rng_new(6, 0);
+    tg_tensor *in[] = {tg_randn(&rng, S(R, D)), tg_randn(&rng, S(R, D)), tg_randn(&rng, S(K, D))};
+    expect_same_on_1_and_2_threads(run_info_nce, in, 2 + R * D);
+    for (int i = 0; i < 3; i++) tg_release(in[i]);
+}
+END_TEST
+
 /* ---- threads ---- */
 
 /* run_all's inputs. */
@@ -390,6 +496,10 @@ Suite *nn_suite(void)
     tcase_add_test(tc, test_cross_entropy_large_logits);
     tcase_add_test(tc, test_cross_entropy_errors);
     tcase_add_test(tc, test_mse_values);
+    tcase_add_test(tc, test_info_nce_values);
+    tcase_add_test(tc, test_info_nce_matches_composite);
+    tcase_add_test(tc, test_info_nce_errors);
+    tcase_add_test(tc, test_info_nce_same_for_any_thread_count);
     tcase_add_test(tc, test_bitwise_same_for_any_thread_count);
     suite_add_tcase(s, tc);
     return s;

@@ -1,0 +1,283 @@
+/* One MoCo-v2 / DenseCL training step (see contrastive.h for the order of
+ * things): the query path with gradients, the key path without, the
+ * argmax correspondence, both InfoNCE losses and the enqueue. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "autograd/autograd.h"
+#include "models/contrastive_impl.h"
+#include "tensor/index.h"
+#include "tensor/linalg.h"
+#include "tensor/reduce.h"
+#include "tensor/view.h"
+
+/* What one encoder gives for a batch: C5 and the normalised embeddings. */
+typedef struct {
+    tg_tensor *f;     /* C5, (N, C, S, S) */
+    tg_tensor *g;     /* global, (N, D) */
+    tg_tensor *dense; /* per cell, (N S^2, D), rows n S^2 + i (DenseCL) */
+    tg_tensor *p;     /* pooled dense, (N, D) (DenseCL keys) */
+} embeddings;
+
+static void embeddings_clear(embeddings *e)
+{
+    tg_release(e->f);
+    tg_release(e->g);
+    tg_release(e->dense);
+    tg_release(e->p);
+    memset(e, 0, sizeof *e);
+}
+
+static tg_module *neck_part(tg_module *enc, const char *name)
+{
+    tg_module *neck = tg_module_child(enc, "1");
+    return neck ? tg_module_child(neck, name) : NULL;
+}
+
+/* normalize(mlp(avgpool(f))). */
+static tg_tensor *global_embedding(tg_module *enc, tg_tensor *f)
+{
+    tg_tensor *pooled = tg_mean(f, 2, (const int[]){2, 3}, false);
+    tg_tensor *h = pooled ? tg_module_forward(neck_part(enc, "mlp"), pooled) : NULL;
+    tg_tensor *g = h ? tg_normalize(h, 1, 1e-12f) : NULL;
+    tg_release(pooled);
+    tg_release(h);
+    return g;
+}
+
+/* e->dense = mlp2(f) per cell as normalised rows; with pooled, also
+ * e->p = normalize(mean of mlp2(f) over the cells). */
+static int dense_embedding(tg_module *enc, embeddings *e, bool pooled)
+{
+    tg_tensor *d = tg_module_forward(neck_part(enc, "mlp2"), e->f);
+    if (!d) return -1;
+    int64_t n = d->shape[0], dim = d->shape[1], cells = d->shape[2] * d->shape[3];
+    tg_tensor *cl = tg_permute(d, (const int[]){0, 2, 3, 1});
+    tg_tensor *rows = cl ? tg_reshape(cl, TG_SHAPE(n * cells, dim)) : NULL;
+    e->dense = rows ? tg_normalize(rows, 1, 1e-12f) : NULL;
+    tg_release(cl);
+    tg_release(rows);
+    if (e->dense && pooled) {
+        tg_tensor *mean = tg_mean(d, 2, (const int[]){2, 3}, false);
+        e->p = mean ? tg_normalize(mean, 1, 1e-12f) : NULL;
+        tg_release(mean);
+    }
+    tg_release(d);
+    return e->dense && (!pooled || e->p) ? 0 : -1;
+}
+
+/* ---- query and key paths ---- */
+
+static int query_path(contrastive_module *c, tg_tensor *im_q, embeddings *e)
+{
+    tg_module *enc = tg_contrastive_encoder(&c->base, 0);
+    if (tg_resnet_features(tg_module_child(enc, "0"), im_q, NULL, &e->f)) return -1;
+    e->g = global_embedding(enc, e->f);
+    if (!e->g) return -1;
+    return c->cfg.method == TG_DENSECL ? dense_embedding(enc, e, false) : 0;
+}
+
+/* rows of t in the order of index (int64 values, n of them). */
+static tg_tensor *take_rows(tg_tensor *t, const int64_t *index, int64_t n)
+{
+    tg_tensor *idx = tg_from_data(TG_SHAPE(n), TG_INT64, index);
+    tg_tensor *out = idx ? tg_k_index_select(t, 0, idx) : NULL;
+    tg_release(idx);
+    return out;
+}
+
+/* The key backbone on the permuted batch, un-permuted; then the necks,
+ * which work sample by sample. Call in a no-grad scope. */
+static int key_path(contrastive_module *c, tg_tensor *im_k, const int64_t *perm, embeddings *e)
+{
+    int64_t n = im_k->shape[0];
+    int64_t *inverse = malloc((size_t)n * sizeof *inverse);
+    if (!inverse) return TG_FAIL("contrastive_step: out of memory");
+    for (int64_t i = 0; i < n; i++) inverse[perm[i]] = i;
+    tg_module *enc = tg_contrastive_encoder(&c->base, 1);
+    tg_tensor *shuffled = take_rows(im_k, perm, n), *f = NULL;
+    int rc = shuffled ? tg_resnet_features(tg_module_child(enc, "0"), shuffled, NULL, &f) : -1;
+    if (!rc) rc = (e->f = take_rows(f, inverse, n)) ? 0 : -1;
+    if (!rc) rc = (e->g = global_embedding(enc, e->f)) ? 0 : -1;
+    if (!rc && c->cfg.method == TG_DENSECL) rc = dense_embedding(enc, e, true);
+    tg_release(shuffled);
+    tg_release(f);
+    free(inverse);
+    return rc;
+}
+
+/* ---- correspondence ---- */
+
+/* f (N, C, S, S) as (N, C, S^2), normalised along C. */
+static tg_tensor *unit_cells(tg_tensor *f)
+{
+    tg_tensor *flat = tg_k_reshape(f, TG_SHAPE(f->shape[0], f->shape[1], -1));
+    tg_tensor *u = flat ? tg_normalize(flat, 1, 1e-12f) : NULL;
+    tg_release(flat);
+    return u;
+}
+
+/* match (N, S^2): for each query cell the key cell of largest cosine
+ * similarity of the backbones' C5 features. No gradient (no-grad scope). */
+static tg_tensor *correspondence(tg_tensor *f_q, tg_tensor *f_k)
+{
+    tg_tensor *uq = unit_cells(f_q), *uk = unit_cells(f_k);
+    tg_tensor *uqt = uq ? tg_k_transpose(uq, 1, 2) : NULL;
+    tg_tensor *sim = uqt && uk ? tg_k_bmm(uqt, uk) : NULL;
+    tg_tensor *match = sim ? tg_k_argmax(sim, 2, false) : NULL;
+    tg_release(uq), tg_release(uk), tg_release(uqt), tg_release(sim);
+    return match;
+}
+
+/* The dense positives: row n S^2 + i of the key's dense rows at cell
+ * match[n][i] of image n. */
+static tg_tensor *dense_positives(tg_tensor *key_dense, tg_tensor *match)
+{
+    int64_t n = match->shape[0], cells = match->shape[1];
+    int64_t *rows = malloc((size_t)(n * cells) * sizeof *rows);
+    if (!rows) {
+        TG_FAIL("contrastive_step: out of memory");
+        return NULL;
+    }
+    const int64_t *j = tg_data_i64(match);
+    for (int64_t r = 0; r < n * cells; r++) rows[r] = r / cells * cells + j[r];
+    tg_tensor *pos = take_rows(key_dense, rows, n * cells);
+    free(rows);
+    return pos;
+}
+
+/* ---- checks ---- */
+
+static int check_perm(const int64_t *perm, int64_t n)
+{
+    if (!perm) return TG_FAIL("contrastive_step: no permutation given");
+    unsigned char *seen = calloc((size_t)n, 1);
+    if (!seen) return TG_FAIL("contrastive_step: out of memory");
+    int64_t bad = -1;
+    for (int64_t i = 0; i < n && bad < 0; i++) {
+        if (perm[i] < 0 || perm[i] >= n || seen[perm[i]]) bad = i;
+        else seen[perm[i]] = 1;
+    }
+    free(seen);
+    return bad < 0 ? 0
+                   : TG_FAIL("contrastive_step: perm[%" PRId64 "] = %" PRId64 ": not a permutation of 0..%" PRId64,
+                             bad, perm[bad], n - 1);
+}
+
+static int check_batch(const contrastive_module *c, const tg_tensor *im_q, const tg_tensor *im_k,
+                       const int64_t *perm)
+{
+    char bq[TG_SHAPE_STR_LEN], bk[TG_SHAPE_STR_LEN];
+    if (!im_q || !im_k) return TG_FAIL("contrastive_step: a view is NULL");
+    if (im_q->ndim != 4 || !tg_same_shape(im_q, im_k))
+        return TG_FAIL("contrastive_step: views %s and %s; two (N, 3, H, W) batches of one shape expected",
+                       tg_shape_str(im_q->ndim, im_q->shape, bq, sizeof bq),
+                       tg_shape_str(im_k->ndim, im_k->shape, bk, sizeof bk));
+    int64_t n = im_q->shape[0], k = c->cfg.queue_len, groups = c->cfg.backbone.bn_groups;
+    if (n < 1) return TG_FAIL("contrastive_step: the batch is empty");
+    if (k % n)
+        return TG_FAIL("contrastive_step: the queue length %" PRId64 " is not a multiple of the batch size %" PRId64,
+                       k, n);
+    if (groups > 1 && n % groups)
+        return TG_FAIL("contrastive_step: batch size %" PRId64 " is not a multiple of the %" PRId64 " BN groups", n,
+                       groups);
+    return check_perm(perm, n);
+}
+
+/* ---- the step ---- */
+
+void tg_contrastive_out_clear(tg_contrastive_out *out)
+{
+    if (!out) return;
+    tg_release(out->loss);
+    tg_release(out->match);
+    memset(out, 0, sizeof *out);
+}
+
+/* (1 - lambda) L_g + lambda L_d, with the terms' values into out. */
+static tg_tensor *total_loss(tg_tensor *lg, tg_tensor *ld, double lambda, tg_contrastive_out *out)
+{
+    out->loss_global = tg_item(lg);
+    if (!ld) {
+        out->weighted_global = out->loss_global;
+        return tg_retain(lg);
+    }
+    out->loss_dense = tg_item(ld);
+    out->lambda = lambda;
+    out->weighted_global = (1 - lambda) * out->loss_global;
+    out->weighted_dense = lambda * out->loss_dense;
+    tg_tensor *a = tg_mul_scalar(lg, (float)(1 - lambda)), *b = tg_mul_scalar(ld, (float)lambda);
+    tg_tensor *sum = a && b ? tg_add(a, b) : NULL;
+    tg_release(a), tg_release(b);
+    return sum;
+}
+
+/* The losses from both paths; the enqueue once they are computed. */
+static int losses(contrastive_module *c, embeddings *q, embeddings *k, int64_t iter, tg_contrastive_out *out)
+{
+    const tg_contrastive_config *cfg = &c->cfg;
+    bool dense = cfg->method == TG_DENSECL;
+    tg_tensor *pos = NULL, *ld = NULL;
+    int64_t hits_g = 0, hits_d = 0, n = q->g->shape[0];
+    tg_no_grad_enter();
+    if (dense) out->match = correspondence(q->f, k->f);
+    if (out->match) pos = dense_positives(k->dense, out->match);
+    tg_no_grad_exit();
+    tg_tensor *lg = tg_info_nce(q->g, k->g, tg_contrastive_queue(&c->base, false), (float)cfg->tau, &hits_g);
+    if (pos) ld = tg_info_nce(q->dense, pos, tg_contrastive_queue(&c->base, true), (float)cfg->tau, &hits_d);
+    int rc = -1;
+    if (lg && (!dense || ld)) {
+        double lambda = iter < cfg->warmup_iters ? 0.0 : cfg->lambda;
+        out->loss = total_loss(lg, ld, lambda, out);
+        out->top1_global = (double)hits_g / (double)n;
+        out->top1_dense = dense ? (double)hits_d / (double)(q->dense->shape[0]) : 0.0;
+        rc = out->loss ? tg_contrastive_enqueue(c, k->g, k->p) : -1;
+    }
+    tg_release(pos), tg_release(lg), tg_release(ld);
+    return rc;
+}
+
+int tg_contrastive_step_perm(tg_module *m, tg_tensor *im_q, tg_tensor *im_k, int64_t iter, const int64_t *perm,
+                             tg_contrastive_out *out)
+{
+    if (!out) return TG_FAIL("contrastive_step: no output struct");
+    memset(out, 0, sizeof *out);
+    contrastive_module *c = tg_contrastive_cast("contrastive_step", m);
+    if (!c || check_batch(c, im_q, im_k, perm)) return -1;
+    embeddings q = {0}, k = {0};
+    int rc = query_path(c, im_q, &q);
+    if (!rc) {
+        tg_no_grad_enter();
+        rc = tg_contrastive_momentum_update(c);
+        if (!rc) rc = key_path(c, im_k, perm, &k);
+        tg_no_grad_exit();
+    }
+    if (!rc) rc = losses(c, &q, &k, iter, out);
+    embeddings_clear(&q);
+    embeddings_clear(&k);
+    if (rc) tg_contrastive_out_clear(out);
+    return rc;
+}
+
+int tg_contrastive_step(tg_module *m, tg_tensor *im_q, tg_tensor *im_k, int64_t iter, tg_rng *shuffle,
+                        tg_contrastive_out *out)
+{
+    if (!im_q || !shuffle) {
+        if (out) memset(out, 0, sizeof *out);
+        return TG_FAIL("contrastive_step: %s is NULL", im_q ? "the shuffle generator" : "im_q");
+    }
+    int64_t n = im_q->shape[0];
+    int64_t *perm = malloc((size_t)(n > 0 ? n : 1) * sizeof *perm);
+    if (!perm) return TG_FAIL("contrastive_step: out of memory");
+    for (int64_t i = 0; i < n; i++) perm[i] = i;
+    for (int64_t i = n - 1; i > 0; i--) { /* Fisher-Yates */
+        int64_t j = (int64_t)(tg_rng_uniform(shuffle) * (double)(i + 1));
+        int64_t t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+    int rc = tg_contrastive_step_perm(m, im_q, im_k, iter, perm, out);
+    free(perm);
+    return rc;
+}
