@@ -30,6 +30,7 @@
 
 #include "tensorgrad.h"
 #include "timing.h"
+#include "train_step.h"
 
 #ifdef TG_BENCH_PROF /* prof_resnet: the same program with the step profiler */
 #include "bench/prof_wrap.h"
@@ -132,20 +133,6 @@ usage:
     return -1;
 }
 
-/* Forward, loss, backward, SGD step, zero_grad. */
-static int train_step(tg_module *model, tg_optimizer *opt, tg_tensor *x, tg_tensor *labels, float *loss_value)
-{
-    tg_tensor *logits = tg_module_forward(model, x);
-    tg_tensor *loss = logits ? tg_cross_entropy(logits, labels, -100) : NULL;
-    tg_release(logits);
-    int rc = loss ? tg_backward(loss, NULL) : -1;
-    if (!rc) *loss_value = tg_item(loss);
-    tg_release(loss); /* frees the graph */
-    if (!rc) rc = tg_optimizer_step(opt);
-    tg_optimizer_zero_grad(opt);
-    return rc;
-}
-
 static step_record record_after(double ms, const tg_memory_stats *before)
 {
     tg_memory_stats s = tg_memory_get_stats();
@@ -183,28 +170,21 @@ int main(int argc, char **argv)
         return 1;
     }
     size_t rss_start = rss_now();
-    tg_module *model = tg_resnet_new((tg_resnet_opts){.depth = 18, .num_classes = o.classes, .seed = o.seed});
-    tg_tensor_list params = {0};
-    tg_optimizer *opt = NULL;
-    if (model && !tg_module_parameters(model, &params))
-        opt = tg_sgd_new(&params, (tg_sgd_opts){.lr = 0.01, .momentum = 0.9, .weight_decay = 1e-4});
-    tg_rng rng = tg_rng_new(o.seed, 7);
-    tg_tensor *x = tg_randn(&rng, TG_SHAPE(o.batch, 3, o.size, o.size));
-    tg_tensor *labels = tg_randint(&rng, 0, o.classes, TG_SHAPE(o.batch));
+    bench_trainer t;
+    int setup = bench_trainer_init(&t, o.batch, o.size, o.classes, o.seed);
     step_record *rec = calloc((size_t)o.steps, sizeof *rec);
     double *ms = calloc((size_t)o.steps, sizeof *ms);
-    if (!opt || !x || !labels || !rec || !ms) {
+    if (setup || !rec || !ms) {
         fprintf(stderr, "bench_resnet: setup failed: %s\n", tg_last_error());
         return 1;
     }
-    tg_module_train(model, true);
     printf("ResNet-18, %d classes, batch %d, %dx%d, %d threads (BLIS %s), %lld parameters\n", o.classes, o.batch,
-           o.size, o.size, tg_get_num_threads(), tg_blas_init(), (long long)tg_module_num_parameters(model));
+           o.size, o.size, tg_get_num_threads(), tg_blas_init(), (long long)tg_module_num_parameters(t.model));
 
     float loss = 0;
     for (int i = 0; i < o.warmup; i++) {
         double t0 = bench_now();
-        if (train_step(model, opt, x, labels, &loss)) goto fail;
+        if (bench_train_step(&t, t.x, &loss)) goto fail;
         if (!o.quiet) printf("warm-up %d: %8.1f ms  loss %.4f\n", i + 1, 1e3 * (bench_now() - t0), (double)loss);
     }
     FILE *ctl = o.perf_ctl ? fopen(o.perf_ctl, "w") : NULL;
@@ -221,7 +201,7 @@ int main(int argc, char **argv)
         tg_memory_stats before = tg_memory_get_stats();
         prof_step_begin();
         double t0 = bench_now();
-        if (train_step(model, opt, x, labels, &loss)) goto fail;
+        if (bench_train_step(&t, t.x, &loss)) goto fail;
         ms[i] = 1e3 * (bench_now() - t0);
         prof_step_end();
         rec[i] = record_after(ms[i], &before);
@@ -247,11 +227,7 @@ int main(int argc, char **argv)
            med, lo, mb(end.peak_in_use), mb(rss_peak()), mb(rss_start), mb(first->tg_in_use), mb(last->tg_in_use),
            mb(first->heap), mb(last->heap), mb(first->rss), mb(last->rss), (unsigned long long)fresh,
            last->minflt - (o.steps > 1 ? rec[o.steps - 2].minflt : minflt_start));
-    tg_tensor_list_clear(&params);
-    tg_optimizer_free(opt);
-    tg_module_free(model);
-    tg_release(x);
-    tg_release(labels);
+    bench_trainer_free(&t);
     free(rec);
     free(ms);
     return 0;
