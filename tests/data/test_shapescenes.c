@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "data/datasets.h"
 #include "data/shapescenes.h"
 #include "suites.h"
 #include "tensor/error.h"
@@ -352,6 +353,29 @@ START_TEST(test_export_png_round_trip)
 }
 END_TEST
 
+/* The VOC reader serves the export as it serves VOC: the same samples as
+ * the generator, in id order. */
+START_TEST(test_export_reads_back_through_voc)
+{
+    tg_shapescenes_config cfg = tg_shapescenes_defaults(TG_SHAPESCENES_TRAIN);
+    char root[256];
+    export_split(&cfg, 4, 0, root, "train_000000\ntrain_000001\ntrain_000002\ntrain_000003\n");
+    tg_dataset *ds = tg_voc_open(root, "train", TG_SHAPESCENES_CLASSES);
+    ck_assert_msg(ds != NULL, "%s", tg_last_error());
+    ck_assert_int_eq(ds->size, 4);
+    ck_assert_int_eq(ds->num_classes, TG_SHAPESCENES_CLASSES);
+    for (int i = 0; i < 4; i++) {
+        tg_sample got;
+        tg_image img, mask;
+        ck_assert_int_eq(ds->get(ds, i, &got), 0);
+        ck_assert_int_eq(tg_shapescenes_render(&cfg, i, &img, &mask), 0);
+        ck_assert(same_image(&img, &got.image) && same_image(&mask, &got.mask));
+        tg_image_free(&img), tg_image_free(&mask), tg_sample_free(&got);
+    }
+    tg_dataset_free(ds);
+}
+END_TEST
+
 START_TEST(test_export_jpeg_pretrain)
 {
     tg_shapescenes_config cfg = tg_shapescenes_defaults(TG_SHAPESCENES_PRETRAIN);
@@ -404,6 +428,7 @@ Suite *shapescenes_suite(void)
     tcase_add_test(tc, test_threads_same_bytes);
     tcase_add_test(tc, test_bad_configs);
     tcase_add_test(tc, test_export_png_round_trip);
+    tcase_add_test(tc, test_export_reads_back_through_voc);
     tcase_add_test(tc, test_export_jpeg_pretrain);
     tcase_add_test(tc, test_export_refuses_missing_parent);
     suite_add_tcase(s, tc);
