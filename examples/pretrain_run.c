@@ -139,33 +139,15 @@ static int make_model(trainer *t)
     return t->state.model ? 0 : fail("building the model");
 }
 
-static int make_optimizer(trainer *t)
-{
-    tg_tensor_list params = {0};
-    const pretrain_config *c = t->c;
-    if (!tg_contrastive_parameters(t->state.model, &params))
-        t->state.opt = tg_sgd_new(&params, (tg_sgd_opts){.lr = c->lr, .momentum = c->momentum,
-                                                        .weight_decay = c->weight_decay});
-    tg_tensor_list_clear(&params);
-    return t->state.opt ? 0 : fail("building the optimizer");
-}
-
 static int make_loader(trainer *t)
 {
     const pretrain_config *c = t->c;
-    tg_loader_config cfg = tg_pretrain_pairs_config(&t->aug);
-    cfg.batch_size = c->batch;
-    cfg.shuffle = cfg.drop_last = true;
-    cfg.seed = (uint64_t)c->seed;
-    cfg.num_workers = (int)c->workers;
-    t->state.loader = tg_loader_new(t->data, &cfg);
-    if (!t->state.loader) return fail("building the loader");
-    t->per_epoch = tg_loader_batches_per_epoch(t->state.loader);
+    if (train_make_loader(&t->state, t->data, tg_pretrain_pairs_config(&t->aug), c->batch, c->seed, c->workers,
+                          &t->per_epoch, "pretrain"))
+        return -1;
     t->total = t->per_epoch * c->epochs;
     t->warmup = (int64_t)llround(c->warmup * (double)t->total);
-    if (t->per_epoch > 0) return 0;
-    fprintf(stderr, "pretrain: %lld images make no batch of %ld\n", (long long)t->data->size, c->batch);
-    return -1;
+    return 0;
 }
 
 /* The options that change the numbers, as JSON (the run's config). */
@@ -240,7 +222,9 @@ static int trainer_init(trainer *t, const pretrain_config *c)
     t->rngs[0] = (tg_checkpoint_rng){"shuffle", &t->shuffle};
     t->state.n_rngs = 1;
     t->state.rngs = t->rngs;
-    if (open_data(t) || make_loader(t) || make_model(t) || make_optimizer(t)) return -1;
+    if (open_data(t) || make_loader(t) || make_model(t) ||
+        train_make_sgd(&t->state, tg_contrastive_parameters, c->lr, c->momentum, c->weight_decay, "pretrain"))
+        return -1;
     make_config(t);
     if (t->config.failed) return fail("config: out of memory");
     if (train_run_open(&t->run, c->out, t->config.data, c->resume, &t->state, t->total) ||
@@ -413,7 +397,6 @@ static int train(trainer *t)
 
 static int write_results(trainer *t, const pretrain_result *r)
 {
-    char path[TRAIN_PATH_MAX];
     tg_json_buf b = {0};
     tg_json_printf(&b, "{\n\"config\":");
     tg_json_append(&b, t->config.data, t->config.len);
@@ -429,11 +412,7 @@ static int write_results(trainer *t, const pretrain_result *r)
     tg_json_printf(&b, ",\"img_s\":");
     out_json_number(&b, r->images_per_second);
     tg_json_printf(&b, "}\n}\n");
-    train_run_path(&t->run, "results.json", path);
-    int rc = b.failed ? fail("results: out of memory") : out_write_text(path, b.data, b.len);
-    if (!rc) printf("wrote %s\n", path);
-    tg_json_buf_free(&b);
-    return rc;
+    return train_run_write(&t->run, "results.json", &b, "pretrain");
 }
 
 /* The backbone file, the times, results.json. */

@@ -193,3 +193,45 @@ int train_meta_get(const tg_metadata *m, const char *key, double *value)
     fprintf(stderr, "the checkpoint's metadata has no number \"%s\"\n", key);
     return -1;
 }
+
+int train_make_sgd(train_state *s, int (*params_of)(const tg_module *, tg_tensor_list *), double lr, double momentum,
+                   double weight_decay, const char *prog)
+{
+    tg_tensor_list params = {0};
+    if (!params_of(s->model, &params))
+        s->opt = tg_sgd_new(&params, (tg_sgd_opts){.lr = lr, .momentum = momentum, .weight_decay = weight_decay});
+    tg_tensor_list_clear(&params);
+    if (s->opt) return 0;
+    fprintf(stderr, "%s: building the optimizer: %s\n", prog, tg_last_error());
+    return -1;
+}
+
+int train_make_loader(train_state *s, const tg_dataset *ds, tg_loader_config cfg, long batch, long seed, long workers,
+                      int64_t *per_epoch, const char *prog)
+{
+    cfg.batch_size = batch;
+    cfg.shuffle = cfg.drop_last = true;
+    cfg.seed = (uint64_t)seed;
+    cfg.num_workers = (int)workers;
+    s->loader = tg_loader_new(ds, &cfg);
+    if (!s->loader) {
+        fprintf(stderr, "%s: building the loader: %s\n", prog, tg_last_error());
+        return -1;
+    }
+    *per_epoch = tg_loader_batches_per_epoch(s->loader);
+    if (*per_epoch > 0) return 0;
+    fprintf(stderr, "%s: %lld samples make no batch of %ld\n", prog, (long long)ds->size, batch);
+    return -1;
+}
+
+int train_run_write(const train_run *r, const char *name, tg_json_buf *b, const char *prog)
+{
+    char path[TRAIN_PATH_MAX];
+    train_run_path(r, name, path);
+    int rc = -1;
+    if (b->failed) fprintf(stderr, "%s: %s: out of memory\n", prog, name);
+    else rc = out_write_text(path, b->data, b->len);
+    if (!rc) printf("wrote %s\n", path);
+    tg_json_buf_free(b);
+    return rc;
+}

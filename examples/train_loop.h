@@ -18,6 +18,7 @@
 
 #include <stdio.h>
 
+#include "nn/json.h"
 #include "progress.h"
 #include "tensorgrad.h"
 
@@ -66,6 +67,11 @@ int train_run_open(train_run *r, const char *dir, const char *config, bool resum
 /* Closes r's log and frees what s holds: metadata, loader, optimizer, model. */
 void train_run_free(train_run *r, train_state *s);
 
+/* Writes b's text to "<dir>/<name>" atomically (unless b ran out of
+ * memory), says so on stdout, and frees b. 0, or -1 after printing why,
+ * as prog. */
+int train_run_write(const train_run *r, const char *name, tg_json_buf *b, const char *prog);
+
 /* Appends one line (a JSON object, without its newline) to the log. */
 int train_run_log(train_run *r, const char *line);
 void train_run_close(train_run *r);
@@ -89,6 +95,17 @@ typedef struct {
  * early (after saving and saying how to go on), -1. bar's open line is
  * ended before the message. */
 int train_loop_run(const train_loop *l, const train_run *r, const train_state *s, progress *bar);
+
+/* s->opt: SGD with momentum and weight decay over the parameters of
+ * s->model that params_of lists (tg_fcn_parameters...). 0, or -1 after
+ * printing why, as prog. */
+int train_make_sgd(train_state *s, int (*params_of)(const tg_module *, tg_tensor_list *), double lr, double momentum,
+                   double weight_decay, const char *prog);
+/* s->loader over ds with cfg's fields and callback, shuffled each epoch,
+ * the last partial batch dropped; *per_epoch gets its batches a pass. 0,
+ * or -1 after printing why (ds makes no batch, say), as prog. */
+int train_make_loader(train_state *s, const tg_dataset *ds, tg_loader_config cfg, long batch, long seed, long workers,
+                      int64_t *per_epoch, const char *prog);
 
 /* The next training batch, passing over the loader's end-of-epoch mark. */
 int train_next_batch(tg_loader *l, tg_batch *b);

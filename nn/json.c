@@ -190,8 +190,21 @@ static bool digits(parser *ps)
     return true;
 }
 
+/* The value of the number text[0..len) as a double, correctly rounded. */
+static bool number_value(parser *ps, const char *text, size_t len, double *value)
+{
+    char small[64], *copy = len < sizeof small ? small : malloc(len + 1);
+    if (!copy) return fail(ps, "out of memory");
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    *value = strtod(copy, NULL);
+    if (copy != small) free(copy);
+    return true;
+}
+
 static bool parse_number(parser *ps, tg_json *v)
 {
+    const char *start = ps->p;
     bool negative = ps->p < ps->end && *ps->p == '-';
     ps->p += negative;
     const char *first = ps->p;
@@ -214,6 +227,7 @@ static bool parse_number(parser *ps, tg_json *v)
         if (ps->p < ps->end && (*ps->p == '+' || *ps->p == '-')) ps->p++;
         if (!digits(ps)) return false;
     }
+    if (!number_value(ps, start, (size_t)(ps->p - start), &v->number)) return false;
     v->type = TG_JSON_NUMBER;
     v->is_int = integral && fits && mag <= (uint64_t)INT64_MAX + negative;
     v->integer = !v->is_int ? 0 : negative ? (int64_t)(0 - mag) : (int64_t)mag;
@@ -360,16 +374,19 @@ void tg_json_append(tg_json_buf *b, const char *s, size_t n)
 
 void tg_json_printf(tg_json_buf *b, const char *fmt, ...)
 {
-    char small[128];
+    char small[128], *text = small;
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(small, sizeof small, fmt, ap);
     va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof small) {
-        b->failed = true; /* the writer only prints short numbers */
-        return;
+    if (n >= 0 && (size_t)n >= sizeof small && (text = malloc((size_t)n + 1))) {
+        va_start(ap, fmt);
+        n = vsnprintf(text, (size_t)n + 1, fmt, ap);
+        va_end(ap);
     }
-    tg_json_append(b, small, (size_t)n);
+    if (n < 0 || !text) b->failed = true;
+    else tg_json_append(b, text, (size_t)n);
+    if (text != small) free(text);
 }
 
 void tg_json_append_string(tg_json_buf *b, const char *s)

@@ -5,7 +5,8 @@
  * keeps duplicate keys (the caller decides what a duplicate means). Strings
  * are checked to be UTF-8 and decoded to NUL-terminated UTF-8; a string that
  * holds U+0000 is refused, since names and values are C strings here.
- * Numbers keep whether they are exact integers that fit an int64.
+ * Numbers keep their value as a double and whether they are exact
+ * integers that fit an int64.
  *
  * The writer appends to a growing buffer that remembers an allocation
  * failure, so a sequence of appends is checked once at its end. */
@@ -23,6 +24,7 @@ typedef struct tg_json {
     bool boolean;         /* BOOL */
     bool is_int;          /* NUMBER: an integer (no fraction, no exponent) within int64 */
     int64_t integer;      /* NUMBER when is_int */
+    double number;        /* NUMBER: its value, correctly rounded (strtod) */
     char *string;         /* STRING */
     int n;                /* ARRAY, OBJECT: number of items */
     struct tg_json *items; /* ARRAY elements, OBJECT values */

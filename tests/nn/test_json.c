@@ -74,19 +74,21 @@ START_TEST(test_numbers)
         const char *text;
         bool is_int;
         int64_t value;
+        double number;
     } cases[] = {
-        {"0", true, 0},
-        {"-0", true, 0},
-        {"123", true, 123},
-        {"-5", true, -5},
-        {"9223372036854775807", true, INT64_MAX},
-        {"-9223372036854775808", true, INT64_MIN},
-        {"9223372036854775808", false, 0},
-        {"99999999999999999999999", false, 0},
-        {"1.5", false, 0},
-        {"2.0", false, 0},
-        {"1e3", false, 0},
-        {"-1E-2", false, 0},
+        {"0", true, 0, 0},
+        {"-0", true, 0, -0.0},
+        {"123", true, 123, 123},
+        {"-5", true, -5, -5},
+        {"9223372036854775807", true, INT64_MAX, 9223372036854775807.0},
+        {"-9223372036854775808", true, INT64_MIN, -9223372036854775808.0},
+        {"9223372036854775808", false, 0, 9223372036854775808.0},
+        {"99999999999999999999999", false, 0, 99999999999999999999999.0},
+        {"1.5", false, 0, 1.5},
+        {"2.0", false, 0, 2},
+        {"1e3", false, 0, 1e3},
+        {"-1E-2", false, 0, -1e-2},
+        {"0.1000000000000000055511151231257827021181583404541015625000000000000000000001", false, 0, 0.1},
     };
     char err[256];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -94,6 +96,7 @@ START_TEST(test_numbers)
         ck_assert_msg(v && v->type == TG_JSON_NUMBER, "%s: %s", cases[i].text, err);
         ck_assert_msg(v->is_int == cases[i].is_int, "%s", cases[i].text);
         if (v->is_int) ck_assert_msg(v->integer == cases[i].value, "%s", cases[i].text);
+        ck_assert_msg(v->number == cases[i].number, "%s: %.17g", cases[i].text, v->number);
         tg_json_free(v);
     }
     ck_assert_ptr_nonnull(strstr(parse_error("01"), "unexpected data after the JSON value at byte 1"));
@@ -149,12 +152,28 @@ START_TEST(test_writer_escapes_and_round_trips)
 }
 END_TEST
 
+START_TEST(test_writer_prints_long_text)
+{
+    char word[1000];
+    memset(word, 'x', sizeof word - 1);
+    word[sizeof word - 1] = '\0';
+    tg_json_buf b = {0};
+    tg_json_printf(&b, "<%s|%d>", word, 7);
+    ck_assert(!b.failed);
+    ck_assert_uint_eq(b.len, 1003);
+    ck_assert_int_eq(b.data[0], '<');
+    ck_assert_str_eq(b.data + 1000, "|7>");
+    tg_json_buf_free(&b);
+}
+END_TEST
+
 Suite *json_suite(void)
 {
     Suite *s = suite_create("json");
     TCase *tc = tcase_create("json");
     tcase_add_test(tc, test_object_keeps_order_and_duplicates);
     tcase_add_test(tc, test_strings_decode_escapes_and_utf8);
+    tcase_add_test(tc, test_writer_prints_long_text);
     tcase_add_test(tc, test_numbers);
     tcase_add_test(tc, test_refuses_malformed_documents);
     tcase_add_test(tc, test_writer_escapes_and_round_trips);

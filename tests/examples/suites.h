@@ -1,0 +1,10 @@
+/* The Check suites of tests/examples, run together by main.c. */
+#ifndef EXAMPLES_SUITES_H
+#define EXAMPLES_SUITES_H
+
+#include <check.h>
+
+Suite *stats_suite(void);
+Suite *json_read_suite(void);
+
+#endif
