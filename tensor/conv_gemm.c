@@ -77,7 +77,7 @@ typedef struct {
     tg_k_tile_dims t;
     int64_t hp, wp;      /* the padded input's plane */
     int64_t hq, wq;      /* one of its sh x sw stride phases (pad_input) */
-    int64_t tiles;       /* tiles of mr pixels over all images */
+    int64_t tiles;       /* tiles of mr pixels over all images (the weight gradient: of mr rows) */
     int64_t group;       /* tiles a thread packs at once */
     int64_t a_stride;    /* floats between A panels: kc steps of mr, rounded */
     int64_t b_stride;    /* floats between B panels: kc steps of nr, rounded */
@@ -86,9 +86,9 @@ typedef struct {
     const int64_t *koff; /* for each k step (c, i, j): its offset in the padded input */
 } gemm_plan;
 
-static gemm_plan plan_of(const conv_geom *g, const int64_t *koff)
+static gemm_plan plan_of(const conv_geom *g)
 {
-    gemm_plan p = {.g = g, .t = tg_k_tile_dims_get(), .koff = koff};
+    gemm_plan p = {.g = g, .t = tg_k_tile_dims_get()};
     p.hp = g->h + 2 * g->ph;
     p.wp = g->w + 2 * g->pw;
     p.hq = (p.hp + g->sh - 1) / g->sh;
@@ -279,9 +279,9 @@ static void forward_tiles(const gemm_plan *p, const float *xp, const float *wp, 
     }
 }
 
-/* Byte sizes of the scratch, each a whole number of 64-byte lines (the
- * kernel loads its panels aligned): padded input, packed weight, k
- * offsets, and one thread's share. */
+/* Byte sizes of the forward's scratch, each a whole number of 64-byte
+ * lines (the kernel loads its panels aligned): padded input, packed
+ * weight, k offsets, and one thread's share. */
 typedef struct {
     size_t xp, wp, koff, a, c, runs, first;
 } scratch_sizes;
@@ -295,7 +295,7 @@ static scratch_sizes sizes_of(const gemm_plan *p)
                            .koff = round64((size_t)g->rows * sizeof(int64_t)),
                            .a = round64((size_t)(p->group * p->a_stride) * sizeof(float)),
                            .c = round64((size_t)(p->c_ld * p->panels * p->t.nr) * sizeof(float)),
-                           .runs = round64((size_t)(p->c_ld + p->t.kc + p->group) * sizeof(pixel_run)),
+                           .runs = round64((size_t)(p->c_ld + p->group) * sizeof(pixel_run)),
                            .first = round64((size_t)(p->group + 1) * sizeof(int64_t))};
 }
 
@@ -312,7 +312,7 @@ static thread_scratch thread_share(const scratch_sizes *z, char *base, int t)
 
 int conv_gemm_forward(const conv_geom *g, const float *x, const float *w, const float *bias, float *out)
 {
-    gemm_plan p = plan_of(g, NULL);
+    gemm_plan p = plan_of(g);
     scratch_sizes z = sizes_of(&p);
     int nt = omp_get_max_threads();
     size_t fixed = z.xp + z.wp + z.koff, bytes = fixed + (size_t)nt * thread_bytes(&z);
@@ -476,20 +476,59 @@ static void pack_rows(const gemm_plan *p, const float *xt, const pixel_run *runs
     }
 }
 
+/* The weight gradient's scratch, byte sizes in whole 64-byte lines: the
+ * channels-last input, dW in tap-major order, and per thread its A and B
+ * panels, pixel runs (and the two-entry start list pixel_runs fills) and
+ * channel runs. */
+typedef struct {
+    size_t xt, dwt, a, b, runs, first, channels;
+} grad_weight_sizes;
+
+typedef struct {
+    float *a, *b;
+    pixel_run *runs;
+    int64_t *first;
+    channel_run *channels;
+} grad_weight_scratch;
+
+static grad_weight_sizes grad_weight_sizes_of(const gemm_plan *p)
+{
+    const conv_geom *g = p->g;
+    return (grad_weight_sizes){.xt = round64((size_t)(g->n * p->hp * p->wp * g->c) * sizeof(float)),
+                               .dwt = round64((size_t)(g->o * g->rows) * sizeof(float)),
+                               .a = round64((size_t)(p->group * p->a_stride) * sizeof(float)),
+                               .b = round64((size_t)(p->panels * p->b_stride) * sizeof(float)),
+                               .runs = round64((size_t)(p->t.kc + 1) * sizeof(pixel_run)),
+                               .first = round64(2 * sizeof(int64_t)),
+                               .channels = round64((size_t)p->t.mr * sizeof(channel_run))};
+}
+
+static size_t grad_weight_share(const grad_weight_sizes *z) { return z->a + z->b + z->runs + z->first + z->channels; }
+
+static grad_weight_scratch grad_weight_scratch_of(const grad_weight_sizes *z, char *base, int t)
+{
+    char *m = base + (size_t)t * grad_weight_share(z);
+    return (grad_weight_scratch){.a = (float *)m,
+                                 .b = (float *)(m + z->a),
+                                 .runs = (pixel_run *)(m + z->a + z->b),
+                                 .first = (int64_t *)(m + z->a + z->b + z->runs),
+                                 .channels = (channel_run *)(m + z->a + z->b + z->runs + z->first)};
+}
+
 /* A thread's share of dW^T (tap-major rows, into dwt): row tiles [s0, s1),
  * over all pixels. */
 static void grad_weight_tiles(const gemm_plan *p, const float *xt, const float *grad, float *dwt,
-                              thread_scratch *ts, channel_run *cr, int64_t s0, int64_t s1)
+                              const grad_weight_scratch *ts, int64_t s0, int64_t s1)
 {
     const conv_geom *g = p->g;
     int64_t mr = p->t.mr, nr = p->t.nr, kc = p->t.kc, total = g->n * g->pixels;
-    float *b = ts->c; /* this thread's B panels */
+    float *b = ts->b;
     for (int64_t q0 = 0; q0 < total; q0 += kc) {
         int64_t count = min64(kc, total - q0), nruns = pixel_runs(p, q0, count, count, ts->runs, ts->first);
         pack_grad(p, grad, ts->runs, nruns, count, b);
         for (int64_t sg = s0; sg < s1; sg += p->group) {
             int64_t tiles = min64(p->group, s1 - sg);
-            pack_rows(p, xt, ts->runs, nruns, sg, tiles, cr, ts->a);
+            pack_rows(p, xt, ts->runs, nruns, sg, tiles, ts->channels, ts->a);
             for (int64_t jr = 0; jr < p->panels; jr++)
                 for (int64_t s = 0; s < tiles; s++) {
                     int64_t r0 = (sg + s) * mr;
@@ -512,25 +551,20 @@ static void untranspose_taps(const conv_geom *g, const float *dwt, float *dw)
 
 int conv_gemm_grad_weight(const conv_geom *g, const float *grad, const float *x, float *dw)
 {
-    gemm_plan p = plan_of(g, NULL);
+    gemm_plan p = plan_of(g);
     p.tiles = (g->rows + p.t.mr - 1) / p.t.mr;
-    scratch_sizes z = sizes_of(&p);
-    z.c = round64((size_t)(p.panels * p.b_stride) * sizeof(float));
-    z.koff = round64((size_t)(g->o * g->rows) * sizeof(float)); /* here: dW in tap-major order */
-    size_t runs_bytes = round64((size_t)p.t.mr * sizeof(channel_run));
+    grad_weight_sizes z = grad_weight_sizes_of(&p);
     int nt = omp_get_max_threads();
-    size_t fixed = z.xp + z.koff, share = thread_bytes(&z) + runs_bytes, bytes = fixed + (size_t)nt * share;
+    size_t fixed = z.xt + z.dwt, bytes = fixed + (size_t)nt * grad_weight_share(&z);
     char *mem = tg_memory_alloc(bytes);
     if (!mem) return TG_FAIL("conv2d_grad_weight: out of memory for %zu bytes of packed operands", bytes);
-    float *xt = (float *)mem, *dwt = (float *)(mem + z.xp);
+    float *xt = (float *)mem, *dwt = (float *)(mem + z.xt);
     pad_input_nhwc(&p, x, xt);
 #pragma omp parallel num_threads(nt)
     {
         int t = omp_get_thread_num(), n = omp_get_num_threads();
-        char *mine = mem + fixed + (size_t)t * share;
-        thread_scratch ts = thread_share(&z, mine, 0);
-        grad_weight_tiles(&p, xt, grad, dwt, &ts, (channel_run *)(mine + thread_bytes(&z)), p.tiles * t / n,
-                          p.tiles * (t + 1) / n);
+        grad_weight_scratch ts = grad_weight_scratch_of(&z, mem + fixed, t);
+        grad_weight_tiles(&p, xt, grad, dwt, &ts, p.tiles * t / n, p.tiles * (t + 1) / n);
     }
     untranspose_taps(g, dwt, dw);
     tg_memory_free(mem, bytes);
