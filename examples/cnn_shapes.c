@@ -33,6 +33,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli.h"
 #include "tensorgrad.h"
 
 #define SIDE 16
@@ -66,52 +67,25 @@ static int fail(const char *what)
 
 /* ---- options ---- */
 
-static int parse_long(const char *name, const char *text, long min, long max, long *out)
-{
-    char *end;
-    long value = strtol(text, &end, 10);
-    if (*text == '\0' || *end != '\0' || value < min || value > max) {
-        fprintf(stderr, "cnn_shapes: %s wants an integer in [%ld, %ld], got '%s'\n", name, min, max, text);
-        return -1;
-    }
-    *out = value;
-    return 0;
-}
-
+/* 0, 1 after --help, -1 on a bad flag (cli.h). */
 static int parse_options(int argc, char **argv, options *opt)
 {
-    *opt = (options){.steps = 300, .stop_at = -1, .seed = 1};
-    for (int i = 1; i < argc; i += 2) {
-        const char *name = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
-        long n = 0;
-        int rc = 0;
-        if (value && !strcmp(name, "--steps")) {
-            rc = parse_long(name, value, 1, 1000000, &n);
-            opt->steps = n;
-        } else if (value && !strcmp(name, "--stop-at")) {
-            rc = parse_long(name, value, 0, 1000000, &n);
-            opt->stop_at = n;
-        } else if (value && !strcmp(name, "--seed")) {
-            rc = parse_long(name, value, 0, 2147483647L, &n);
-            opt->seed = (unsigned long long)n;
-        } else if (value && !strcmp(name, "--threads")) {
-            rc = parse_long(name, value, 1, 1024, &n);
-            opt->threads = (int)n;
-        } else if (value && !strcmp(name, "--checkpoint")) {
-            opt->checkpoint = value;
-        } else if (value && !strcmp(name, "--resume")) {
-            opt->resume = value;
-        } else {
-            fprintf(stderr,
-                    "usage: %s [--steps N] [--stop-at N] [--seed S] [--threads T] [--checkpoint FILE] "
-                    "[--resume FILE]\n",
-                    argv[0]);
-            rc = -1;
-        }
-        if (rc) return -1;
-    }
-    if (opt->stop_at < 0 || opt->stop_at > opt->steps) opt->stop_at = opt->steps;
-    return 0;
+    long steps = 300, stop_at = -1, seed = 1, threads = 0;
+    *opt = (options){0};
+    const cli_flag flags[] = {
+        {"steps", CLI_LONG, &steps, 1, 1000000, "the schedule's length"},
+        {"stop-at", CLI_LONG, &stop_at, 0, 1000000, "where training ends (-1: --steps)"},
+        {"seed", CLI_LONG, &seed, 0, 2147483647.0, "data, initialisation and batch order"},
+        {"threads", CLI_LONG, &threads, 1, 1024, "compute threads (0: all cores)"},
+        {"checkpoint", CLI_STRING, &opt->checkpoint, 0, 0, "save a training checkpoint here when training ends"},
+        {"resume", CLI_STRING, &opt->resume, 0, 0, "continue from this checkpoint"},
+    };
+    int rc = cli_parse(argc, argv, flags, CLI_COUNT(flags), "cnn_shapes: a small CNN learns four shapes");
+    opt->steps = steps;
+    opt->stop_at = stop_at < 0 || stop_at > steps ? steps : stop_at;
+    opt->seed = (unsigned long long)seed;
+    opt->threads = (int)threads;
+    return rc;
 }
 
 /* ---- data ---- */
@@ -387,7 +361,8 @@ static double run(const options *opt)
 int main(int argc, char **argv)
 {
     options opt;
-    if (parse_options(argc, argv, &opt)) return 2;
+    int parsed = parse_options(argc, argv, &opt);
+    if (parsed) return parsed > 0 ? 0 : 2;
     if (opt.threads && tg_set_num_threads(opt.threads)) {
         fail("set_num_threads");
         return 1;

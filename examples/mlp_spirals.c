@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli.h"
 #include "tensorgrad.h"
 
 #define NUM_CLASSES 3
@@ -63,40 +64,18 @@ static int fail(const char *what)
 
 /* ---- options ---- */
 
-static int parse_long(const char *name, const char *text, long min, long max, long *out)
-{
-    char *end;
-    long value = strtol(text, &end, 10);
-    if (*text == '\0' || *end != '\0' || value < min || value > max) {
-        fprintf(stderr, "mlp_spirals: %s wants an integer in [%ld, %ld], got '%s'\n", name, min, max, text);
-        return -1;
-    }
-    *out = value;
-    return 0;
-}
-
+/* 0, 1 after --help, -1 on a bad flag (cli.h). */
 static int parse_options(int argc, char **argv, options *opt)
 {
-    *opt = (options){.epochs = 40, .seed = 1, .threads = 0};
-    for (int i = 1; i < argc; i += 2) {
-        const char *name = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
-        long n = 0;
-        int rc = -1;
-        if (value && !strcmp(name, "--epochs")) {
-            rc = parse_long(name, value, 1, 1000000, &n);
-            opt->epochs = n;
-        } else if (value && !strcmp(name, "--seed")) {
-            rc = parse_long(name, value, 0, 2147483647L, &n);
-            opt->seed = (unsigned long long)n;
-        } else if (value && !strcmp(name, "--threads")) {
-            rc = parse_long(name, value, 1, 1024, &n);
-            opt->threads = (int)n;
-        } else {
-            fprintf(stderr, "usage: %s [--epochs N] [--seed S] [--threads T]\n", argv[0]);
-        }
-        if (rc) return -1;
-    }
-    return 0;
+    long epochs = 40, seed = 1, threads = 0;
+    const cli_flag flags[] = {
+        {"epochs", CLI_LONG, &epochs, 1, 1000000, "passes over the training set"},
+        {"seed", CLI_LONG, &seed, 0, 2147483647.0, "data, initialisation and batch order"},
+        {"threads", CLI_LONG, &threads, 1, 1024, "compute threads (0: all cores)"},
+    };
+    int rc = cli_parse(argc, argv, flags, CLI_COUNT(flags), "mlp_spirals: an MLP learns three spirals");
+    *opt = (options){.epochs = epochs, .seed = (unsigned long long)seed, .threads = (int)threads};
+    return rc;
 }
 
 /* ---- data ---- */
@@ -377,7 +356,8 @@ static double run(const options *opt)
 int main(int argc, char **argv)
 {
     options opt;
-    if (parse_options(argc, argv, &opt)) return 2;
+    int parsed = parse_options(argc, argv, &opt);
+    if (parsed) return parsed > 0 ? 0 : 2;
     if (opt.threads && tg_set_num_threads(opt.threads)) {
         fail("set_num_threads");
         return 1;
