@@ -11,16 +11,14 @@
 # usage: compare_smoke.sh COMPARE
 set -eu
 compare=$1
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
+smoke=compare_smoke
+. "$(dirname "$0")/smoke_lib.sh"
 out="$dir/out"
 
 tiny="--preset quick --out $out --seeds 2 --threads 2 --size 32 --width 0.125 --pretrain-images 16 \
 --pretrain-epochs 1 --pretrain-batch 8 --queue 16 --bn-groups 2 --train-images 8 --test-images 8 --ft-epochs 1 \
 --probe-epochs 1 --ft-batch 4"
 runs=14 # 2 pretrainings + 3 arms x 2 evaluations x 2 seeds
-quiet() { "$@" > "$dir/out.txt" 2>&1 || { cat "$dir/out.txt"; echo "compare_smoke: failed: $*"; exit 1; }; }
-fail() { echo "compare_smoke: $*"; exit 1; }
 # The lines of results.json that start with the key $1 (the pretraining lines, which hold "images",
 # left out), checked for numbers JSON cannot hold.
 finite_line() {

@@ -11,15 +11,12 @@
 set -eu
 pretrain=$1
 finetune=$2
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
+smoke=pretrain_smoke
+. "$(dirname "$0")/smoke_lib.sh"
 
 tiny="--images 32 --size 32 --width 0.125 --batch 8 --queue 16 --bn-groups 2 --epochs 2 --threads 2 --log-every 2"
-quiet() { "$@" > "$dir/out.txt" 2>&1 || { cat "$dir/out.txt"; echo "pretrain_smoke: failed: $*"; exit 1; }; }
-fail() { echo "pretrain_smoke: $*"; exit 1; }
 # The log without its times and rates, which differ from run to run.
 untimed() { sed 's/"img_s":[0-9.e+-]*//; s/"time":[0-9.e+-]*//' "$1"; }
-untimed_results() { grep -v '^"timing"' "$1"; }
 number() { sed -n "s/.*\"$2\":\([^,}]*\).*/\1/p" "$1"; }
 finite() {
     case $2 in

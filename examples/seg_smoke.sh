@@ -11,16 +11,13 @@
 set -eu
 finetune=$1
 eval_seg=$2
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
+smoke=seg_smoke
+. "$(dirname "$0")/smoke_lib.sh"
 
 tiny="--train-images 32 --test-images 16 --size 32 --width 0.125 --batch 8 --epochs 2 --threads 2 --log-every 2"
-quiet() { "$@" > "$dir/out.txt" 2>&1 || { cat "$dir/out.txt"; echo "seg_smoke: failed: $*"; exit 1; }; }
-fail() { echo "seg_smoke: $*"; exit 1; }
 # The log without its times, which differ from run to run.
 untimed() { sed 's/"time":[0-9.e+-]*//' "$1"; }
 test_line() { grep '^"test"' "$1"; }
-untimed_results() { grep -v '^"timing"' "$1"; }
 
 quiet $finetune $tiny --out "$dir/full"
 miou=$(test_line "$dir/full/results.json" | sed 's/.*"miou":\([^,]*\),.*/\1/')
