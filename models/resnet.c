@@ -1,7 +1,9 @@
 /* ResNet (see resnet.h): blocks, stages, stem and head over nn/ layers.
  * Dilation follows torchvision's replace_stride_with_dilation, which is
  * mmseg's contract_dilation: a dilated stage's first block keeps the
- * previous dilation (1 in stage 3, 2 in stage 4), the rest use 2 and 4. */
+ * previous dilation (1 in stage 3, 2 in stage 4), the rest use 2 and 4.
+ * A Bottleneck dilates its 3x3 conv; a BasicBlock (which torchvision
+ * cannot dilate) its first conv only, as mmseg does. */
 #include "models/resnet.h"
 
 #include <math.h>
@@ -103,7 +105,7 @@ static tg_module *block_new(int64_t in, int64_t width, int stride, int dilation,
         if (!rc) rc = add_conv_bn(m, 3, conv_layer(width, out, 1, 1, 1, o, rng), o, out);
     } else {
         rc = add_conv_bn(m, 1, conv_layer(in, width, 3, stride, dilation, o, rng), o, width);
-        if (!rc) rc = add_conv_bn(m, 2, conv_layer(width, width, 3, 1, dilation, o, rng), o, width);
+        if (!rc) rc = add_conv_bn(m, 2, conv_layer(width, width, 3, 1, 1, o, rng), o, width);
     }
     if (!rc && o->zero_init_residual) {
         char last[16];

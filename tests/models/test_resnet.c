@@ -140,6 +140,50 @@ START_TEST(test_resnet_options)
 }
 END_TEST
 
+/* The dilation of a stride-1 3x3 conv module, read from its impulse
+ * response: with every weight 1, an impulse at the centre of an 11x11 map
+ * reaches the centre row first at column centre + dilation. */
+static int conv_dilation(tg_module *resnet, const char *stage, const char *block, const char *conv)
+{
+    tg_module *c = tg_module_child(tg_module_child(tg_module_child(resnet, stage), block), conv);
+    tg_tensor_list params = {0};
+    ck_assert_int_eq(tg_module_parameters(c, &params), 0);
+    tg_tensor *w = params.items[0].tensor;
+    for (int64_t i = 0; i < tg_numel(w); i++) tg_data_f32(w)[i] = 1.0f;
+    tg_tensor *x = tg_zeros(TG_SHAPE(1, w->shape[1], 11, 11), TG_FLOAT32);
+    tg_data_f32(x)[5 * 11 + 5] = 1.0f;
+    tg_tensor *y = tg_module_forward(c, x);
+    ck_assert_ptr_nonnull(y);
+    int d = 1;
+    while (d < 5 && tg_data_f32(y)[5 * 11 + 5 + d] == 0.0f) d++;
+    tg_release(y), tg_release(x);
+    tg_tensor_list_clear(&params);
+    return d;
+}
+
+/* Dilated stages (output stride 8) as mmseg builds them: stage 3's first
+ * block undilated and stage 4's at 2 (contract_dilation), the rest at 2 and
+ * 4; a BasicBlock dilates conv1 only, a Bottleneck its 3x3 conv2. */
+START_TEST(test_resnet_dilation)
+{
+    tg_module *m = tg_resnet_new((tg_resnet_opts){.depth = 18, .dilate = true, .width = 0.25});
+    ck_assert_int_eq(conv_dilation(m, "layer3", "0", "conv1"), 1);
+    ck_assert_int_eq(conv_dilation(m, "layer3", "1", "conv1"), 2);
+    ck_assert_int_eq(conv_dilation(m, "layer4", "0", "conv1"), 2);
+    ck_assert_int_eq(conv_dilation(m, "layer4", "1", "conv1"), 4);
+    const char *blocks[] = {"0", "1"};
+    for (int s = 3; s <= 4; s++)
+        for (int b = 0; b < 2; b++) ck_assert_int_eq(conv_dilation(m, s == 3 ? "layer3" : "layer4", blocks[b], "conv2"), 1);
+    tg_module_free(m);
+    m = tg_resnet_new((tg_resnet_opts){.depth = 50, .dilate = true, .width = 0.0625});
+    ck_assert_int_eq(conv_dilation(m, "layer3", "0", "conv2"), 1);
+    ck_assert_int_eq(conv_dilation(m, "layer3", "1", "conv2"), 2);
+    ck_assert_int_eq(conv_dilation(m, "layer4", "0", "conv2"), 2);
+    ck_assert_int_eq(conv_dilation(m, "layer4", "2", "conv2"), 4);
+    tg_module_free(m);
+}
+END_TEST
+
 Suite *resnet_suite(void);
 Suite *resnet_suite(void)
 {
@@ -148,6 +192,7 @@ Suite *resnet_suite(void)
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_resnet18_state_dict_names);
     tcase_add_test(tc, test_resnet_options);
+    tcase_add_test(tc, test_resnet_dilation);
     tcase_add_test(tc, test_resnet18_eval_matches_torchvision);
     tcase_add_test(tc, test_resnet50_eval_matches_torchvision);
     tcase_add_test(tc, test_resnet18_train_matches_torchvision);
