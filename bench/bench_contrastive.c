@@ -13,6 +13,11 @@
  * step's CPU time (all threads) is reported beside the clock's: steadier
  * when other processes share the cores (run with OMP_WAIT_POLICY=passive).
  *
+ * Built with -DTG_BENCH_PROF as prof_contrastive (bench/meson.build), it
+ * also prints where each method's step goes: the step profiler's rows
+ * (prof_wrap.c), one breakdown per method over its timed steps, side by
+ * side with their difference.
+ *
  * usage: bench_contrastive [--depth 18] [--width 0.25] [--size 64]
  *                          [--batch 64] [--queue 4096] [--groups 8]
  *                          [--threads 2] [--steps 6] [--warmup 2] */
@@ -22,6 +27,34 @@
 
 #include "tensorgrad.h"
 #include "timing.h"
+
+#ifdef TG_BENCH_PROF /* prof_contrastive: the same program with the step profiler */
+#include "bench/prof_wrap.h"
+
+static prof_breakdown breakdown[2]; /* per method, over its timed steps */
+
+static void prof_begin(void)
+{
+    prof_reset();
+    prof_step_begin();
+}
+
+static void prof_end(int method)
+{
+    prof_step_end();
+    prof_breakdown_add(&breakdown[method]);
+}
+
+static void prof_report(int steps)
+{
+    printf("\nwhere a step goes, ms per step (mean of the %d timed steps; bench/prof_wrap.c):\n\n", steps);
+    prof_print_pair(stdout, &breakdown[0], &breakdown[1], "MoCo-v2", "DenseCL");
+}
+#else
+static void prof_begin(void) {}
+static void prof_end(int method) { (void)method; }
+static void prof_report(int steps) { (void)steps; }
+#endif
 
 typedef struct {
     int depth, size, batch, queue, groups, threads, steps, warmup;
@@ -146,8 +179,11 @@ int main(int argc, char **argv)
         for (int k = 0; !rc && k < 2; k++) {
             int m = (it + k) % 2; /* alternate which method goes first */
             double ms[2];
+            bool timed = it >= o.warmup;
+            if (timed) prof_begin();
             rc = step(&r[m], im_q, im_k, it, &shuffle[m], ms);
-            if (it >= o.warmup) {
+            if (timed) {
+                prof_end(m);
                 r[m].ms[it - o.warmup] = ms[0];
                 r[m].cpu_ms[it - o.warmup] = ms[1];
             }
@@ -169,6 +205,7 @@ int main(int argc, char **argv)
                "a MoCo-v2 step beyond its arithmetic\n",
                1 + dense / moco, t[1] / t[0], cpu[1] / cpu[0], 100 * (t[1] / t[0] - 1 - dense / moco),
                100 * (cpu[1] / cpu[0] - 1 - dense / moco));
+        prof_report(o.steps);
         printf("RESULT moco_ms=%.2f densecl_ms=%.2f ratio=%.4f cpu_ratio=%.4f arith_ratio=%.4f\n", t[0], t[1],
                t[1] / t[0], cpu[1] / cpu[0], 1 + dense / moco);
     }

@@ -1,18 +1,25 @@
 /* Where a training step's time goes, without touching the library: the
- * prof_resnet build of bench_resnet links the static library with
- * `-Wl,--wrap=SYMBOL` for the kernels below, so every call to one of them
- * from another object file (the autograd ops, the engine, the optimizer,
- * the conv kernels' calls into tg_k_sgemm and aligned_alloc) goes through
- * a __wrap_ function here that times it.
+ * prof_resnet and prof_contrastive builds of bench_resnet and
+ * bench_contrastive link the static library with `-Wl,--wrap=SYMBOL` for
+ * the kernels below, so every call to one of them from another object file
+ * (the autograd ops, the engine, the optimizer, the models, the conv
+ * kernels' calls into tg_k_sgemm and aligned_alloc) goes through a __wrap_
+ * function here that times it.
  *
  * Time is exclusive: a stack of the wrapped calls in progress gets each
  * interval charged to the innermost one, so tg_k_conv2d's own time is what
  * it spends outside tg_k_sgemm and the allocator (im2col, copies), and
  * the step's time outside every wrapped call is "autograd and other"
- * (module and op dispatch, graph bookkeeping). Only calls made outside
- * OpenMP parallel regions are counted; the kernels are called from the
- * main thread, so that is all of them. The clock costs ~25 ns a call, a
- * few thousand calls a step: well under 1% of it. */
+ * (module and op dispatch, graph bookkeeping). Two kinds of call own what
+ * they call instead (owns_nested): the fused InfoNCE, whose GEMMs are the
+ * loss, and tg_normalize, whose elementwise kernels are the normalisation.
+ * Some calls go to a row other than their function's (PROF_SPLITS): an
+ * InfoNCE with more rows of q than the step's fewest (one per cell:
+ * DenseCL's dense loss) and the normalisation of C5 cells for the
+ * correspondence. Only calls made outside OpenMP parallel regions are
+ * counted; the kernels are called from the main thread, so that is all of
+ * them. The clock costs ~25 ns a call, a few thousand calls a step: well
+ * under 1% of it. */
 #include "bench/prof_wrap.h"
 
 #include <omp.h>
@@ -50,6 +57,19 @@
     X(tg_k_cross_entropy, "cross-entropy forward + backward")               \
     X(tg_k_cross_entropy_backward, "cross-entropy forward + backward")      \
     X(tg_k_sgd_update_, "SGD update")                                       \
+    X(tg_k_momentum_update_, "momentum update of the key encoder")         \
+    X(tg_k_info_nce, "InfoNCE, global loss (fused forward + backward)")     \
+    X(tg_k_bmm, "dense correspondence (normalise C5, similarities, argmax)") \
+    X(tg_k_argmax, "dense correspondence (normalise C5, similarities, argmax)") \
+    X(tg_normalize, "L2 normalise forward (embeddings)")                    \
+    X(tg_k_mul, "elementwise mul, sub, div (L2 normalise backward, loss scale)") \
+    X(tg_k_mul_scalar, "elementwise mul, sub, div (L2 normalise backward, loss scale)") \
+    X(tg_k_sub, "elementwise mul, sub, div (L2 normalise backward, loss scale)") \
+    X(tg_k_div, "elementwise mul, sub, div (L2 normalise backward, loss scale)") \
+    X(tg_k_clamp, "elementwise mul, sub, div (L2 normalise backward, loss scale)") \
+    X(tg_k_in_range, "elementwise mul, sub, div (L2 normalise backward, loss scale)") \
+    X(tg_k_mean, "mean over cells (the necks' pooling)")                    \
+    X(tg_k_index_select, "row gathers (key shuffle, dense positives)")     \
     X(tg_k_sum, "copies, fills, sums (contiguous, clone, zeros, sum_to)")   \
     X(tg_k_contiguous, "copies, fills, sums (contiguous, clone, zeros, sum_to)") \
     X(tg_k_clone, "copies, fills, sums (contiguous, clone, zeros, sum_to)") \
@@ -69,26 +89,44 @@
     X(tg_optimizer_step, "optimizer loop")                                  \
     X(tg_optimizer_zero_grad, "optimizer loop")
 
+/* Rows that some calls of a wrapped function go to instead of its own, as
+ * its wrapper below tells them apart: its id, the function, the row. */
+#define PROF_SPLITS(X)                                                                   \
+    X(info_nce_dense, "tg_k_info_nce(dense)", "InfoNCE, dense loss (fused forward + backward)") \
+    X(normalize_cells, "tg_normalize(C5 cells)", "dense correspondence (normalise C5, similarities, argmax)")
+
 enum {
 #define ID(name, row) ID_##name,
-    PROF_FUNCS(ID)
+#define SPLIT_ID(id, func, row) ID_##id,
+    PROF_FUNCS(ID) PROF_SPLITS(SPLIT_ID)
 #undef ID
-    N_FUNCS
+#undef SPLIT_ID
+    N_IDS
 };
 
-static const char *const func_name[N_FUNCS] = {
+static const char *const func_name[N_IDS] = {
 #define NAME(name, row) #name,
-    PROF_FUNCS(NAME)
+#define SPLIT_NAME(id, func, row) func,
+    PROF_FUNCS(NAME) PROF_SPLITS(SPLIT_NAME)
 #undef NAME
+#undef SPLIT_NAME
 };
-static const char *const func_row[N_FUNCS] = {
+static const char *const func_row[N_IDS] = {
 #define ROW(name, row) row,
-    PROF_FUNCS(ROW)
+#define SPLIT_ROW(id, func, row) row,
+    PROF_FUNCS(ROW) PROF_SPLITS(SPLIT_ROW)
 #undef ROW
+#undef SPLIT_ROW
 };
 
-static double excl[N_FUNCS]; /* seconds, exclusive */
-static long calls[N_FUNCS];
+/* The table's rows: the distinct rows of the ids in order of first
+ * appearance, then "other" (index_rows fills them). */
+static const char *row_name[N_IDS + 1];
+static int row_of[N_IDS], n_rows;
+_Static_assert(N_IDS + 1 <= PROF_MAX_ROWS, "PROF_MAX_ROWS (prof_wrap.h) is smaller than the rows");
+
+static double excl[N_IDS]; /* seconds, exclusive */
+static long calls[N_IDS];
 static double other;       /* in a step, outside every wrapped call */
 static double step_total;  /* seconds inside steps */
 static int steps;
@@ -129,9 +167,17 @@ static void charge(double t)
     else other += t - last;
 }
 
+/* Calls whose nested wrapped calls count as their own time. */
+static bool owns_nested(int id)
+{
+    return id == ID_tg_k_info_nce || id == ID_tg_normalize || id == ID_normalize_cells;
+}
+
 static bool enter(int id)
 {
-    if (!in_step || omp_in_parallel() || depth == (int)(sizeof stack / sizeof *stack)) return false;
+    if (!in_step || omp_in_parallel() || depth == (int)(sizeof stack / sizeof *stack) ||
+        (depth && owns_nested(stack[depth - 1])))
+        return false;
     double t = now();
     charge(t);
     last = t;
@@ -149,6 +195,31 @@ static void leave(bool entered)
     depth--;
 }
 
+/* The InfoNCE calls of the step in progress: rows of q and time. The
+ * calls with the fewest rows (one per image) are the global loss; calls
+ * with more (one per cell) are DenseCL's dense loss, moved to its row when
+ * the step ends, whichever order the step makes them in. */
+typedef struct {
+    int64_t rows;
+    double t;
+} nce_call;
+static nce_call nce_calls[8];
+static int n_nce;
+
+static void split_info_nce(void)
+{
+    int64_t fewest = INT64_MAX;
+    for (int i = 0; i < n_nce; i++) fewest = nce_calls[i].rows < fewest ? nce_calls[i].rows : fewest;
+    for (int i = 0; i < n_nce; i++) {
+        if (nce_calls[i].rows == fewest) continue;
+        excl[ID_tg_k_info_nce] -= nce_calls[i].t;
+        excl[ID_info_nce_dense] += nce_calls[i].t;
+        calls[ID_tg_k_info_nce]--;
+        calls[ID_info_nce_dense]++;
+    }
+    n_nce = 0;
+}
+
 void prof_reset(void)
 {
     memset(excl, 0, sizeof excl);
@@ -164,6 +235,7 @@ static double step_start;
 void prof_step_begin(void)
 {
     depth = 0;
+    n_nce = 0;
     in_step = true;
     step_start = last = now();
 }
@@ -175,13 +247,44 @@ void prof_step_end(void)
     in_step = false;
     step_total += t - step_start;
     steps++;
+    split_info_nce();
 }
 
+static void index_rows(void)
+{
+    if (n_rows) return;
+    for (int i = 0; i < N_IDS; i++) {
+        int r = 0;
+        while (r < n_rows && strcmp(row_name[r], func_row[i])) r++;
+        if (r == n_rows) row_name[n_rows++] = func_row[i];
+        row_of[i] = r;
+    }
+    row_name[n_rows++] = "other (the step outside every wrapped call)";
+}
+
+void prof_breakdown_add(prof_breakdown *b)
+{
+    index_rows();
+    for (int i = 0; i < N_IDS; i++) {
+        b->secs[row_of[i]] += excl[i];
+        b->calls[row_of[i]] += calls[i];
+    }
+    b->secs[n_rows - 1] += other;
+    b->step_secs += step_total;
+    b->steps += steps;
+}
+
+/* A row of a table and the value it is sorted by, largest first. */
 typedef struct {
-    double t; /* first: cmp_rows reads it */
-    long calls;
-    const char *row;
-} prof_row;
+    double key; /* first: cmp_ranked reads it */
+    int row;
+} ranked;
+
+static int cmp_ranked(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y; /* first member: the key */
+    return (a < b) - (a > b);
+}
 
 static int cmp_shapes(const void *x, const void *y)
 {
@@ -189,37 +292,41 @@ static int cmp_shapes(const void *x, const void *y)
     return (a < b) - (a > b);
 }
 
-static int cmp_rows(const void *x, const void *y)
+/* The rows in order of key, largest first: their count. */
+static int rank_rows(const double *key, ranked *out)
 {
-    double a = *(const double *)x, b = *(const double *)y; /* first member: time */
-    return (a < b) - (a > b);
+    for (int r = 0; r < n_rows; r++) out[r] = (ranked){key[r], r};
+    qsort(out, (size_t)n_rows, sizeof *out, cmp_ranked);
+    return n_rows;
 }
 
-void prof_print(FILE *f)
+static void print_rows(FILE *f, const prof_breakdown *b)
 {
-    if (!steps) return;
-    prof_row rows[N_FUNCS + 1];
-    int n = 0;
-    for (int i = 0; i < N_FUNCS; i++) {
-        int r = 0;
-        while (r < n && strcmp(rows[r].row, func_row[i])) r++;
-        if (r == n) rows[n++] = (prof_row){0, 0, func_row[i]};
-        rows[r].t += excl[i];
-        rows[r].calls += calls[i];
-    }
-    rows[n++] = (prof_row){other, 0, "other (the step outside every wrapped call)"};
-    qsort(rows, (size_t)n, sizeof rows[0], cmp_rows);
-    double per = 1e3 / steps;
+    ranked order[PROF_MAX_ROWS];
+    int n = rank_rows(b->secs, order);
+    double per = 1e3 / b->steps;
     fprintf(f, "| where | ms/step | share | calls/step |\n|---|---:|---:|---:|\n");
-    for (int r = 0; r < n; r++)
-        if (rows[r].t > 0 || rows[r].calls)
-            fprintf(f, "| %s | %.1f | %.1f%% | %.0f |\n", rows[r].row, rows[r].t * per, 100 * rows[r].t / step_total,
-                    (double)rows[r].calls / steps);
-    fprintf(f, "| **step (sum)** | **%.1f** | 100%% | |\n", step_total * per);
+    for (int i = 0; i < n; i++) {
+        int r = order[i].row;
+        if (b->secs[r] > 0 || b->calls[r])
+            fprintf(f, "| %s | %.1f | %.1f%% | %.0f |\n", row_name[r], b->secs[r] * per,
+                    100 * b->secs[r] / b->step_secs, (double)b->calls[r] / b->steps);
+    }
+    fprintf(f, "| **step (sum)** | **%.1f** | 100%% | |\n", b->step_secs * per);
+}
+
+static void print_functions(FILE *f)
+{
+    double per = 1e3 / steps;
     fprintf(f, "\nper function (exclusive ms/step, calls/step):");
-    for (int i = 0; i < N_FUNCS; i++)
+    for (int i = 0; i < N_IDS; i++)
         if (calls[i]) fprintf(f, " %s %.2f/%ld", func_name[i], excl[i] * per, calls[i] / steps);
     fprintf(f, "\n");
+}
+
+static void print_conv_layers(FILE *f)
+{
+    double per = 1e3 / steps;
     fprintf(f, "\nconvolution kernels' own time (im2col, col2im, copies) by layer, ms/step:\n\n");
     fprintf(f, "| input CxHxW | out | kernel | stride | forward | dX | dW |\n|---|---:|---:|---:|---:|---:|---:|\n");
     for (int i = 0; i < n_layers; i++) {
@@ -228,6 +335,11 @@ void prof_print(FILE *f)
                 (long long)l->h, (long long)l->w, (long long)l->o, (long long)l->k, (long long)l->k,
                 (long long)l->stride, l->t[0] * per, l->t[1] * per, l->t[2] * per);
     }
+}
+
+static void print_gemm_shapes(FILE *f)
+{
+    double per = 1e3 / steps;
     qsort(shapes, (size_t)n_shapes, sizeof *shapes, cmp_shapes);
     double flop = 0, secs = 0;
     for (int i = 0; i < n_shapes; i++) {
@@ -247,18 +359,53 @@ void prof_print(FILE *f)
     }
 }
 
+void prof_print(FILE *f)
+{
+    if (!steps) return;
+    prof_breakdown b = {0};
+    prof_breakdown_add(&b);
+    print_rows(f, &b);
+    print_functions(f);
+    print_conv_layers(f);
+    print_gemm_shapes(f);
+}
+
+void prof_print_pair(FILE *f, const prof_breakdown *a, const prof_breakdown *b, const char *name_a,
+                     const char *name_b)
+{
+    if (!a->steps || !b->steps) return;
+    index_rows();
+    double pa = 1e3 / a->steps, pb = 1e3 / b->steps, diff[PROF_MAX_ROWS];
+    for (int r = 0; r < n_rows; r++) diff[r] = b->secs[r] * pb - a->secs[r] * pa;
+    ranked order[PROF_MAX_ROWS];
+    int n = rank_rows(diff, order);
+    fprintf(f, "| where | %s ms/step | %s ms/step | %s - %s ms | %s calls/step | %s calls/step |\n", name_a, name_b,
+            name_b, name_a, name_a, name_b);
+    fprintf(f, "|---|---:|---:|---:|---:|---:|\n");
+    for (int i = 0; i < n; i++) {
+        int r = order[i].row;
+        if (a->secs[r] > 0 || b->secs[r] > 0 || a->calls[r] || b->calls[r])
+            fprintf(f, "| %s | %.1f | %.1f | %+.1f | %.0f | %.0f |\n", row_name[r], a->secs[r] * pa,
+                    b->secs[r] * pb, diff[r], (double)a->calls[r] / a->steps, (double)b->calls[r] / b->steps);
+    }
+    fprintf(f, "| **step (sum)** | **%.1f** | **%.1f** | **%+.1f** | | |\n", a->step_secs * pa, b->step_secs * pb,
+            b->step_secs * pb - a->step_secs * pa);
+}
+
 /* ---- the wrappers ---- */
 
-#define WRAP(ret, name, params, args)                \
+/* name's wrapper, charging its calls to id (an expression of the args). */
+#define WRAP_AS(ret, name, id, params, args)         \
     ret __real_##name params;                        \
     ret __wrap_##name params;                        \
     ret __wrap_##name params                         \
     {                                                \
-        bool e = enter(ID_##name);                   \
+        bool e = enter(id);                          \
         ret r = __real_##name args;                  \
         leave(e);                                    \
         return r;                                    \
     }
+#define WRAP(ret, name, params, args) WRAP_AS(ret, name, ID_##name, params, args)
 #define WRAP_VOID(name, params, args)                \
     void __real_##name params;                       \
     void __wrap_##name params;                       \
@@ -372,3 +519,32 @@ WRAP(int, tg_backward, (T root, T grad), (root, grad))
 WRAP(T, tg_module_forward, (tg_module * m, T x), (m, x))
 WRAP(int, tg_optimizer_step, (tg_optimizer * o), (o))
 WRAP_VOID(tg_optimizer_zero_grad, (tg_optimizer * o), (o))
+WRAP(int, tg_k_momentum_update_, (T k, T q, double momentum), (k, q, momentum))
+WRAP(T, tg_k_bmm, (T a, T b), (a, b))
+WRAP(T, tg_k_argmax, (T t, int dim, bool keepdim), (t, dim, keepdim))
+/* The correspondence normalises C5 cells, (N, C, S^2); the necks their
+ * 2-D embeddings. */
+WRAP_AS(T, tg_normalize, x && x->ndim == 3 ? ID_normalize_cells : ID_tg_normalize, (T x, int dim, float eps),
+        (x, dim, eps))
+WRAP(T, tg_k_mul, (T a, T b), (a, b))
+WRAP(T, tg_k_mul_scalar, (T t, float s), (t, s))
+WRAP(T, tg_k_sub, (T a, T b), (a, b))
+WRAP(T, tg_k_div, (T a, T b), (a, b))
+WRAP(T, tg_k_clamp, (T t, float lo, float hi), (t, lo, hi))
+WRAP(T, tg_k_in_range, (T t, float lo, float hi), (t, lo, hi))
+WRAP(T, tg_k_mean, (T t, int ndims, const int *dims, bool keepdim), (t, ndims, dims, keepdim))
+WRAP(T, tg_k_index_select, (T t, int dim, T index), (t, dim, index))
+
+/* The fused InfoNCE: each call's rows and time kept for split_info_nce. */
+T __real_tg_k_info_nce(T q, T pos, T queue, float tau, int64_t *correct, T *grad);
+T __wrap_tg_k_info_nce(T q, T pos, T queue, float tau, int64_t *correct, T *grad);
+T __wrap_tg_k_info_nce(T q, T pos, T queue, float tau, int64_t *correct, T *grad)
+{
+    bool e = enter(ID_tg_k_info_nce);
+    double before = excl[ID_tg_k_info_nce];
+    T r = __real_tg_k_info_nce(q, pos, queue, tau, correct, grad);
+    leave(e);
+    if (e && q && n_nce < (int)(sizeof nce_calls / sizeof *nce_calls))
+        nce_calls[n_nce++] = (nce_call){q->shape[0], excl[ID_tg_k_info_nce] - before};
+    return r;
+}
