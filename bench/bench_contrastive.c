@@ -82,7 +82,9 @@ static int parse_args(int argc, char **argv, options *o)
             return -1;
         }
     }
-    return argc % 2 ? 0 : -1;
+    if (argc % 2) return 0;
+    fprintf(stderr, "%s: %s needs a value\n", argv[0], argv[argc - 1]);
+    return -1;
 }
 
 typedef struct {

@@ -30,7 +30,6 @@ import argparse
 import glob
 import os
 import random
-import re
 import shutil
 import statistics
 import subprocess

@@ -11,11 +11,7 @@
 #
 # usage: bench/run_loader.sh [BUILD_DIR] [--reps 3] [--pairs 1024] [--steps 10] [--threads 2]
 set -eu
-root=$(cd "$(dirname "$0")/.." && pwd)
-build=build
-case "${1:-}" in -*|"") ;; *) build=$1; shift ;; esac
-case "$build" in /*) ;; *) build=$root/$build ;; esac
-[ -d "$build" ] || meson setup "$build" "$root" >/dev/null
+. "$(dirname "$0")/build_dir.sh"
 ninja -C "$build" bench/bench_loader >/dev/null
 echo "# $(uptime)" >&2
 /usr/bin/python3 "$root/bench/bench_loader.py" --compare "$build/bench/bench_loader" "$@"

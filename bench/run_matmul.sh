@@ -5,10 +5,6 @@
 #
 # usage: bench/run_matmul.sh [BUILD_DIR] [--threads 1,2] [--reps 9]
 set -eu
-root=$(cd "$(dirname "$0")/.." && pwd)
-build=build
-case "${1:-}" in -*|"") ;; *) build=$1; shift ;; esac
-case "$build" in /*) ;; *) build=$root/$build ;; esac
-[ -d "$build" ] || meson setup "$build" "$root" >/dev/null
+. "$(dirname "$0")/build_dir.sh"
 ninja -C "$build" bench/bench_matmul >/dev/null
 exec /usr/bin/python3 "$root/bench/bench_matmul.py" --bench "$build/bench/bench_matmul" "$@"

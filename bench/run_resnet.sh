@@ -9,11 +9,7 @@
 #
 # usage: bench/run_resnet.sh [BUILD_DIR] [--reps 3] [--steps 8] [--warmup 3]
 set -eu
-root=$(cd "$(dirname "$0")/.." && pwd)
-build=build
-case "${1:-}" in -*|"") ;; *) build=$1; shift ;; esac
-case "$build" in /*) ;; *) build=$root/$build ;; esac
-[ -d "$build" ] || meson setup "$build" "$root" >/dev/null
+. "$(dirname "$0")/build_dir.sh"
 ninja -C "$build" bench/bench_resnet >/dev/null
 echo "# $(uptime)" >&2
 /usr/bin/python3 "$root/bench/bench_resnet.py" --compare "$build/bench/bench_resnet" \

@@ -176,7 +176,7 @@ tg_loader *tg_loader_new(const tg_dataset *ds, const tg_loader_config *cfg)
         return NULL;
     }
     if (loader_plan_init(&l->plan, ds, cfg) || loader_builder_init(&l->inline_builder, &l->plan)) {
-        free(l->inline_builder.perm);
+        loader_builder_free(&l->inline_builder);
         free(l);
         return NULL;
     }

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tensorgrad.h"
+
 static const cli_flag *find(const cli_flag *flags, int n, const char *arg)
 {
     if (strncmp(arg, "--", 2) != 0) return NULL;
@@ -79,4 +81,11 @@ int cli_parse(int argc, char **argv, const cli_flag *flags, int n, const char *a
         else if (number(f, value)) return -1;
     }
     return 0;
+}
+
+int cli_set_threads(long threads)
+{
+    if (!threads || !tg_set_num_threads((int)threads)) return 0;
+    fprintf(stderr, "--threads: %s\n", tg_last_error());
+    return -1;
 }

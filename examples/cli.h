@@ -32,5 +32,8 @@ typedef struct {
 /* Fills the targets from argv. Returns 0; 1 after printing --help (the
  * program should exit 0); -1 after printing what was wrong to stderr. */
 int cli_parse(int argc, char **argv, const cli_flag *flags, int n, const char *about);
+/* Sets the compute threads to a --threads value (0: leaves the default).
+ * 0, or -1 after printing why. */
+int cli_set_threads(long threads);
 
 #endif

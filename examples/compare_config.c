@@ -136,9 +136,7 @@ int compare_parse(int argc, char **argv, compare_config *c)
     memcpy(flags, run, sizeof run);
     int n = CLI_COUNT(run) + protocol_flags(c, flags + CLI_COUNT(run));
     int rc = cli_parse(argc, argv, flags, n, ABOUT);
-    if (rc || !c->threads || !tg_set_num_threads((int)c->threads)) return rc;
-    fprintf(stderr, "--threads: %s\n", tg_last_error());
-    return -1;
+    return rc ? rc : cli_set_threads(c->threads);
 }
 
 pretrain_config compare_pretrain_config(const compare_config *c, compare_arm arm, const char *dir)
@@ -177,14 +175,11 @@ void compare_settings_json(const compare_config *c, tg_json_buf *b)
     tg_json_printf(b, ",\"pretrain_epochs\":%ld,\"pretrain_batch\":%ld,\"queue\":%ld,\"bn_groups\":%ld,"
                       "\"pretrain_seed\":%ld,\"ft_epochs\":%ld,\"ft_batch\":%ld,\"probe_epochs\":%ld",
                    p->epochs, p->batch, p->queue, p->bn_groups, p->seed, t->epochs, t->batch, c->probe_epochs);
-    const char *keys[] = {"pretrain_lr", "pretrain_wd", "moco_momentum", "tau", "lambda", "warmup", "sgd_momentum",
-                          "ft_lr", "ft_min_lr", "ft_power", "ft_wd", "probe_lr"};
+    const char *const keys[] = {"pretrain_lr", "pretrain_wd", "moco_momentum", "tau",      "lambda", "warmup",
+                                "sgd_momentum", "ft_lr",      "ft_min_lr",     "ft_power", "ft_wd",  "probe_lr"};
     const double values[] = {p->lr, p->weight_decay, p->moco_momentum, p->tau, p->lambda, p->warmup, p->momentum,
                              t->lr, t->min_lr, t->power, t->weight_decay, c->probe_lr};
-    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
-        tg_json_printf(b, ",\"%s\":", keys[i]);
-        out_json_number(b, values[i]);
-    }
+    out_json_numbers(b, keys, values, (int)(sizeof keys / sizeof *keys));
     tg_json_printf(b, "}");
 }
 

@@ -47,7 +47,6 @@ static int parse_options(int argc, char **argv, options *o)
 
 static int write_results(const options *o, const seg_data *d, const seg_result *r)
 {
-    char path[4096];
     tg_json_buf b = {0};
     tg_json_printf(&b, "{\n\"weights\":");
     tg_json_append_string(&b, o->weights);
@@ -58,12 +57,7 @@ static int write_results(const options *o, const seg_data *d, const seg_result *
     tg_json_printf(&b, "},\n");
     seg_result_json(r, d, &b);
     tg_json_printf(&b, "\n}\n");
-    snprintf(path, sizeof path, "%s/results.json", o->out);
-    int rc = b.failed ? -1 : out_write_text(path, b.data, b.len);
-    if (b.failed) fprintf(stderr, "eval_seg: out of memory\n");
-    if (!rc) printf("wrote %s\n", path);
-    tg_json_buf_free(&b);
-    return rc;
+    return out_write_json(o->out, "results.json", &b, "eval_seg");
 }
 
 /* The model with its weights, scored; results written. */

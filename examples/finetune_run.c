@@ -49,12 +49,9 @@ static void make_config(trainer *t)
     else tg_json_printf(b, "null");
     tg_json_printf(b, ",\"strict\":%s,\"seed\":%ld,\"epochs\":%ld,\"batch\":%ld", o->non_strict ? "false" : "true",
                    o->seed, o->epochs, o->batch);
-    const char *keys[] = {"lr", "min_lr", "power", "momentum", "weight_decay"};
+    const char *const keys[] = {"lr", "min_lr", "power", "momentum", "weight_decay"};
     const double values[] = {o->lr, o->min_lr, o->power, o->momentum, o->weight_decay};
-    for (int i = 0; i < 5; i++) {
-        tg_json_printf(b, ",\"%s\":", keys[i]);
-        out_json_number(b, values[i]);
-    }
+    out_json_numbers(b, keys, values, (int)(sizeof keys / sizeof *keys));
     tg_json_printf(b, "}");
 }
 
@@ -261,7 +258,7 @@ static int write_results(trainer *t, const seg_result *sr, const finetune_result
     tg_json_printf(&b, "},\n");
     seg_result_json(sr, &t->data, &b);
     tg_json_printf(&b, "\n}\n");
-    return train_run_write(&t->run, "results.json", &b, "finetune_seg");
+    return out_write_json(t->run.dir, "results.json", &b, "finetune_seg");
 }
 
 /* Final weights, test scores, results.json. */

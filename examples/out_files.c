@@ -62,3 +62,23 @@ void out_json_number(tg_json_buf *b, double v)
     if (strtod(text, NULL) != v) snprintf(text, sizeof text, "%.17g", v);
     tg_json_printf(b, "%s", text);
 }
+
+void out_json_numbers(tg_json_buf *b, const char *const *keys, const double *values, int n)
+{
+    for (int i = 0; i < n; i++) {
+        tg_json_printf(b, ",\"%s\":", keys[i]);
+        out_json_number(b, values[i]);
+    }
+}
+
+int out_write_json(const char *dir, const char *name, tg_json_buf *b, const char *prog)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int rc = -1;
+    if (b->failed) fprintf(stderr, "%s: %s: out of memory\n", prog, name);
+    else rc = out_write_text(path, b->data, b->len);
+    if (!rc) printf("wrote %s\n", path);
+    tg_json_buf_free(b);
+    return rc;
+}

@@ -1,8 +1,8 @@
 /* Drawing on an RGB tg_image, for the charts of the example programs:
- * filled rectangles, lines of some thickness, and text in a built-in 5x7
- * pixel font (descenders below) (printable ASCII) scaled by a whole factor. Coordinates are
- * pixels from the top-left corner; whatever falls outside the image is
- * clipped. */
+ * filled rectangles, lines of some thickness, and printable ASCII text in
+ * a built-in 5x7 pixel font (descenders below) scaled by a whole factor.
+ * Coordinates are pixels from the top-left corner; whatever falls outside
+ * the image is clipped. */
 #ifndef EXAMPLES_PLOT_DRAW_H
 #define EXAMPLES_PLOT_DRAW_H
 

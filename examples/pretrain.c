@@ -61,9 +61,7 @@ static int parse_options(int argc, char **argv, pretrain_config *c)
     memcpy(flags, own, sizeof own);
     int n = CLI_COUNT(own) + seg_arch_flags(&c->arch, flags + CLI_COUNT(own));
     int rc = cli_parse(argc, argv, flags, n, ABOUT);
-    if (rc || !threads || !tg_set_num_threads((int)threads)) return rc;
-    fprintf(stderr, "--threads: %s\n", tg_last_error());
-    return -1;
+    return rc ? rc : cli_set_threads(threads);
 }
 
 int main(int argc, char **argv)

@@ -174,12 +174,9 @@ static void make_config(trainer *t)
     seg_arch_config(&t->arch, b);
     tg_json_printf(b, ",\"epochs\":%ld,\"batch\":%ld,\"queue\":%ld,\"bn_groups\":%ld,\"seed\":%ld", c->epochs,
                    c->batch, c->queue, c->bn_groups, c->seed);
-    const char *keys[] = {"moco_momentum", "lr", "weight_decay", "momentum", "tau", "lambda", "warmup"};
+    const char *const keys[] = {"moco_momentum", "lr", "weight_decay", "momentum", "tau", "lambda", "warmup"};
     const double values[] = {c->moco_momentum, c->lr, c->weight_decay, c->momentum, c->tau, c->lambda, c->warmup};
-    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
-        tg_json_printf(b, ",\"%s\":", keys[i]);
-        out_json_number(b, values[i]);
-    }
+    out_json_numbers(b, keys, values, (int)(sizeof keys / sizeof *keys));
     tg_json_printf(b, "}");
 }
 
@@ -303,14 +300,11 @@ static pretrain_stats stats_of(const sums *s)
 /* The stats as JSON members (after others: each starts with a comma). */
 static void stats_json(const pretrain_stats *s, tg_json_buf *b)
 {
-    const char *keys[] = {"loss",       "loss_global", "loss_dense",  "weighted_global", "weighted_dense",
-                          "lambda",     "top1_global", "top1_dense",  "match_exact",     "match_near"};
+    const char *const keys[] = {"loss",   "loss_global", "loss_dense", "weighted_global", "weighted_dense",
+                                "lambda", "top1_global", "top1_dense", "match_exact",     "match_near"};
     const double values[] = {s->loss,        s->loss_global, s->loss_dense, s->weighted_global, s->weighted_dense,
                              s->lambda,      s->top1_global, s->top1_dense, s->match_exact,     s->match_near};
-    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
-        tg_json_printf(b, ",\"%s\":", keys[i]);
-        out_json_number(b, values[i]);
-    }
+    out_json_numbers(b, keys, values, (int)(sizeof keys / sizeof *keys));
 }
 
 /* A log line: one step's numbers (or the epoch's means), and the img/s
@@ -348,8 +342,9 @@ static int after_step(trainer *t, const sums *one)
     return t->state.step % t->c->log_every ? 0 : log_line(t, false, one);
 }
 
-static int save(trainer *t)
+static int save(void *ctx)
 {
+    trainer *t = ctx;
     tg_metadata *m = &t->state.meta;
     char key[64];
     int rc = 0;
@@ -365,31 +360,29 @@ static int save(trainer *t)
     return rc ? -1 : train_run_save(&t->run, &t->state);
 }
 
-static int end_epoch(trainer *t)
+static int end_epoch(void *ctx)
 {
+    trainer *t = ctx;
     int rc = log_line(t, true, &t->epoch);
     t->last = t->epoch;
     t->epoch = (sums){{0}};
     return rc ? -1 : save(t);
 }
 
-/* train_loop's callbacks */
-static int loop_step(void *ctx)
+/* One step and its progress and log. */
+static int step(void *ctx)
 {
-    trainer *t = ctx;
     sums one;
-    return train_step(t, &one) || after_step(t, &one) ? -1 : 0;
+    return train_step(ctx, &one) || after_step(ctx, &one) ? -1 : 0;
 }
-static int loop_end_epoch(void *ctx) { return end_epoch(ctx); }
-static int loop_save(void *ctx) { return save(ctx); }
 
 /* 0 when every step is done, 1 when stopped early (checkpoint saved), -1. */
 static int train(trainer *t)
 {
     const pretrain_config *c = t->c;
     train_loop l = {.total = t->total, .per_epoch = t->per_epoch, .stop_after_epoch = c->stop_after_epoch,
-                    .stop_after_step = c->stop_after_step, .ctx = t, .step = loop_step,
-                    .end_epoch = loop_end_epoch, .save = loop_save};
+                    .stop_after_step = c->stop_after_step, .ctx = t, .step = step,
+                    .end_epoch = end_epoch, .save = save};
     return train_loop_run(&l, &t->run, &t->state, &t->bar);
 }
 
@@ -412,7 +405,7 @@ static int write_results(trainer *t, const pretrain_result *r)
     tg_json_printf(&b, ",\"img_s\":");
     out_json_number(&b, r->images_per_second);
     tg_json_printf(&b, "}\n}\n");
-    return train_run_write(&t->run, "results.json", &b, "pretrain");
+    return out_write_json(t->run.dir, "results.json", &b, "pretrain");
 }
 
 /* The backbone file, the times, results.json. */

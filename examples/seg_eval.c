@@ -3,9 +3,9 @@
 #include "seg_eval.h"
 
 #include <stdlib.h>
-#include <time.h>
 
 #include "out_files.h"
+#include "progress.h"
 
 #define OVERLAY_ALPHA 0.5f
 
@@ -127,8 +127,7 @@ int seg_evaluate(tg_module *m, const seg_data *d, const seg_eval_opts *o, seg_re
         return fail("out of memory");
     }
     bool training = m->training;
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = progress_clock();
     tg_module_train(m, false);
     tg_no_grad_enter();
     int rc = run(&e);
@@ -143,9 +142,9 @@ int seg_evaluate(tg_module *m, const seg_data *d, const seg_eval_opts *o, seg_re
         seg_result_free(out);
         return -1;
     }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double took = progress_clock() - t0;
     seg_result_print(out, d, stdout);
-    printf("evaluated in %.1f s\n", (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
+    printf("evaluated in %.1f s\n", took);
     return 0;
 }
 

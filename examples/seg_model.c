@@ -36,9 +36,7 @@ int seg_cli_parse(int argc, char **argv, seg_data_opts *data, bool with_train, s
     flags[n++] = (cli_flag){"threads", CLI_LONG, &threads, 0, 1024, "compute threads (0: all cores)"};
     memcpy(flags + n, own, (size_t)n_own * sizeof *own);
     int rc = cli_parse(argc, argv, flags, n + n_own, about);
-    if (rc || !threads || !tg_set_num_threads((int)threads)) return rc;
-    fprintf(stderr, "--threads: %s\n", tg_last_error());
-    return -1;
+    return rc ? rc : cli_set_threads(threads);
 }
 
 tg_module *seg_model_new(const seg_arch *a, const seg_data *d, bool frozen, uint64_t seed)

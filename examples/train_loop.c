@@ -223,15 +223,3 @@ int train_make_loader(train_state *s, const tg_dataset *ds, tg_loader_config cfg
     fprintf(stderr, "%s: %lld samples make no batch of %ld\n", prog, (long long)ds->size, batch);
     return -1;
 }
-
-int train_run_write(const train_run *r, const char *name, tg_json_buf *b, const char *prog)
-{
-    char path[TRAIN_PATH_MAX];
-    train_run_path(r, name, path);
-    int rc = -1;
-    if (b->failed) fprintf(stderr, "%s: %s: out of memory\n", prog, name);
-    else rc = out_write_text(path, b->data, b->len);
-    if (!rc) printf("wrote %s\n", path);
-    tg_json_buf_free(b);
-    return rc;
-}

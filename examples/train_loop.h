@@ -18,7 +18,6 @@
 
 #include <stdio.h>
 
-#include "nn/json.h"
 #include "progress.h"
 #include "tensorgrad.h"
 
@@ -66,11 +65,6 @@ int train_run_save(const train_run *r, const train_state *s);
 int train_run_open(train_run *r, const char *dir, const char *config, bool resume, train_state *s, int64_t total);
 /* Closes r's log and frees what s holds: metadata, loader, optimizer, model. */
 void train_run_free(train_run *r, train_state *s);
-
-/* Writes b's text to "<dir>/<name>" atomically (unless b ran out of
- * memory), says so on stdout, and frees b. 0, or -1 after printing why,
- * as prog. */
-int train_run_write(const train_run *r, const char *name, tg_json_buf *b, const char *prog);
 
 /* Appends one line (a JSON object, without its newline) to the log. */
 int train_run_log(train_run *r, const char *line);

@@ -263,10 +263,8 @@ int tg_contrastive_step_perm(tg_module *m, tg_tensor *im_q, tg_tensor *im_k, int
 int tg_contrastive_step(tg_module *m, tg_tensor *im_q, tg_tensor *im_k, int64_t iter, tg_rng *shuffle,
                         tg_contrastive_out *out)
 {
-    if (!im_q || !shuffle) {
-        if (out) memset(out, 0, sizeof *out);
-        return TG_FAIL("contrastive_step: %s is NULL", im_q ? "the shuffle generator" : "im_q");
-    }
+    if (out) memset(out, 0, sizeof *out); /* zeroed on every failure, an out-of-memory one included */
+    if (!im_q || !shuffle) return TG_FAIL("contrastive_step: %s is NULL", im_q ? "the shuffle generator" : "im_q");
     int64_t n = im_q->shape[0];
     int64_t *perm = malloc((size_t)(n > 0 ? n : 1) * sizeof *perm);
     if (!perm) return TG_FAIL("contrastive_step: out of memory");

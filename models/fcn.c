@@ -3,6 +3,7 @@
  * the frozen-backbone probe and backbone loading. */
 #include "models/fcn.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <string.h>
 
@@ -144,7 +145,7 @@ static int check_opts(const tg_fcn_opts *o)
 {
     if (o->backbone.num_classes != 0) return TG_FAIL("fcn: the backbone must have no classifier (num_classes 0)");
     if (o->num_classes < 1 || o->num_classes > TG_SEG_IGNORE)
-        return TG_FAIL("fcn: %lld classes; need 1 to %d", (long long)o->num_classes, TG_SEG_IGNORE);
+        return TG_FAIL("fcn: %" PRId64 " classes; need 1 to %d", o->num_classes, TG_SEG_IGNORE);
     if (o->num_convs < 1) return TG_FAIL("fcn: num_convs %d; the head needs at least one conv", o->num_convs);
     if (o->channels < 0 || o->aux_channels < 0) return TG_FAIL("fcn: negative head channels");
     return 0;
@@ -230,7 +231,7 @@ int tg_fcn_forward(tg_module *m, tg_tensor *x, tg_tensor **logits, tg_tensor **a
 
 /* ---- loss ---- */
 
-/* Pixels of labels not ignored, and how many of them logits' argmax gets right. */
+/* Pixels of labels not ignored, and the fraction of them logits' argmax gets right. */
 static int count_labelled(tg_tensor *logits, tg_tensor *labels, int64_t *labelled, double *acc)
 {
     tg_confusion cm;

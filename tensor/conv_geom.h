@@ -20,9 +20,8 @@ typedef struct {
     bool direct;             /* x (or dx) is its own column buffer */
 } conv_geom;
 
-/* Whether conv_gemm_forward takes this
- * convolution: one group, and images wide enough that a tile's pixels come
- * in runs along output rows. */
+/* Whether conv_gemm_forward takes this convolution: one group, and images
+ * wide enough that a tile's pixels come in runs along output rows. */
 bool conv_gemm_applies(const conv_geom *g);
 
 /* out (N,O,H',W') = conv(x, w) + bias (or NULL); x, w contiguous. 0 or -1. */

@@ -39,8 +39,8 @@ import torchvision
 from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_fixtures_fcn import backbone, with_errors  # noqa: E402
-from make_fixtures_resnet import fill, noise, relu_margin  # noqa: E402
+from make_fixtures_fcn import backbone  # noqa: E402
+from make_fixtures_resnet import fill, noise, relu_margin, write_stats  # noqa: E402
 
 BATCH, SIZE, GROUPS = 4, 32, 2
 DIM, QUEUE, TAU, MOMENTUM, LAMBDA = 8, 8, 0.2, 0.99, 0.5
@@ -249,11 +249,7 @@ def main():
         for name in ("queue", "queue_dense"):
             f.write(c_doubles("contrastive_" + name, getattr(model, name).flatten().tolist(), "%.12g"))
         f.write("static const int64_t contrastive_queue_ptr = %d;\n" % int(model.queue_ptr))
-        f.write("static const fixture_stats contrastive_stats[] = {\n")
-        for (name, is_grad, t), (_, _, t32) in zip(rows_of(model), rows_of(model32)):
-            s = with_errors(name, t.detach(), t32.detach())
-            f.write('    {"%s", %d, {%s}},\n' % (name, is_grad, ", ".join("%.12g" % v for v in s)))
-        f.write("    {NULL, 0, {0}},\n};\n")
+        write_stats(f, "contrastive_stats", rows_of(model), rows_of(model32))
     print(path, os.path.getsize(path), "bytes; seed", seed, "losses", losses, "hits", hits, "loss e", errs)
 
 

@@ -28,7 +28,6 @@ and aux logits, every head parameter's gradient, some backbone ones, and
 in training mode the running statistics after the step.
 
 Run from the repository root:  /usr/bin/python3 tools/make_fixtures_fcn.py"""
-import math
 import os
 import sys
 
@@ -39,7 +38,7 @@ from torch import nn
 from torchvision.models.resnet import BasicBlock, Bottleneck
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_fixtures_resnet import filled, noise, rel_err, relu_margin, stats  # noqa: E402
+from make_fixtures_resnet import filled, noise, relu_margin, with_errors, write_stats  # noqa: E402
 
 BATCH, SIZE, CLASSES, IGNORE = 2, 32, 3, 255
 LABEL_SEED, SAMPLE_STRIDE = 4242, 97
@@ -175,13 +174,6 @@ def rows_of(model):
     return out
 
 
-def with_errors(name, t64, t32):
-    s64, s32 = stats(name, t64), stats(name, t32)
-    scale = [math.sqrt(s64[1]), s64[1], math.sqrt(s64[1])]
-    errs = [abs(a - b) / max(c, 1e-300) for a, b, c in zip(s32, s64, scale)]
-    return s64 + [max(err, rel_err(t32, t64)) for err in errs]
-
-
 def write_case(f, case):
     seed = pick_seed(case)
     model, outs, losses = run(case, torch.float64, seed)
@@ -199,11 +191,7 @@ def write_case(f, case):
     for name in ("logits", "aux_logits"):
         sample = outs[name].detach().flatten()[::SAMPLE_STRIDE].tolist()
         f.write("static const double %s_%s_sample[] = {%s};\n" % (p, name, ", ".join("%.12g" % v for v in sample)))
-    f.write("static const fixture_stats %s_stats[] = {\n" % p)
-    for (name, is_grad, t), (_, _, t32) in zip(rows_of(model), rows_of(model32)):
-        s = with_errors(name, t.detach(), t32.detach())
-        f.write('    {"%s", %d, {%s}},\n' % (name, is_grad, ", ".join("%.12g" % v for v in s)))
-    f.write("    {NULL, 0, {0}},\n};\n")
+    write_stats(f, "%s_stats" % p, rows_of(model), rows_of(model32))
     print(case, "input seed", seed, "losses", losses)
     return model
 

@@ -146,9 +146,9 @@ def run(depth, dtype, training, seed):
 
 
 def tensors(model):
-    """(name, kind, tensor) for every gradient and float running statistic."""
-    out = [(name, "grad", p.grad) for name, p in model.named_parameters()]
-    out += [(name, "value", b) for name, b in model.named_buffers() if b.is_floating_point()]
+    """(name, is_grad, tensor) for every gradient and float running statistic."""
+    out = [(name, 1, p.grad) for name, p in model.named_parameters()]
+    out += [(name, 0, b) for name, b in model.named_buffers() if b.is_floating_point()]
     return out
 
 
@@ -157,19 +157,32 @@ def rel_err(a, b):
     return ((a - b).norm() / b.norm().clamp_min(1e-300)).item()
 
 
+def with_errors(name, t64, t32):
+    """stats of the float64 tensor, then e of each: how far the float32
+    one's is, relative to its scale, or the norm-wise error if larger."""
+    s64, s32 = stats(name, t64), stats(name, t32)
+    scale = [math.sqrt(s64[1]), s64[1], math.sqrt(s64[1])]
+    errs = [abs(a - b) / max(c, 1e-300) for a, b, c in zip(s32, s64, scale)]
+    return s64 + [max(err, rel_err(t32, t64)) for err in errs]
+
+
+def write_stats(f, table, rows64, rows32):
+    """A fixture_stats table of the rows (name, is_grad, tensor) of the
+    float64 run, with_errors against the float32 run's same rows."""
+    f.write("static const fixture_stats %s[] = {\n" % table)
+    for (name, is_grad, t), (_, _, t32) in zip(rows64, rows32):
+        s = with_errors(name, t, t32)
+        f.write('    {"%s", %d, {%s}},\n' % (name, is_grad, ", ".join("%.12g" % v for v in s)))
+    f.write("    {NULL, 0, {0}},\n};\n")
+
+
 def main():
     torch.set_num_threads(2)
     for depth, mode in ((18, "eval"), (50, "eval"), (18, "train")):
         seed = pick_seed(depth, mode == "train")
         model, logits, loss = run(depth, torch.float64, mode == "train", seed)
         model32, _, _ = run(depth, torch.float32, mode == "train", seed)
-        rows = []
-        for (name, kind, t), (_, _, t32) in zip(tensors(model), tensors(model32)):
-            s64, s32 = stats(name, t), stats(name, t32)
-            scale = [math.sqrt(s64[1]), s64[1], math.sqrt(s64[1])]
-            errs = [abs(a - b) / max(c, 1e-300) for a, b, c in zip(s32, s64, scale)]
-            e = [max(err, rel_err(t32, t)) for err in errs]
-            rows.append((name, kind, s64 + e))
+        rows = tensors(model)
         case = "resnet%d_%s" % (depth, mode)
         path = "tests/models/fixtures_%s.h" % case
         with open(path, "w") as f:
@@ -179,10 +192,7 @@ def main():
             f.write("static const double %s_loss = %.17g;\n" % (case, loss.item()))
             f.write("static const double %s_logits[] = {%s};\n" % (
                 case, ", ".join("%.12g" % v for v in logits.detach().flatten().tolist())))
-            f.write("static const fixture_stats %s_stats[] = {\n" % case)
-            for name, kind, s in rows:
-                f.write('    {"%s", %d, {%s}},\n' % (name, kind == "grad", ", ".join("%.12g" % v for v in s)))
-            f.write("    {NULL, 0, {0}},\n};\n")
+            write_stats(f, "%s_stats" % case, rows, tensors(model32))
         print(path, len(rows), "rows, loss", loss.item(), "input seed", seed)
 
 
