@@ -44,4 +44,10 @@
 #include "models/fcn.h"
 #include "models/resnet.h"
 
+#include "train/flags.h"
+#include "train/interrupt.h"
+#include "train/loop.h"
+#include "train/progress.h"
+#include "train/run.h"
+
 #endif

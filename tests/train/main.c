@@ -1,0 +1,15 @@
+/* Runs every Check suite of the train layer. */
+#include <stdlib.h>
+
+#include "suites.h"
+
+int main(void)
+{
+    SRunner *sr = srunner_create(flags_suite());
+    srunner_add_suite(sr, progress_suite());
+    srunner_add_suite(sr, run_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

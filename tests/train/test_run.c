@@ -1,0 +1,395 @@
+/* The run directory and the loop: checkpoints every epoch and every N
+ * steps, exact resume (bitwise the same weights and log as a run that never
+ * stopped), a resume with other settings refused, Ctrl-C, the log cut back
+ * to the checkpoint, the stop on a non-finite loss.
+ *
+ * The run is a linear regression on a toy dataset of 10 samples through
+ * the real loader (3 batches of 3 an epoch, shuffled), with SGD and
+ * momentum, so the model, optimizer, loader position and a generator of
+ * the program's own (noise on the targets) all have to come back. */
+#include <check.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "suites.h"
+#include "tensorgrad.h"
+#include "tmpdir.h"
+
+#define FEATURES 6
+#define SAMPLES 10
+#define BATCH 3
+#define EPOCHS 4
+#define PER_EPOCH (SAMPLES / BATCH)
+#define TOTAL (EPOCHS * PER_EPOCH)
+
+/* ---- the toy dataset: sample i is a 1x2 RGB image of bytes 7i+k ---- */
+
+static int toy_get(const tg_dataset *ds, int64_t index, tg_sample *out)
+{
+    (void)ds;
+    *out = (tg_sample){0};
+    if (tg_image_alloc(&out->image, 1, 2, 3)) return -1;
+    for (int k = 0; k < FEATURES; k++) out->image.data[k] = (uint8_t)(7 * index + 13 * k);
+    return 0;
+}
+
+static void toy_name(const tg_dataset *ds, int64_t index, char *buf, int size)
+{
+    (void)ds;
+    snprintf(buf, (size_t)size, "toy %lld", (long long)index);
+}
+
+static void toy_destroy(tg_dataset *ds) { (void)ds; }
+
+static tg_dataset toy = {.size = SAMPLES, .get = toy_get, .name = toy_name, .destroy = toy_destroy};
+
+/* Features in [0, 1] with augmentation noise; the target is their sum. */
+static int toy_prepare(void *ctx, const tg_sample *s, int64_t index, tg_rng *rng, const tg_loader_slots *slots)
+{
+    (void)ctx, (void)index;
+    float sum = 0;
+    for (int k = 0; k < FEATURES; k++) {
+        slots->fields[0][k] = (float)s->image.data[k] / 255.0f + 0.1f * (float)tg_rng_uniform(rng);
+        sum += slots->fields[0][k];
+    }
+    slots->fields[1][0] = sum;
+    return 0;
+}
+
+/* ---- one run ---- */
+
+typedef struct {
+    tg_train_run run;
+    tg_train_state state;
+    tg_rng noise;       /* the program's own generator: noise on targets */
+    tg_checkpoint_rng rngs[1];
+    double last_loss;
+    int saves;          /* checkpoints written */
+    int64_t interrupt_at, nan_at; /* raise SIGINT / return NaN at this step (0: never) */
+    double loss_sum;    /* the program's own number, kept in the checkpoint */
+} trainer;
+
+static char run_dir[256];
+
+static void trainer_init(trainer *t, const char *config, bool resume)
+{
+    *t = (trainer){.noise = tg_rng_new(5, 1)};
+    tg_rng init = tg_rng_new(1, 0);
+    t->state.model = tg_nn_linear(FEATURES, 1, true, &init);
+    tg_tensor_list params = {0};
+    ck_assert_int_eq(tg_module_parameters(t->state.model, &params), 0);
+    t->state.opt = tg_sgd_new(&params, (tg_sgd_opts){.lr = 0.05, .momentum = 0.9});
+    tg_tensor_list_clear(&params);
+    tg_loader_config cfg = {.batch_size = BATCH, .shuffle = true, .drop_last = true, .seed = 3, .num_fields = 2,
+                            .field_shape = {{1, {FEATURES}}, {1, {1}}}, .prepare = toy_prepare};
+    t->state.loader = tg_loader_new(&toy, &cfg);
+    ck_assert_ptr_nonnull(t->state.loader);
+    t->rngs[0] = (tg_checkpoint_rng){"noise", &t->noise};
+    t->state.n_rngs = 1;
+    t->state.rngs = t->rngs;
+    int rc = tg_train_run_open(&t->run, run_dir, config, resume, &t->state);
+    ck_assert_msg(rc == 0, "%s", tg_last_error());
+    if (resume) ck_assert_int_eq(tg_train_meta_get(&t->state, "loss_sum", &t->loss_sum), 0);
+}
+
+static void trainer_free(trainer *t)
+{
+    tg_train_run_close(&t->run);
+    tg_metadata_clear(&t->state.meta);
+    tg_loader_free(t->state.loader);
+    tg_optimizer_free(t->state.opt);
+    tg_module_free(t->state.model);
+}
+
+static int next_batch(tg_loader *l, tg_batch *b)
+{
+    int rc = tg_loader_next(l, b);
+    if (rc == 0) rc = tg_loader_next(l, b);
+    return rc == 1 ? 0 : -1;
+}
+
+static int step(void *ctx, double *loss_out)
+{
+    trainer *t = ctx;
+    tg_batch b;
+    if (next_batch(t->state.loader, &b)) return -1;
+    tg_tensor *noise = tg_rand(&t->noise, 2, (int64_t[]){BATCH, 1});
+    tg_tensor *y = tg_module_forward(t->state.model, b.fields[0]);
+    tg_tensor *target = tg_add(b.fields[1], noise);
+    tg_tensor *diff = tg_sub(y, target);
+    tg_tensor *sq = tg_mul(diff, diff);
+    tg_tensor *loss = tg_mean(sq, 0, NULL, false);
+    int rc = !loss || tg_backward(loss, NULL) || tg_optimizer_step(t->state.opt) ? -1 : 0;
+    tg_optimizer_zero_grad(t->state.opt);
+    *loss_out = loss ? tg_item(loss) : 0;
+    if (t->state.step + 1 == t->nan_at) *loss_out = NAN;
+    if (t->state.step + 1 == t->interrupt_at) raise(SIGINT);
+    tg_release(loss), tg_release(sq), tg_release(diff), tg_release(target), tg_release(y), tg_release(noise);
+    tg_batch_release(&b);
+    return rc;
+}
+
+static int after_step(void *ctx, double loss)
+{
+    trainer *t = ctx;
+    t->loss_sum += loss;
+    char line[128];
+    snprintf(line, sizeof line, "{\"step\":%lld,\"loss\":%.9g}", (long long)t->state.step, loss);
+    return tg_train_run_log(&t->run, line);
+}
+
+static int before_save(void *ctx)
+{
+    trainer *t = ctx;
+    t->saves++;
+    return tg_train_meta_set(&t->state, "loss_sum", t->loss_sum);
+}
+
+static int train(trainer *t, int64_t stop_after_step, int64_t save_every)
+{
+    tg_train_loop l = {.total_steps = TOTAL, .steps_per_epoch = PER_EPOCH, .stop_after_step = stop_after_step,
+                       .save_every = save_every, .ctx = t, .step = step, .after_step = after_step,
+                       .before_save = before_save};
+    return tg_train_loop_run(&l, &t->run, &t->state);
+}
+
+/* ---- what a finished run leaves ---- */
+
+typedef struct {
+    float weight[FEATURES + 1];
+    double loss_sum;
+    char *log;
+} outcome;
+
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    char *text = calloc(1 << 16, 1);
+    ck_assert_ptr_nonnull(text);
+    size_t n = fread(text, 1, (1 << 16) - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    return text;
+}
+
+static outcome outcome_of(trainer *t)
+{
+    outcome o = {.loss_sum = t->loss_sum, .log = read_text(t->run.log_path)};
+    tg_tensor_list params = {0};
+    ck_assert_int_eq(tg_module_parameters(t->state.model, &params), 0);
+    memcpy(o.weight, tg_data_f32(params.items[0].tensor), FEATURES * sizeof(float));
+    o.weight[FEATURES] = tg_data_f32(params.items[1].tensor)[0];
+    tg_tensor_list_clear(&params);
+    return o;
+}
+
+static void assert_same(const outcome *a, const outcome *b)
+{
+    ck_assert_mem_eq(a->weight, b->weight, sizeof a->weight);
+    ck_assert(a->loss_sum == b->loss_sum);
+    ck_assert_str_eq(a->log, b->log);
+}
+
+/* The run with no stop. */
+static outcome full_run(void)
+{
+    trainer t;
+    trainer_init(&t, "{\"lr\":0.05}", false);
+    ck_assert_int_eq(train(&t, 0, 0), 0);
+    ck_assert_int_eq(t.state.step, TOTAL);
+    ck_assert_int_eq(t.saves, EPOCHS);
+    outcome o = outcome_of(&t);
+    trainer_free(&t);
+    tmpdir_remove();
+    tmpdir_make();
+    return o;
+}
+
+/* Resumes the run in run_dir and takes it to the end. */
+static outcome resumed_run(void)
+{
+    trainer t;
+    trainer_init(&t, "{\"lr\":0.05}", true);
+    ck_assert_int_eq(train(&t, 0, 0), 0);
+    outcome o = outcome_of(&t);
+    trainer_free(&t);
+    return o;
+}
+
+static void setup(void)
+{
+    tmpdir_make();
+    tmpdir_file(run_dir, "run/a");
+}
+
+/* ---- the tests ---- */
+
+START_TEST(test_the_loss_goes_down)
+{
+    outcome full = full_run();
+    double first, last;
+    ck_assert_int_eq(sscanf(full.log, "{\"step\":1,\"loss\":%lf", &first), 1);
+    const char *tail = strstr(full.log, "{\"step\":12,");
+    ck_assert_ptr_nonnull(tail);
+    ck_assert_int_eq(sscanf(tail, "{\"step\":12,\"loss\":%lf", &last), 1);
+    ck_assert_msg(last < 0.5 * first, "loss %g -> %g", first, last);
+    free(full.log);
+}
+END_TEST
+
+/* Stopped within an epoch, resumed: the same bits as never stopping. */
+START_TEST(test_stop_and_resume_is_exact)
+{
+    outcome full = full_run();
+    trainer t;
+    trainer_init(&t, "{\"lr\":0.05}", false);
+    ck_assert_int_eq(train(&t, 5, 0), 1);
+    ck_assert_int_eq(t.state.step, 5);
+    trainer_free(&t);
+    outcome resumed = resumed_run();
+    assert_same(&full, &resumed);
+    free(full.log), free(resumed.log);
+}
+END_TEST
+
+/* Lines a killed run wrote after its last checkpoint are cut on resume. */
+START_TEST(test_resume_cuts_the_log_to_the_checkpoint)
+{
+    outcome full = full_run();
+    trainer t;
+    trainer_init(&t, "{\"lr\":0.05}", false);
+    ck_assert_int_eq(train(&t, 5, 0), 1);
+    ck_assert_int_eq(tg_train_run_log(&t.run, "{\"step\":6,\"loss\":99}"), 0);
+    ck_assert_int_eq(tg_train_run_log(&t.run, "{\"step\":7,\"loss\":99}"), 0);
+    trainer_free(&t);
+    outcome resumed = resumed_run();
+    assert_same(&full, &resumed);
+    free(full.log), free(resumed.log);
+}
+END_TEST
+
+/* Checkpoints at every epoch's end and every save_every steps. */
+START_TEST(test_checkpoints_every_epoch_and_every_n_steps)
+{
+    trainer t;
+    trainer_init(&t, "{\"lr\":0.05}", false);
+    ck_assert_int_eq(train(&t, 0, 2), 0);
+    ck_assert_int_eq(t.saves, 8); /* steps 2, 3, 4, 6, 8, 9, 10, 12 */
+    trainer_free(&t);
+}
+END_TEST
+
+START_TEST(test_resume_with_other_settings_is_refused)
+{
+    trainer t;
+    trainer_init(&t, "{\"lr\":0.05}", false);
+    ck_assert_int_eq(train(&t, 4, 0), 1);
+    trainer_free(&t);
+    tg_train_run run;
+    tg_rng rng = tg_rng_new(0, 0);
+    tg_train_state s = {.model = tg_nn_linear(FEATURES, 1, true, &rng)};
+    ck_assert_int_eq(tg_train_run_open(&run, run_dir, "{\"lr\":0.1}", true, &s), -1);
+    const char *e = tg_last_error();
+    ck_assert_msg(strstr(e, "other settings") && strstr(e, "{\"lr\":0.05}") && strstr(e, "{\"lr\":0.1}"), "%s", e);
+    ck_assert_int_eq(s.step, 0);
+    tg_module_free(s.model);
+}
+END_TEST
+
+START_TEST(test_resume_without_a_checkpoint_fails)
+{
+    tg_train_run run;
+    tg_rng rng = tg_rng_new(0, 0);
+    tg_train_state s = {.model = tg_nn_linear(FEATURES, 1, true, &rng)};
+    ck_assert_int_eq(tg_train_run_open(&run, run_dir, "{}", true, &s), -1);
+    ck_assert_ptr_nonnull(strstr(tg_last_error(), "checkpoint.safetensors"));
+    tg_module_free(s.model);
+}
+END_TEST
+
+/* Ctrl-C: the step under way finishes, the checkpoint is written, the
+ * loop returns 1; resuming gives the same bits. */
+START_TEST(test_ctrl_c_saves_and_stops)
+{
+    outcome full = full_run();
+    ck_assert_int_eq(tg_train_interrupt_install(), 0);
+    trainer t;
+    trainer_init(&t, "{\"lr\":0.05}", false);
+    t.interrupt_at = 7;
+    ck_assert_int_eq(train(&t, 0, 0), 1);
+    ck_assert(tg_train_interrupt_requested());
+    ck_assert_int_eq(t.state.step, 7);
+    trainer_free(&t);
+    ck_assert_int_eq(tg_train_interrupt_install(), 0); /* a fresh program */
+    ck_assert(!tg_train_interrupt_requested());
+    outcome resumed = resumed_run();
+    assert_same(&full, &resumed);
+    free(full.log), free(resumed.log);
+}
+END_TEST
+
+/* A NaN loss stops the run with an error; nothing is saved past it. */
+START_TEST(test_nan_loss_stops_the_run)
+{
+    trainer t;
+    trainer_init(&t, "{\"lr\":0.05}", false);
+    t.nan_at = 5;
+    ck_assert_int_eq(train(&t, 0, 0), -1);
+    ck_assert_msg(strstr(tg_last_error(), "the loss is nan at step 5: training diverged"), "%s", tg_last_error());
+    ck_assert_int_eq(t.state.step, 4);
+    ck_assert_int_eq(t.saves, 1);
+    trainer_free(&t);
+}
+END_TEST
+
+START_TEST(test_bad_runs_are_refused)
+{
+    tg_train_run run;
+    tg_train_state s = {0};
+    ck_assert_int_eq(tg_train_run_open(&run, "", "{}", false, &s), -1);
+    ck_assert_int_eq(tg_train_run_open(&run, run_dir, "{}", false, &s), -1);
+    ck_assert_ptr_nonnull(strstr(tg_last_error(), "no model"));
+    char file[256];
+    FILE *f = fopen(tmpdir_file(file, "plain"), "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    ck_assert_int_eq(tg_train_make_dir(file), -1);
+    ck_assert_ptr_nonnull(strstr(tg_last_error(), "not a directory"));
+}
+END_TEST
+
+START_TEST(test_write_file_replaces_whole)
+{
+    char path[256];
+    tmpdir_file(path, "out.json");
+    ck_assert_int_eq(tg_train_write_file(path, "{\"a\":1}\n", 8), 0);
+    ck_assert_int_eq(tg_train_write_file(path, "{}\n", 3), 0);
+    char *text = read_text(path);
+    ck_assert_str_eq(text, "{}\n");
+    free(text);
+    ck_assert_int_eq(tg_train_write_file("/nonexistent-dir/x", "x", 1), -1);
+}
+END_TEST
+
+Suite *run_suite(void)
+{
+    Suite *s = suite_create("run");
+    TCase *tc = tcase_create("loop");
+    tcase_add_checked_fixture(tc, setup, tmpdir_remove);
+    tcase_add_test(tc, test_the_loss_goes_down);
+    tcase_add_test(tc, test_stop_and_resume_is_exact);
+    tcase_add_test(tc, test_resume_cuts_the_log_to_the_checkpoint);
+    tcase_add_test(tc, test_checkpoints_every_epoch_and_every_n_steps);
+    tcase_add_test(tc, test_resume_with_other_settings_is_refused);
+    tcase_add_test(tc, test_resume_without_a_checkpoint_fails);
+    tcase_add_test(tc, test_ctrl_c_saves_and_stops);
+    tcase_add_test(tc, test_nan_loss_stops_the_run);
+    tcase_add_test(tc, test_bad_runs_are_refused);
+    tcase_add_test(tc, test_write_file_replaces_whole);
+    suite_add_tcase(s, tc);
+    return s;
+}

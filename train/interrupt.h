@@ -1,0 +1,16 @@
+/* Ctrl-C for training programs: once installed, the first SIGINT (or
+ * SIGTERM) asks the training loop to stop at the next step boundary, save
+ * its checkpoint and return, so the program can exit 0; a second one ends
+ * the program at once, as usual. */
+#ifndef TG_TRAIN_INTERRUPT_H
+#define TG_TRAIN_INTERRUPT_H
+
+#include <stdbool.h>
+
+/* Installs the handler for SIGINT and SIGTERM. 0, or -1 when the system
+ * refuses. */
+int tg_train_interrupt_install(void);
+/* Whether a stop was asked since the handler was installed. */
+bool tg_train_interrupt_requested(void);
+
+#endif

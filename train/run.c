@@ -1,0 +1,184 @@
+/* A training run's directory, checkpoint, resume and log (see run.h). */
+#include "train/run.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "tensor/atomic_file.h"
+#include "tensor/error.h"
+
+#define CONFIG_KEY "config"
+
+/* ---- files ---- */
+
+int tg_train_make_dir(const char *dir)
+{
+    char path[TG_TRAIN_PATH_MAX];
+    if (!dir || !*dir || strlen(dir) >= sizeof path) return TG_FAIL("make_dir: the directory must be named (and shorter than %zu bytes)", sizeof path);
+    snprintf(path, sizeof path, "%s", dir);
+    for (char *p = path + 1;; p++) {
+        if (*p != '/' && *p != '\0') continue;
+        char c = *p;
+        *p = '\0';
+        if (mkdir(path, 0777) != 0 && errno != EEXIST) return TG_FAIL("cannot make directory %s: %s", path, strerror(errno));
+        *p = c;
+        if (c == '\0') break;
+    }
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) return TG_FAIL("%s is not a directory", path);
+    return 0;
+}
+
+typedef struct {
+    const void *data;
+    size_t len;
+} span;
+
+static int write_span(FILE *f, const char *tmp_path, void *ctx)
+{
+    const span *s = ctx;
+    if (fwrite(s->data, 1, s->len, f) == s->len) return 0;
+    return TG_FAIL("cannot write %s", tmp_path);
+}
+
+int tg_train_write_file(const char *path, const void *data, size_t len)
+{
+    span s = {data, len};
+    return tg_write_file_atomic(path, "write_file", write_span, &s);
+}
+
+/* ---- opening ---- */
+
+char *tg_train_run_path(const tg_train_run *r, const char *name, char *buf)
+{
+    snprintf(buf, TG_TRAIN_PATH_MAX, "%s/%s", r->dir, name);
+    return buf;
+}
+
+static int open_log(tg_train_run *r, const char *mode)
+{
+    r->log = fopen(r->log_path, mode);
+    return r->log ? 0 : TG_FAIL("cannot open %s: %s", r->log_path, strerror(errno));
+}
+
+/* Keeps the lines of the log up to the first whose step is past `step`. */
+static int cut_log(const tg_train_run *r, int64_t step)
+{
+    FILE *in = fopen(r->log_path, "r");
+    if (!in) return 0; /* no log yet: nothing to cut */
+    char *kept = NULL, *line = NULL;
+    size_t kept_len = 0, cap = 0;
+    FILE *out = open_memstream(&kept, &kept_len);
+    int rc = out ? 0 : -1;
+    long long at;
+    while (!rc && getline(&line, &cap, in) > 0) {
+        if (sscanf(line, "{\"step\":%lld", &at) == 1 && at > step) break;
+        if (fputs(line, out) < 0) rc = -1;
+    }
+    free(line);
+    fclose(in);
+    if (out && fclose(out)) rc = -1;
+    if (rc) rc = TG_FAIL("cannot read %s", r->log_path);
+    if (!rc) rc = tg_train_write_file(r->log_path, kept, kept_len);
+    free(kept);
+    return rc;
+}
+
+/* Loads the checkpoint into s, checking its config and moving the loader. */
+static int resume(tg_train_run *r, tg_train_state *s)
+{
+    tg_checkpoint_extra extra = {.n_rngs = s->n_rngs, .rngs = s->rngs};
+    if (tg_checkpoint_load(r->checkpoint, s->model, s->opt, &extra)) return -1;
+    const char *theirs = tg_metadata_get(&extra.metadata, CONFIG_KEY);
+    int rc = 0;
+    if (!theirs || strcmp(theirs, r->config) != 0)
+        rc = TG_FAIL("resume: %s was made with other settings:\n  it has: %s\n  now:    %s", r->checkpoint,
+                     theirs ? theirs : "(none)", r->config);
+    if (!rc && s->loader && tg_loader_seek(s->loader, extra.position)) rc = -1;
+    if (!rc) {
+        s->step = extra.step;
+        s->epoch = extra.epoch;
+        tg_metadata_clear(&s->meta);
+        s->meta = extra.metadata;
+        extra.metadata = (tg_metadata){0};
+    }
+    tg_metadata_clear(&extra.metadata);
+    return rc;
+}
+
+int tg_train_run_open(tg_train_run *r, const char *dir, const char *config, bool resume_run, tg_train_state *s)
+{
+    *r = (tg_train_run){0};
+    if (!dir || !*dir || strlen(dir) >= sizeof r->dir)
+        return TG_FAIL("train_run_open: the run directory must be named (and shorter than %zu bytes)", sizeof r->dir);
+    if (!config) return TG_FAIL("train_run_open: no config");
+    if (!s || !s->model) return TG_FAIL("train_run_open: no model");
+    snprintf(r->dir, sizeof r->dir, "%s", dir);
+    tg_train_run_path(r, "checkpoint.safetensors", r->checkpoint);
+    tg_train_run_path(r, "log.jsonl", r->log_path);
+    r->config = strdup(config);
+    int rc = r->config ? tg_train_make_dir(dir) : TG_FAIL("train_run_open: out of memory");
+    if (!rc && resume_run) rc = resume(r, s) || cut_log(r, s->step) || open_log(r, "a") ? -1 : 0;
+    else if (!rc) rc = open_log(r, "w");
+    if (rc) tg_train_run_close(r);
+    return rc;
+}
+
+/* ---- checkpoints and the log ---- */
+
+int tg_train_run_save(const tg_train_run *r, const tg_train_state *s)
+{
+    if (!r->config) return TG_FAIL("train_run_save: the run is not open");
+    tg_checkpoint_extra extra = {.step = s->step, .epoch = s->epoch,
+                                 .position = s->loader ? tg_loader_position(s->loader) : 0,
+                                 .n_rngs = s->n_rngs, .rngs = s->rngs};
+    int rc = tg_metadata_add(&extra.metadata, CONFIG_KEY, r->config);
+    for (int i = 0; !rc && i < s->meta.n; i++)
+        if (strcmp(s->meta.items[i].key, CONFIG_KEY) != 0)
+            rc = tg_metadata_add(&extra.metadata, s->meta.items[i].key, s->meta.items[i].value);
+    if (!rc) rc = tg_checkpoint_save(r->checkpoint, s->model, s->opt, &extra);
+    tg_metadata_clear(&extra.metadata);
+    return rc;
+}
+
+int tg_train_run_log(tg_train_run *r, const char *line)
+{
+    if (r->log && fprintf(r->log, "%s\n", line) >= 0 && fflush(r->log) == 0) return 0;
+    return TG_FAIL("cannot write %s", r->log_path[0] ? r->log_path : "the log: the run is not open");
+}
+
+void tg_train_run_close(tg_train_run *r)
+{
+    if (r->log) fclose(r->log);
+    free(r->config);
+    r->log = NULL;
+    r->config = NULL;
+}
+
+/* ---- the program's numbers ---- */
+
+int tg_train_meta_set(tg_train_state *s, const char *key, double value)
+{
+    char text[40];
+    snprintf(text, sizeof text, "%.17g", value);
+    for (int i = 0; key && i < s->meta.n; i++) {
+        if (strcmp(s->meta.items[i].key, key) != 0) continue;
+        char *copy = strdup(text);
+        if (!copy) return TG_FAIL("train_meta_set: out of memory");
+        free(s->meta.items[i].value);
+        s->meta.items[i].value = copy;
+        return 0;
+    }
+    return tg_metadata_add(&s->meta, key, text);
+}
+
+int tg_train_meta_get(const tg_train_state *s, const char *key, double *value)
+{
+    const char *text = tg_metadata_get(&s->meta, key);
+    char *end = NULL;
+    if (text) *value = strtod(text, &end);
+    if (text && end != text && *end == '\0') return 0;
+    return TG_FAIL("the checkpoint's metadata has no number \"%s\"", key);
+}
