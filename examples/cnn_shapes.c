@@ -33,7 +33,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli.h"
 #include "tensorgrad.h"
 
 #define SIDE 16
@@ -67,20 +66,21 @@ static int fail(const char *what)
 
 /* ---- options ---- */
 
-/* 0, 1 after --help, -1 on a bad flag (cli.h). */
+/* 0, 1 after --help, -1 on a bad flag (train/flags.h). */
 static int parse_options(int argc, char **argv, options *opt)
 {
     long steps = 300, stop_at = -1, seed = 1, threads = 0;
     *opt = (options){0};
-    const cli_flag flags[] = {
-        {"steps", CLI_LONG, &steps, 1, 1000000, "the schedule's length"},
-        {"stop-at", CLI_LONG, &stop_at, 0, 1000000, "where training ends (-1: --steps)"},
-        {"seed", CLI_LONG, &seed, 0, 2147483647.0, "data, initialisation and batch order"},
-        {"threads", CLI_LONG, &threads, 1, 1024, "compute threads (0: all cores)"},
-        {"checkpoint", CLI_STRING, &opt->checkpoint, 0, 0, "save a training checkpoint here when training ends"},
-        {"resume", CLI_STRING, &opt->resume, 0, 0, "continue from this checkpoint"},
+    const tg_train_flag flags[] = {
+        {"steps", TG_FLAG_LONG, &steps, 1, 1000000, "the schedule's length"},
+        {"stop-at", TG_FLAG_LONG, &stop_at, 0, 1000000, "where training ends (-1: --steps)"},
+        {"seed", TG_FLAG_LONG, &seed, 0, 2147483647.0, "data, initialisation and batch order"},
+        {"threads", TG_FLAG_LONG, &threads, 1, 1024, "compute threads (0: all cores)"},
+        {"checkpoint", TG_FLAG_STRING, &opt->checkpoint, 0, 0, "save a training checkpoint here when training ends"},
+        {"resume", TG_FLAG_STRING, &opt->resume, 0, 0, "continue from this checkpoint"},
     };
-    int rc = cli_parse(argc, argv, flags, CLI_COUNT(flags), "cnn_shapes: a small CNN learns four shapes");
+    int rc = tg_train_parse_flags(argc, argv, flags, TG_FLAG_COUNT(flags), "cnn_shapes: a small CNN learns four shapes");
+    if (rc < 0) fprintf(stderr, "%s: %s\n", argv[0], tg_last_error());
     opt->steps = steps;
     opt->stop_at = stop_at < 0 || stop_at > steps ? steps : stop_at;
     opt->seed = (unsigned long long)seed;
@@ -331,13 +331,6 @@ static int train(trainer *t, const options *opt)
     return 0;
 }
 
-static double seconds_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* Sets up, trains, saves, and returns the final accuracy (negative on failure). */
 static double run(const options *opt)
 {
@@ -369,10 +362,10 @@ int main(int argc, char **argv)
     }
     printf("cnn_shapes: %dx%d images of %d classes, batch %d, %ld steps, seed %llu, threads %d\n", SIDE, SIDE,
            NUM_CLASSES, BATCH, opt.steps, opt.seed, tg_get_num_threads());
-    double start = seconds_now();
+    double start = tg_train_clock();
     double acc = run(&opt);
     if (acc < 0.0) return 1;
-    printf("final held-out accuracy %.4f (pass mark %.2f) in %.2f s\n", acc, PASS_ACCURACY, seconds_now() - start);
+    printf("final held-out accuracy %.4f (pass mark %.2f) in %.2f s\n", acc, PASS_ACCURACY, tg_train_clock() - start);
     if (acc < PASS_ACCURACY) {
         fprintf(stderr, "cnn_shapes: accuracy %.4f is below %.2f\n", acc, PASS_ACCURACY);
         return 1;

@@ -18,7 +18,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli.h"
 #include "tensorgrad.h"
 
 #define NUM_CLASSES 3
@@ -64,16 +63,17 @@ static int fail(const char *what)
 
 /* ---- options ---- */
 
-/* 0, 1 after --help, -1 on a bad flag (cli.h). */
+/* 0, 1 after --help, -1 on a bad flag (train/flags.h). */
 static int parse_options(int argc, char **argv, options *opt)
 {
     long epochs = 40, seed = 1, threads = 0;
-    const cli_flag flags[] = {
-        {"epochs", CLI_LONG, &epochs, 1, 1000000, "passes over the training set"},
-        {"seed", CLI_LONG, &seed, 0, 2147483647.0, "data, initialisation and batch order"},
-        {"threads", CLI_LONG, &threads, 1, 1024, "compute threads (0: all cores)"},
+    const tg_train_flag flags[] = {
+        {"epochs", TG_FLAG_LONG, &epochs, 1, 1000000, "passes over the training set"},
+        {"seed", TG_FLAG_LONG, &seed, 0, 2147483647.0, "data, initialisation and batch order"},
+        {"threads", TG_FLAG_LONG, &threads, 1, 1024, "compute threads (0: all cores)"},
     };
-    int rc = cli_parse(argc, argv, flags, CLI_COUNT(flags), "mlp_spirals: an MLP learns three spirals");
+    int rc = tg_train_parse_flags(argc, argv, flags, TG_FLAG_COUNT(flags), "mlp_spirals: an MLP learns three spirals");
+    if (rc < 0) fprintf(stderr, "%s: %s\n", argv[0], tg_last_error());
     *opt = (options){.epochs = epochs, .seed = (unsigned long long)seed, .threads = (int)threads};
     return rc;
 }
@@ -330,13 +330,6 @@ static int train(model *m, const dataset *d, const options *opt, tg_rng *rng)
     return 0;
 }
 
-static double seconds_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* Sets up, trains, and returns the final accuracy (negative on failure). */
 static double run(const options *opt)
 {
@@ -364,10 +357,10 @@ int main(int argc, char **argv)
     }
     printf("mlp_spirals: %d points, %d classes, MLP 2-%d-%d-%d, %ld epochs, seed %llu, threads %d\n",
            NUM_POINTS, NUM_CLASSES, HIDDEN, HIDDEN, NUM_CLASSES, opt.epochs, opt.seed, tg_get_num_threads());
-    double start = seconds_now();
+    double start = tg_train_clock();
     double acc = run(&opt);
     if (acc < 0.0) return 1;
-    printf("final train accuracy %.4f (pass mark %.2f) in %.2f s\n", acc, PASS_ACCURACY, seconds_now() - start);
+    printf("final train accuracy %.4f (pass mark %.2f) in %.2f s\n", acc, PASS_ACCURACY, tg_train_clock() - start);
     if (acc < PASS_ACCURACY) {
         fprintf(stderr, "mlp_spirals: accuracy %.4f is below %.2f\n", acc, PASS_ACCURACY);
         return 1;

@@ -20,12 +20,11 @@
  *   ignore (255) in white.
  *
  *   shapescenes_sheet [--out-dir DIR] [--count N] [--seed S] [--size PX] [--zoom Z] */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "sheet_canvas.h"
 #include "tensorgrad.h"
 
 #define GAP 2
@@ -36,18 +35,115 @@ typedef struct {
     long count, seed, size, zoom;
 } options;
 
-/* 0, 1 after --help, -1 on a bad flag (cli.h). */
+/* 0, 1 after --help, -1 on a bad flag (train/flags.h). */
 static int parse_options(int argc, char **argv, options *opt)
 {
     *opt = (options){.out_dir = ".", .count = 8, .seed = 0, .size = 64, .zoom = 2};
-    const cli_flag flags[] = {
-        {"out-dir", CLI_STRING, &opt->out_dir, 0, 0, "where the PNGs go"},
-        {"count", CLI_LONG, &opt->count, 1, 256, "images per sheet"},
-        {"seed", CLI_LONG, &opt->seed, 0, 2147483647.0, "ShapeScenes and augmentation seed"},
-        {"size", CLI_LONG, &opt->size, 8, 512, "image side in pixels"},
-        {"zoom", CLI_LONG, &opt->zoom, 1, 8, "screen pixels per image pixel"},
+    const tg_train_flag flags[] = {
+        {"out-dir", TG_FLAG_STRING, &opt->out_dir, 0, 0, "where the PNGs go"},
+        {"count", TG_FLAG_LONG, &opt->count, 1, 256, "images per sheet"},
+        {"seed", TG_FLAG_LONG, &opt->seed, 0, 2147483647.0, "ShapeScenes and augmentation seed"},
+        {"size", TG_FLAG_LONG, &opt->size, 8, 512, "image side in pixels"},
+        {"zoom", TG_FLAG_LONG, &opt->zoom, 1, 8, "screen pixels per image pixel"},
     };
-    return cli_parse(argc, argv, flags, CLI_COUNT(flags), "shapescenes_sheet: contact sheets of ShapeScenes");
+    int rc = tg_train_parse_flags(argc, argv, flags, TG_FLAG_COUNT(flags), "shapescenes_sheet: contact sheets of ShapeScenes");
+    if (rc < 0) fprintf(stderr, "%s: %s\n", argv[0], tg_last_error());
+    return rc;
+}
+
+/* ---- the canvas: a grey RGB image at an integer zoom, with panels pasted
+ * on it and box outlines; positions are in image pixels ---- */
+
+typedef struct sheet_canvas {
+    tg_image img;
+    int zoom;
+} sheet_canvas;
+
+/* Which corner of an outline is drawn thick. */
+typedef enum { CORNER_NONE, CORNER_TOP_LEFT, CORNER_TOP_RIGHT } sheet_corner;
+
+#define GREY 128
+
+/* A grey canvas of height x width image pixels. 0 or -1. */
+static int canvas_new(sheet_canvas *c, int height, int width, int zoom)
+{
+    c->zoom = zoom;
+    if (tg_image_alloc(&c->img, height * zoom, width * zoom, 3) < 0) return -1;
+    memset(c->img.data, GREY, (size_t)c->img.height * (size_t)c->img.width * 3);
+    return 0;
+}
+
+/* Fills canvas pixels x0..x1, y0..y1 (inclusive), clipped to the canvas. */
+static void fill(sheet_canvas *c, int x0, int y0, int x1, int y1, const uint8_t rgb[3])
+{
+    for (int y = y0 < 0 ? 0 : y0; y <= y1 && y < c->img.height; y++)
+        for (int x = x0 < 0 ? 0 : x0; x <= x1 && x < c->img.width; x++)
+            memcpy(c->img.data + 3 * ((size_t)y * (size_t)c->img.width + (size_t)x), rgb, 3);
+}
+
+/* Copies an RGB image with its top-left corner at (x, y). */
+static void canvas_paste(sheet_canvas *c, const tg_image *rgb, int x, int y)
+{
+    int z = c->zoom;
+    for (int i = 0; i < rgb->height; i++)
+        for (int j = 0; j < rgb->width; j++) {
+            const uint8_t *p = rgb->data + 3 * ((size_t)i * (size_t)rgb->width + (size_t)j);
+            fill(c, z * (x + j), z * (y + i), z * (x + j + 1) - 1, z * (y + i + 1) - 1, p);
+        }
+}
+
+/* Outlines box b of the panel at (x, y) just outside its pixels, one canvas
+ * pixel wide, with a thick L at the corner named. */
+static void canvas_outline(sheet_canvas *c, tg_box b, int x, int y, const uint8_t rgb[3], sheet_corner corner)
+{
+    int z = c->zoom, t = z > 2 ? z : 2;
+    int left = z * (x + b.x) - 1, right = z * (x + b.x + b.w), top = z * (y + b.y) - 1, bottom = z * (y + b.y + b.h);
+    int arm = z * (b.w < b.h ? b.w : b.h) / 3;
+    fill(c, left, top, right, top, rgb);
+    fill(c, left, bottom, right, bottom, rgb);
+    fill(c, left, top, left, bottom, rgb);
+    fill(c, right, top, right, bottom, rgb);
+    if (corner == CORNER_TOP_LEFT) {
+        fill(c, left - t + 1, top - t + 1, left + arm, top, rgb);
+        fill(c, left - t + 1, top - t + 1, left, top + arm, rgb);
+    } else if (corner == CORNER_TOP_RIGHT) {
+        fill(c, right - arm, top - t + 1, right + t - 1, top, rgb);
+        fill(c, right, top - t + 1, right + t - 1, top + arm, rgb);
+    }
+}
+
+/* Pastes a normalized 3 x h x w float image at (x, y), de-normalized:
+ * (v * std + mean) * scale, rounded and clamped to 0-255 (scale 255 for
+ * mean and std on [0, 1] values, 1 for mean and std in grey levels). 0 or -1. */
+static int canvas_paste_floats(sheet_canvas *c, const float *chw, int h, int w, const float mean[3], const float std[3],
+                        float scale, int x, int y)
+{
+    tg_image rgb;
+    if (tg_image_alloc(&rgb, h, w, 3) < 0) return -1;
+    size_t plane = (size_t)h * (size_t)w;
+    for (size_t i = 0; i < plane; i++)
+        for (int ch = 0; ch < 3; ch++) {
+            float v = roundf((chw[ch * plane + i] * std[ch] + mean[ch]) * scale);
+            rgb.data[3 * i + ch] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+        }
+    canvas_paste(c, &rgb, x, y);
+    tg_image_free(&rgb);
+    return 0;
+}
+
+/* Pastes a 1-channel label mask at (x, y) in the VOC colours, 255 (ignore)
+ * white. 0 or -1. */
+static int canvas_paste_labels(sheet_canvas *c, const tg_image *mask, int x, int y)
+{
+    static const uint8_t white[3] = {255, 255, 255};
+    const uint8_t *palette = tg_image_voc_palette();
+    tg_image rgb;
+    if (tg_image_alloc(&rgb, mask->height, mask->width, 3) < 0) return -1;
+    for (size_t i = 0; i < (size_t)mask->height * (size_t)mask->width; i++)
+        memcpy(rgb.data + 3 * i, mask->data[i] == 255 ? white : palette + 3 * mask->data[i], 3);
+    canvas_paste(c, &rgb, x, y);
+    tg_image_free(&rgb);
+    return 0;
 }
 
 /* Where panels go: each sample is `panels` n x n panels side by side,

@@ -1,4 +1,4 @@
-"""PyTorch reference for examples/finetune_seg's FCN protocol (issue 5).
+"""PyTorch reference for apps/finetune (finetune_seg)'s FCN protocol (issue 5).
 
 What it is for: telling whether "FCN from random init learns almost nothing
 on ShapeScenes" is a property of the protocol at this scale or a tensorgrad
@@ -23,8 +23,8 @@ The data are ShapeScenes exported as PASCAL VOC PNGs by
 tg_shapescenes_export (data/shapescenes.h): root/JPEGImages/<id>.png,
 root/SegmentationClass/<id>.png (indexed), root/ImageSets/Segmentation/
 {train,test}.txt; train 500 and test 300 images of seed 0:
-    build/examples/shapescenes_export --out /tmp/torchref/voc --split train --count 500
-    build/examples/shapescenes_export --out /tmp/torchref/voc --split test --count 300
+    build/apps/shapescenes_export --out /tmp/torchref/voc --split train --count 500
+    build/apps/shapescenes_export --out /tmp/torchref/voc --split test --count 300
 
 Measured 2026-11-26 (seed 0, one run each; tensorgrad: finetune_seg with
 the same settings, --test-images 300), test mIoU / pixel accuracy:

@@ -24,10 +24,11 @@ int tg_train_interrupt_install(void)
      * one lands in (a blocking read or write) go on rather than fail */
     sa.sa_flags = SA_RESETHAND | SA_RESTART;
     sigemptyset(&sa.sa_mask);
-    requested = 0;
     if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL))
         return TG_FAIL("interrupt_install: %s", strerror(errno));
     return 0;
 }
 
 bool tg_train_interrupt_requested(void) { return requested != 0; }
+
+void tg_train_interrupt_clear(void) { requested = 0; }

@@ -10,7 +10,9 @@
 /* Installs the handler for SIGINT and SIGTERM. 0, or -1 when the system
  * refuses. */
 int tg_train_interrupt_install(void);
-/* Whether a stop was asked since the handler was installed. */
+/* Whether a stop was asked (and not cleared since). */
 bool tg_train_interrupt_requested(void);
+/* Forgets a stop request, for a program that handled it and trains on. */
+void tg_train_interrupt_clear(void);
 
 #endif

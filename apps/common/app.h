@@ -1,0 +1,45 @@
+/* What the DenseCL/MoCo-v2 programs share on top of the train layer
+ * (train/): flags and --threads with their errors printed, the SGD and the
+ * loader of a run, the loop with its stop message, and freeing a run.
+ * Errors are printed here, as "<prog>: <what>: <why>", so each program's
+ * main only maps -1 to its exit status. */
+#ifndef APPS_APP_H
+#define APPS_APP_H
+
+#include "tensorgrad.h"
+
+/* tg_train_parse_flags, printing its error: 0, 1 after --help, -1. */
+int app_parse_flags(int argc, char **argv, const tg_train_flag *flags, int n, const char *about);
+/* Sets the compute threads to a --threads value (0: leaves the default).
+ * 0, or -1 after printing why. */
+int app_set_threads(long threads);
+
+/* Prints "<prog>: <what>: <tg_last_error()>" to stderr; returns -1. */
+int app_fail(const char *prog, const char *what);
+
+/* s->opt: SGD with momentum and weight decay over the parameters of
+ * s->model that params_of lists (tg_fcn_parameters...). 0 or -1. */
+int app_make_sgd(tg_train_state *s, int (*params_of)(const tg_module *, tg_tensor_list *), double lr,
+                 double momentum, double weight_decay, const char *prog);
+/* s->loader over ds with cfg's fields and callback, shuffled each epoch,
+ * the last partial batch dropped; *per_epoch gets its batches a pass. 0,
+ * or -1 (ds makes no batch, say). */
+int app_make_loader(tg_train_state *s, const tg_dataset *ds, tg_loader_config cfg, long batch, long seed,
+                    long workers, int64_t *per_epoch, const char *prog);
+/* The next training batch, passing over the loader's end-of-epoch mark. */
+int app_next_batch(tg_loader *l, tg_batch *b, const char *prog);
+
+/* Opens the run (tg_train_run_open), saying where a resumed one goes on. */
+int app_open_run(tg_train_run *r, const char *dir, const char *config, bool resume, tg_train_state *s,
+                 int64_t total, const char *prog);
+/* Runs the loop: 0 when every step is done, 1 when it stopped early (Ctrl-C
+ * or a stop_after_*), after saying so and how to go on, -1. */
+int app_train(const tg_train_loop *l, tg_train_run *r, tg_train_state *s, const char *prog);
+/* Closes r and frees what s holds: metadata, loader, optimizer, model. */
+void app_close_run(tg_train_run *r, tg_train_state *s);
+
+/* Writes text to "<dir>/<name>" atomically and says so on stdout. 0, or
+ * -1 after printing why. */
+int app_write_text(const char *dir, const char *name, const char *text, size_t len, const char *prog);
+
+#endif

@@ -1,0 +1,238 @@
+/* compare: the DenseCL vs MoCo-v2 protocol in one command (shapescenes.md
+ * 3, densecl-spec.md 9.9). Random init, MoCo-v2 and DenseCL pretrained on
+ * the same images with the same budget, each fine-tuned as an FCN and
+ * probed with its backbone frozen, over several fine-tune seeds:
+ *
+ *   compare --preset quick                         # the demo, a few minutes
+ *   compare --out runs/compare                     # the full preset, about 2 hours
+ *   compare --out runs/compare                     # again, after Ctrl-C: continues
+ *   compare --preset quick --seeds 3 --ft-epochs 20   # any setting as a flag
+ *
+ * --out DIR holds one subdirectory a run (compare_config.h):
+ * pretrain_mocov2/, pretrain_densecl/, ft_<arm>_seed<k>/ and
+ * probe_<arm>_seed<k>/, each as the pretrain and finetune_seg programs
+ * write them. A run whose results.json exists is skipped, one that left a
+ * checkpoint is resumed (with the same numbers as if it had not stopped),
+ * so re-running the same command continues where Ctrl-C (or a crash)
+ * left off. DIR/settings.json holds the settings the runs were made with;
+ * other settings are refused (more --seeds only add runs). DIR/compare.log
+ * says what ran, and how long it took.
+ *
+ * When every run is done: DIR/results.md (the table: FCN and probe mIoU,
+ * pixel accuracy and things-mIoU per arm, mean +- std over seeds; the
+ * paired DenseCL-minus-MoCo-v2 difference per seed; the DenseCL/MoCo-v2
+ * time per step; the scale, the command and the wall times),
+ * DIR/results.json (the same numbers), DIR/chart.png (the mIoU bars with
+ * std error bars) and DIR/losses.png (the pretraining curves). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "compare_config.h"
+#include "compare_plots.h"
+#include "compare_report.h"
+#include "compare_results.h"
+#include "json_read.h"
+#include "app.h"
+#include "out_files.h"
+#include "tensorgrad.h"
+
+#define COMMAND_MAX 8192
+
+typedef struct {
+    compare_config c;
+    char command[COMMAND_MAX]; /* argv as a shell would read it back */
+    FILE *log;                 /* DIR/compare.log */
+} comparer;
+
+/* ---- the output directory ---- */
+
+/* "<out>/<name>" into buf (TG_TRAIN_PATH_MAX bytes). */
+static void out_path(const comparer *m, const char *name, char *buf)
+{
+    snprintf(buf, TG_TRAIN_PATH_MAX, "%s/%s", m->c.out, name);
+}
+
+static bool exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* A line of DIR/compare.log, after the time of day; also to stdout. */
+static void log_line(comparer *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void log_line(comparer *m, const char *fmt, ...)
+{
+    char when[32], text[1024];
+    time_t now = time(NULL);
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime(&now));
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    printf("compare: %s\n", text);
+    if (m->log) fprintf(m->log, "%s  %s\n", when, text), fflush(m->log);
+}
+
+/* Whether the file at path holds exactly text[0..len); -1 when unreadable. */
+static int file_holds(const char *path, const char *text, size_t len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    size_t i = 0;
+    int ch;
+    while ((ch = fgetc(f)) != EOF && i < len && ch == (unsigned char)text[i]) i++;
+    bool same = i == len && ch == EOF;
+    fclose(f);
+    return same;
+}
+
+/* Refuses a DIR whose runs were made with other settings; records them in
+ * a new one. */
+static int guard_settings(comparer *m)
+{
+    char path[TG_TRAIN_PATH_MAX];
+    tg_json_buf now = {0};
+    compare_settings_json(&m->c, &now);
+    tg_json_printf(&now, "\n");
+    out_path(m, "settings.json", path);
+    int rc = 0;
+    if (now.failed) {
+        fprintf(stderr, "compare: out of memory\n");
+        rc = -1;
+    } else if (!exists(path) && tg_train_write_file(path, now.data, now.len)) rc = app_fail("compare", "settings");
+    else if (file_holds(path, now.data, now.len) != 1) {
+        fprintf(stderr, "compare: %s holds runs made with other settings (see %s); now:\n%s", m->c.out, path,
+                now.data);
+        rc = -1;
+    }
+    tg_json_buf_free(&now);
+    return rc;
+}
+
+/* argv as one line to copy into a shell: arguments with characters other
+ * than letters, digits and -_./=:,+ in single quotes. */
+static void join_command(int argc, char **argv, char *buf, size_t size)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < argc && len < size; i++) {
+        const char *a = argv[i];
+        bool plain = *a && strspn(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+") ==
+                               strlen(a);
+        len += (size_t)snprintf(buf + len, size - len, "%s%s%s%s", i ? " " : "", plain ? "" : "'", a, plain ? "" : "'");
+    }
+}
+
+/* ---- the runs ---- */
+
+/* Whether the run in DIR/name has yet to run (no results.json), and
+ * whether it resumes (a checkpoint); a finished one is logged as skipped. */
+static bool pending(comparer *m, const char *name, bool *resume)
+{
+    char path[TG_TRAIN_PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s/results.json", m->c.out, name);
+    if (exists(path)) {
+        log_line(m, "%s: skipped (results.json exists)", name);
+        return false;
+    }
+    snprintf(path, sizeof path, "%s/%s/checkpoint.safetensors", m->c.out, name);
+    *resume = exists(path);
+    log_line(m, "%s: %s", name, *resume ? "resuming from its checkpoint" : "starting");
+    return true;
+}
+
+/* Logs how a run ended (rc: 0 done, 1 stopped with its checkpoint, -1
+ * failed) and its wall time since t0; returns rc. */
+static int finished(comparer *m, const char *name, int rc, double t0)
+{
+    double took = tg_train_clock() - t0;
+    if (rc == 0) log_line(m, "%s: done in %.1f s", name, took);
+    else if (rc == 1) log_line(m, "%s: stopped after %.1f s, its checkpoint saved", name, took);
+    else log_line(m, "%s: failed after %.1f s", name, took);
+    return rc;
+}
+
+static int pretrain_part(comparer *m, compare_arm arm)
+{
+    char name[TG_TRAIN_NAME_MAX], dir[TG_TRAIN_PATH_MAX];
+    compare_pretrain_dir_name(arm, name, sizeof name);
+    out_path(m, name, dir);
+    pretrain_config p = compare_pretrain_config(&m->c, arm, dir);
+    if (!pending(m, name, &p.resume)) return 0;
+    pretrain_result r;
+    double t0 = tg_train_clock();
+    return finished(m, name, pretrain_run(&p, &r), t0);
+}
+
+static int seg_part(comparer *m, compare_eval e, compare_arm arm, long seed)
+{
+    char name[TG_TRAIN_NAME_MAX], dir[TG_TRAIN_PATH_MAX], pretrained[TG_TRAIN_NAME_MAX], backbone[TG_TRAIN_PATH_MAX];
+    compare_run_dir_name(e, arm, seed, name, sizeof name);
+    out_path(m, name, dir);
+    compare_pretrain_dir_name(arm, pretrained, sizeof pretrained);
+    snprintf(backbone, sizeof backbone, "%s/%s/backbone.safetensors", m->c.out, pretrained);
+    finetune_config f = compare_finetune_config(&m->c, e, seed, arm == ARM_RANDOM ? NULL : backbone, dir);
+    if (!pending(m, name, &f.resume)) return 0;
+    finetune_result r;
+    double t0 = tg_train_clock();
+    return finished(m, name, finetune_run(&f, &r), t0);
+}
+
+/* Every run in order: the pretrainings, then seed by seed every arm's
+ * fine-tuning and probe (so a stopped protocol has whole seeds). 0 when
+ * all are done, 1 when stopped, -1. */
+static int run_all(comparer *m)
+{
+    int rc = 0;
+    for (int a = ARM_MOCOV2; !rc && a <= ARM_DENSECL; a++)
+        rc = tg_train_interrupt_requested() ? 1 : pretrain_part(m, (compare_arm)a);
+    for (long k = 0; !rc && k < m->c.seeds; k++)
+        for (int a = 0; !rc && a < ARMS; a++)
+            for (int e = 0; !rc && e < EVALS; e++)
+                rc = tg_train_interrupt_requested() ? 1 : seg_part(m, (compare_eval)e, (compare_arm)a, k);
+    return rc;
+}
+
+/* ---- the report ---- */
+
+static int report(comparer *m)
+{
+    compare_results r;
+    if (compare_results_read(&r, m->c.out, m->c.seeds)) return -1;
+    int rc = compare_report_write(&m->c, &r, m->command) || compare_plots_write(&m->c, &r) ? -1 : 0;
+    compare_results_free(&r);
+    if (!rc) log_line(m, "wrote results.md, results.json, chart.png and losses.png in %s", m->c.out);
+    return rc;
+}
+
+static int open_out(comparer *m)
+{
+    char path[TG_TRAIN_PATH_MAX];
+    if (tg_train_make_dir(m->c.out)) return app_fail("compare", "the output directory");
+    if (guard_settings(m)) return -1;
+    out_path(m, "compare.log", path);
+    m->log = fopen(path, "a");
+    if (m->log) return 0;
+    fprintf(stderr, "compare: cannot open %s\n", path);
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    static comparer m;
+    int rc = compare_parse(argc, argv, &m.c);
+    if (rc) return rc > 0 ? 0 : 2;
+    join_command(argc, argv, m.command, sizeof m.command);
+    if (open_out(&m)) return 1;
+    tg_train_interrupt_install();
+    log_line(&m, "%s (preset %s, %ld seeds, %d threads)", m.command, m.c.preset, m.c.seeds, tg_get_num_threads());
+    rc = run_all(&m);
+    if (rc == 1) log_line(&m, "stopped; run the same command again to continue");
+    if (rc == 0) rc = report(&m);
+    if (rc < 0) log_line(&m, "failed");
+    fclose(m.log);
+    return rc < 0 ? 1 : 0;
+}

@@ -1,0 +1,71 @@
+#!/bin/sh
+# The compare program's smoke test (meson suite 'examples'), on a tiny
+# protocol (seconds, also under ASan):
+#   1. it runs every run and writes results.md, results.json, chart.png and
+#      losses.png, with finite scores for every arm, a finite paired
+#      difference and a finite DenseCL/MoCo-v2 time ratio;
+#   2. the same command again skips every run and writes the same report;
+#   3. a run whose results.json is gone but whose checkpoint is there is
+#      resumed, and the scores come out the same;
+#   4. other settings in the same directory are refused.
+# usage: compare_smoke.sh COMPARE
+set -eu
+compare=$1
+smoke=compare_smoke
+. "$(dirname "$0")/../common/smoke_lib.sh"
+out="$dir/out"
+
+tiny="--preset quick --out $out --seeds 2 --threads 2 --size 32 --width 0.125 --pretrain-images 16 \
+--pretrain-epochs 1 --pretrain-batch 8 --queue 16 --bn-groups 2 --train-images 8 --test-images 8 --ft-epochs 1 \
+--probe-epochs 1 --ft-batch 4"
+runs=14 # 2 pretrainings + 3 arms x 2 evaluations x 2 seeds
+# The lines of results.json that start with the key $1 (the pretraining lines, which hold "images",
+# left out), checked for numbers JSON cannot hold.
+finite_line() {
+    line=$(grep "^ *\"$1\":" "$out/results.json" | grep -v '"images"') || fail "results.json has no \"$1\" line"
+    case $line in
+        *null* | *nan* | *inf*) fail "results.json: $line" ;;
+    esac
+}
+scores() { grep -E '^ *"(random|mocov2|densecl|densecl_minus_mocov2_miou)"' "$out/results.json" | grep -v '"images"'; }
+
+# 1. the whole protocol
+quiet $compare $tiny
+for f in results.md results.json chart.png losses.png compare.log settings.json; do
+    [ -s "$out/$f" ] || fail "no $f"
+done
+for f in chart.png losses.png; do
+    head -c 4 "$out/$f" | grep -q PNG || fail "$f is not a PNG"
+done
+for key in random mocov2 densecl densecl_mocov2_time_per_step; do finite_line $key; done
+grep -q '"densecl_minus_mocov2_miou":{"ft":{"per_seed":\[[-0-9.e]*,[-0-9.e]*\],"mean":[-0-9.e]*,"std":[0-9.e]*},' \
+    "$out/results.json" || fail "no finite paired difference: $(grep densecl_minus "$out/results.json")"
+grep -q '^| DenseCL | ' "$out/results.md" || fail "results.md has no DenseCL row"
+grep -q 'time per iteration: \*\*[0-9]' "$out/results.md" || fail "results.md has no time ratio"
+[ "$(grep -c ': done in' "$out/compare.log")" = $runs ] || fail "not $runs runs done: $(cat "$out/compare.log")"
+echo "compare: $(grep 'time per iteration' "$out/results.md")"
+
+# 2. again: everything skipped, the same report
+cp "$out/results.md" "$dir/results.md"
+cp "$out/results.json" "$dir/results.json"
+: > "$out/compare.log"
+quiet $compare $tiny
+[ "$(grep -c ': skipped' "$out/compare.log")" = $runs ] || fail "not every run skipped: $(cat "$out/compare.log")"
+! grep -q 'starting\|resuming' "$out/compare.log" || fail "a run ran again: $(cat "$out/compare.log")"
+cmp "$dir/results.md" "$out/results.md" || fail "another results.md"
+cmp "$dir/results.json" "$out/results.json" || fail "another results.json"
+echo "the same command again: every run skipped, the same report"
+
+# 3. a run with its checkpoint but no results is resumed to the same scores
+scores > "$dir/a.txt"
+rm "$out/ft_densecl_seed1/results.json"
+quiet $compare $tiny
+grep -q 'ft_densecl_seed1: resuming' "$out/compare.log" || fail "ft_densecl_seed1 not resumed"
+scores > "$dir/b.txt"
+cmp "$dir/a.txt" "$dir/b.txt" || fail "other scores after the resume"
+echo "a run left with its checkpoint: resumed, the same scores"
+
+# 4. other settings are refused
+if $compare $tiny --ft-epochs 2 > "$dir/out.txt" 2>&1; then fail "other settings in the same directory accepted"; fi
+grep -q 'other settings' "$dir/out.txt" || fail "other settings refused without saying so: $(cat "$dir/out.txt")"
+echo "other settings in the same directory: refused"

@@ -1,0 +1,49 @@
+#!/bin/sh
+# The segmentation programs' smoke test (meson suite 'examples'):
+#   1. finetune_seg on a tiny ShapeScenes config runs to the end and scores
+#      the test split with finite numbers;
+#   2. the same run stopped after epoch 1, and again in the middle of an
+#      epoch, then --resume'd (with other --workers), ends with the same
+#      weights, bit for bit, and results.json (apart from its timing line)
+#      as the uninterrupted one, and the same log apart from the times;
+#   3. eval_seg on the saved weights gives the test scores finetune_seg gave.
+# usage: seg_smoke.sh FINETUNE_SEG EVAL_SEG
+set -eu
+finetune=$1
+eval_seg=$2
+smoke=seg_smoke
+. "$(dirname "$0")/../common/smoke_lib.sh"
+
+tiny="--train-images 32 --test-images 16 --size 32 --width 0.125 --batch 8 --epochs 2 --threads 2 --log-every 2"
+# The log without its times, which differ from run to run.
+untimed() { sed 's/"time":[0-9.e+-]*//' "$1"; }
+test_line() { grep '^"test"' "$1"; }
+
+quiet $finetune $tiny --out "$dir/full"
+miou=$(test_line "$dir/full/results.json" | sed 's/.*"miou":\([^,]*\),.*/\1/')
+case $miou in
+    null | *nan* | *inf* | "") fail "the test mIoU is '$miou'" ;;
+esac
+echo "tiny run: test mIoU $miou"
+
+for stop in "--stop-after-epoch 1" "--stop-after-step 3"; do
+    quiet $finetune $tiny --out "$dir/split" $stop
+    [ ! -e "$dir/split/results.json" ] || fail "$stop: the run did not stop"
+    quiet $finetune $tiny --out "$dir/split" --resume --workers 0
+    cmp "$dir/full/fcn.safetensors" "$dir/split/fcn.safetensors" || fail "$stop, then --resume: other weights"
+    untimed_results "$dir/full/results.json" > "$dir/a.txt"
+    untimed_results "$dir/split/results.json" > "$dir/b.txt"
+    cmp "$dir/a.txt" "$dir/b.txt" || fail "$stop, then --resume: other results"
+    untimed "$dir/full/log.jsonl" > "$dir/a.txt"
+    untimed "$dir/split/log.jsonl" > "$dir/b.txt"
+    cmp "$dir/a.txt" "$dir/b.txt" || fail "$stop, then --resume: another log"
+    rm -r "$dir/split"
+    echo "$stop, then --resume: the same weights, results and log"
+done
+
+quiet $eval_seg --test-images 16 --size 32 --width 0.125 --threads 2 --overlays 2 \
+    --weights "$dir/full/fcn.safetensors" --out "$dir/eval"
+[ "$(test_line "$dir/full/results.json")" = "$(test_line "$dir/eval/results.json")" ] ||
+    fail "eval_seg scores the weights otherwise: $(test_line "$dir/eval/results.json")"
+[ -s "$dir/eval/overlay_00001.png" ] || fail "no overlay"
+echo "eval_seg: the same test scores"
