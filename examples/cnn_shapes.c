@@ -14,24 +14,22 @@
  * loss as it falls and the accuracy on a held-out set, and exits 0 only if
  * the final accuracy reaches PASS_ACCURACY, so it doubles as a test.
  *
- * --checkpoint FILE saves a training checkpoint (nn/checkpoint.h: model,
- * optimizer, the batch generator, the step) when training ends, at --steps
- * or earlier at --stop-at (the schedule still spans --steps); --resume FILE
- * loads one and trains on from its step, giving the same numbers as a run
- * that never stopped:
+ * The run goes through the train layer (train/): a run directory (--out)
+ * with a checkpoint at every report (model, optimizer, the batch
+ * generator, the step) and log.jsonl; Ctrl-C or --stop-after saves and
+ * stops, and --resume trains on from the checkpoint with the same numbers
+ * as a run that never stopped:
  *
- *   cnn_shapes --stop-at 150 --checkpoint half.safetensors
- *   cnn_shapes --resume half.safetensors      # ends as plain `cnn_shapes`
+ *   cnn_shapes --out run --stop-after 150
+ *   cnn_shapes --out run --resume      # ends as plain `cnn_shapes`
  *
  * The numbers depend on --seed only, not on --threads.
  *
- *   cnn_shapes [--steps N] [--stop-at N] [--seed S] [--threads T]
- *              [--checkpoint FILE] [--resume FILE] */
+ *   cnn_shapes [--steps N] [--seed S] [--threads T] [--out DIR] [--resume] [--stop-after N] */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "tensorgrad.h"
 
@@ -50,11 +48,9 @@
 static const char *const class_names[NUM_CLASSES] = {"circle", "square", "cross", "noise"};
 
 typedef struct {
-    long steps;   /* the schedule's length */
-    long stop_at; /* where training ends: steps unless given */
-    unsigned long long seed;
-    int threads; /* 0: the library's default */
-    const char *checkpoint, *resume;
+    long steps, seed, threads, stop_after;
+    const char *out;
+    bool resume;
 } options;
 
 /* Prints what failed and the library's message; returns -1. */
@@ -69,22 +65,21 @@ static int fail(const char *what)
 /* 0, 1 after --help, -1 on a bad flag (train/flags.h). */
 static int parse_options(int argc, char **argv, options *opt)
 {
-    long steps = 300, stop_at = -1, seed = 1, threads = 0;
-    *opt = (options){0};
+    *opt = (options){.steps = 300, .seed = 1, .out = "cnn_shapes_run"};
     const tg_train_flag flags[] = {
-        {"steps", TG_FLAG_LONG, &steps, 1, 1000000, "the schedule's length"},
-        {"stop-at", TG_FLAG_LONG, &stop_at, 0, 1000000, "where training ends (-1: --steps)"},
-        {"seed", TG_FLAG_LONG, &seed, 0, 2147483647.0, "data, initialisation and batch order"},
-        {"threads", TG_FLAG_LONG, &threads, 1, 1024, "compute threads (0: all cores)"},
-        {"checkpoint", TG_FLAG_STRING, &opt->checkpoint, 0, 0, "save a training checkpoint here when training ends"},
-        {"resume", TG_FLAG_STRING, &opt->resume, 0, 0, "continue from this checkpoint"},
+        {"steps", TG_FLAG_LONG, &opt->steps, 10, 1000000, "the schedule's length, a multiple of 10"},
+        {"seed", TG_FLAG_LONG, &opt->seed, 0, 2147483647.0, "data, initialisation and batch order"},
+        {"threads", TG_FLAG_LONG, &opt->threads, 0, 1024, "compute threads (0: all cores)"},
+        {"out", TG_FLAG_STRING, &opt->out, 0, 0, "the run directory: checkpoint and log.jsonl"},
+        {"resume", TG_FLAG_BOOL, &opt->resume, 0, 0, "continue from OUT's checkpoint"},
+        {"stop-after", TG_FLAG_LONG, &opt->stop_after, 0, 1000000, "save and stop after this step (0: no)"},
     };
     int rc = tg_train_parse_flags(argc, argv, flags, TG_FLAG_COUNT(flags), "cnn_shapes: a small CNN learns four shapes");
     if (rc < 0) fprintf(stderr, "%s: %s\n", argv[0], tg_last_error());
-    opt->steps = steps;
-    opt->stop_at = stop_at < 0 || stop_at > steps ? steps : stop_at;
-    opt->seed = (unsigned long long)seed;
-    opt->threads = (int)threads;
+    if (!rc && opt->steps % 10) {
+        fprintf(stderr, "%s: --steps %ld is not a multiple of 10 (a report every tenth)\n", argv[0], opt->steps);
+        return -1;
+    }
     return rc;
 }
 
@@ -192,77 +187,66 @@ static tg_module *net_new(tg_rng *rng)
 /* ---- training ---- */
 
 typedef struct {
-    tg_module *model;
-    tg_optimizer *opt;
-    tg_rng data;  /* draws every training batch */
-    int64_t step; /* steps taken */
+    const options *opt;
+    tg_train_run run;
+    tg_train_state state;    /* model, optimizer, step: what the checkpoint holds */
+    tg_rng data;             /* draws every training batch */
+    tg_checkpoint_rng rngs[1];
+    int64_t report_every;    /* an "epoch": steps between reports and checkpoints */
+    double window;           /* the loss summed since the last report */
+    double first, last;      /* the first and last reported mean loss */
 } trainer;
+
+/* The run's config: what changes the numbers; resuming with another is refused. */
+static void config_text(const options *opt, char *buf, size_t size)
+{
+    snprintf(buf, size, "{\"example\":\"cnn_shapes\",\"steps\":%ld,\"seed\":%ld}", opt->steps, opt->seed);
+}
 
 static int trainer_init(trainer *t, const options *opt)
 {
-    tg_rng init = tg_rng_new(opt->seed, 2);
-    *t = (trainer){.data = tg_rng_new(opt->seed, 0)};
-    t->model = net_new(&init);
-    if (!t->model) return fail("building the model");
+    tg_rng init = tg_rng_new((uint64_t)opt->seed, 2);
+    *t = (trainer){.opt = opt, .data = tg_rng_new((uint64_t)opt->seed, 0), .report_every = opt->steps / 10,
+                   .first = -1, .last = -1};
+    t->rngs[0] = (tg_checkpoint_rng){"data", &t->data};
+    t->state = (tg_train_state){.model = net_new(&init), .n_rngs = 1, .rngs = t->rngs};
+    if (!t->state.model) return fail("building the model");
     tg_tensor_list params = {0};
-    if (!tg_module_parameters(t->model, &params))
-        t->opt = tg_sgd_new(&params, (tg_sgd_opts){.lr = BASE_LR, .momentum = MOMENTUM, .weight_decay = WEIGHT_DECAY});
+    if (!tg_module_parameters(t->state.model, &params))
+        t->state.opt =
+            tg_sgd_new(&params, (tg_sgd_opts){.lr = BASE_LR, .momentum = MOMENTUM, .weight_decay = WEIGHT_DECAY});
     tg_tensor_list_clear(&params);
-    return t->opt ? 0 : fail("building the optimizer");
+    if (!t->state.opt) return fail("building the optimizer");
+    char config[128];
+    config_text(opt, config, sizeof config);
+    if (tg_train_run_open(&t->run, opt->out, config, opt->resume, &t->state)) return fail("opening the run");
+    if (opt->resume) printf("resumed from %s at step %lld\n", t->run.checkpoint, (long long)t->state.step);
+    return 0;
 }
 
 static void trainer_free(trainer *t)
 {
-    tg_optimizer_free(t->opt);
-    tg_module_free(t->model);
+    tg_train_run_close(&t->run);
+    tg_metadata_clear(&t->state.meta);
+    tg_optimizer_free(t->state.opt);
+    tg_module_free(t->state.model);
 }
 
-static int save(const trainer *t, const options *opt)
+/* One forward, backward and update on a fresh batch (tg_train_loop's step). */
+static int train_step(void *ctx, double *loss)
 {
-    tg_rng data = t->data;
-    tg_checkpoint_rng rngs[] = {{"data", &data}};
-    tg_checkpoint_extra extra = {.step = t->step, .n_rngs = 1, .rngs = rngs};
-    char seed[32];
-    snprintf(seed, sizeof seed, "%llu", opt->seed);
-    int rc = tg_metadata_add(&extra.metadata, "example", "cnn_shapes") ||
-             tg_metadata_add(&extra.metadata, "seed", seed) ||
-             tg_checkpoint_save(opt->checkpoint, t->model, t->opt, &extra);
-    tg_metadata_clear(&extra.metadata);
-    if (rc) return fail("saving the checkpoint");
-    printf("saved checkpoint %s at step %lld\n", opt->checkpoint, (long long)t->step);
-    return 0;
-}
-
-static int resume(trainer *t, const options *opt)
-{
-    tg_checkpoint_rng rngs[] = {{"data", &t->data}};
-    tg_checkpoint_extra extra = {.n_rngs = 1, .rngs = rngs};
-    int rc = tg_checkpoint_load(opt->resume, t->model, t->opt, &extra);
-    if (!rc) {
-        t->step = extra.step;
-        const char *seed = tg_metadata_get(&extra.metadata, "seed");
-        printf("resumed from %s at step %lld (trained with seed %s)\n", opt->resume, (long long)t->step,
-               seed ? seed : "?");
-    }
-    tg_metadata_clear(&extra.metadata);
-    return rc ? fail("resuming") : 0;
-}
-
-/* One forward, backward and update; its loss in *loss. */
-static int train_step(trainer *t, long total, double *loss)
-{
+    trainer *t = ctx;
     tg_tensor *x, *y;
     if (make_batch(&t->data, BATCH, &x, &y)) return -1;
-    tg_optimizer_set_lr(t->opt, tg_lr_cosine(BASE_LR, 0.0, t->step, total));
-    tg_tensor *logits = tg_module_forward(t->model, x);
+    tg_optimizer_set_lr(t->state.opt, tg_lr_cosine(BASE_LR, 0.0, t->state.step, t->opt->steps));
+    tg_tensor *logits = tg_module_forward(t->state.model, x);
     tg_tensor *l = tg_cross_entropy(logits, y, -100);
     int rc = !l ? fail("forward") : tg_backward(l, NULL) ? fail("backward") : 0;
     if (!rc) {
         *loss = tg_item(l);
-        rc = tg_optimizer_step(t->opt) ? fail("optimizer step") : 0;
+        rc = tg_optimizer_step(t->state.opt) ? fail("optimizer step") : 0;
     }
-    tg_optimizer_zero_grad(t->opt);
-    if (!rc) t->step++;
+    tg_optimizer_zero_grad(t->state.opt);
     tg_release(x);
     tg_release(y);
     tg_release(logits);
@@ -270,15 +254,21 @@ static int train_step(trainer *t, long total, double *loss)
     return rc;
 }
 
+static int after_step(void *ctx, double loss)
+{
+    ((trainer *)ctx)->window += loss;
+    return 0;
+}
+
 /* Accuracy on EVAL_IMAGES held-out images (their own stream), in eval mode;
  * per-class counts in correct[] and seen[]. */
-static int evaluate(trainer *t, unsigned long long seed, double *acc, int *correct, int *seen)
+static int evaluate(tg_module *model, uint64_t seed, double *acc, int *correct, int *seen)
 {
     tg_rng rng = tg_rng_new(seed, 1);
     int right = 0, rc = 0;
     memset(correct, 0, NUM_CLASSES * sizeof *correct);
     memset(seen, 0, NUM_CLASSES * sizeof *seen);
-    tg_module_train(t->model, false);
+    tg_module_train(model, false);
     tg_no_grad_enter();
     for (int at = 0; at < EVAL_IMAGES && !rc; at += EVAL_BATCH) {
         tg_tensor *x, *y;
@@ -286,7 +276,7 @@ static int evaluate(trainer *t, unsigned long long seed, double *acc, int *corre
             rc = -1;
             break;
         }
-        tg_tensor *logits = tg_module_forward(t->model, x);
+        tg_tensor *logits = tg_module_forward(model, x);
         tg_tensor *best = logits ? tg_k_argmax(logits, 1, false) : NULL;
         int64_t predicted[EVAL_BATCH], labels[EVAL_BATCH];
         rc = !best || tg_copy_to_buffer(best, predicted) || tg_copy_to_buffer(y, labels) ? fail("evaluation") : 0;
@@ -301,54 +291,57 @@ static int evaluate(trainer *t, unsigned long long seed, double *acc, int *corre
         tg_release(best);
     }
     tg_no_grad_exit();
-    tg_module_train(t->model, true);
+    tg_module_train(model, true);
     *acc = (double)right / EVAL_IMAGES;
     return rc;
 }
 
-static int train(trainer *t, const options *opt)
+/* Every report_every steps: the mean loss, the held-out accuracy, a log line. */
+static int report(void *ctx)
 {
-    long report_every = opt->steps >= 10 ? opt->steps / 10 : 1;
-    double window = 0.0, first = -1.0, last = -1.0;
-    int in_window = 0;
-    while (t->step < opt->stop_at) {
-        double loss;
-        if (train_step(t, opt->steps, &loss)) return -1;
-        window += loss;
-        in_window++;
-        if (t->step % report_every && t->step != opt->stop_at) continue;
-        double mean = window / in_window, acc;
-        int correct[NUM_CLASSES], seen[NUM_CLASSES];
-        if (evaluate(t, opt->seed, &acc, correct, seen)) return -1;
-        printf("step %5lld  lr %.4f  loss %.4f  held-out accuracy %.4f\n", (long long)t->step,
-               tg_optimizer_lr(t->opt), mean, acc);
-        if (first < 0) first = mean;
-        last = mean;
-        window = 0.0;
-        in_window = 0;
-    }
-    if (first >= 0) printf("loss %.4f at the first report, %.4f at the last\n", first, last);
-    return 0;
+    trainer *t = ctx;
+    double mean = t->window / (double)t->report_every, acc;
+    int correct[NUM_CLASSES], seen[NUM_CLASSES];
+    if (evaluate(t->state.model, (uint64_t)t->opt->seed, &acc, correct, seen)) return -1;
+    printf("step %5lld  lr %.4f  loss %.4f  held-out accuracy %.4f\n", (long long)t->state.step,
+           tg_optimizer_lr(t->state.opt), mean, acc);
+    if (t->first < 0) t->first = mean;
+    t->last = mean;
+    t->window = 0.0;
+    char line[128];
+    snprintf(line, sizeof line, "{\"step\":%lld,\"loss\":%.9g,\"accuracy\":%.9g}", (long long)t->state.step, mean, acc);
+    return tg_train_run_log(&t->run, line) ? fail("the log") : 0;
 }
 
-/* Sets up, trains, saves, and returns the final accuracy (negative on failure). */
+/* Trains to --steps (0), or stops early with the checkpoint saved (1); -1. */
+static int train(trainer *t)
+{
+    tg_train_loop l = {.total_steps = t->opt->steps, .steps_per_epoch = t->report_every,
+                       .stop_after_step = t->opt->stop_after, .ctx = t, .step = train_step,
+                       .after_step = after_step, .end_epoch = report};
+    int rc = tg_train_loop_run(&l, &t->run, &t->state);
+    if (rc < 0) return fail("training");
+    if (rc > 0) printf("saved %s at step %lld; continue with --resume\n", t->run.checkpoint, (long long)t->state.step);
+    if (t->first >= 0) printf("loss %.4f at the first report, %.4f at the last\n", t->first, t->last);
+    return rc;
+}
+
+/* Sets up, trains and returns the final accuracy; 2 when stopped early, negative on failure. */
 static double run(const options *opt)
 {
     trainer t;
     double acc = -1.0;
     int correct[NUM_CLASSES], seen[NUM_CLASSES];
     int rc = trainer_init(&t, opt);
-    if (!rc && opt->resume) rc = resume(&t, opt);
     if (!rc)
-        printf("%lld parameters; training steps %lld to %ld of %ld\n", (long long)tg_module_num_parameters(t.model),
-               (long long)t.step, opt->stop_at, opt->steps);
-    if (!rc) rc = train(&t, opt);
-    if (!rc && opt->checkpoint) rc = save(&t, opt);
-    if (!rc) rc = evaluate(&t, opt->seed, &acc, correct, seen);
+        printf("%lld parameters; training steps %lld to %ld\n", (long long)tg_module_num_parameters(t.state.model),
+               (long long)t.state.step, opt->steps);
+    if (!rc) rc = train(&t);
+    if (!rc) rc = evaluate(t.state.model, (uint64_t)opt->seed, &acc, correct, seen);
     for (int k = 0; !rc && k < NUM_CLASSES; k++)
         printf("  %-6s %3d / %3d\n", class_names[k], correct[k], seen[k]);
     trainer_free(&t);
-    return rc ? -1.0 : acc;
+    return rc < 0 ? -1.0 : rc > 0 ? 2.0 : acc;
 }
 
 int main(int argc, char **argv)
@@ -356,15 +349,16 @@ int main(int argc, char **argv)
     options opt;
     int parsed = parse_options(argc, argv, &opt);
     if (parsed) return parsed > 0 ? 0 : 2;
-    if (opt.threads && tg_set_num_threads(opt.threads)) {
-        fail("set_num_threads");
+    if ((opt.threads && tg_set_num_threads((int)opt.threads)) || tg_train_interrupt_install()) {
+        fail("setting up");
         return 1;
     }
-    printf("cnn_shapes: %dx%d images of %d classes, batch %d, %ld steps, seed %llu, threads %d\n", SIDE, SIDE,
+    printf("cnn_shapes: %dx%d images of %d classes, batch %d, %ld steps, seed %ld, threads %d\n", SIDE, SIDE,
            NUM_CLASSES, BATCH, opt.steps, opt.seed, tg_get_num_threads());
     double start = tg_train_clock();
     double acc = run(&opt);
     if (acc < 0.0) return 1;
+    if (acc > 1.0) return 0; /* stopped early, checkpoint saved */
     printf("final held-out accuracy %.4f (pass mark %.2f) in %.2f s\n", acc, PASS_ACCURACY, tg_train_clock() - start);
     if (acc < PASS_ACCURACY) {
         fprintf(stderr, "cnn_shapes: accuracy %.4f is below %.2f\n", acc, PASS_ACCURACY);
