@@ -6,7 +6,7 @@ that tests/models/test_contrastive.c repeats in C (those of
 make_fixtures_resnet.py), so no weights are committed.
 
 The step follows the official densecl.py (WXinlong/DenseCL) as
-densecl-spec.md section 2 describes it, on one device:
+docs/protocol.md section 5 describes it, on one device:
   query: F_q = backbone_q(im_q); g_q, D_q from the neck; all normalised;
   key (no grad): momentum update of the parameters (not the BN buffers);
     the key batch permuted by PERM, F_k, g_k, D_k and the pooled p_k, then

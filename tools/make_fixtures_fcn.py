@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes tests/models/fixtures_fcn.h: what PyTorch computes for the FCN of
 models/fcn.h (a torchvision ResNet with mmseg's FCNHead on C5 and an
-auxiliary FCNHead on C4, densecl-spec.md 6.1) when every parameter, running
+auxiliary FCNHead on C4, docs/protocol.md section 11) when every parameter, running
 statistic, the input and the labels are filled by the formulas that
 tests/models/test_fcn.c repeats in C (those of make_fixtures_resnet.py).
 
