@@ -33,6 +33,11 @@ Run from the repository root:  /usr/bin/python3 tools/make_fixtures_contrastive.
 import os
 import sys
 
+from script_help import answer_help
+
+if __name__ == "__main__":
+    answer_help(__doc__)
+
 import torch
 import torch.nn.functional as F
 import torchvision
