@@ -27,6 +27,15 @@
 
 #include "tensorgrad.h"
 #include "timing.h"
+#include "usage.h"
+
+#define OPTIONS \
+    "[--depth 18] [--width 0.25] [--size 64] [--batch 64] [--queue 4096] [--groups 8] [--threads 2]\n" \
+    "       [--steps 6] [--warmup 2]"
+#define ABOUT \
+    "A DenseCL step against a MoCo-v2 step (tg_contrastive_step, backward, SGD), interleaved on the same\n" \
+    "backbone, batch, queue and views: each method's median step time (clock and CPU), their ratio and the\n" \
+    "ratio the arithmetic alone predicts. Built as prof_contrastive, it also prints where each step goes."
 
 #ifdef TG_BENCH_PROF /* prof_contrastive: the same program with the step profiler */
 #include "bench/prof_wrap.h"
@@ -77,13 +86,14 @@ static int parse_args(int argc, char **argv, options *o)
         else if (!strcmp(a, "--steps")) o->steps = (int)v;
         else if (!strcmp(a, "--warmup")) o->warmup = (int)v;
         else {
-            fprintf(stderr, "%s: unknown option %s (see the comment at the head of bench_contrastive.c)\n", argv[0],
-                    a);
+            fprintf(stderr, "%s: unknown option %s\n", argv[0], a);
+            bench_usage_error(argv[0], OPTIONS);
             return -1;
         }
     }
     if (argc % 2) return 0;
     fprintf(stderr, "%s: %s needs a value\n", argv[0], argv[argc - 1]);
+    bench_usage_error(argv[0], OPTIONS);
     return -1;
 }
 
@@ -169,6 +179,7 @@ static void step_flops(tg_module *model, const options *o, double *moco, double 
 
 int main(int argc, char **argv)
 {
+    if (bench_help(argc, argv, OPTIONS, ABOUT)) return 0;
     options o;
     if (parse_args(argc, argv, &o)) return 2;
     tg_set_num_threads(o.threads);

@@ -36,6 +36,7 @@
 #include "tensorgrad.h"
 #include "timing.h"
 #include "train_step.h"
+#include "usage.h"
 
 #define MAX_REPS 64
 #define TRAIN_BATCH 32
@@ -75,6 +76,16 @@ static int parse_cases(const char *list)
     return c;
 }
 
+#define STRINGIFY(x) #x
+#define STRING_OF(x) STRINGIFY(x)
+#define OPTIONS \
+    "[--threads 2] [--reps 3 (<= " STRING_OF(MAX_REPS) ")] [--pairs 1024 (>= 256)] [--images 1024 (>= 256)]\n" \
+    "       [--steps 10] [--warmup 3] [--only fly,png,jpeg,train] [--data DIR] [--quiet]"
+#define ABOUT \
+    "The data loader's supply of MoCo-v2 view pairs per second (ShapeScenes rendered on the fly, as PNG\n" \
+    "and as JPEG files under --data; 0, 1 and 2 workers) next to what a ResNet-18 training step consumes;\n" \
+    "Markdown tables and RESULT lines. bench/run_loader.sh compares it with torchvision."
+
 static int parse_args(int argc, char **argv, options *o)
 {
     *o = (options){.threads = 2, .reps = 3, .pairs = 1024, .images = 1024, .steps = 10, .warmup = 3, .cases = 15};
@@ -100,9 +111,7 @@ static int parse_args(int argc, char **argv, options *o)
         o->steps > 0 && o->warmup >= 0 && o->cases)
         return 0;
 usage:
-    fprintf(stderr, "usage: %s [--threads 2] [--reps 3 (<= %d)] [--pairs 1024 (>= 256)] [--images 1024 (>= 256)] "
-                    "[--steps 10] [--warmup 3] [--only fly,png,jpeg,train] [--data DIR] [--quiet]\n",
-            argv[0], MAX_REPS);
+    bench_usage_error(argv[0], OPTIONS);
     return -1;
 }
 
@@ -311,6 +320,7 @@ static int measure_train(const options *o, const bench_data *d)
 
 int main(int argc, char **argv)
 {
+    if (bench_help(argc, argv, OPTIONS, ABOUT)) return 0;
     options o;
     if (parse_args(argc, argv, &o)) return 2;
     if (tg_set_num_threads(o.threads)) {

@@ -22,6 +22,13 @@
 #include "tensor/linalg.h"
 #include "tensorgrad.h"
 #include "timing.h"
+#include "usage.h"
+
+#define OPTIONS "[--threads 1,2] [--reps 9] [--list]"
+#define ABOUT \
+    "GEMM throughput of tg_k_matmul and tg_k_gemm_into against raw bli_sgemm on the convolutions of\n" \
+    "ResNet-18 written as GEMMs: a RESULT line (GFLOP/s) per shape and thread count. --list prints the\n" \
+    "shapes. bench/run_matmul.sh adds PyTorch's numbers and prints the table."
 
 typedef struct {
     const char *name;
@@ -107,6 +114,7 @@ static int run_shape(const gemm_shape *s, int reps, double *tg_gflops, double *i
 
 int main(int argc, char **argv)
 {
+    if (bench_help(argc, argv, OPTIONS, ABOUT)) return 0;
     const char *threads = "1,2";
     int reps = 9;
     for (int i = 1; i < argc; i++) {
@@ -118,7 +126,7 @@ int main(int argc, char **argv)
                        (long long)shapes[s].n, (long long)shapes[s].k, shapes[s].ta, shapes[s].tb);
             return 0;
         } else {
-            fprintf(stderr, "usage: %s [--threads 1,2] [--reps 9] [--list]\n", argv[0]);
+            bench_usage_error(argv[0], OPTIONS);
             return 2;
         }
     }

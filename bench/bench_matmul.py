@@ -25,12 +25,12 @@ import subprocess
 import sys
 import time
 
-import torch
-
 
 def torch_gflops(m, n, k, ta, tb, threads, reps):
     """Median GFLOP/s of torch.matmul for (m,k) @ (k,n); ta/tb: operand is a
     transposed view of a contiguous tensor, as in the C benchmark."""
+    import torch
+
     torch.set_num_threads(threads)
     g = torch.Generator().manual_seed(42)
     a = torch.randn(k, m, generator=g).t() if ta else torch.randn(m, k, generator=g)
@@ -86,6 +86,7 @@ def main():
         return torch_worker(args.torch_worker)
     if not args.bench:
         ap.error("--bench is required")
+    import torch  # here, not at the top: --help needs no PyTorch
 
     run = subprocess.run([args.bench, "--threads", args.threads, "--reps", str(args.reps)],
                          stdout=subprocess.PIPE, text=True, check=True)

@@ -31,6 +31,7 @@
 #include "tensorgrad.h"
 #include "timing.h"
 #include "train_step.h"
+#include "usage.h"
 
 #ifdef TG_BENCH_PROF /* prof_resnet: the same program with the step profiler */
 #include "bench/prof_wrap.h"
@@ -100,6 +101,15 @@ static void perf_control(FILE *ctl, const char *cmd)
 
 static double mb(size_t bytes) { return (double)bytes / (1024.0 * 1024.0); }
 
+#define OPTIONS \
+    "[--batch 32] [--size 64] [--threads 2] [--steps 10] [--warmup 3] [--classes 1000] [--seed 1] [--quiet]\n" \
+    "       [--perf-ctl FIFO]"
+#define ABOUT \
+    "One ResNet-18 training step (forward, cross-entropy, backward, SGD) on a random batch, timed, and the\n" \
+    "memory each timed step adds; the last line is a RESULT line. --perf-ctl: the control fifo of\n" \
+    "`perf record -D -1 --control fifo:FIFO`, enabled for the timed steps only. bench/run_resnet.sh\n" \
+    "compares it with PyTorch."
+
 static int parse_args(int argc, char **argv, options *o)
 {
     *o = (options){.batch = 32, .size = 64, .threads = 2, .steps = 10, .warmup = 3, .classes = 1000, .seed = 1};
@@ -127,9 +137,7 @@ static int parse_args(int argc, char **argv, options *o)
     }
     if (o->batch > 0 && o->size >= 32 && o->threads > 0 && o->steps > 0 && o->warmup >= 0 && o->classes > 1) return 0;
 usage:
-    fprintf(stderr, "usage: %s [--batch 32] [--size 64] [--threads 2] [--steps 10] [--warmup 3] "
-                    "[--classes 1000] [--seed 1] [--quiet] [--perf-ctl FIFO]\n",
-            argv[0]);
+    bench_usage_error(argv[0], OPTIONS);
     return -1;
 }
 
@@ -163,6 +171,7 @@ static void print_growth(const options *o, const step_record *r, long minflt_sta
 
 int main(int argc, char **argv)
 {
+    if (bench_help(argc, argv, OPTIONS, ABOUT)) return 0;
     options o;
     if (parse_args(argc, argv, &o)) return 2;
     if (tg_set_num_threads(o.threads)) {

@@ -1,4 +1,4 @@
-/* The MoCo-v2 / DenseCL pretraining view (densecl-spec.md section 3):
+/* The MoCo-v2 / DenseCL pretraining view (docs/protocol.md section 7):
  * RandomResizedCrop, ColorJitter(0.4, 0.4, 0.4, 0.1) with p 0.8 in random
  * order, RandomGrayscale p 0.2, GaussianBlur p 0.5, horizontal flip p 0.5,
  * Normalize. A view is drawn (tg_view_params) then applied, so tests can

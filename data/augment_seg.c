@@ -1,4 +1,4 @@
-/* mmseg's segmentation pipelines (densecl-spec.md section 6.1). Training:
+/* mmseg's segmentation pipelines (docs/protocol.md section 11). Training:
  * Resize(img_scale, ratio_range, keep_ratio), RandomCrop(cat_max_ratio),
  * RandomFlip, PhotoMetricDistortion, Normalize, Pad (image 0, mask
  * ignore_index). Test: Resize(img_scale, keep_ratio), Normalize. Masks are

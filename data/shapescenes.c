@@ -183,7 +183,7 @@ static void draw_scene(scene_rng *r, const tg_shapescenes_config *cfg, scene *sc
 /* ---- shapes ---- */
 
 /* Whether local point (x, y), in radii, lies in the object's shape. The
- * shapes of the spec's table, each about a disc of radius 1: ellipse with
+ * shapes of docs/protocol.md section 13, each about a disc of radius 1: ellipse with
  * semi-axes 1 and aspect; rectangle with half-sides 0.85 and 0.85 aspect;
  * isosceles triangle, apex (0, 1), base from (-0.9, -0.7) to (0.9, -0.7);
  * star r = 0.45 + 0.55 (cos 5t + 1) / 2; cross of arms 0.95 long and 0.33

@@ -1,5 +1,5 @@
 /* ShapeScenes: a procedural multi-object segmentation dataset
- * (reference/shapescenes.md, section 1).
+ * (docs/protocol.md section 13).
  *
  * Each image holds 3-6 textured shapes of 8 "thing" classes over one of 5
  * background "stuff" textures; its mask labels every pixel 0 (background)

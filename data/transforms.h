@@ -1,5 +1,5 @@
 /* Image transforms: the MoCo-v2/DenseCL pretraining views and the mmseg
- * segmentation pipeline (densecl-spec.md sections 3 and 6.1), and the
+ * segmentation pipeline (docs/protocol.md sections 7 and 11), and the
  * single operations they are made of.
  *
  * Images: sources are tg_image (uint8, height x width x channels, RGB).
@@ -152,7 +152,7 @@ typedef struct tg_aug_pretrain {
 /* The paper's recipe at output size `size`. The blur's sigma range is the
  * paper's (0.1, 2.0) pixels at 224 scaled by size / 224 (0.03-0.57 px at
  * 64), so the blur removes the same share of the image's detail at any
- * size (spec 9.6 allows this or no blur at <= 64 px; the scaled blur keeps
+ * size (docs/protocol.md section 10 allows this or no blur at <= 64 px; the scaled blur keeps
  * the recipe whole and is nearly free). */
 tg_aug_pretrain tg_aug_pretrain_default(int size);
 

@@ -1,5 +1,5 @@
 /* The MoCo-v2 / DenseCL model (see contrastive.h): building the encoders,
- * necks and queues with the spec's initialisation, the momentum update,
+ * necks and queues initialised as docs/protocol.md sections 2-4 say, the momentum update,
  * the queues' ring, and the exports. The training step is in
  * contrastive_step.c. */
 #include <inttypes.h>
@@ -79,7 +79,7 @@ static tg_module *neck_linear(int64_t in, int64_t out, tg_rng *rng)
 
 /* in -> hidden -> ReLU -> out: Linear layers for the global neck (mlp),
  * 1x1 convolutions keeping PyTorch's default init for the dense neck
- * (mlp2; the neck's init routine skips them, spec 1.3). */
+ * (mlp2; the neck's init routine skips them, docs/protocol.md section 3). */
 static tg_module *two_layers(bool conv, int64_t in, int64_t hidden, int64_t out, tg_rng *rng)
 {
     tg_module *seq = tg_nn_sequential();
@@ -122,7 +122,7 @@ static tg_module *encoder_new(const tg_contrastive_config *cfg)
     return enc;
 }
 
-/* K rows of N(0,1) noise, each normalised (the spec's columns). */
+/* K rows of N(0,1) noise, each normalised (docs/protocol.md section 4's columns). */
 static tg_tensor *queue_new(const tg_contrastive_config *cfg, uint64_t stream)
 {
     tg_rng rng = tg_rng_new(cfg->seed, stream);

@@ -1,5 +1,5 @@
-/* MoCo-v2 and DenseCL: one model, one training step (densecl-spec.md
- * sections 1, 2 and 9.4).
+/* MoCo-v2 and DenseCL: one model, one training step (docs/protocol.md
+ * sections 2-6 and 10).
  *
  * The model is a module tree named as OpenSelfSup names DenseCL's, so its
  * state_dict is the whole training state and tg_checkpoint_save takes it

@@ -1,5 +1,5 @@
 /* How often the argmax correspondence finds the key cell that the crop
- * geometry says is right (see contrastive.h): the diagnostic of spec 9.9,
+ * geometry says is right (see contrastive.h): the diagnostic of docs/protocol.md section 15,
  * possible because the pretraining pipeline records where each view came
  * from. */
 #include <inttypes.h>

@@ -1,5 +1,5 @@
 /* FCN semantic segmentation as DenseCL's mmseg configs build it
- * (densecl-spec.md 6.1): a ResNet backbone with output stride 8, mmseg's
+ * (docs/protocol.md section 11): a ResNet backbone with output stride 8, mmseg's
  * FCNHead on C5 and, optionally, an auxiliary FCNHead on C4.
  *
  *   decode_head     num_convs x (3x3 conv - BN - ReLU, c channels); with

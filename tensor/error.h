@@ -2,7 +2,7 @@
  *
  * A failing call returns NULL (functions returning a tensor) or -1 (functions
  * returning int) and records a message that says what went wrong and where:
- * "src/file.c:42: add: shapes (2,3) and (4,3) cannot broadcast".
+ * "tensor/iter.c:42: add: shapes (2,3) and (4,3) cannot broadcast".
  * A call given a NULL tensor from an earlier failure returns NULL and keeps
  * the earlier message, so a chain of calls can be checked once at its end.
  * Messages are per thread. */

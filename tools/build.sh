@@ -3,6 +3,7 @@
 #   tools/build.sh [BUILD_DIR] [MESON OPTIONS...]    (default: build)
 # Run from the repository root. Options given for an existing directory are
 # applied with `meson configure`.
+. "$(dirname "$0")/script_help.sh"
 set -euo pipefail
 dir=${1:-build}
 shift || true

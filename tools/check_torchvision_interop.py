@@ -10,6 +10,11 @@
 import os
 import sys
 
+from script_help import answer_help
+
+if __name__ == "__main__":
+    answer_help(__doc__)
+
 import torch
 import torchvision
 

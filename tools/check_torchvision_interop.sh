@@ -3,6 +3,7 @@
 # safetensors files with torchvision's names (needs python3-torch and
 # python3-torchvision; the files, ~47 MB each, go to a temporary directory).
 #   tools/check_torchvision_interop.sh [BUILD_DIR]
+. "$(dirname "$0")/script_help.sh"
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-build}

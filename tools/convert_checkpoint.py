@@ -23,6 +23,11 @@ import os
 import sys
 import tempfile
 
+from script_help import answer_help
+
+if __name__ == "__main__":
+    answer_help(__doc__)
+
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

@@ -1,5 +1,10 @@
 """C source for the fixture headers the tools/make_*fixtures*.py scripts
 write: tensors as static arrays holding their exact float32 or int64 values."""
+from script_help import answer_help
+
+if __name__ == "__main__":
+    answer_help(__doc__)
+
 import torch
 
 

@@ -2,16 +2,23 @@
 # Installs the Debian 12 packages tensorgrad needs to build and test, skipping
 # those already installed (apt-get runs only if something is missing).
 #   tools/install-deps.sh           build + tests (what .ci/run uses)
-#   tools/install-deps.sh --bench   also python3-torch, for bench/ comparisons
-# Run as root, or as a user with sudo.
+#   tools/install-deps.sh --bench   also what the Python scripts of bench/ and
+#                                   tools/ import: PyTorch, torchvision, NumPy, Pillow
+#   tools/install-deps.sh --docs    also doxygen, for the API reference
+#                                   (meson option docs, target docs)
+# The flags combine. Run as root, or as a user with sudo.
+. "$(dirname "$0")/script_help.sh"
 set -euo pipefail
 
 packages=(gcc libc6-dev meson ninja-build pkg-config check
-          libblis-openmp-dev libblis-dev zlib1g-dev libpng-dev libjpeg-dev)
+          libblis-openmp-dev libblis-dev zlib1g-dev libpng-dev libjpeg-dev libjansson-dev)
+# The Debian names of torch, torchvision, numpy and PIL.
+python_packages=(python3-torch python3-torchvision python3-numpy python3-pil)
 for arg in "$@"; do
     case "$arg" in
-        --bench) packages+=(python3-torch) ;;
-        *) echo "usage: $0 [--bench]" >&2; exit 2 ;;
+        --bench) packages+=("${python_packages[@]}") ;;
+        --docs) packages+=(doxygen) ;;
+        *) echo "usage: $0 [--bench] [--docs] [--help]" >&2; exit 2 ;;
     esac
 done
 

@@ -28,6 +28,11 @@ The tests never need Python; rerun this only when the case changes."""
 import json
 import struct
 
+from script_help import answer_help
+
+if __name__ == "__main__":
+    answer_help(__doc__)
+
 import torch
 from torch import nn
 

@@ -6,7 +6,7 @@ that tests/models/test_contrastive.c repeats in C (those of
 make_fixtures_resnet.py), so no weights are committed.
 
 The step follows the official densecl.py (WXinlong/DenseCL) as
-densecl-spec.md section 2 describes it, on one device:
+docs/protocol.md section 5 describes it, on one device:
   query: F_q = backbone_q(im_q); g_q, D_q from the neck; all normalised;
   key (no grad): momentum update of the parameters (not the BN buffers);
     the key batch permuted by PERM, F_k, g_k, D_k and the pooled p_k, then
@@ -32,6 +32,11 @@ rounding cannot flip a decision.
 Run from the repository root:  /usr/bin/python3 tools/make_fixtures_contrastive.py"""
 import os
 import sys
+
+from script_help import answer_help
+
+if __name__ == "__main__":
+    answer_help(__doc__)
 
 import torch
 import torch.nn.functional as F

@@ -9,6 +9,11 @@ r, out and the gradients of x, w and bias.
 
 Run from the repository root:  /usr/bin/python3 tools/make_fixtures_conv.py
 The tests never need Python; rerun this only when a case changes."""
+from script_help import answer_help
+
+if __name__ == "__main__":
+    answer_help(__doc__)
+
 import torch
 import torch.nn.functional as F
 

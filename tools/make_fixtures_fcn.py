@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes tests/models/fixtures_fcn.h: what PyTorch computes for the FCN of
 models/fcn.h (a torchvision ResNet with mmseg's FCNHead on C5 and an
-auxiliary FCNHead on C4, densecl-spec.md 6.1) when every parameter, running
+auxiliary FCNHead on C4, docs/protocol.md section 11) when every parameter, running
 statistic, the input and the labels are filled by the formulas that
 tests/models/test_fcn.c repeats in C (those of make_fixtures_resnet.py).
 
@@ -30,6 +30,11 @@ in training mode the running statistics after the step.
 Run from the repository root:  /usr/bin/python3 tools/make_fixtures_fcn.py"""
 import os
 import sys
+
+from script_help import answer_help
+
+if __name__ == "__main__":
+    answer_help(__doc__)
 
 import torch
 import torch.nn.functional as F

@@ -12,6 +12,11 @@ Run from the repository root:  /usr/bin/python3 tools/make_fixtures_nn.py
 The tests never need Python; rerun this only when a case changes."""
 import warnings
 
+from script_help import answer_help
+
+if __name__ == "__main__":
+    answer_help(__doc__)
+
 import torch
 import torch.nn.functional as F
 

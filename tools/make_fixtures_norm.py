@@ -11,6 +11,11 @@ running statistics become the mean over groups (SplitBatchNorm's update).
 
 Run from the repository root:  /usr/bin/python3 tools/make_fixtures_norm.py
 The tests never need Python; rerun this only when a case changes."""
+from script_help import answer_help
+
+if __name__ == "__main__":
+    answer_help(__doc__)
+
 import torch
 import torch.nn.functional as F
 

@@ -8,6 +8,11 @@ g[i] = cos(0.3 i + s) (through L = sum(p * g)); C repeats these formulas.
 Run from the repository root:  /usr/bin/python3 tools/make_fixtures_optim.py"""
 import math
 
+from script_help import answer_help
+
+if __name__ == "__main__":
+    answer_help(__doc__)
+
 import torch
 
 SHAPES = [(5, 3), (3,)]

@@ -31,6 +31,11 @@ BN biases of ResNet-50) 40% off in torchvision's own float32 run.
 Run from the repository root:  /usr/bin/python3 tools/make_fixtures_resnet.py"""
 import math
 
+from script_help import answer_help
+
+if __name__ == "__main__":
+    answer_help(__doc__)
+
 import torch
 import torchvision
 

@@ -22,6 +22,11 @@ import json
 import struct
 import sys
 
+from script_help import answer_help
+
+if __name__ == "__main__":
+    answer_help(__doc__)
+
 import torch
 
 FIXTURES = "tests/nn/fixtures"

@@ -17,6 +17,11 @@ Run from the repository root:  /usr/bin/python3 tools/make_fixtures_transforms.p
 The tests never need Python; rerun this only when a case changes."""
 import math
 
+from script_help import answer_help
+
+if __name__ == "__main__":
+    answer_help(__doc__)
+
 import torch
 import torchvision
 import torchvision.transforms.functional as F

@@ -5,6 +5,11 @@ which tests/autograd/test_torch_parity.c recomputes with tensorgrad.
 
 Run from the repository root:  /usr/bin/python3 tools/make_torch_fixtures.py
 The tests never need Python; rerun this only when a case changes."""
+from script_help import answer_help
+
+if __name__ == "__main__":
+    answer_help(__doc__)
+
 import torch
 
 from fixture_c import c_array

@@ -8,6 +8,7 @@
  * tg_module_save to DIR/tg18.safetensors for PyTorch to load back. */
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "tensorgrad.h"
 
@@ -49,6 +50,11 @@ static int check(const char *dir, tg_module *m)
 
 int main(int argc, char **argv)
 {
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        printf("usage: resnet_interop DIR\n(tools/check_torchvision_interop.sh runs it: torchvision's ResNet-18 "
+               "weights in DIR/tv18.safetensors, its logits in DIR/io.safetensors)\n");
+        return 0;
+    }
     if (argc != 2) {
         fprintf(stderr, "usage: resnet_interop DIR\n");
         return 2;

@@ -38,7 +38,7 @@ steps: a property of the protocol at this scale, not a tensorgrad bug.
 Run (CPU, 2 threads):
     /usr/bin/python3 tools/torch_seg_reference.py --root /tmp/torchref/voc \
         --lr 0.01 --steps 600 [--width 0.25] [--seed 0] [--no-aug] \
-        [--log /tmp/run.jsonl]
+        [--batch 32] [--threads 2] [--log-every 50] [--log /tmp/run.jsonl]
 It prints a loss line every --log-every steps and a final JSON line with
 test mIoU, pixel accuracy, per-class IoU and the final train loss.
 """
@@ -48,6 +48,11 @@ import json
 import math
 import os
 import time
+
+from script_help import answer_help
+
+if __name__ == "__main__":
+    answer_help(__doc__)
 
 import numpy as np
 import torch

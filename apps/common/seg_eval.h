@@ -1,4 +1,4 @@
-/* Evaluating an FCN on a test split as mmseg does (shapescenes.md 3):
+/* Evaluating an FCN on a test split as mmseg does (docs/protocol.md section 12):
  * whole-image, single-scale inference; the logits of each image resized
  * bilinearly to its mask's size when the test resize changed it; one
  * confusion matrix over every pixel of the split, from which mIoU,

@@ -2,7 +2,7 @@
  * mmseg's FCN settings over a ResNet chosen by --depth, --width and
  * --stem. The default is the ShapeScenes preset: ResNet-18, small-input
  * stem (3x3 stride 1, no max-pool: output stride 8 undilated, a C5 grid of
- * size/8), width 0.25 (channels 16-32-64-128, shapescenes.md 4: at 64 px
+ * size/8), width 0.25 (channels 16-32-64-128, docs/protocol.md section 14: at 64 px
  * a fine-tuning takes 2-3 minutes on 2 cores, width 0.5 twice that). A
  * standard stem (VOC, Cityscapes, torchvision weights) is dilated to
  * output stride 8 as mmseg's "d8". */

@@ -1,5 +1,5 @@
-/* compare: the DenseCL vs MoCo-v2 protocol in one command (shapescenes.md
- * 3, densecl-spec.md 9.9). Random init, MoCo-v2 and DenseCL pretrained on
+/* compare: the DenseCL vs MoCo-v2 protocol in one command (docs/protocol.md
+ * sections 14 and 15). Random init, MoCo-v2 and DenseCL pretrained on
  * the same images with the same budget, each fine-tuned as an FCN and
  * probed with its backbone frozen, over several fine-tune seeds:
  *

@@ -1,6 +1,6 @@
 /* The compare program's settings (compare.c): the presets, a flag for
  * every setting, and from them the configuration of each run of the
- * protocol (shapescenes.md 3):
+ * protocol (docs/protocol.md section 14):
  *
  *   pretrain_mocov2/, pretrain_densecl/   the two pretrainings: the same
  *       images, backbone, epochs, batch, optimiser, views and seed; MoCo-v2

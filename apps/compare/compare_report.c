@@ -156,7 +156,7 @@ static void md_scores(tg_json_buf *b, const reporter *rp)
     md_no_objects(b, rp);
 }
 
-/* Whether the paired difference exceeds its spread (shapescenes.md 3). */
+/* Whether the paired difference exceeds its spread (docs/protocol.md section 14). */
 static void md_verdict(tg_json_buf *b, const char *what, stats_summary s)
 {
     tg_json_printf(b, "- %s: ", what);

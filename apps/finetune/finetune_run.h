@@ -45,7 +45,7 @@ typedef struct {
     double eval_seconds;   /* wall time of the test evaluation */
 } finetune_result;
 
-/* The protocol's defaults (densecl-spec.md 6.1, shapescenes.md 3): SGD lr
+/* The protocol's defaults (docs/protocol.md sections 11 and 14): SGD lr
  * 0.01, momentum 0.9, weight decay 5e-4, poly schedule (power 0.9, down to
  * 1e-4) per step, batch 32, 40 epochs; ShapeScenes 500 training and 1000
  * test images at 64 px; ResNet-18, small stem, width 0.25. */

@@ -1,6 +1,6 @@
 /* finetune_seg: FCN semantic segmentation fine-tuned from a pretrained
  * backbone, or from random init, as DenseCL's mmseg protocol does
- * (densecl-spec.md 6.1, shapescenes.md 3), then scored on the test split.
+ * (docs/protocol.md sections 11 and 14), then scored on the test split.
  *
  *   finetune_seg --out runs/densecl_s0 --backbone densecl_backbone.safetensors
  *   finetune_seg --out runs/probe --backbone b.safetensors --frozen   # the frozen-backbone probe

@@ -1,5 +1,5 @@
 /* pretrain: MoCo-v2 or DenseCL self-supervised pretraining of a ResNet
- * (densecl-spec.md sections 2-4 and 9), on ShapeScenes by default (no
+ * (docs/protocol.md sections 2-10), on ShapeScenes by default (no
  * download), or on the images of a VOC split or of a folder.
  *
  *   pretrain --method densecl --out runs/densecl          # the full preset

@@ -1,6 +1,6 @@
 /* ShapeScenes (data/shapescenes.h): a pinned hash of the first train images
  * and masks, determinism across calls and threads, distinct splits, the
- * pretrain leakage guard, scene statistics against the spec's ranges, the
+ * pretrain leakage guard, scene statistics against docs/protocol.md section 13, the
  * same scene at other sizes, bad configs, and the VOC export read back. */
 #include <check.h>
 #include <pthread.h>
@@ -185,7 +185,7 @@ START_TEST(test_statistics_multi)
 {
     tg_shapescenes_config cfg = tg_shapescenes_defaults(TG_SHAPESCENES_TRAIN);
     scene_stats st = measure(&cfg, 300);
-    /* spec: background 67.5%, each thing class 2.7-5.1%, 3.6 classes an image */
+    /* docs/protocol.md section 13: background 67.5%, each thing class 2.7-5.1%, 3.6 classes an image */
     ck_assert_msg(st.background > 0.6 && st.background < 0.75, "background %.3f", st.background);
     ck_assert_msg(st.things_per_image > 3.0 && st.things_per_image < 4.0, "%.2f thing classes an image",
                   st.things_per_image);

@@ -5,7 +5,7 @@
  * momentum-updated key encoder, running statistics, the queues and their
  * pointer after the step. Then what the fixture cannot show: the momentum
  * update's kernel alone, MoCo-v2 runs no dense branch, the key permutation
- * cancels out, identical views match cell to cell (spec 9.9), the lambda
+ * cancels out, identical views match cell to cell (docs/protocol.md section 15), the lambda
  * warm-up, the queue ring, the names and files, the crop-geometry score,
  * and the errors. */
 #include <check.h>

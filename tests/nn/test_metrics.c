@@ -1,5 +1,5 @@
 /* Segmentation metrics (nn/metrics.h) on cases with closed forms
- * (shapescenes.md section 3): a perfect prediction, an all-background one,
+ * (docs/protocol.md section 12): a perfect prediction, an all-background one,
  * a 3-class 4x4 example computed by hand, ignored pixels never counted,
  * classes absent from both sides left out, and bad labels refused. */
 #include <check.h>
