@@ -7,7 +7,8 @@
 set -euo pipefail
 
 packages=(gcc libc6-dev meson ninja-build pkg-config check
-          libblis-openmp-dev libblis-dev zlib1g-dev libpng-dev libjpeg-dev)
+          libblis-openmp-dev libblis-dev zlib1g-dev libpng-dev libjpeg-dev
+          libjansson-dev)
 for arg in "$@"; do
     case "$arg" in
         --bench) packages+=(python3-torch) ;;
