@@ -1,80 +1,47 @@
-/* JSON files read back, and members found by path (see json_read.h). */
+/* JSON files read back, members found by path, configs compared (see json_read.h). */
 #include "json_read.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-/* The whole file, NUL-terminated, in *text (malloc'd); its length, or -1. */
-static long slurp(const char *path, char **text)
+json_t *json_read_file(const char *path)
 {
-    *text = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    size_t cap = 0, len = 0;
-    for (;;) {
-        if (len + 4096 + 1 > cap) {
-            char *grown = realloc(*text, cap = 2 * cap + 4096 + 1);
-            if (!grown) break;
-            *text = grown;
-        }
-        size_t got = fread(*text + len, 1, cap - len - 1, f);
-        len += got;
-        if (got == 0) break;
-    }
-    bool ok = *text && !ferror(f) && feof(f);
-    fclose(f);
-    if (ok) (*text)[len] = '\0';
-    return ok ? (long)len : -1;
-}
-
-tg_json *json_read_file(const char *path)
-{
-    char *text, err[160];
-    long len = slurp(path, &text);
-    if (len < 0) {
-        fprintf(stderr, "cannot read %s: %s\n", path, errno ? strerror(errno) : "out of memory");
-        free(text);
-        return NULL;
-    }
-    tg_json *root = tg_json_parse(text, (size_t)len, err, sizeof err);
-    if (!root) fprintf(stderr, "%s is not JSON: %s\n", path, err);
-    free(text);
+    json_error_t why;
+    json_t *root = json_load_file(path, 0, &why);
+    if (!root) fprintf(stderr, "cannot read %s as JSON: %s\n", path, why.text);
     return root;
 }
 
-/* The member of object o named by key[0..len). */
-static const tg_json *member(const tg_json *o, const char *key, size_t len)
+const json_t *json_at(const json_t *root, const char *path)
 {
-    if (!o || o->type != TG_JSON_OBJECT) return NULL;
-    for (int i = 0; i < o->n; i++)
-        if (strlen(o->keys[i]) == len && memcmp(o->keys[i], key, len) == 0) return &o->items[i];
-    return NULL;
-}
-
-const tg_json *json_find(const tg_json *root, const char *path)
-{
-    const tg_json *v = root;
+    const json_t *v = root;
     while (v && *path) {
         const char *dot = strchr(path, '.');
         size_t len = dot ? (size_t)(dot - path) : strlen(path);
-        v = member(v, path, len);
+        v = json_object_getn(v, path, len);
         path += len + (dot ? 1 : 0);
     }
     return v;
 }
 
-double json_number(const tg_json *root, const char *path)
+double json_number_at(const json_t *root, const char *path)
 {
-    const tg_json *v = json_find(root, path);
-    if (!v || v->type != TG_JSON_NUMBER) return NAN;
-    return v->number;
+    const json_t *v = json_at(root, path);
+    return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
-const char *json_string(const tg_json *root, const char *path)
+const char *json_string_at(const json_t *root, const char *path)
 {
-    const tg_json *v = json_find(root, path);
-    return v && v->type == TG_JSON_STRING ? v->string : NULL;
+    return json_string_value(json_at(root, path));
+}
+
+bool json_same_values(const char *a, const char *b)
+{
+    const size_t flags = JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL;
+    json_t *x = json_loads(a, flags, NULL), *y = json_loads(b, flags, NULL);
+    bool same = x && y && json_equal(x, y);
+    json_decref(x);
+    json_decref(y);
+    return same;
 }

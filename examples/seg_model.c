@@ -57,10 +57,9 @@ tg_module *seg_model_new(const seg_arch *a, const seg_data *d, bool frozen, uint
     return m;
 }
 
-void seg_arch_config(const seg_arch *a, tg_json_buf *b)
+json_t *seg_arch_config(const seg_arch *a, json_t *config)
 {
-    tg_json_printf(b, "\"depth\":%ld,\"width\":", a->depth);
-    out_json_number(b, a->width);
-    tg_json_printf(b, ",\"stem\":");
-    tg_json_append_string(b, a->stem);
+    config = out_json_set(config, "depth", json_integer(a->depth));
+    config = out_json_set(config, "width", out_json_number(a->width));
+    return out_json_set(config, "stem", json_string(a->stem));
 }

@@ -9,8 +9,9 @@
 #ifndef EXAMPLES_SEG_MODEL_H
 #define EXAMPLES_SEG_MODEL_H
 
+#include <jansson.h>
+
 #include "cli.h"
-#include "nn/json.h"
 #include "seg_data.h"
 #include "tensorgrad.h"
 
@@ -39,7 +40,8 @@ int seg_cli_parse(int argc, char **argv, seg_data_opts *data, bool with_train, s
  * NULL after printing why. */
 tg_module *seg_model_new(const seg_arch *a, const seg_data *d, bool frozen, uint64_t seed);
 
-/* Appends "depth":..,"width":..,"stem":.. to b, for a run's config. */
-void seg_arch_config(const seg_arch *a, tg_json_buf *b);
+/* config with "depth":..,"width":..,"stem":.., for a run's config; a chain
+ * step as in out_files.h. */
+json_t *seg_arch_config(const seg_arch *a, json_t *config);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "interrupt.h"
+#include "json_read.h"
 #include "out_files.h"
 
 #define CONFIG_KEY "config"
@@ -77,7 +78,7 @@ int train_run_resume(train_run *r, train_state *s)
     if (tg_checkpoint_load(r->checkpoint, s->model, s->opt, &extra)) return fail("resuming");
     const char *theirs = tg_metadata_get(&extra.metadata, CONFIG_KEY);
     int rc = 0;
-    if (!theirs || strcmp(theirs, r->config) != 0) {
+    if (!theirs || !json_same_values(theirs, r->config)) {
         fprintf(stderr, "resume: %s was made with other options:\n  it has: %s\n  now:    %s\n", r->checkpoint,
                 theirs ? theirs : "(none)", r->config);
         rc = -1;

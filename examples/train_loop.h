@@ -10,7 +10,7 @@
  *                                {"step":N, ...}
  *
  * The config is the JSON text of every option that changes the numbers: a
- * resume with other options is refused, naming both. On resume the log is
+ * resume with other values (json_same_values) is refused, naming both. On resume the log is
  * cut back to the checkpoint's step, so lines a crash left past it do not
  * appear twice. */
 #ifndef EXAMPLES_TRAIN_LOOP_H
