@@ -289,8 +289,8 @@ static int read_metadata(loader *ld, json_t *v)
     return 0;
 }
 
-/* An integer written without fraction or exponent, >= 0 (jansson refuses
- * integers beyond int64, and keeps larger ones than 2^53 exact). */
+/* A non-negative integer written without fraction or exponent (jansson
+ * keeps integers exact up to 2^63 - 1 and refuses larger ones). */
 static bool is_count(const json_t *v) { return json_is_integer(v) && json_integer_value(v) >= 0; }
 
 static int missing(const loader *ld, const char *name, const char *key)
