@@ -1,16 +1,17 @@
 /* safetensors checkpoints: the writer (atomic, through
  * tensor/atomic_file.h) and the reader, which checks the whole file before it
- * keeps anything. See safetensors.h for the format. */
+ * keeps anything; jansson builds and parses the JSON header. See
+ * safetensors.h for the format. */
 #include "nn/safetensors.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "nn/json.h"
 #include "tensor/atomic_file.h"
 #include "tensor/view.h"
 
@@ -67,104 +68,111 @@ void tg_metadata_clear(tg_metadata *m)
     *m = (tg_metadata){0};
 }
 
-/* ---- names ---- */
-
-static int compare_names(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* A name that occurs more than once in names[0..n) (which it sorts), or NULL. */
-static const char *duplicate_name(const char **names, int n)
-{
-    qsort(names, (size_t)n, sizeof *names, compare_names);
-    for (int i = 1; i < n; i++)
-        if (strcmp(names[i - 1], names[i]) == 0) return names[i];
-    return NULL;
-}
-
-/* Keys of a list of n items of size item_size whose first field is a
- * char * (tg_named_tensor, tg_kv): the duplicate found, or NULL. Sets
- * *oom when the scratch array cannot be allocated. */
-static const char *duplicate_key(const void *items, int n, size_t item_size, int *oom)
-{
-    const char **names = malloc((n > 0 ? (size_t)n : 1) * sizeof *names);
-    *oom = !names;
-    if (!names) return NULL;
-    for (int i = 0; i < n; i++) names[i] = *(const char *const *)((const char *)items + (size_t)i * item_size);
-    const char *dup = duplicate_name(names, n);
-    free(names);
-    return dup;
-}
-
-static bool is_utf8(const char *s) { return tg_json_utf8_valid(s, strlen(s)); }
-
 /* ---- save ---- */
+
+/* The header is written compact, keys in the order they were added. */
+#define HEADER_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER)
 
 static int check_tensors(const char *path, const tg_tensor_list *l)
 {
     for (int i = 0; i < l->n; i++) {
         const char *name = l->items[i].name;
         if (!name || !l->items[i].tensor) return SAVE_FAIL("%s: item %d has a NULL name or tensor", path, i);
-        if (!is_utf8(name)) return SAVE_FAIL("%s: tensor name '%s' is not valid UTF-8", path, name);
         if (strcmp(name, "__metadata__") == 0) return SAVE_FAIL("%s: a tensor cannot be named __metadata__", path);
     }
-    int oom;
-    const char *dup = duplicate_key(l->items, l->n, sizeof *l->items, &oom);
-    if (oom) return SAVE_FAIL("%s: out of memory", path);
-    if (dup) return SAVE_FAIL("%s: duplicate tensor name '%s'", path, dup);
     return 0;
 }
 
 static int check_metadata(const char *path, const tg_metadata *m)
 {
-    for (int i = 0; i < m->n; i++) {
+    for (int i = 0; i < m->n; i++)
         if (!m->items[i].key || !m->items[i].value) return SAVE_FAIL("%s: metadata item %d is NULL", path, i);
-        if (!is_utf8(m->items[i].key) || !is_utf8(m->items[i].value))
-            return SAVE_FAIL("%s: metadata '%s' is not valid UTF-8", path, m->items[i].key);
-    }
-    int oom;
-    const char *dup = duplicate_key(m->items, m->n, sizeof *m->items, &oom);
-    if (oom) return SAVE_FAIL("%s: out of memory", path);
-    if (dup) return SAVE_FAIL("%s: duplicate metadata key '%s'", path, dup);
     return 0;
+}
+
+/* Why jansson refused the string s: it is not UTF-8, or memory ran out. */
+static const char *refusal(const char *s)
+{
+    json_t *unchecked = json_string_nocheck(s);
+    bool stored = unchecked != NULL;
+    json_decref(unchecked);
+    return stored ? "is not valid UTF-8" : "cannot be stored: out of memory";
+}
+
+/* Adds value (taking it; NULL after a failed allocation) to obj under
+ * key, which must be new; what names the key in messages. */
+static int add_member(const char *path, json_t *obj, const char *what, const char *key, json_t *value)
+{
+    if (!value) return SAVE_FAIL("%s: out of memory building the header", path);
+    if (json_object_get(obj, key)) {
+        json_decref(value);
+        return SAVE_FAIL("%s: duplicate %s '%s'", path, what, key);
+    }
+    if (json_object_set_new(obj, key, value)) return SAVE_FAIL("%s: %s '%s' %s", path, what, key, refusal(key));
+    return 0;
+}
+
+/* The "__metadata__" object: every key and value as strings. */
+static int add_metadata(const char *path, json_t *root, const tg_metadata *m)
+{
+    json_t *obj = json_object();
+    int rc = add_member(path, root, "key", "__metadata__", obj);
+    for (int i = 0; rc == 0 && i < m->n; i++) {
+        const tg_kv *kv = &m->items[i];
+        json_t *value = json_string(kv->value);
+        if (!value) return SAVE_FAIL("%s: metadata '%s' %s", path, kv->key, refusal(kv->value));
+        rc = add_member(path, obj, "metadata key", kv->key, value);
+    }
+    return rc;
 }
 
 static uint64_t tensor_nbytes(const tg_tensor *t) { return (uint64_t)tg_numel(t) * tg_dtype_size(t->dtype); }
 
-/* One tensor's header entry: "name":{"dtype":..,"shape":[..],"data_offsets":[..]} */
-static void header_entry(tg_json_buf *b, const char *name, const tg_tensor *t, uint64_t begin)
+/* One tensor's header entry: {"dtype":..,"shape":[..],"data_offsets":[begin,end]}; NULL when out of memory. */
+static json_t *header_entry(const tg_tensor *t, uint64_t begin)
 {
-    tg_json_append_string(b, name);
-    tg_json_printf(b, ":{\"dtype\":\"%s\",\"shape\":[", t->dtype == TG_INT64 ? "I64" : "F32");
-    for (int d = 0; d < t->ndim; d++) tg_json_printf(b, "%s%" PRId64, d ? "," : "", t->shape[d]);
-    tg_json_printf(b, "],\"data_offsets\":[%" PRIu64 ",%" PRIu64 "]}", begin, begin + tensor_nbytes(t));
+    json_t *shape = json_array();
+    for (int d = 0; shape && d < t->ndim; d++)
+        if (json_array_append_new(shape, json_integer(t->shape[d]))) {
+            json_decref(shape);
+            shape = NULL;
+        }
+    return json_pack("{s:s,s:o,s:[I,I]}", "dtype", t->dtype == TG_INT64 ? "I64" : "F32", "shape", shape,
+                     "data_offsets", (json_int_t)begin, (json_int_t)(begin + tensor_nbytes(t)));
 }
 
-/* The JSON header, tensors laid out in list order, padded with spaces so
- * the data buffer starts 8-byte aligned. */
-static int make_header(const char *path, const tg_tensor_list *l, const tg_metadata *meta, tg_json_buf *b)
+/* The JSON header: the metadata (if any), then the tensors laid out in list order. */
+static json_t *make_header(const char *path, const tg_tensor_list *l, const tg_metadata *meta)
 {
-    tg_json_append(b, "{", 1);
-    if (meta && meta->n) {
-        tg_json_append(b, "\"__metadata__\":{", 16);
-        for (int i = 0; i < meta->n; i++) {
-            if (i) tg_json_append(b, ",", 1);
-            tg_json_append_string(b, meta->items[i].key);
-            tg_json_append(b, ":", 1);
-            tg_json_append_string(b, meta->items[i].value);
-        }
-        tg_json_append(b, l->n ? "}," : "}", l->n ? 2 : 1);
-    }
+    json_t *root = json_object();
+    if (!root) return SAVE_FAIL("%s: out of memory building the header", path), NULL;
+    int rc = meta && meta->n ? add_metadata(path, root, meta) : 0;
     uint64_t offset = 0;
-    for (int i = 0; i < l->n; i++) {
-        if (i) tg_json_append(b, ",", 1);
-        header_entry(b, l->items[i].name, l->items[i].tensor, offset);
-        offset += tensor_nbytes(l->items[i].tensor);
+    for (int i = 0; rc == 0 && i < l->n; i++) {
+        const tg_tensor *t = l->items[i].tensor;
+        rc = add_member(path, root, "tensor name", l->items[i].name, header_entry(t, offset));
+        offset += tensor_nbytes(t);
     }
-    tg_json_append(b, "}", 1);
-    while (!b->failed && b->len % 8) tg_json_append(b, " ", 1);
-    return b->failed ? SAVE_FAIL("%s: out of memory building the header", path) : 0;
+    if (rc == 0) return root;
+    json_decref(root);
+    return NULL;
+}
+
+/* The header's text, padded with spaces so the data buffer starts 8-byte aligned. */
+typedef struct {
+    char *data;
+    size_t len;
+} header_text;
+
+static int format_header(const char *path, const json_t *root, header_text *out)
+{
+    size_t n = json_dumpb(root, NULL, 0, HEADER_FLAGS);
+    out->len = (n + 7) / 8 * 8;
+    out->data = n ? malloc(out->len) : NULL;
+    if (!out->data || json_dumpb(root, out->data, n, HEADER_FLAGS) != n)
+        return SAVE_FAIL("%s: out of memory writing the header", path);
+    memset(out->data + n, ' ', out->len - n);
+    return 0;
 }
 
 static int write_bytes(FILE *f, const char *tmp, const void *p, size_t n)
@@ -186,7 +194,7 @@ static int write_tensor(FILE *f, const char *tmp, tg_tensor *t)
 
 /* What write_contents writes: the header, then the tensors. */
 typedef struct {
-    const tg_json_buf *header;
+    const header_text *header;
     const tg_tensor_list *tensors;
 } contents;
 
@@ -204,10 +212,13 @@ int tg_safetensors_save(const char *path, const tg_tensor_list *tensors, const t
 {
     if (!path || !tensors) return SAVE_FAIL("NULL path or tensor list");
     if (check_tensors(path, tensors) || (meta && check_metadata(path, meta))) return -1;
-    tg_json_buf header = {0};
-    int rc = make_header(path, tensors, meta, &header);
+    json_t *root = make_header(path, tensors, meta);
+    if (!root) return -1;
+    header_text header = {0};
+    int rc = format_header(path, root, &header);
     if (rc == 0) rc = tg_write_file_atomic(path, "safetensors_save", write_contents, &(contents){&header, tensors});
-    tg_json_buf_free(&header);
+    free(header.data);
+    json_decref(root);
     return rc;
 }
 
@@ -227,10 +238,9 @@ typedef struct {
     FILE *f;
     uint64_t header_len, buffer_len;
     char *header;
-    tg_json *root;
+    json_t *root;
     entry *entries;
     int n;
-    bool have_meta;
     tg_tensor_list tensors; /* handed to the caller only when all is well */
     tg_metadata meta;
 } loader;
@@ -266,58 +276,63 @@ static int read_header(loader *ld)
     return 0;
 }
 
-static int read_metadata(loader *ld, const tg_json *v)
+static int read_metadata(loader *ld, json_t *v)
 {
-    if (ld->have_meta) return LOAD_FAIL("%s: duplicate key \"__metadata__\"", ld->path);
-    ld->have_meta = true;
-    if (v->type != TG_JSON_OBJECT) return LOAD_FAIL("%s: __metadata__ is not a JSON object", ld->path);
-    for (int i = 0; i < v->n; i++) {
-        if (v->items[i].type != TG_JSON_STRING)
-            return LOAD_FAIL("%s: __metadata__ value of '%s' is not a string", ld->path, v->keys[i]);
-        if (tg_metadata_add(&ld->meta, v->keys[i], v->items[i].string)) return -1;
+    if (!json_is_object(v)) return LOAD_FAIL("%s: __metadata__ is not a JSON object", ld->path);
+    const char *key;
+    const json_t *value;
+    json_object_foreach(v, key, value) {
+        if (!json_is_string(value))
+            return LOAD_FAIL("%s: __metadata__ value of '%s' is not a string", ld->path, key);
+        if (tg_metadata_add(&ld->meta, key, json_string_value(value))) return -1;
     }
     return 0;
 }
 
-static bool is_count(const tg_json *v) { return v->type == TG_JSON_NUMBER && v->is_int && v->integer >= 0; }
+/* A non-negative integer written without fraction or exponent (jansson
+ * keeps integers exact up to 2^63 - 1 and refuses larger ones). */
+static bool is_count(const json_t *v) { return json_is_integer(v) && json_integer_value(v) >= 0; }
 
 static int missing(const loader *ld, const char *name, const char *key)
 {
     return LOAD_FAIL("%s: tensor '%s': missing \"%s\"", ld->path, name, key);
 }
 
-static int parse_dtype(const loader *ld, const tg_json *v, entry *e)
+static int parse_dtype(const loader *ld, const json_t *v, entry *e)
 {
     if (!v) return missing(ld, e->name, "dtype");
-    if (v->type != TG_JSON_STRING) return LOAD_FAIL("%s: tensor '%s': dtype is not a string", ld->path, e->name);
-    if (strcmp(v->string, "F32") == 0) e->dtype = TG_FLOAT32;
-    else if (strcmp(v->string, "I64") == 0) e->dtype = TG_INT64;
+    if (!json_is_string(v)) return LOAD_FAIL("%s: tensor '%s': dtype is not a string", ld->path, e->name);
+    const char *name = json_string_value(v);
+    if (strcmp(name, "F32") == 0) e->dtype = TG_FLOAT32;
+    else if (strcmp(name, "I64") == 0) e->dtype = TG_INT64;
     else
         return LOAD_FAIL("%s: tensor '%s': unsupported dtype \"%s\" (tensorgrad reads F32 and I64)", ld->path, e->name,
-                         v->string);
+                         name);
     return 0;
 }
 
-static int parse_shape(const loader *ld, const tg_json *v, entry *e)
+static int parse_shape(const loader *ld, const json_t *v, entry *e)
 {
     if (!v) return missing(ld, e->name, "shape");
-    bool ok = v->type == TG_JSON_ARRAY;
-    for (int d = 0; ok && d < v->n; d++) ok = is_count(&v->items[d]);
+    bool ok = json_is_array(v);
+    size_t n = json_array_size(v);
+    for (size_t d = 0; ok && d < n; d++) ok = is_count(json_array_get(v, d));
     if (!ok) return LOAD_FAIL("%s: tensor '%s': shape is not a list of non-negative integers", ld->path, e->name);
-    if (v->n > TG_MAX_DIMS)
-        return LOAD_FAIL("%s: tensor '%s': shape has %d dims (at most %d)", ld->path, e->name, v->n, TG_MAX_DIMS);
-    e->ndim = v->n;
-    for (int d = 0; d < v->n; d++) e->shape[d] = v->items[d].integer;
+    if (n > TG_MAX_DIMS)
+        return LOAD_FAIL("%s: tensor '%s': shape has %zu dims (at most %d)", ld->path, e->name, n, TG_MAX_DIMS);
+    e->ndim = (int)n;
+    for (size_t d = 0; d < n; d++) e->shape[d] = json_integer_value(json_array_get(v, d));
     return 0;
 }
 
-static int parse_offsets(const loader *ld, const tg_json *v, entry *e)
+static int parse_offsets(const loader *ld, const json_t *v, entry *e)
 {
     if (!v) return missing(ld, e->name, "data_offsets");
-    if (v->type != TG_JSON_ARRAY || v->n != 2 || !is_count(&v->items[0]) || !is_count(&v->items[1]))
+    const json_t *begin = json_array_get(v, 0), *end = json_array_get(v, 1);
+    if (json_array_size(v) != 2 || !is_count(begin) || !is_count(end))
         return LOAD_FAIL("%s: tensor '%s': data_offsets is not a pair of non-negative integers", ld->path, e->name);
-    e->begin = (uint64_t)v->items[0].integer;
-    e->end = (uint64_t)v->items[1].integer;
+    e->begin = (uint64_t)json_integer_value(begin);
+    e->end = (uint64_t)json_integer_value(end);
     if (e->end < e->begin)
         return LOAD_FAIL("%s: tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64 "] end before they begin", ld->path,
                          e->name, e->begin, e->end);
@@ -345,50 +360,35 @@ static int check_size(const loader *ld, const entry *e)
     return 0;
 }
 
-static int parse_entry(const loader *ld, const char *name, const tg_json *v, entry *e)
+/* Keys other than dtype, shape and data_offsets are ignored, as by the reference reader. */
+static int parse_entry(const loader *ld, const char *name, const json_t *v, entry *e)
 {
     e->name = name;
-    if (v->type != TG_JSON_OBJECT) return LOAD_FAIL("%s: tensor '%s': entry is not a JSON object", ld->path, name);
-    const tg_json *dtype = NULL, *shape = NULL, *offsets = NULL;
-    for (int i = 0; i < v->n; i++) {
-        const char *k = v->keys[i];
-        const tg_json **slot = !strcmp(k, "dtype") ? &dtype : !strcmp(k, "shape") ? &shape
-                             : !strcmp(k, "data_offsets") ? &offsets : NULL;
-        if (!slot) continue; /* other keys are ignored, as by the reference reader */
-        if (*slot) return LOAD_FAIL("%s: tensor '%s': duplicate key \"%s\"", ld->path, name, k);
-        *slot = &v->items[i];
-    }
-    if (parse_dtype(ld, dtype, e) || parse_shape(ld, shape, e) || parse_offsets(ld, offsets, e)) return -1;
+    if (!json_is_object(v)) return LOAD_FAIL("%s: tensor '%s': entry is not a JSON object", ld->path, name);
+    if (parse_dtype(ld, json_object_get(v, "dtype"), e) || parse_shape(ld, json_object_get(v, "shape"), e) ||
+        parse_offsets(ld, json_object_get(v, "data_offsets"), e))
+        return -1;
     return check_size(ld, e);
 }
 
-/* The header as a JSON object: its metadata and one entry per tensor. */
+/* The header as a JSON object: its metadata and one entry per tensor, in
+ * the order of the text. jansson checks the UTF-8, refuses a duplicate key
+ * in any object, and allows only whitespace after the value. */
 static int parse_header(loader *ld)
 {
-    char why[256];
-    ld->root = tg_json_parse(ld->header, ld->header_len, why, sizeof why);
-    if (!ld->root) return LOAD_FAIL("%s: invalid JSON header: %s", ld->path, why);
-    const tg_json *root = ld->root;
-    if (root->type != TG_JSON_OBJECT) return LOAD_FAIL("%s: header is not a JSON object", ld->path);
-    ld->entries = malloc((root->n > 0 ? (size_t)root->n : 1) * sizeof *ld->entries);
+    json_error_t why;
+    ld->root = json_loadb(ld->header, ld->header_len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &why);
+    if (!ld->root) return LOAD_FAIL("%s: invalid JSON header: %s at byte %d", ld->path, why.text, why.position);
+    if (!json_is_object(ld->root)) return LOAD_FAIL("%s: header is not a JSON object", ld->path);
+    size_t n = json_object_size(ld->root);
+    ld->entries = malloc((n > 0 ? n : 1) * sizeof *ld->entries);
     if (!ld->entries) return LOAD_FAIL("%s: out of memory", ld->path);
-    for (int i = 0; i < root->n; i++) {
-        const char *key = root->keys[i];
-        const tg_json *v = &root->items[i];
+    const char *key;
+    json_t *v;
+    json_object_foreach(ld->root, key, v) {
         bool meta = strcmp(key, "__metadata__") == 0;
         if (meta ? read_metadata(ld, v) : parse_entry(ld, key, v, &ld->entries[ld->n++])) return -1;
     }
-    return 0;
-}
-
-static int check_names(const loader *ld)
-{
-    int oom;
-    const char *dup = duplicate_key(ld->entries, ld->n, sizeof *ld->entries, &oom);
-    if (!oom && dup) return LOAD_FAIL("%s: duplicate tensor name '%s'", ld->path, dup);
-    if (!oom) dup = duplicate_key(ld->meta.items, ld->meta.n, sizeof *ld->meta.items, &oom);
-    if (oom) return LOAD_FAIL("%s: out of memory", ld->path);
-    if (dup) return LOAD_FAIL("%s: duplicate __metadata__ key '%s'", ld->path, dup);
     return 0;
 }
 
@@ -465,7 +465,7 @@ static void loader_free(loader *ld)
 {
     if (ld->f) fclose(ld->f);
     free(ld->header);
-    tg_json_free(ld->root);
+    json_decref(ld->root);
     free(ld->entries);
     tg_tensor_list_clear(&ld->tensors);
     tg_metadata_clear(&ld->meta);
@@ -476,7 +476,7 @@ int tg_safetensors_load(const char *path, tg_tensor_list *out, tg_metadata *meta
     if (!path || !out) return LOAD_FAIL("NULL path or output list");
     if (out->n || (meta && meta->n)) return LOAD_FAIL("%s: the output list and metadata must start empty", path);
     loader ld = {.path = path};
-    int rc = read_header(&ld) || parse_header(&ld) || check_names(&ld) || check_layout(&ld) ? -1 : 0;
+    int rc = read_header(&ld) || parse_header(&ld) || check_layout(&ld) ? -1 : 0;
     for (int i = 0; rc == 0 && i < ld.n; i++) rc = read_tensor(&ld, &ld.entries[i]);
     if (rc == 0) {
         free(out->items);

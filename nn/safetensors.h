@@ -53,10 +53,13 @@ int tg_safetensors_save(const char *path, const tg_tensor_list *tensors, const t
  *
  * The whole file is checked before anything is kept: a file that is too
  * short, a header length beyond the file, a header that is not a JSON
- * object, an unknown or unsupported dtype, a shape that does not match its
- * data_offsets, offsets outside the data buffer, tensors that overlap or
- * leave holes, trailing bytes, or a duplicate name is refused with -1 and a
- * message naming the file and the problem; out and meta are then left empty. */
+ * object (or is not UTF-8, holds a duplicate key in any object, or is
+ * followed by anything but whitespace), shapes and offsets that are not
+ * non-negative integers (exact up to 2^63 - 1), an unknown or unsupported
+ * dtype, a shape that does not match its data_offsets, offsets outside the
+ * data buffer, tensors that overlap or leave holes, or trailing bytes is
+ * refused with -1 and a message naming the file and the problem; out and
+ * meta are then left empty. */
 int tg_safetensors_load(const char *path, tg_tensor_list *out, tg_metadata *meta);
 
 #endif

@@ -2,6 +2,7 @@
 #include "train/run.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -86,6 +87,19 @@ static int cut_log(const tg_train_run *r, int64_t step)
     return rc;
 }
 
+/* Whether two configs say the same: the same text, or JSON texts with the
+ * same values (so a run whose config another build printed in other
+ * digits or spacing still resumes). */
+static bool same_config(const char *a, const char *b)
+{
+    if (strcmp(a, b) == 0) return true;
+    json_t *ja = json_loads(a, JSON_DECODE_ANY, NULL), *jb = json_loads(b, JSON_DECODE_ANY, NULL);
+    bool same = ja && jb && json_equal(ja, jb);
+    json_decref(ja);
+    json_decref(jb);
+    return same;
+}
+
 /* Loads the checkpoint into s, checking its config and moving the loader. */
 static int resume(tg_train_run *r, tg_train_state *s)
 {
@@ -93,7 +107,7 @@ static int resume(tg_train_run *r, tg_train_state *s)
     if (tg_checkpoint_load(r->checkpoint, s->model, s->opt, &extra)) return -1;
     const char *theirs = tg_metadata_get(&extra.metadata, CONFIG_KEY);
     int rc = 0;
-    if (!theirs || strcmp(theirs, r->config) != 0)
+    if (!theirs || !same_config(theirs, r->config))
         rc = TG_FAIL("resume: %s was made with other settings:\n  it has: %s\n  now:    %s", r->checkpoint,
                      theirs ? theirs : "(none)", r->config);
     if (!rc && s->loader && tg_loader_seek(s->loader, extra.position)) rc = -1;

@@ -9,7 +9,8 @@
  *
  * The config is a text (JSON, by convention) naming every setting that
  * changes the numbers. Resuming with another config is refused, and the
- * message shows both. On resume the log is cut back to the checkpoint's
+ * message shows both; two JSON texts with the same values (other digits
+ * or spacing) count as the same config. On resume the log is cut back to the checkpoint's
  * step, so lines written after the last checkpoint (by a run that was
  * killed) do not appear twice.
  *

@@ -18,10 +18,9 @@ int backbone_arch_flags(backbone_arch *a, tg_train_flag *table)
     return BACKBONE_ARCH_FLAGS;
 }
 
-void backbone_arch_config(const backbone_arch *a, tg_json_buf *b)
+json_t *backbone_arch_config(const backbone_arch *a, json_t *config)
 {
-    tg_json_printf(b, "\"depth\":%ld,\"width\":", a->depth);
-    out_json_number(b, a->width);
-    tg_json_printf(b, ",\"stem\":");
-    tg_json_append_string(b, a->stem);
+    config = out_json_set(config, "depth", json_integer(a->depth));
+    config = out_json_set(config, "width", out_json_number(a->width));
+    return out_json_set(config, "stem", json_string(a->stem));
 }

@@ -3,7 +3,8 @@
 #ifndef APPS_BACKBONE_ARCH_H
 #define APPS_BACKBONE_ARCH_H
 
-#include "nn/json.h"
+#include <jansson.h>
+
 #include "tensorgrad.h"
 
 #define BACKBONE_ARCH_FLAGS 3
@@ -18,7 +19,8 @@ backbone_arch backbone_arch_defaults(void);
 /* Appends --depth, --width and --stem to table; returns BACKBONE_ARCH_FLAGS. */
 int backbone_arch_flags(backbone_arch *a, tg_train_flag *table);
 
-/* Appends "depth":..,"width":..,"stem":.. to b, for a run's config. */
-void backbone_arch_config(const backbone_arch *a, tg_json_buf *b);
+/* config with "depth":..,"width":..,"stem":.., for a run's config; a chain
+ * step as in out_files.h. */
+json_t *backbone_arch_config(const backbone_arch *a, json_t *config);
 
 #endif

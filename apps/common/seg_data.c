@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "out_files.h"
+
 static const char *const shapescenes_names[TG_SHAPESCENES_CLASSES] = {
     "background", "ellipse", "rectangle", "triangle", "star", "cross", "blob", "ring", "hexagon"};
 
@@ -111,23 +113,18 @@ void seg_data_close(seg_data *d)
     d->train = d->test = NULL;
 }
 
-void seg_data_config(const seg_data_opts *o, const seg_data *d, bool with_train, tg_json_buf *b)
+json_t *seg_data_config(const seg_data_opts *o, const seg_data *d, bool with_train, json_t *config)
 {
-    tg_json_printf(b, "\"dataset\":");
-    tg_json_append_string(b, d->name);
+    config = out_json_set(config, "dataset", json_string(d->name));
     if (o->voc || o->cityscapes) {
-        tg_json_printf(b, ",\"root\":");
-        tg_json_append_string(b, o->voc ? o->voc : o->cityscapes);
+        config = out_json_set(config, "root", json_string(o->voc ? o->voc : o->cityscapes));
     } else {
-        tg_json_printf(b, ",\"size\":%ld,\"data_seed\":%ld", o->size, o->data_seed);
-        if (with_train) tg_json_printf(b, ",\"train_images\":%ld", o->train_images);
-        tg_json_printf(b, ",\"test_images\":%ld", o->test_images);
+        config = out_json_set(config, "size", json_integer(o->size));
+        config = out_json_set(config, "data_seed", json_integer(o->data_seed));
+        if (with_train) config = out_json_set(config, "train_images", json_integer(o->train_images));
+        config = out_json_set(config, "test_images", json_integer(o->test_images));
     }
-    if (with_train) {
-        tg_json_printf(b, ",\"train_split\":");
-        tg_json_append_string(b, o->train_split ? o->train_split : "train");
-    }
-    tg_json_printf(b, ",\"test_split\":");
-    tg_json_append_string(b, d->test_split);
-    tg_json_printf(b, ",\"crop\":%d", d->aug.crop_h);
+    if (with_train) config = out_json_set(config, "train_split", json_string(o->train_split ? o->train_split : "train"));
+    config = out_json_set(config, "test_split", json_string(d->test_split));
+    return out_json_set(config, "crop", json_integer(d->aug.crop_h));
 }

@@ -17,8 +17,9 @@
 
 #include <stdbool.h>
 
+#include <jansson.h>
+
 #include "app.h"
-#include "nn/json.h"
 #include "tensorgrad.h"
 
 #define SEG_DATA_FLAGS 9 /* the most flags seg_data_flags adds */
@@ -52,9 +53,9 @@ int seg_data_flags(seg_data_opts *o, tg_train_flag *table, bool with_train);
 int seg_data_open(seg_data *d, const seg_data_opts *o, bool with_train);
 void seg_data_close(seg_data *d);
 
-/* Appends the options that change the numbers to b as JSON members
- * ("dataset": ..., "size": ...), for a run's config; the training ones
- * too when with_train. */
-void seg_data_config(const seg_data_opts *o, const seg_data *d, bool with_train, tg_json_buf *b);
+/* config with the options that change the numbers as members ("dataset":
+ * ..., "size": ...), the training ones too when with_train; a chain step
+ * as in out_files.h: config, or NULL (config released) when out of memory. */
+json_t *seg_data_config(const seg_data_opts *o, const seg_data *d, bool with_train, json_t *config);
 
 #endif

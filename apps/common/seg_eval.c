@@ -161,23 +161,15 @@ void seg_result_print(const seg_result *r, const seg_data *d, FILE *f)
     for (int c = 0; c < r->num_classes; c++) fprintf(f, "  %-14s IoU %.4f\n", d->class_names[c], r->iou[c]);
 }
 
-void seg_result_json(const seg_result *r, const seg_data *d, tg_json_buf *b)
+json_t *seg_result_json(const seg_result *r, const seg_data *d, json_t *root)
 {
     const tg_seg_scores *s = &r->scores;
-    tg_json_printf(b, "\"test\":{\"split\":");
-    tg_json_append_string(b, d->test_split);
-    tg_json_printf(b, ",\"images\":%lld,\"pixels\":%lld,\"miou\":", (long long)r->images, (long long)s->pixels);
-    out_json_number(b, s->miou);
-    tg_json_printf(b, ",\"things_miou\":");
-    out_json_number(b, s->things_miou);
-    tg_json_printf(b, ",\"pixel_acc\":");
-    out_json_number(b, s->pixel_acc);
-    tg_json_printf(b, ",\"iou\":{");
-    for (int c = 0; c < r->num_classes; c++) {
-        if (c) tg_json_printf(b, ",");
-        tg_json_append_string(b, d->class_names[c]);
-        tg_json_printf(b, ":");
-        out_json_number(b, r->iou[c]);
-    }
-    tg_json_printf(b, "}}");
+    json_t *iou = json_object();
+    for (int c = 0; c < r->num_classes; c++) iou = out_json_set(iou, d->class_names[c], out_json_number(r->iou[c]));
+    json_t *test = json_pack("{s:s,s:I,s:I}", "split", d->test_split, "images", (json_int_t)r->images, "pixels",
+                             (json_int_t)s->pixels);
+    const char *const keys[] = {"miou", "things_miou", "pixel_acc"};
+    const double values[] = {s->miou, s->things_miou, s->pixel_acc};
+    test = out_json_set(out_json_numbers(test, keys, values, (int)(sizeof keys / sizeof *keys)), "iou", iou);
+    return out_json_set(root, "test", test);
 }

@@ -9,7 +9,7 @@
 
 #include <stdio.h>
 
-#include "nn/json.h"
+#include <jansson.h>
 #include "seg_data.h"
 #include "tensorgrad.h"
 
@@ -34,7 +34,8 @@ void seg_result_free(seg_result *r);
 
 /* The scores for people, then per class. */
 void seg_result_print(const seg_result *r, const seg_data *d, FILE *f);
-/* "test":{"split":..,"images":..,"miou":..,...,"iou":{"background":..}} */
-void seg_result_json(const seg_result *r, const seg_data *d, tg_json_buf *b);
+/* root with "test":{"split":..,"images":..,"miou":..,...,"iou":{"background":..}};
+ * a chain step as in out_files.h. */
+json_t *seg_result_json(const seg_result *r, const seg_data *d, json_t *root);
 
 #endif

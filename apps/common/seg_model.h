@@ -9,7 +9,6 @@
 #ifndef APPS_SEG_MODEL_H
 #define APPS_SEG_MODEL_H
 
-#include "nn/json.h"
 #include "backbone_arch.h"
 #include "seg_data.h"
 #include "tensorgrad.h"

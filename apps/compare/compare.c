@@ -26,6 +26,7 @@
  * std error bars) and DIR/losses.png (the pretraining curves). */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -76,16 +77,14 @@ static void log_line(comparer *m, const char *fmt, ...)
     if (m->log) fprintf(m->log, "%s  %s\n", when, text), fflush(m->log);
 }
 
-/* Whether the file at path holds exactly text[0..len); -1 when unreadable. */
-static int file_holds(const char *path, const char *text, size_t len)
+/* Whether the JSON file at path holds the values of text (see json_same_values). */
+static bool file_holds(const char *path, const char *text)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    size_t i = 0;
-    int ch;
-    while ((ch = fgetc(f)) != EOF && i < len && ch == (unsigned char)text[i]) i++;
-    bool same = i == len && ch == EOF;
-    fclose(f);
+    json_t *then = json_read_file(path);
+    char *then_text = then ? json_dumps(then, OUT_JSON_FLAGS) : NULL;
+    bool same = then_text && json_same_values(then_text, text);
+    free(then_text);
+    json_decref(then);
     return same;
 }
 
@@ -94,21 +93,21 @@ static int file_holds(const char *path, const char *text, size_t len)
 static int guard_settings(comparer *m)
 {
     char path[TG_TRAIN_PATH_MAX];
-    tg_json_buf now = {0};
-    compare_settings_json(&m->c, &now);
-    tg_json_printf(&now, "\n");
+    json_t *now = compare_settings_json(&m->c);
+    char *text = now ? json_dumps(now, OUT_JSON_FLAGS) : NULL;
     out_path(m, "settings.json", path);
     int rc = 0;
-    if (now.failed) {
+    if (!text) {
         fprintf(stderr, "compare: out of memory\n");
         rc = -1;
-    } else if (!exists(path) && tg_train_write_file(path, now.data, now.len)) rc = app_fail("compare", "settings");
-    else if (file_holds(path, now.data, now.len) != 1) {
-        fprintf(stderr, "compare: %s holds runs made with other settings (see %s); now:\n%s", m->c.out, path,
-                now.data);
+    } else if (!exists(path)) rc = out_write_json(m->c.out, "settings.json", json_incref(now), NULL, "compare");
+    else if (!file_holds(path, text)) {
+        fprintf(stderr, "compare: %s holds runs made with other settings (see %s); now:\n%s\n", m->c.out, path,
+                text);
         rc = -1;
     }
-    tg_json_buf_free(&now);
+    free(text);
+    json_decref(now);
     return rc;
 }
 

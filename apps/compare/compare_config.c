@@ -164,23 +164,24 @@ finetune_config compare_finetune_config(const compare_config *c, compare_eval e,
     return f;
 }
 
-void compare_settings_json(const compare_config *c, tg_json_buf *b)
+json_t *compare_settings_json(const compare_config *c)
 {
     const pretrain_config *p = &c->pretrain;
     const finetune_config *t = &c->finetune;
-    tg_json_printf(b, "{\"size\":%ld,\"data_seed\":%ld,\"pretrain_images\":%ld,\"train_images\":%ld,"
-                      "\"test_images\":%ld,",
-                   p->size, p->data_seed, p->images, t->data.train_images, t->data.test_images);
-    backbone_arch_config(&p->arch, b);
-    tg_json_printf(b, ",\"pretrain_epochs\":%ld,\"pretrain_batch\":%ld,\"queue\":%ld,\"bn_groups\":%ld,"
-                      "\"pretrain_seed\":%ld,\"ft_epochs\":%ld,\"ft_batch\":%ld,\"probe_epochs\":%ld",
-                   p->epochs, p->batch, p->queue, p->bn_groups, p->seed, t->epochs, t->batch, c->probe_epochs);
+    json_t *s = json_pack("{s:I,s:I,s:I,s:I,s:I}", "size", (json_int_t)p->size, "data_seed", (json_int_t)p->data_seed,
+                          "pretrain_images", (json_int_t)p->images, "train_images", (json_int_t)t->data.train_images,
+                          "test_images", (json_int_t)t->data.test_images);
+    s = out_json_merge(backbone_arch_config(&p->arch, s),
+                       json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "pretrain_epochs", (json_int_t)p->epochs,
+                                 "pretrain_batch", (json_int_t)p->batch, "queue", (json_int_t)p->queue, "bn_groups",
+                                 (json_int_t)p->bn_groups, "pretrain_seed", (json_int_t)p->seed, "ft_epochs",
+                                 (json_int_t)t->epochs, "ft_batch", (json_int_t)t->batch, "probe_epochs",
+                                 (json_int_t)c->probe_epochs));
     const char *const keys[] = {"pretrain_lr", "pretrain_wd", "moco_momentum", "tau",      "lambda", "warmup",
                                 "sgd_momentum", "ft_lr",      "ft_min_lr",     "ft_power", "ft_wd",  "probe_lr"};
     const double values[] = {p->lr, p->weight_decay, p->moco_momentum, p->tau, p->lambda, p->warmup, p->momentum,
                              t->lr, t->min_lr, t->power, t->weight_decay, c->probe_lr};
-    out_json_numbers(b, keys, values, (int)(sizeof keys / sizeof *keys));
-    tg_json_printf(b, "}");
+    return out_json_numbers(s, keys, values, (int)(sizeof keys / sizeof *keys));
 }
 
 void compare_pretrain_dir_name(compare_arm arm, char *buf, size_t size)

@@ -24,10 +24,10 @@
 #define APPS_COMPARE_CONFIG_H
 
 #include <stdbool.h>
+#include <jansson.h>
 #include <stddef.h>
 
 #include "finetune_run.h"
-#include "nn/json.h"
 #include "pretrain_run.h"
 
 /* The arms, in the order of every table. */
@@ -63,9 +63,10 @@ pretrain_config compare_pretrain_config(const compare_config *c, compare_arm arm
 finetune_config compare_finetune_config(const compare_config *c, compare_eval e, long seed, const char *backbone,
                                         const char *dir);
 
-/* Every setting that changes the numbers, as a JSON object (not the seed
- * count: more seeds add runs), for the output directory's guard. */
-void compare_settings_json(const compare_config *c, tg_json_buf *b);
+/* Every setting that changes the numbers, as a new JSON object (not the
+ * seed count: more seeds add runs), for the output directory's guard;
+ * NULL when out of memory. */
+json_t *compare_settings_json(const compare_config *c);
 
 /* "pretrain_mocov2", "ft_random_seed0", "probe_densecl_seed2"... into buf. */
 void compare_pretrain_dir_name(compare_arm arm, char *buf, size_t size);

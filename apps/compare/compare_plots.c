@@ -74,7 +74,7 @@ static void curves_free(curves *cv)
     *cv = (curves){0};
 }
 
-static int curves_add(curves *cv, const tg_json *line)
+static int curves_add(curves *cv, const json_t *line)
 {
     if (cv->n == cv->cap) {
         int cap = cv->cap ? 2 * cv->cap : 256;
@@ -85,7 +85,7 @@ static int curves_add(curves *cv, const tg_json *line)
         }
         cv->cap = cap;
     }
-    for (int k = 0; k < KEYS; k++) cv->v[k][cv->n] = json_number(line, log_keys[k]);
+    for (int k = 0; k < KEYS; k++) cv->v[k][cv->n] = json_number_at(line, log_keys[k]);
     cv->n++;
     return 0;
 }
@@ -93,7 +93,7 @@ static int curves_add(curves *cv, const tg_json *line)
 /* The step lines of DIR/pretrain_<arm>/log.jsonl. 0, or -1 after printing why. */
 static int read_curves(const compare_config *c, compare_arm arm, curves *cv)
 {
-    char name[TG_TRAIN_NAME_MAX], path[TG_TRAIN_PATH_MAX], err[160];
+    char name[TG_TRAIN_NAME_MAX], path[TG_TRAIN_PATH_MAX];
     compare_pretrain_dir_name(arm, name, sizeof name);
     snprintf(path, sizeof path, "%s/%s/log.jsonl", c->out, name);
     FILE *f = fopen(path, "r");
@@ -106,11 +106,12 @@ static int read_curves(const compare_config *c, compare_arm arm, curves *cv)
     ssize_t len;
     int rc = 0;
     while (!rc && (len = getline(&text, &cap, f)) > 0) {
-        tg_json *line = tg_json_parse(text, (size_t)len, err, sizeof err);
-        const char *kind = json_string(line, "kind");
-        if (!line) fprintf(stderr, "compare: %s: a line is not JSON: %s\n", path, err);
+        json_error_t why;
+        json_t *line = json_loadb(text, (size_t)len, 0, &why);
+        const char *kind = json_string_at(line, "kind");
+        if (!line) fprintf(stderr, "compare: %s: a line is not JSON: %s\n", path, why.text);
         rc = !line ? -1 : kind && strcmp(kind, "step") == 0 ? curves_add(cv, line) : 0;
-        tg_json_free(line);
+        json_decref(line);
     }
     free(text);
     fclose(f);

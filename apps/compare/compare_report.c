@@ -76,52 +76,52 @@ static double step_ratio(const compare_results *r)
 /* ---- markdown ---- */
 
 /* v with decimals digits (a sign first when sign), or "n/a". */
-static void md_number(tg_json_buf *b, double v, int decimals, bool sign)
+static void md_number(FILE *f, double v, int decimals, bool sign)
 {
-    if (isfinite(v)) tg_json_printf(b, sign ? "%+.*f" : "%.*f", decimals, v);
-    else tg_json_printf(b, "n/a");
+    if (isfinite(v)) fprintf(f, sign ? "%+.*f" : "%.*f", decimals, v);
+    else fprintf(f, "n/a");
 }
 
-static void md_summary(tg_json_buf *b, stats_summary s, bool sign)
+static void md_summary(FILE *f, stats_summary s, bool sign)
 {
-    md_number(b, s.mean, 4, sign);
-    if (s.n < 2) tg_json_printf(b, " (1 seed)");
-    else if (isfinite(s.mean)) tg_json_printf(b, " ± %.4f", s.std);
+    md_number(f, s.mean, 4, sign);
+    if (s.n < 2) fprintf(f, " (1 seed)");
+    else if (isfinite(s.mean)) fprintf(f, " ± %.4f", s.std);
 }
 
-static void md_time(tg_json_buf *b, double seconds)
+static void md_time(FILE *f, double seconds)
 {
-    if (!isfinite(seconds)) tg_json_printf(b, "n/a");
-    else if (seconds < 120) tg_json_printf(b, "%.1f s", seconds);
-    else tg_json_printf(b, "%.1f min", seconds / 60);
+    if (!isfinite(seconds)) fprintf(f, "n/a");
+    else if (seconds < 120) fprintf(f, "%.1f s", seconds);
+    else fprintf(f, "%.1f min", seconds / 60);
 }
 
-static void md_scale(tg_json_buf *b, const reporter *rp)
+static void md_scale(FILE *f, const reporter *rp)
 {
     const pretrain_config *p = &rp->c->pretrain;
     const finetune_config *t = &rp->c->finetune;
     const compare_pretrain *dense = &rp->r->pretrain[ARM_DENSECL];
     const compare_seg *ft = compare_seg_at(rp->r, ARM_RANDOM, EVAL_FCN, 0);
     const compare_seg *probe = compare_seg_at(rp->r, ARM_RANDOM, EVAL_PROBE, 0);
-    tg_json_printf(b, "**Scale.** ResNet-%ld, %s stem, width %g; %ld px images, C5 grid S = %.0f (%.0fx%.0f cells). ",
-                   p->arch.depth, p->arch.stem, p->arch.width, p->size, dense->grid, dense->grid, dense->grid);
-    tg_json_printf(b, "Pretraining on %.0f unlabelled images: %ld epoch%s x %.0f = %.0f iterations, batch %ld, "
-                      "K %ld, m %g, tau %g, lambda %g after %.0f warm-up iterations (DenseCL), %ld BN groups, "
-                      "SGD lr %g cosine, wd %g. ",
-                   dense->images, p->epochs, p->epochs == 1 ? "" : "s", dense->steps_per_epoch, dense->steps,
-                   p->batch, p->queue, p->moco_momentum, p->tau, p->lambda, dense->warmup_steps, p->bn_groups, p->lr,
-                   p->weight_decay);
-    tg_json_printf(b, "FCN fine-tuning on %ld labelled images: %ld epoch%s = %.0f iterations, batch %ld, SGD lr %g "
-                      "poly, wd %g; frozen-backbone probe: %ld epoch%s = %.0f iterations, lr %g. Test: %ld images. "
-                      "%d threads.\n\n",
-                   t->data.train_images, t->epochs, t->epochs == 1 ? "" : "s", ft->steps, t->batch, t->lr,
-                   t->weight_decay, rp->c->probe_epochs, rp->c->probe_epochs == 1 ? "" : "s", probe->steps,
-                   rp->c->probe_lr, t->data.test_images, tg_get_num_threads());
+    fprintf(f, "**Scale.** ResNet-%ld, %s stem, width %g; %ld px images, C5 grid S = %.0f (%.0fx%.0f cells). ",
+            p->arch.depth, p->arch.stem, p->arch.width, p->size, dense->grid, dense->grid, dense->grid);
+    fprintf(f, "Pretraining on %.0f unlabelled images: %ld epoch%s x %.0f = %.0f iterations, batch %ld, "
+               "K %ld, m %g, tau %g, lambda %g after %.0f warm-up iterations (DenseCL), %ld BN groups, "
+               "SGD lr %g cosine, wd %g. ",
+            dense->images, p->epochs, p->epochs == 1 ? "" : "s", dense->steps_per_epoch, dense->steps,
+            p->batch, p->queue, p->moco_momentum, p->tau, p->lambda, dense->warmup_steps, p->bn_groups, p->lr,
+            p->weight_decay);
+    fprintf(f, "FCN fine-tuning on %ld labelled images: %ld epoch%s = %.0f iterations, batch %ld, SGD lr %g "
+               "poly, wd %g; frozen-backbone probe: %ld epoch%s = %.0f iterations, lr %g. Test: %ld images. "
+               "%d threads.\n\n",
+            t->data.train_images, t->epochs, t->epochs == 1 ? "" : "s", ft->steps, t->batch, t->lr,
+            t->weight_decay, rp->c->probe_epochs, rp->c->probe_epochs == 1 ? "" : "s", probe->steps,
+            rp->c->probe_lr, t->data.test_images, tg_get_num_threads());
 }
 
 /* Names the arms and evaluations that segmented no object at all
  * (things-mIoU 0 on every seed): their mIoU is the background's alone. */
-static void md_no_objects(tg_json_buf *b, const reporter *rp)
+static void md_no_objects(FILE *f, const reporter *rp)
 {
     int listed = 0;
     for (int e = 0; e < EVALS; e++)
@@ -130,246 +130,229 @@ static void md_no_objects(tg_json_buf *b, const reporter *rp)
             bool none = true;
             for (int k = 0; k < rp->seeds; k++) none = none && rp->a[k] == 0;
             if (!none) continue;
-            tg_json_printf(b, "%s%s %s", listed++ ? ", " : "No object class segmented on any seed (things-mIoU 0): ",
-                           eval_labels[e], compare_arm_labels[a]);
+            fprintf(f, "%s%s %s", listed++ ? ", " : "No object class segmented on any seed (things-mIoU 0): ",
+                    eval_labels[e], compare_arm_labels[a]);
         }
-    if (listed) tg_json_printf(b, ". Their mIoU is the background IoU over %d classes.\n\n", TG_SHAPESCENES_CLASSES);
+    if (listed) fprintf(f, ". Their mIoU is the background IoU over %d classes.\n\n", TG_SHAPESCENES_CLASSES);
 }
 
-static void md_scores(tg_json_buf *b, const reporter *rp)
+static void md_scores(FILE *f, const reporter *rp)
 {
-    tg_json_printf(b, "## Test scores (mean ± sample std over %d seeds)\n\n| arm |", rp->seeds);
+    fprintf(f, "## Test scores (mean ± sample std over %d seeds)\n\n| arm |", rp->seeds);
     for (int s = 0; s < SCORES; s++)
-        for (int e = 0; e < EVALS; e++) tg_json_printf(b, " %s %s |", eval_labels[e], score_labels[s]);
-    tg_json_printf(b, "\n| --- |");
-    for (int i = 0; i < SCORES * EVALS; i++) tg_json_printf(b, " --- |");
+        for (int e = 0; e < EVALS; e++) fprintf(f, " %s %s |", eval_labels[e], score_labels[s]);
+    fprintf(f, "\n| --- |");
+    for (int i = 0; i < SCORES * EVALS; i++) fprintf(f, " --- |");
     for (int a = 0; a < ARMS; a++) {
-        tg_json_printf(b, "\n| %s |", compare_arm_labels[a]);
+        fprintf(f, "\n| %s |", compare_arm_labels[a]);
         for (int s = 0; s < SCORES; s++)
             for (int e = 0; e < EVALS; e++) {
-                tg_json_printf(b, " ");
-                md_summary(b, summary(rp, (compare_arm)a, (compare_eval)e, s), false);
-                tg_json_printf(b, " |");
+                fprintf(f, " ");
+                md_summary(f, summary(rp, (compare_arm)a, (compare_eval)e, s), false);
+                fprintf(f, " |");
             }
     }
-    tg_json_printf(b, "\n\n");
-    md_no_objects(b, rp);
+    fprintf(f, "\n\n");
+    md_no_objects(f, rp);
 }
 
 /* Whether the paired difference exceeds its spread (docs/protocol.md section 14). */
-static void md_verdict(tg_json_buf *b, const char *what, stats_summary s)
+static void md_verdict(FILE *f, const char *what, stats_summary s)
 {
-    tg_json_printf(b, "- %s: ", what);
-    if (s.n < 2 || !isfinite(s.std)) tg_json_printf(b, "one seed, no spread to judge the difference by.\n");
+    fprintf(f, "- %s: ", what);
+    if (s.n < 2 || !isfinite(s.std)) fprintf(f, "one seed, no spread to judge the difference by.\n");
     else if (fabs(s.mean) > s.std)
-        tg_json_printf(b, "the mean difference exceeds its spread: DenseCL %s MoCo-v2.\n",
-                       s.mean > 0 ? "above" : "below");
-    else tg_json_printf(b, "the mean difference is within its spread: no difference claimed.\n");
+        fprintf(f, "the mean difference exceeds its spread: DenseCL %s MoCo-v2.\n",
+                s.mean > 0 ? "above" : "below");
+    else fprintf(f, "the mean difference is within its spread: no difference claimed.\n");
 }
 
-static void md_paired(tg_json_buf *b, const reporter *rp)
+static void md_paired(FILE *f, const reporter *rp)
 {
     stats_summary s[EVALS];
     for (int e = 0; e < EVALS; e++) s[e] = paired(rp, (compare_eval)e);
-    tg_json_printf(b, "## DenseCL minus MoCo-v2 (test mIoU, paired by fine-tune seed)\n\n| seed | FCN | probe |\n"
-                      "| --- | --- | --- |\n");
+    fprintf(f, "## DenseCL minus MoCo-v2 (test mIoU, paired by fine-tune seed)\n\n| seed | FCN | probe |\n"
+               "| --- | --- | --- |\n");
     for (int k = 0; k < rp->seeds; k++) {
-        tg_json_printf(b, "| %d | ", k);
-        md_number(b, rp->diff[EVAL_FCN][k], 4, true);
-        tg_json_printf(b, " | ");
-        md_number(b, rp->diff[EVAL_PROBE][k], 4, true);
-        tg_json_printf(b, " |\n");
+        fprintf(f, "| %d | ", k);
+        md_number(f, rp->diff[EVAL_FCN][k], 4, true);
+        fprintf(f, " | ");
+        md_number(f, rp->diff[EVAL_PROBE][k], 4, true);
+        fprintf(f, " |\n");
     }
-    tg_json_printf(b, "| mean ± std | ");
-    md_summary(b, s[EVAL_FCN], true);
-    tg_json_printf(b, " | ");
-    md_summary(b, s[EVAL_PROBE], true);
-    tg_json_printf(b, " |\n\n");
-    md_verdict(b, "FCN", s[EVAL_FCN]);
-    md_verdict(b, "probe", s[EVAL_PROBE]);
-    tg_json_printf(b, "\n");
+    fprintf(f, "| mean ± std | ");
+    md_summary(f, s[EVAL_FCN], true);
+    fprintf(f, " | ");
+    md_summary(f, s[EVAL_PROBE], true);
+    fprintf(f, " |\n\n");
+    md_verdict(f, "FCN", s[EVAL_FCN]);
+    md_verdict(f, "probe", s[EVAL_PROBE]);
+    fprintf(f, "\n");
 }
 
-static void md_pretraining(tg_json_buf *b, const reporter *rp)
+static void md_pretraining(FILE *f, const reporter *rp)
 {
-    tg_json_printf(b, "## Pretraining (the last epoch's means)\n\n| method | iterations | s/iteration | img/s "
-                      "| wall time | loss | L_g | L_d | global top-1 | dense top-1 | match exact "
-                      "| match within 1 cell |\n"
-                      "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    fprintf(f, "## Pretraining (the last epoch's means)\n\n| method | iterations | s/iteration | img/s "
+               "| wall time | loss | L_g | L_d | global top-1 | dense top-1 | match exact "
+               "| match within 1 cell |\n"
+               "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for (int a = ARM_MOCOV2; a <= ARM_DENSECL; a++) {
         const compare_pretrain *p = &rp->r->pretrain[a];
-        tg_json_printf(b, "| %s | %.0f | ", compare_arm_labels[a], p->steps);
-        md_number(b, p->seconds_per_step, 3, false);
-        tg_json_printf(b, " | ");
-        md_number(b, p->img_s, 1, false);
-        tg_json_printf(b, " | ");
-        md_time(b, p->seconds);
+        fprintf(f, "| %s | %.0f | ", compare_arm_labels[a], p->steps);
+        md_number(f, p->seconds_per_step, 3, false);
+        fprintf(f, " | ");
+        md_number(f, p->img_s, 1, false);
+        fprintf(f, " | ");
+        md_time(f, p->seconds);
         const double v[] = {p->loss, p->loss_global, p->loss_dense, p->top1_global, p->top1_dense, p->match_exact,
                             p->match_near};
         for (size_t i = 0; i < sizeof v / sizeof *v; i++) {
             bool dense = i == 2 || i >= 4; /* L_d, dense top-1, the matching: off in MoCo-v2 */
-            tg_json_printf(b, " | ");
-            if (dense && a == ARM_MOCOV2) tg_json_printf(b, "off");
-            else md_number(b, v[i], 3, false);
+            fprintf(f, " | ");
+            if (dense && a == ARM_MOCOV2) fprintf(f, "off");
+            else md_number(f, v[i], 3, false);
         }
-        tg_json_printf(b, " |\n");
+        fprintf(f, " |\n");
     }
-    tg_json_printf(b, "\nDenseCL / MoCo-v2 time per iteration: **");
-    md_number(b, step_ratio(rp->r), 3, false);
-    tg_json_printf(b, "** (the two pretrainings above: the same settings and machine, one after the other; the "
-                      "first iteration of each part left out).\n\n");
+    fprintf(f, "\nDenseCL / MoCo-v2 time per iteration: **");
+    md_number(f, step_ratio(rp->r), 3, false);
+    fprintf(f, "** (the two pretrainings above: the same settings and machine, one after the other; the "
+               "first iteration of each part left out).\n\n");
 }
 
-static void md_times(tg_json_buf *b, const reporter *rp)
+static void md_times(FILE *f, const reporter *rp)
 {
-    tg_json_printf(b, "## Wall time\n\n| part | runs | wall time |\n| --- | --- | --- |\n");
+    fprintf(f, "## Wall time\n\n| part | runs | wall time |\n| --- | --- | --- |\n");
     for (int a = ARM_MOCOV2; a <= ARM_DENSECL; a++) {
-        tg_json_printf(b, "| pretraining, %s | 1 | ", compare_arm_labels[a]);
-        md_time(b, rp->r->pretrain[a].seconds);
-        tg_json_printf(b, " |\n");
+        fprintf(f, "| pretraining, %s | 1 | ", compare_arm_labels[a]);
+        md_time(f, rp->r->pretrain[a].seconds);
+        fprintf(f, " |\n");
     }
     for (int e = 0; e < EVALS; e++)
         for (int a = 0; a < ARMS; a++) {
-            tg_json_printf(b, "| %s, %s | %d | ", e == EVAL_FCN ? "FCN fine-tuning" : "frozen probe",
-                           compare_arm_labels[a], rp->seeds);
-            md_time(b, seg_seconds(rp, (compare_arm)a, (compare_eval)e));
-            tg_json_printf(b, " |\n");
+            fprintf(f, "| %s, %s | %d | ", e == EVAL_FCN ? "FCN fine-tuning" : "frozen probe",
+                    compare_arm_labels[a], rp->seeds);
+            md_time(f, seg_seconds(rp, (compare_arm)a, (compare_eval)e));
+            fprintf(f, " |\n");
         }
-    tg_json_printf(b, "| total | %d | ", 2 + ARMS * EVALS * rp->seeds);
-    md_time(b, total_seconds(rp));
-    tg_json_printf(b, " |\n\nTraining and test-evaluation times as the runs recorded them (over every part of a "
-                      "resumed run).\n\n");
+    fprintf(f, "| total | %d | ", 2 + ARMS * EVALS * rp->seeds);
+    md_time(f, total_seconds(rp));
+    fprintf(f, " |\n\nTraining and test-evaluation times as the runs recorded them (over every part of a "
+               "resumed run).\n\n");
 }
 
-static void markdown(tg_json_buf *b, const reporter *rp, const char *command)
+static void markdown(FILE *f, const reporter *rp, const char *command)
 {
-    tg_json_printf(b, "# DenseCL vs MoCo-v2 on ShapeScenes\n\nPreset `%s`; fine-tune seeds 0-%d, the same for every "
-                      "arm; pretraining seed %ld. Command:\n\n    %s\n\n",
-                   rp->c->preset, rp->seeds - 1, rp->c->pretrain.seed, command);
-    md_scale(b, rp);
-    md_scores(b, rp);
-    md_paired(b, rp);
-    md_pretraining(b, rp);
-    md_times(b, rp);
-    tg_json_printf(b, "![test mIoU per arm](chart.png)\n\n![pretraining curves](losses.png)\n");
+    fprintf(f, "# DenseCL vs MoCo-v2 on ShapeScenes\n\nPreset `%s`; fine-tune seeds 0-%d, the same for every "
+               "arm; pretraining seed %ld. Command:\n\n    %s\n\n",
+            rp->c->preset, rp->seeds - 1, rp->c->pretrain.seed, command);
+    md_scale(f, rp);
+    md_scores(f, rp);
+    md_paired(f, rp);
+    md_pretraining(f, rp);
+    md_times(f, rp);
+    fprintf(f, "![test mIoU per arm](chart.png)\n\n![pretraining curves](losses.png)\n");
 }
 
 /* ---- JSON ---- */
 
-static void json_summary(tg_json_buf *b, const double *v, stats_summary s)
+/* {"per_seed":[..],"mean":..,"std":..} */
+static json_t *json_summary(const double *v, stats_summary s)
 {
-    tg_json_printf(b, "{\"per_seed\":[");
-    for (int k = 0; k < s.n; k++) {
-        if (k) tg_json_printf(b, ",");
-        out_json_number(b, v[k]);
-    }
-    tg_json_printf(b, "],\"mean\":");
-    out_json_number(b, s.mean);
-    tg_json_printf(b, ",\"std\":");
-    out_json_number(b, s.std);
-    tg_json_printf(b, "}");
+    json_t *per_seed = json_array();
+    for (int k = 0; per_seed && k < s.n; k++)
+        if (json_array_append_new(per_seed, out_json_number(v[k]))) {
+            json_decref(per_seed);
+            per_seed = NULL;
+        }
+    return json_pack("{s:o,s:o,s:o}", "per_seed", per_seed, "mean", out_json_number(s.mean), "std",
+                     out_json_number(s.std));
 }
 
-static void json_arms(tg_json_buf *b, const reporter *rp)
+/* The scores of one arm: {"ft":{"miou":{..},..},"probe":{..}} */
+static json_t *json_arm(const reporter *rp, compare_arm arm)
 {
-    tg_json_printf(b, "\"arms\":{");
-    for (int a = 0; a < ARMS; a++) {
-        tg_json_printf(b, "%s\n  \"%s\":{", a ? "," : "", compare_arm_names[a]);
-        for (int e = 0; e < EVALS; e++) {
-            tg_json_printf(b, "%s\"%s\":{", e ? "," : "", compare_eval_names[e]);
-            for (int s = 0; s < SCORES; s++) {
-                stats_summary sum = summary(rp, (compare_arm)a, (compare_eval)e, s);
-                tg_json_printf(b, "%s\"%s\":", s ? "," : "", score_names[s]);
-                json_summary(b, rp->a, sum);
-            }
-            tg_json_printf(b, "}");
+    json_t *evals = json_object();
+    for (int e = 0; e < EVALS; e++) {
+        json_t *scores = json_object();
+        for (int s = 0; s < SCORES; s++) {
+            stats_summary sum = summary(rp, arm, (compare_eval)e, s);
+            scores = out_json_set(scores, score_names[s], json_summary(rp->a, sum));
         }
-        tg_json_printf(b, "}");
+        evals = out_json_set(evals, compare_eval_names[e], scores);
     }
-    tg_json_printf(b, "},\n\"densecl_minus_mocov2_miou\":{");
+    return evals;
+}
+
+/* root with "arms" and "densecl_minus_mocov2_miou". */
+static json_t *json_arms(json_t *root, const reporter *rp)
+{
+    json_t *arms = json_object(), *diff = json_object();
+    for (int a = 0; a < ARMS; a++) arms = out_json_set(arms, compare_arm_names[a], json_arm(rp, (compare_arm)a));
     for (int e = 0; e < EVALS; e++) {
         stats_summary s = paired(rp, (compare_eval)e);
-        tg_json_printf(b, "%s\"%s\":", e ? "," : "", compare_eval_names[e]);
-        json_summary(b, rp->diff[e], s);
+        diff = out_json_set(diff, compare_eval_names[e], json_summary(rp->diff[e], s));
     }
-    tg_json_printf(b, "}");
+    return out_json_set(out_json_set(root, "arms", arms), "densecl_minus_mocov2_miou", diff);
 }
 
-static void json_pretraining(tg_json_buf *b, const reporter *rp)
+static json_t *json_pretraining(const reporter *rp)
 {
     static const char *const keys[] = {"images", "steps", "steps_per_epoch", "warmup_steps", "grid", "seconds",
                                        "seconds_per_step", "img_s", "loss", "loss_global", "loss_dense",
                                        "top1_global", "top1_dense", "match_exact", "match_near"};
-    tg_json_printf(b, "\"pretrain\":{");
+    json_t *pretrain = json_object();
     for (int a = ARM_MOCOV2; a <= ARM_DENSECL; a++) {
         const compare_pretrain *p = &rp->r->pretrain[a];
         const double v[] = {p->images, p->steps, p->steps_per_epoch, p->warmup_steps, p->grid, p->seconds,
                             p->seconds_per_step, p->img_s, p->loss, p->loss_global, p->loss_dense,
                             p->top1_global, p->top1_dense, p->match_exact, p->match_near};
         _Static_assert(sizeof v / sizeof *v == sizeof keys / sizeof *keys, "a key for every number");
-        tg_json_printf(b, "\n  \"%s\":{", compare_arm_names[a]);
-        for (size_t i = 0; i < sizeof v / sizeof *v; i++) {
-            tg_json_printf(b, "%s\"%s\":", i ? "," : "", keys[i]);
-            out_json_number(b, v[i]);
-        }
-        tg_json_printf(b, "},");
+        json_t *arm = out_json_numbers(json_object(), keys, v, (int)(sizeof v / sizeof *v));
+        pretrain = out_json_set(pretrain, compare_arm_names[a], arm);
     }
-    tg_json_printf(b, "\n  \"densecl_mocov2_time_per_step\":");
-    out_json_number(b, step_ratio(rp->r));
-    tg_json_printf(b, "}");
+    return out_json_set(pretrain, "densecl_mocov2_time_per_step", out_json_number(step_ratio(rp->r)));
 }
 
 /* The seconds of every run, training plus evaluation. */
-static void json_times(tg_json_buf *b, const reporter *rp)
+static json_t *json_times(const reporter *rp)
 {
     char name[TG_TRAIN_NAME_MAX];
-    tg_json_printf(b, "\"seconds\":{");
+    json_t *seconds = json_object();
     for (int a = ARM_MOCOV2; a <= ARM_DENSECL; a++) {
         compare_pretrain_dir_name((compare_arm)a, name, sizeof name);
-        tg_json_printf(b, "\"%s\":", name);
-        out_json_number(b, rp->r->pretrain[a].seconds);
-        tg_json_printf(b, ",");
+        seconds = out_json_set(seconds, name, out_json_number(rp->r->pretrain[a].seconds));
     }
     for (int k = 0; k < rp->seeds; k++)
         for (int a = 0; a < ARMS; a++)
             for (int e = 0; e < EVALS; e++) {
                 const compare_seg *s = compare_seg_at(rp->r, (compare_arm)a, (compare_eval)e, k);
                 compare_run_dir_name((compare_eval)e, (compare_arm)a, k, name, sizeof name);
-                tg_json_printf(b, "\n  \"%s\":", name);
-                out_json_number(b, s->seconds + s->eval_seconds);
-                tg_json_printf(b, ",");
+                seconds = out_json_set(seconds, name, out_json_number(s->seconds + s->eval_seconds));
             }
-    tg_json_printf(b, "\n  \"total\":");
-    out_json_number(b, total_seconds(rp));
-    tg_json_printf(b, "}");
+    return out_json_set(seconds, "total", out_json_number(total_seconds(rp)));
 }
 
-static void json_report(tg_json_buf *b, const reporter *rp, const char *command)
+static json_t *json_report(const reporter *rp, const char *command)
 {
-    tg_json_printf(b, "{\n\"command\":");
-    tg_json_append_string(b, command);
-    tg_json_printf(b, ",\n\"preset\":");
-    tg_json_append_string(b, rp->c->preset);
-    tg_json_printf(b, ",\n\"seeds\":%d,\n\"threads\":%d,\n\"settings\":", rp->seeds, tg_get_num_threads());
-    compare_settings_json(rp->c, b);
-    tg_json_printf(b, ",\n");
-    json_arms(b, rp);
-    tg_json_printf(b, ",\n");
-    json_pretraining(b, rp);
-    tg_json_printf(b, ",\n");
-    json_times(b, rp);
-    tg_json_printf(b, "\n}\n");
+    json_t *root = json_pack("{s:s,s:s,s:i,s:i,s:o}", "command", command, "preset", rp->c->preset, "seeds", rp->seeds,
+                             "threads", tg_get_num_threads(), "settings", compare_settings_json(rp->c));
+    root = out_json_set(json_arms(root, rp), "pretrain", json_pretraining(rp));
+    return out_json_set(root, "seconds", json_times(rp));
 }
 
 /* ---- files ---- */
 
-static int write_file(const compare_config *c, const char *name, const tg_json_buf *b)
+/* The markdown in *text (malloc'd, *len bytes). 0, or -1 when out of memory. */
+static int markdown_text(const reporter *rp, const char *command, char **text, size_t *len)
 {
-    if (b->failed) {
-        fprintf(stderr, "compare: %s: out of memory\n", name);
-        return -1;
-    }
-    return app_write_text(c->out, name, b->data, b->len, "compare");
+    *text = NULL;
+    FILE *f = open_memstream(text, len);
+    if (!f) return -1;
+    markdown(f, rp, command);
+    int rc = ferror(f) ? -1 : 0;
+    if (fclose(f) != 0) rc = -1;
+    return rc;
 }
 
 int compare_report_write(const compare_config *c, const compare_results *r, const char *command)
@@ -382,12 +365,15 @@ int compare_report_write(const compare_config *c, const compare_results *r, cons
     }
     rp.a = scratch, rp.b = scratch + rp.seeds;
     for (int e = 0; e < EVALS; e++) rp.diff[e] = scratch + (2 + e) * rp.seeds;
-    tg_json_buf md = {0}, json = {0};
-    markdown(&md, &rp, command);
-    json_report(&json, &rp, command);
-    int rc = write_file(c, "results.md", &md) || write_file(c, "results.json", &json) ? -1 : 0;
-    if (!rc) printf("\n%s\n", md.data);
-    tg_json_buf_free(&md), tg_json_buf_free(&json);
+    static const char *const spread[] = {"arms", "pretrain", "seconds", NULL};
+    char *md;
+    size_t len;
+    int rc = markdown_text(&rp, command, &md, &len);
+    if (rc) fprintf(stderr, "compare: results.md: out of memory\n");
+    if (!rc) rc = app_write_text(c->out, "results.md", md, len, "compare");
+    if (!rc) rc = out_write_json(c->out, "results.json", json_report(&rp, command), spread, "compare");
+    if (!rc) printf("\n%s\n", md);
+    free(md);
     free(scratch);
     return rc;
 }

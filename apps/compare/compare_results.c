@@ -12,7 +12,7 @@ compare_seg *compare_seg_at(const compare_results *r, compare_arm arm, compare_e
 }
 
 /* The parsed out/dir/results.json, or NULL after printing why. */
-static tg_json *read_run(const char *out, const char *dir)
+static json_t *read_run(const char *out, const char *dir)
 {
     char path[TG_TRAIN_PATH_MAX];
     snprintf(path, sizeof path, "%s/%s/results.json", out, dir);
@@ -23,18 +23,18 @@ static int read_pretrain(compare_pretrain *p, const char *out, compare_arm arm)
 {
     char dir[TG_TRAIN_NAME_MAX];
     compare_pretrain_dir_name(arm, dir, sizeof dir);
-    tg_json *j = read_run(out, dir);
+    json_t *j = read_run(out, dir);
     if (!j) return -1;
     *p = (compare_pretrain){
-        json_number(j, "train.images"),          json_number(j, "train.steps"),
-        json_number(j, "train.steps_per_epoch"), json_number(j, "train.warmup_steps"),
-        json_number(j, "train.grid"),            json_number(j, "timing.seconds"),
-        json_number(j, "timing.seconds_per_step"), json_number(j, "timing.img_s"),
-        json_number(j, "last_epoch.loss"),       json_number(j, "last_epoch.loss_global"),
-        json_number(j, "last_epoch.loss_dense"), json_number(j, "last_epoch.top1_global"),
-        json_number(j, "last_epoch.top1_dense"), json_number(j, "last_epoch.match_exact"),
-        json_number(j, "last_epoch.match_near")};
-    tg_json_free(j);
+        json_number_at(j, "train.images"),          json_number_at(j, "train.steps"),
+        json_number_at(j, "train.steps_per_epoch"), json_number_at(j, "train.warmup_steps"),
+        json_number_at(j, "train.grid"),            json_number_at(j, "timing.seconds"),
+        json_number_at(j, "timing.seconds_per_step"), json_number_at(j, "timing.img_s"),
+        json_number_at(j, "last_epoch.loss"),       json_number_at(j, "last_epoch.loss_global"),
+        json_number_at(j, "last_epoch.loss_dense"), json_number_at(j, "last_epoch.top1_global"),
+        json_number_at(j, "last_epoch.top1_dense"), json_number_at(j, "last_epoch.match_exact"),
+        json_number_at(j, "last_epoch.match_near")};
+    json_decref(j);
     return 0;
 }
 
@@ -42,12 +42,12 @@ static int read_seg(compare_seg *s, const char *out, compare_eval e, compare_arm
 {
     char dir[TG_TRAIN_NAME_MAX];
     compare_run_dir_name(e, arm, seed, dir, sizeof dir);
-    tg_json *j = read_run(out, dir);
+    json_t *j = read_run(out, dir);
     if (!j) return -1;
-    *s = (compare_seg){json_number(j, "test.miou"),   json_number(j, "test.things_miou"),
-                       json_number(j, "test.pixel_acc"), json_number(j, "train.steps"),
-                       json_number(j, "timing.seconds"), json_number(j, "timing.eval_seconds")};
-    tg_json_free(j);
+    *s = (compare_seg){json_number_at(j, "test.miou"),   json_number_at(j, "test.things_miou"),
+                       json_number_at(j, "test.pixel_acc"), json_number_at(j, "train.steps"),
+                       json_number_at(j, "timing.seconds"), json_number_at(j, "timing.eval_seconds")};
+    json_decref(j);
     return 0;
 }
 

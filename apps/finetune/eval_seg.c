@@ -47,17 +47,10 @@ static int parse_options(int argc, char **argv, options *o)
 
 static int write_results(const options *o, const seg_data *d, const seg_result *r)
 {
-    tg_json_buf b = {0};
-    tg_json_printf(&b, "{\n\"weights\":");
-    tg_json_append_string(&b, o->weights);
-    tg_json_printf(&b, ",\n\"config\":{\"program\":\"eval_seg\",");
-    seg_data_config(&o->data, d, false, &b);
-    tg_json_printf(&b, ",");
-    backbone_arch_config(&o->arch, &b);
-    tg_json_printf(&b, "},\n");
-    seg_result_json(r, d, &b);
-    tg_json_printf(&b, "\n}\n");
-    return out_write_json(o->out, "results.json", &b, "eval_seg");
+    json_t *config = json_pack("{s:s}", "program", "eval_seg");
+    config = backbone_arch_config(&o->arch, seg_data_config(&o->data, d, false, config));
+    json_t *root = json_pack("{s:s,s:o}", "weights", o->weights, "config", config);
+    return out_write_json(o->out, "results.json", seg_result_json(r, d, root), NULL, "eval_seg");
 }
 
 /* The model with its weights, scored; results written. */

@@ -2,6 +2,7 @@
 #include "finetune_run.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "app.h"
 #include "out_files.h"
@@ -25,7 +26,8 @@ typedef struct {
     seg_data data;
     tg_train_run run;
     tg_train_state state;
-    tg_json_buf config;
+    json_t *config;    /* the options that change the numbers */
+    char *config_text; /* the same, compact, as checkpoints hold it */
     int64_t per_epoch, total;
     epoch_sums sums;
     double seconds_before, start; /* training time of earlier runs; this run's start */
@@ -34,23 +36,17 @@ typedef struct {
 } trainer;
 
 /* The options that change the numbers, as JSON (the run's config). */
-static void make_config(trainer *t)
+static json_t *make_config(const trainer *t)
 {
     const finetune_config *o = t->o;
-    tg_json_buf *b = &t->config;
-    tg_json_printf(b, "{\"program\":\"finetune_seg\",");
-    seg_data_config(&o->data, &t->data, true, b);
-    tg_json_printf(b, ",");
-    backbone_arch_config(&o->arch, b);
-    tg_json_printf(b, ",\"frozen\":%s,\"backbone\":", o->frozen ? "true" : "false");
-    if (o->backbone) tg_json_append_string(b, o->backbone);
-    else tg_json_printf(b, "null");
-    tg_json_printf(b, ",\"strict\":%s,\"seed\":%ld,\"epochs\":%ld,\"batch\":%ld", o->non_strict ? "false" : "true",
-                   o->seed, o->epochs, o->batch);
+    json_t *c = json_pack("{s:s}", "program", "finetune_seg");
+    c = backbone_arch_config(&o->arch, seg_data_config(&o->data, &t->data, true, c));
+    c = out_json_merge(c, json_pack("{s:b,s:s?,s:b,s:I,s:I,s:I}", "frozen", o->frozen, "backbone", o->backbone,
+                                    "strict", !o->non_strict, "seed", (json_int_t)o->seed, "epochs",
+                                    (json_int_t)o->epochs, "batch", (json_int_t)o->batch));
     const char *const keys[] = {"lr", "min_lr", "power", "momentum", "weight_decay"};
     const double values[] = {o->lr, o->min_lr, o->power, o->momentum, o->weight_decay};
-    out_json_numbers(b, keys, values, (int)(sizeof keys / sizeof *keys));
-    tg_json_printf(b, "}");
+    return out_json_numbers(c, keys, values, (int)(sizeof keys / sizeof *keys));
 }
 
 /* ---- setup ---- */
@@ -119,9 +115,10 @@ static int trainer_init(trainer *t, const finetune_config *o)
     if (app_make_sgd(&t->state, tg_fcn_parameters, o->lr, o->momentum, o->weight_decay, "finetune_seg") ||
         make_loader(t))
         return -1;
-    make_config(t);
-    if (t->config.failed) return fail("config: out of memory");
-    if (app_open_run(&t->run, o->out, t->config.data, o->resume, &t->state, t->total, "finetune_seg") ||
+    t->config = make_config(t);
+    t->config_text = t->config ? json_dumps(t->config, OUT_JSON_FLAGS) : NULL;
+    if (!t->config_text) return fail("config: out of memory, or text that is not UTF-8");
+    if (app_open_run(&t->run, o->out, t->config_text, o->resume, &t->state, t->total, "finetune_seg") ||
         (o->resume && read_sums(t)))
         return -1;
     describe(t);
@@ -134,7 +131,8 @@ static int trainer_init(trainer *t, const finetune_config *o)
 static void trainer_free(trainer *t)
 {
     app_close_run(&t->run, &t->state);
-    tg_json_buf_free(&t->config);
+    json_decref(t->config);
+    free(t->config_text);
     seg_data_close(&t->data);
 }
 
@@ -244,19 +242,11 @@ static int train(trainer *t)
 
 static int write_results(trainer *t, const seg_result *sr, const finetune_result *r)
 {
-    tg_json_buf b = {0};
-    tg_json_printf(&b, "{\n\"config\":");
-    tg_json_append(&b, t->config.data, t->config.len);
-    tg_json_printf(&b, ",\n\"train\":{\"steps\":%lld,\"epochs\":%ld,\"steps_per_epoch\":%lld},\n",
-                   (long long)t->total, t->o->epochs, (long long)t->per_epoch);
-    tg_json_printf(&b, "\"timing\":{\"seconds\":");
-    out_json_number(&b, r->seconds);
-    tg_json_printf(&b, ",\"eval_seconds\":");
-    out_json_number(&b, r->eval_seconds);
-    tg_json_printf(&b, "},\n");
-    seg_result_json(sr, &t->data, &b);
-    tg_json_printf(&b, "\n}\n");
-    return out_write_json(t->run.dir, "results.json", &b, "finetune_seg");
+    json_t *root = json_pack("{s:O,s:{s:I,s:I,s:I},s:{s:o,s:o}}", "config", t->config, "train", "steps",
+                             (json_int_t)t->total, "epochs", (json_int_t)t->o->epochs, "steps_per_epoch",
+                             (json_int_t)t->per_epoch, "timing", "seconds", out_json_number(r->seconds),
+                             "eval_seconds", out_json_number(r->eval_seconds));
+    return out_write_json(t->run.dir, "results.json", seg_result_json(sr, &t->data, root), NULL, "finetune_seg");
 }
 
 /* Final weights, test scores, results.json. */

@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
@@ -34,7 +35,8 @@ typedef struct {
     tg_checkpoint_rng rngs[1];
     tg_train_run run;
     tg_train_state state;
-    tg_json_buf config;
+    json_t *config;    /* the options that change the numbers */
+    char *config_text; /* the same, compact, as checkpoints hold it */
     int64_t per_epoch, total, warmup, grid;
     sums epoch, last; /* the running epoch's; the last finished one's */
     /* times: training before this part; this part's start; summed step
@@ -151,33 +153,22 @@ static int make_loader(trainer *t)
 }
 
 /* The options that change the numbers, as JSON (the run's config). */
-static void make_config(trainer *t)
+static json_t *make_config(const trainer *t)
 {
     const pretrain_config *c = t->c;
-    tg_json_buf *b = &t->config;
-    tg_json_printf(b, "{\"program\":\"pretrain\",\"method\":");
-    tg_json_append_string(b, c->method);
-    tg_json_printf(b, ",\"dataset\":");
-    tg_json_append_string(b, t->data_name);
-    if (c->voc || c->folder) {
-        tg_json_printf(b, ",\"root\":");
-        tg_json_append_string(b, c->voc ? c->voc : c->folder);
-    }
-    if (c->voc) {
-        tg_json_printf(b, ",\"split\":");
-        tg_json_append_string(b, c->voc_split);
-    }
+    json_t *j = json_pack("{s:s,s:s,s:s}", "program", "pretrain", "method", c->method, "dataset", t->data_name);
+    if (c->voc || c->folder) j = out_json_set(j, "root", json_string(c->voc ? c->voc : c->folder));
+    if (c->voc) j = out_json_set(j, "split", json_string(c->voc_split));
     if (!c->voc && !c->folder)
-        tg_json_printf(b, ",\"images\":%ld,\"data_seed\":%ld,\"single\":%s", c->images, c->data_seed,
-                       c->single ? "true" : "false");
-    tg_json_printf(b, ",\"size\":%ld,", c->size);
-    backbone_arch_config(&t->arch, b);
-    tg_json_printf(b, ",\"epochs\":%ld,\"batch\":%ld,\"queue\":%ld,\"bn_groups\":%ld,\"seed\":%ld", c->epochs,
-                   c->batch, c->queue, c->bn_groups, c->seed);
+        j = out_json_merge(j, json_pack("{s:I,s:I,s:b}", "images", (json_int_t)c->images, "data_seed",
+                                        (json_int_t)c->data_seed, "single", c->single));
+    j = backbone_arch_config(&t->arch, out_json_set(j, "size", json_integer(c->size)));
+    j = out_json_merge(j, json_pack("{s:I,s:I,s:I,s:I,s:I}", "epochs", (json_int_t)c->epochs, "batch",
+                                    (json_int_t)c->batch, "queue", (json_int_t)c->queue, "bn_groups",
+                                    (json_int_t)c->bn_groups, "seed", (json_int_t)c->seed));
     const char *const keys[] = {"moco_momentum", "lr", "weight_decay", "momentum", "tau", "lambda", "warmup"};
     const double values[] = {c->moco_momentum, c->lr, c->weight_decay, c->momentum, c->tau, c->lambda, c->warmup};
-    out_json_numbers(b, keys, values, (int)(sizeof keys / sizeof *keys));
-    tg_json_printf(b, "}");
+    return out_json_numbers(j, keys, values, (int)(sizeof keys / sizeof *keys));
 }
 
 /* Checkpoint metadata names of the sums: "epoch_loss", "last_loss"... */
@@ -223,9 +214,10 @@ static int trainer_init(trainer *t, const pretrain_config *c)
     if (open_data(t) || make_loader(t) || make_model(t) ||
         app_make_sgd(&t->state, tg_contrastive_parameters, c->lr, c->momentum, c->weight_decay, "pretrain"))
         return -1;
-    make_config(t);
-    if (t->config.failed) return fail("config: out of memory");
-    if (app_open_run(&t->run, c->out, t->config.data, c->resume, &t->state, t->total, "pretrain") ||
+    t->config = make_config(t);
+    t->config_text = t->config ? json_dumps(t->config, OUT_JSON_FLAGS) : NULL;
+    if (!t->config_text) return fail("config: out of memory, or text that is not UTF-8");
+    if (app_open_run(&t->run, c->out, t->config_text, c->resume, &t->state, t->total, "pretrain") ||
         (c->resume && read_meta(t)))
         return -1;
     describe(t);
@@ -241,7 +233,8 @@ static int trainer_init(trainer *t, const pretrain_config *c)
 static void trainer_free(trainer *t)
 {
     app_close_run(&t->run, &t->state);
-    tg_json_buf_free(&t->config);
+    json_decref(t->config);
+    free(t->config_text);
     tg_dataset_free(t->data);
 }
 
@@ -292,14 +285,14 @@ static pretrain_stats stats_of(const sums *s)
                             v[S_EXACT] / cells, v[S_NEAR] / cells};
 }
 
-/* The stats as JSON members (after others: each starts with a comma). */
-static void stats_json(const pretrain_stats *s, tg_json_buf *b)
+/* obj with the stats as members; a chain step as in out_files.h. */
+static json_t *stats_json(const pretrain_stats *s, json_t *obj)
 {
     const char *const keys[] = {"loss",   "loss_global", "loss_dense", "weighted_global", "weighted_dense",
                                 "lambda", "top1_global", "top1_dense", "match_exact",     "match_near"};
     const double values[] = {s->loss,        s->loss_global, s->loss_dense, s->weighted_global, s->weighted_dense,
                              s->lambda,      s->top1_global, s->top1_dense, s->match_exact,     s->match_near};
-    out_json_numbers(b, keys, values, (int)(sizeof keys / sizeof *keys));
+    return out_json_numbers(obj, keys, values, (int)(sizeof keys / sizeof *keys));
 }
 
 /* A log line: one step's numbers (or the epoch's means), and the img/s
@@ -312,15 +305,16 @@ static int log_line(trainer *t, bool epoch, const sums *s)
     double rate = elapsed > 0 ? (double)(step - t->mark[epoch].step) * (double)t->c->batch / elapsed : 0;
     t->mark[epoch].time = now;
     t->mark[epoch].step = step;
-    tg_json_buf b = {0};
     pretrain_stats st = stats_of(s);
-    tg_json_printf(&b, "{\"step\":%lld,\"kind\":\"%s\",\"epoch\":%lld,\"lr\":", (long long)step, kind,
-                   (long long)((step - 1) / t->per_epoch + 1));
-    out_json_number(&b, tg_optimizer_lr(t->state.opt));
-    stats_json(&st, &b);
-    tg_json_printf(&b, ",\"img_s\":%.1f,\"time\":%.3f}", rate, seconds(t));
-    int rc = b.failed ? fail("log: out of memory") : tg_train_run_log(&t->run, b.data) ? fail("writing the log") : 0;
-    tg_json_buf_free(&b);
+    json_t *line = json_pack("{s:I,s:s,s:I,s:o}", "step", (json_int_t)step, "kind", kind, "epoch",
+                             (json_int_t)((step - 1) / t->per_epoch + 1), "lr",
+                             out_json_number(tg_optimizer_lr(t->state.opt)));
+    line = out_json_set(stats_json(&st, line), "img_s", out_json_number(rate));
+    line = out_json_set(line, "time", out_json_number(seconds(t)));
+    char *text = line ? json_dumps(line, OUT_JSON_FLAGS) : NULL;
+    int rc = !text ? fail("log: out of memory") : tg_train_run_log(&t->run, text) ? fail("writing the log") : 0;
+    free(text);
+    json_decref(line);
     return rc;
 }
 
@@ -390,22 +384,15 @@ static int train(trainer *t)
 
 static int write_results(trainer *t, const pretrain_result *r)
 {
-    tg_json_buf b = {0};
-    tg_json_printf(&b, "{\n\"config\":");
-    tg_json_append(&b, t->config.data, t->config.len);
-    tg_json_printf(&b, ",\n\"train\":{\"images\":%lld,\"steps\":%lld,\"epochs\":%ld,\"steps_per_epoch\":%lld,"
-                       "\"warmup_steps\":%lld,\"grid\":%lld},\n\"last_epoch\":{\"epoch\":%ld",
-                   (long long)t->data->size, (long long)t->total, t->c->epochs, (long long)t->per_epoch,
-                   (long long)t->warmup, (long long)t->grid, t->c->epochs);
-    stats_json(&r->last_epoch, &b);
-    tg_json_printf(&b, "},\n\"backbone\":\"backbone.safetensors\",\n\"timing\":{\"seconds\":");
-    out_json_number(&b, r->seconds);
-    tg_json_printf(&b, ",\"seconds_per_step\":");
-    out_json_number(&b, r->seconds_per_step);
-    tg_json_printf(&b, ",\"img_s\":");
-    out_json_number(&b, r->images_per_second);
-    tg_json_printf(&b, "}\n}\n");
-    return out_write_json(t->run.dir, "results.json", &b, "pretrain");
+    json_t *last = stats_json(&r->last_epoch, json_pack("{s:I}", "epoch", (json_int_t)t->c->epochs));
+    json_t *root = json_pack("{s:O,s:{s:I,s:I,s:I,s:I,s:I,s:I},s:o,s:s,s:{s:o,s:o,s:o}}", "config", t->config,
+                             "train", "images", (json_int_t)t->data->size, "steps", (json_int_t)t->total, "epochs",
+                             (json_int_t)t->c->epochs, "steps_per_epoch", (json_int_t)t->per_epoch,
+                             "warmup_steps", (json_int_t)t->warmup, "grid", (json_int_t)t->grid, "last_epoch",
+                             last, "backbone", "backbone.safetensors", "timing", "seconds",
+                             out_json_number(r->seconds), "seconds_per_step", out_json_number(r->seconds_per_step),
+                             "img_s", out_json_number(r->images_per_second));
+    return out_write_json(t->run.dir, "results.json", root, NULL, "pretrain");
 }
 
 /* The backbone file, the times, results.json. */

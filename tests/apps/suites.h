@@ -1,4 +1,4 @@
-/* The Check suites of tests/examples, run together by main.c. */
+/* The Check suites of tests/apps, run together by main.c. */
 #ifndef EXAMPLES_SUITES_H
 #define EXAMPLES_SUITES_H
 
@@ -6,5 +6,6 @@
 
 Suite *stats_suite(void);
 Suite *json_read_suite(void);
+Suite *out_files_suite(void);
 
 #endif

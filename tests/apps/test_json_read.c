@@ -1,5 +1,5 @@
 /* Tests of examples/json_read.c: members by dotted path, numbers and
- * strings, and what counts as missing. */
+ * strings, what counts as missing, and configs compared by value. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,33 +11,39 @@
 static const char doc[] = "{\"train\":{\"steps\":600,\"lr\":0.01},\"test\":{\"miou\":0.4125,\"things_miou\":null,"
                           "\"split\":\"test\"},\"kind\":\"step\",\"arms\":[1,2]}";
 
+static json_t *parse(const char *text)
+{
+    json_t *root = json_loads(text, 0, NULL);
+    ck_assert_ptr_nonnull(root);
+    return root;
+}
+
 START_TEST(test_paths)
 {
-    tg_json *root = tg_json_parse(doc, strlen(doc), NULL, 0);
-    ck_assert_ptr_nonnull(root);
-    ck_assert_double_eq(json_number(root, "train.steps"), 600);
-    ck_assert_double_eq(json_number(root, "train.lr"), 0.01);
-    ck_assert_double_eq(json_number(root, "test.miou"), 0.4125);
-    ck_assert_str_eq(json_string(root, "kind"), "step");
-    ck_assert_str_eq(json_string(root, "test.split"), "test");
-    ck_assert_ptr_eq(json_find(root, ""), root);
-    ck_assert_int_eq(json_find(root, "arms")->n, 2);
-    tg_json_free(root);
+    json_t *root = parse(doc);
+    ck_assert_double_eq(json_number_at(root, "train.steps"), 600);
+    ck_assert_double_eq(json_number_at(root, "train.lr"), 0.01);
+    ck_assert_double_eq(json_number_at(root, "test.miou"), 0.4125);
+    ck_assert_str_eq(json_string_at(root, "kind"), "step");
+    ck_assert_str_eq(json_string_at(root, "test.split"), "test");
+    ck_assert_ptr_eq(json_at(root, ""), root);
+    ck_assert_int_eq(json_array_size(json_at(root, "arms")), 2);
+    json_decref(root);
 }
 END_TEST
 
 START_TEST(test_missing)
 {
-    tg_json *root = tg_json_parse(doc, strlen(doc), NULL, 0);
-    ck_assert(isnan(json_number(root, "test.things_miou"))); /* null */
-    ck_assert(isnan(json_number(root, "test")));             /* an object */
-    ck_assert(isnan(json_number(root, "test.split")));       /* a string */
-    ck_assert(isnan(json_number(root, "train.step")));       /* a prefix of a key */
-    ck_assert(isnan(json_number(root, "train.steps.x")));    /* below a number */
-    ck_assert(isnan(json_number(root, "arms.0")));           /* arrays have no keys */
-    ck_assert_ptr_null(json_string(root, "train.steps"));
-    ck_assert(isnan(json_number(NULL, "train")));
-    tg_json_free(root);
+    json_t *root = parse(doc);
+    ck_assert(isnan(json_number_at(root, "test.things_miou"))); /* null */
+    ck_assert(isnan(json_number_at(root, "test")));             /* an object */
+    ck_assert(isnan(json_number_at(root, "test.split")));       /* a string */
+    ck_assert(isnan(json_number_at(root, "train.step")));       /* a prefix of a key */
+    ck_assert(isnan(json_number_at(root, "train.steps.x")));    /* below a number */
+    ck_assert(isnan(json_number_at(root, "arms.0")));           /* arrays have no keys */
+    ck_assert_ptr_null(json_string_at(root, "train.steps"));
+    ck_assert(isnan(json_number_at(NULL, "train")));
+    json_decref(root);
 }
 END_TEST
 
@@ -50,10 +56,10 @@ START_TEST(test_file)
     fputs(doc, f);
     fputs("\n", f);
     fclose(f);
-    tg_json *root = json_read_file(path);
+    json_t *root = json_read_file(path);
     ck_assert_ptr_nonnull(root);
-    ck_assert_double_eq(json_number(root, "test.miou"), 0.4125);
-    tg_json_free(root);
+    ck_assert_double_eq(json_number_at(root, "test.miou"), 0.4125);
+    json_decref(root);
     f = fopen(path, "w");
     ck_assert_ptr_nonnull(f);
     fputs("{\"a\":", f);
@@ -61,6 +67,21 @@ START_TEST(test_file)
     ck_assert_ptr_null(json_read_file(path)); /* cut short */
     remove(path);
     ck_assert_ptr_null(json_read_file(path)); /* gone */
+}
+END_TEST
+
+/* Configs written by earlier builds (%.15g numbers, whole numbers without
+ * a fraction) hold the same values as those written now. */
+START_TEST(test_same_values)
+{
+    ck_assert(json_same_values("{\"lr\":0.01,\"width\":1,\"stem\":\"small\",\"frozen\":false,\"backbone\":null}",
+                               "{\"lr\":0.01000000000000000021,\"width\":1.0,\"stem\":\"small\",\"frozen\":false,"
+                               "\"backbone\":null}"));
+    ck_assert(json_same_values("{\"a\":[1,2.5]}", "{\"a\":[1.0,2.5]}"));
+    ck_assert(!json_same_values("{\"lr\":0.01}", "{\"lr\":0.02}"));
+    ck_assert(!json_same_values("{\"lr\":0.01}", "{\"lr\":0.01,\"seed\":0}"));
+    ck_assert(!json_same_values("{\"stem\":\"small\"}", "{\"stem\":\"standard\"}"));
+    ck_assert(!json_same_values("{\"a\":1}", "{\"a\":1"));
 }
 END_TEST
 
@@ -72,6 +93,7 @@ Suite *json_read_suite(void)
     tcase_add_test(tc, test_paths);
     tcase_add_test(tc, test_missing);
     tcase_add_test(tc, test_file);
+    tcase_add_test(tc, test_same_values);
     suite_add_tcase(s, tc);
     return s;
 }

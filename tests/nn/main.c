@@ -18,8 +18,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", tg_last_error());
         return EXIT_FAILURE;
     }
-    SRunner *sr = srunner_create(json_suite());
-    srunner_add_suite(sr, safetensors_suite());
+    SRunner *sr = srunner_create(safetensors_suite());
     srunner_add_suite(sr, module_suite());
     srunner_add_suite(sr, metrics_suite());
     srunner_add_suite(sr, optim_suite());

@@ -4,7 +4,6 @@
 
 #include <check.h>
 
-Suite *json_suite(void);
 Suite *safetensors_suite(void);
 Suite *module_suite(void);
 Suite *metrics_suite(void);

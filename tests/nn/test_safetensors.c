@@ -127,7 +127,7 @@ START_TEST(test_round_trip)
     tg_metadata meta = {0}, meta_back = {0};
     make_mixed_list(&l);
     tg_metadata_add(&meta, "epoch", "12");
-    tg_metadata_add(&meta, "note", "d\xc3\xa9j\xc3\xa0 \"q\"\n\\");
+    tg_metadata_add(&meta, "note", "d\xc3\xa9j\xc3\xa0 \"q\"\n\\\x01/");
     ck_assert_int_eq(tg_safetensors_save(path, &l, &meta), 0);
     ck_assert_int_eq(files_in_dir(), 1);
     ck_assert_int_eq(tg_safetensors_load(path, &back, &meta_back), 0);
@@ -140,7 +140,7 @@ START_TEST(test_round_trip)
     ck_assert_int_eq(back.items[2].tensor->ndim, 0);
     ck_assert_int_eq(meta_back.n, 2);
     ck_assert_str_eq(tg_metadata_get(&meta_back, "epoch"), "12");
-    ck_assert_str_eq(tg_metadata_get(&meta_back, "note"), "d\xc3\xa9j\xc3\xa0 \"q\"\n\\");
+    ck_assert_str_eq(tg_metadata_get(&meta_back, "note"), "d\xc3\xa9j\xc3\xa0 \"q\"\n\\\x01/");
     /* layout: 8-byte aligned data, and nothing but the tensors after it */
     size_t len;
     char *bytes = slurp(path, &len);
@@ -217,7 +217,7 @@ START_TEST(test_refuses_short_files)
     write_raw(path, 3, "{}", 2, 0);
     assert_refused(path, "header length 3 goes beyond the end of the file (10 bytes)");
     write_raw(path, 0, "", 0, 0);
-    assert_refused(path, "invalid JSON header: unexpected end of input at byte 0");
+    assert_refused(path, "invalid JSON header: unexpected token near end of file at byte 0");
 }
 END_TEST
 
@@ -254,11 +254,19 @@ typedef struct {
 
 static const bad_file bad_files[] = {
     /* JSON */
-    {"{\"a\":{\"dtype\":\"F32\"", 0, "invalid JSON header: unexpected end of input"},
-    {"{\"a\" {}}", 0, "invalid JSON header: expected ':' at byte 5"},
-    {"{\"\xff\":{}}", 0, "invalid JSON header: invalid UTF-8 in string"},
+    {"{\"a\":{\"dtype\":\"F32\"", 0, "invalid JSON header: '}' expected near end of file"},
+    {"{\"a\" {}}", 0, "invalid JSON header: ':' expected near '{' at byte 6"},
+    {"{} {}", 0, "invalid JSON header: end of file expected near '{'"},
+    {"{\"\xff\":{}}", 0, "invalid JSON header: unable to decode byte 0xff"},
+    {"{\"\xc0\xaf\":{}}", 0, "invalid JSON header: unable to decode byte 0xc0"}, /* overlong */
+    {"{\"\xed\xa0\x80\":{}}", 0, "invalid JSON header: unable to decode byte 0xed"}, /* encoded surrogate */
+    {"{\"\\ud83d\":{}}", 0, "invalid JSON header: invalid Unicode '\\uD83D'"},     /* unpaired surrogate */
+    {"{\"a\\u0000b\":{}}", 0, "invalid JSON header: NUL byte in object key not supported"},
+    {"{\"__metadata__\":{\"k\":\"a\\u0000b\"}}", 0, "invalid JSON header: \\u0000 is not allowed"},
+    {"\xef\xbb\xbf{}", 0, "invalid JSON header: invalid token"}, /* a byte order mark */
     {"[1, 2]", 0, "header is not a JSON object"},
     {"\"text\"", 0, "header is not a JSON object"},
+    {"42", 0, "header is not a JSON object"},
     {"{\"a\":[1]}", 0, "tensor 'a': entry is not a JSON object"},
     /* dtypes */
     {"{" T("a", "F17", "[2]", 0, 8) "}", 8, "tensor 'a': unsupported dtype \"F17\" (tensorgrad reads F32 and I64)"},
@@ -270,9 +278,16 @@ static const bad_file bad_files[] = {
     {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2]}}", 0, "tensor 'a': missing \"data_offsets\""},
     {"{\"a\":{\"shape\":[2],\"data_offsets\":[0,8]}}", 8, "tensor 'a': missing \"dtype\""},
     {"{\"a\":{\"dtype\":\"F32\",\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8,
-     "tensor 'a': duplicate key \"dtype\""},
+     "invalid JSON header: duplicate object key near '\"dtype\"'"},
+    {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],\"x\":{\"y\":1,\"y\":2}}}", 8,
+     "invalid JSON header: duplicate object key near '\"y\"'"},
     {"{" T("a", "F32", "[-1]", 0, 0) "}", 0, "tensor 'a': shape is not a list of non-negative integers"},
     {"{" T("a", "F32", "[2.0]", 0, 8) "}", 8, "tensor 'a': shape is not a list of non-negative integers"},
+    {"{" T("a", "F32", "[2e0]", 0, 8) "}", 8, "tensor 'a': shape is not a list of non-negative integers"},
+    {"{" T("a", "F32", "[\"2\"]", 0, 8) "}", 8, "tensor 'a': shape is not a list of non-negative integers"},
+    {"{" T("a", "F32", "[9223372036854775808]", 0, 8) "}", 8, "invalid JSON header: too big integer"},
+    {"{" T("a", "F32", "[9007199254740993]", 0, 8) "}", 8, /* above 2^53, kept exact */
+     "tensor 'a': shape (9007199254740993) of F32 needs 36028797018963972 bytes"},
     {"{" T("a", "F32", "2", 0, 8) "}", 8, "tensor 'a': shape is not a list of non-negative integers"},
     {"{" T("a", "F32", "[1,1,1,1,1,1,1,1,1]", 0, 4) "}", 4, "tensor 'a': shape has 9 dims (at most 8)"},
     {"{" T("a", "F32", "[4611686018427387904,4]", 0, 8) "}", 8,
@@ -280,6 +295,12 @@ static const bad_file bad_files[] = {
     {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0]}}", 0,
      "tensor 'a': data_offsets is not a pair of non-negative integers"},
     {"{" T("a", "F32", "[2]", -8, 0) "}", 0, "tensor 'a': data_offsets is not a pair of non-negative integers"},
+    {"{" T("a", "F32", "[2]", 0, 8.0) "}", 8, "tensor 'a': data_offsets is not a pair of non-negative integers"},
+    {"{" T("a", "F32", "[2]", 0, 8e0) "}", 8, "tensor 'a': data_offsets is not a pair of non-negative integers"},
+    {"{" T("a", "F32", "[2]", 0, "8") "}", 8, "tensor 'a': data_offsets is not a pair of non-negative integers"},
+    {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8,16]}}", 8,
+     "tensor 'a': data_offsets is not a pair of non-negative integers"},
+    {"{" T("a", "F32", "[2]", 0, 18446744073709551616) "}", 8, "invalid JSON header: too big integer"},
     {"{" T("a", "F32", "[2]", 8, 0) "}", 8, "tensor 'a': data_offsets [8, 0] end before they begin"},
     /* sizes and layout */
     {"{" T("a", "F32", "[2,3]", 0, 20) "}", 20,
@@ -287,6 +308,8 @@ static const bad_file bad_files[] = {
     {"{" T("a", "I64", "[3]", 0, 16) "}", 16, "tensor 'a': shape (3) of I64 needs 24 bytes"},
     {"{" T("a", "F32", "[]", 0, 0) "}", 0, "tensor 'a': shape () of F32 needs 4 bytes"},
     {"{" T("a", "F32", "[6]", 0, 24) "}", 16, "tensor 'a': data_offsets [0, 24] go beyond the data buffer (16 bytes)"},
+    {"{" T("a", "F32", "[2]", 9007199254740993, 9007199254741001) "}", 8, /* above 2^53, kept exact */
+     "tensor 'a': data_offsets [9007199254740993, 9007199254741001] go beyond the data buffer (8 bytes)"},
     {"{" T("a", "F32", "[4]", 0, 16) "," T("b", "F32", "[4]", 8, 24) "}", 24,
      "tensors 'a' [0, 16) and 'b' [8, 24) overlap"},
     {"{" T("b", "F32", "[2]", 0, 8) "," T("a", "F32", "[2]", 0, 8) "}", 8, "tensors 'b' [0, 8) and 'a' [0, 8) overlap"},
@@ -296,16 +319,36 @@ static const bad_file bad_files[] = {
     {"{" T("a", "F32", "[2]", 0, 8) "}", 12,
      "4 trailing bytes after the last tensor (tensors end at byte 8 of the 12-byte data buffer)"},
     {"{}", 4, "4 trailing bytes after the last tensor"},
-    {"{" T("a", "F32", "[2]", 0, 8) "," T("a", "F32", "[2]", 8, 16) "}", 16, "duplicate tensor name 'a'"},
+    {"{" T("a", "F32", "[2]", 0, 8) "," T("a", "F32", "[2]", 8, 16) "}", 16,
+     "invalid JSON header: duplicate object key near '\"a\"'"},
     /* metadata */
     {"{\"__metadata__\":[]}", 0, "__metadata__ is not a JSON object"},
     {"{\"__metadata__\":{\"k\":1}}", 0, "__metadata__ value of 'k' is not a string"},
-    {"{\"__metadata__\":{\"k\":\"1\",\"k\":\"2\"}}", 0, "duplicate __metadata__ key 'k'"},
-    {"{\"__metadata__\":{},\"__metadata__\":{}}", 0, "duplicate key \"__metadata__\""},
+    {"{\"__metadata__\":{\"k\":null}}", 0, "__metadata__ value of 'k' is not a string"},
+    {"{\"__metadata__\":{\"k\":\"1\",\"k\":\"2\"}}", 0, "invalid JSON header: duplicate object key near '\"k\"'"},
+    {"{\"__metadata__\":{},\"__metadata__\":{}}", 0,
+     "invalid JSON header: duplicate object key near '\"__metadata__\"'"},
     /* a good tensor before a bad one: nothing is kept */
     {"{" T("good", "F32", "[2]", 0, 8) "," T("bad", "U8", "[8]", 8, 16) "}", 16,
      "tensor 'bad': unsupported dtype \"U8\""},
 };
+
+/* Inside its length, the header's JSON value may be followed by
+ * whitespace (the writer pads with spaces), and by nothing else. */
+START_TEST(test_header_padding)
+{
+    char path[256];
+    tmpdir_file(path, "pad.safetensors");
+    tg_tensor_list out = {0};
+    write_raw(path, 8, " {}\t\r\n  ", 8, 0);
+    ck_assert_int_eq(tg_safetensors_load(path, &out, NULL), 0);
+    ck_assert_int_eq(out.n, 0);
+    write_raw(path, 8, "{}\0\0\0\0\0\0", 8, 0);
+    assert_refused(path, "invalid JSON header: end of file expected");
+    write_raw(path, 8, "{\"a\0\":1}", 8, 0);
+    assert_refused(path, "invalid JSON header: control character 0x0");
+}
+END_TEST
 
 START_TEST(test_refuses_malformed_headers)
 {
@@ -352,6 +395,10 @@ START_TEST(test_save_refuses_bad_lists)
     tg_metadata_add(&meta, "k", "\xc3");
     ck_assert_int_eq(tg_safetensors_save(path, &l, &meta), -1);
     ck_assert_ptr_nonnull(strstr(tg_last_error(), "metadata 'k' is not valid UTF-8"));
+    tg_metadata_clear(&meta);
+    tg_metadata_add(&meta, "k\xff", "1");
+    ck_assert_int_eq(tg_safetensors_save(path, &l, &meta), -1);
+    ck_assert_ptr_nonnull(strstr(tg_last_error(), "metadata key 'k\xff' is not valid UTF-8"));
     ck_assert_int_eq(tg_safetensors_save(NULL, &l, NULL), -1);
     ck_assert_int_eq(tg_safetensors_save(path, NULL, NULL), -1);
     ck_assert_int_eq(files_in_dir(), 0);
@@ -634,6 +681,7 @@ Suite *safetensors_suite(void)
     tcase_add_test(tc, test_no_metadata_and_no_tensors);
     tcase_add_test(tc, test_refuses_short_files);
     tcase_add_test(tc, test_refuses_missing_files);
+    tcase_add_test(tc, test_header_padding);
     tcase_add_test(tc, test_refuses_malformed_headers);
     tcase_add_test(tc, test_save_refuses_bad_lists);
     tcase_add_test(tc, test_save_into_missing_directory_leaves_nothing);

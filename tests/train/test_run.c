@@ -300,6 +300,23 @@ START_TEST(test_resume_with_other_settings_is_refused)
 }
 END_TEST
 
+/* The same values printed another way are the same settings. */
+START_TEST(test_resume_compares_configs_by_value)
+{
+    outcome full = full_run();
+    trainer t;
+    trainer_init(&t, "{\"lr\":0.05}", false);
+    ck_assert_int_eq(train(&t, 5, 0), 1);
+    trainer_free(&t);
+    trainer_init(&t, "{ \"lr\": 5e-2 }", true);
+    ck_assert_int_eq(train(&t, 0, 0), 0);
+    outcome resumed = outcome_of(&t);
+    trainer_free(&t);
+    ck_assert_mem_eq(full.weight, resumed.weight, sizeof full.weight);
+    free(full.log), free(resumed.log);
+}
+END_TEST
+
 START_TEST(test_resume_without_a_checkpoint_fails)
 {
     tg_train_run run;
@@ -385,6 +402,7 @@ Suite *run_suite(void)
     tcase_add_test(tc, test_resume_cuts_the_log_to_the_checkpoint);
     tcase_add_test(tc, test_checkpoints_every_epoch_and_every_n_steps);
     tcase_add_test(tc, test_resume_with_other_settings_is_refused);
+    tcase_add_test(tc, test_resume_compares_configs_by_value);
     tcase_add_test(tc, test_resume_without_a_checkpoint_fails);
     tcase_add_test(tc, test_ctrl_c_saves_and_stops);
     tcase_add_test(tc, test_nan_loss_stops_the_run);
