@@ -10,6 +10,7 @@
 #include "tensor/loss.h"
 #include "tensor/memory.h"
 #include "tensor/norm.h"
+#include "tensor/options.h"
 #include "tensor/pool.h"
 #include "tensor/reduce.h"
 #include "tensor/resample.h"

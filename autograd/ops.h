@@ -10,6 +10,7 @@
 #ifndef TG_OPS_H
 #define TG_OPS_H
 
+#include "tensor/options.h"
 #include "tensor/rng.h"
 #include "tensor/tensor.h"
 
@@ -81,13 +82,7 @@ tg_tensor *tg_gather(tg_tensor *t, int dim, tg_tensor *index);
 /* Entries of t along dim at the int64 1-D index. */
 tg_tensor *tg_index_select(tg_tensor *t, int dim, tg_tensor *index);
 
-/* ---- convolution (ops_conv.c) ---- */
-typedef struct tg_conv2d_opts {
-    int stride[2];   /* (h, w); 0 means 1 */
-    int padding[2];  /* zero padding */
-    int dilation[2]; /* 0 means 1 */
-    int groups;      /* 0 means 1 */
-} tg_conv2d_opts;
+/* ---- convolution (ops_conv.c; options in tensor/options.h) ---- */
 /* x (N,C,H,W), w (O,C/groups,kh,kw), bias (O) or NULL -> (N,O,H',W'),
  * as torch.nn.functional.conv2d. */
 tg_tensor *tg_conv2d(tg_tensor *x, tg_tensor *w, tg_tensor *bias, tg_conv2d_opts opts);
@@ -101,15 +96,7 @@ tg_tensor *tg_conv2d(tg_tensor *x, tg_tensor *w, tg_tensor *bias, tg_conv2d_opts
  * shuffle BN on one device); the running stats get the mean of the groups'. */
 tg_tensor *tg_batch_norm(tg_tensor *x, tg_tensor *running_mean, tg_tensor *running_var, tg_tensor *weight,
                          tg_tensor *bias, bool training, float momentum, float eps, int groups);
-/* (N,C,H,W); kernel, stride (0: = kernel), padding, dilation (0: 1) are (h, w). */
-typedef struct tg_pool2d_opts {
-    int kernel[2];
-    int stride[2];
-    int padding[2];
-    int dilation[2];
-    bool ceil_mode;
-    bool count_include_pad; /* avg_pool2d; PyTorch's default is true */
-} tg_pool2d_opts;
+/* x (N,C,H,W); the window's options are in tensor/options.h. */
 tg_tensor *tg_max_pool2d(tg_tensor *x, tg_pool2d_opts opts);
 tg_tensor *tg_avg_pool2d(tg_tensor *x, tg_pool2d_opts opts);
 tg_tensor *tg_adaptive_avg_pool2d(tg_tensor *x, int64_t out_h, int64_t out_w);

@@ -10,17 +10,9 @@
 #include "tensor/conv.h"
 
 typedef struct {
-    tg_k_conv2d_opts opts;
+    tg_conv2d_opts opts;
     int x_at, w_at; /* saved slots of x and w; -1: not saved */
 } conv_ctx;
-
-static tg_k_conv2d_opts kernel_opts(tg_conv2d_opts o)
-{
-    return (tg_k_conv2d_opts){.stride = {o.stride[0], o.stride[1]},
-                              .padding = {o.padding[0], o.padding[1]},
-                              .dilation = {o.dilation[0], o.dilation[1]},
-                              .groups = o.groups};
-}
 
 /* inputs: x, w[, bias]; saved: see conv_ctx */
 static int conv2d_backward(tg_node *n, tg_tensor *g, tg_tensor **grads)
@@ -40,7 +32,7 @@ static int conv2d_backward(tg_node *n, tg_tensor *g, tg_tensor **grads)
 
 tg_tensor *tg_conv2d(tg_tensor *x, tg_tensor *w, tg_tensor *bias, tg_conv2d_opts opts)
 {
-    conv_ctx c = {.opts = kernel_opts(opts), .x_at = -1, .w_at = -1};
+    conv_ctx c = {.opts = opts, .x_at = -1, .w_at = -1};
     tg_tensor *out = tg_k_conv2d(x, w, bias, c.opts);
     tg_tensor *in[] = {x, w, bias}, *save[2];
     int nsave = 0;

@@ -59,7 +59,7 @@ static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
 /* 0 means 1 for stride, dilation and groups; negatives are errors. */
-static int read_opts(const char *op, tg_k_conv2d_opts o, conv_geom *g)
+static int read_opts(const char *op, tg_conv2d_opts o, conv_geom *g)
 {
     if (o.stride[0] < 0 || o.stride[1] < 0 || o.padding[0] < 0 || o.padding[1] < 0 || o.dilation[0] < 0 ||
         o.dilation[1] < 0 || o.groups < 0)
@@ -91,7 +91,7 @@ static void choose_block(conv_geom *g)
 
 /* Checks the shapes of x (xs) and w (ws), both 4-D, against the options
  * and fills in the geometry. */
-static int plan(const char *op, const int64_t *xs, const int64_t *ws, tg_k_conv2d_opts opts, conv_geom *g)
+static int plan(const char *op, const int64_t *xs, const int64_t *ws, tg_conv2d_opts opts, conv_geom *g)
 {
     memset(g, 0, sizeof *g);
     if (read_opts(op, opts, g)) return -1;
@@ -445,7 +445,7 @@ static int forward_block(const conv_geom *g, const conv_block *b, const float *w
 }
 
 /* Checks the forward's operands and plans it. */
-static int plan_forward(tg_tensor *x, tg_tensor *w, tg_tensor *bias, tg_k_conv2d_opts opts, conv_geom *g)
+static int plan_forward(tg_tensor *x, tg_tensor *w, tg_tensor *bias, tg_conv2d_opts opts, conv_geom *g)
 {
     if (check_tensor("conv2d", "input", x, 4) || check_tensor("conv2d", "weight", w, 4)) return -1;
     if (plan("conv2d", x->shape, w->shape, opts, g)) return -1;
@@ -474,7 +474,7 @@ static int run_forward(const conv_geom *g, tg_tensor *x, tg_tensor *w, tg_tensor
     return rc;
 }
 
-tg_tensor *tg_k_conv2d(tg_tensor *x, tg_tensor *w, tg_tensor *bias, tg_k_conv2d_opts opts)
+tg_tensor *tg_k_conv2d(tg_tensor *x, tg_tensor *w, tg_tensor *bias, tg_conv2d_opts opts)
 {
     conv_geom g;
     if (!x || !w || plan_forward(x, w, bias, opts, &g)) return NULL;
@@ -515,7 +515,7 @@ static int run_grad_input(const conv_geom *g, tg_tensor *grad, tg_tensor *w, tg_
     return rc;
 }
 
-tg_tensor *tg_k_conv2d_grad_input(tg_tensor *grad, tg_tensor *w, const int64_t *x_shape, tg_k_conv2d_opts opts)
+tg_tensor *tg_k_conv2d_grad_input(tg_tensor *grad, tg_tensor *w, const int64_t *x_shape, tg_conv2d_opts opts)
 {
     const char *op = "conv2d_grad_input";
     conv_geom g;
@@ -566,7 +566,7 @@ static int run_grad_weight(const conv_geom *g, tg_tensor *grad, tg_tensor *x, tg
     return rc;
 }
 
-tg_tensor *tg_k_conv2d_grad_weight(tg_tensor *grad, tg_tensor *x, const int64_t *w_shape, tg_k_conv2d_opts opts)
+tg_tensor *tg_k_conv2d_grad_weight(tg_tensor *grad, tg_tensor *x, const int64_t *w_shape, tg_conv2d_opts opts)
 {
     const char *op = "conv2d_grad_weight";
     conv_geom g;

@@ -19,7 +19,7 @@ Suite *conv_suite(void);
 typedef struct {
     const char *name;
     int64_t n, c, h, w, o, kh, kw;
-    tg_k_conv2d_opts opts;
+    tg_conv2d_opts opts;
     bool bias;
 } conv_case;
 
@@ -139,7 +139,7 @@ static void check_case(const conv_case *k, bool strided)
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
 }
 
-#define OPTS(...) ((tg_k_conv2d_opts){__VA_ARGS__})
+#define OPTS(...) ((tg_conv2d_opts){__VA_ARGS__})
 
 static const conv_case cases[] = {
     {"3x3 pad 1", 2, 3, 6, 5, 4, 3, 3, OPTS(.padding = {1, 1}), true},
@@ -264,7 +264,7 @@ START_TEST(test_output_shapes)
 END_TEST
 
 /* Calls conv2d and checks it fails with a message containing want. */
-static void assert_fails(tg_tensor *x, tg_tensor *w, tg_tensor *b, tg_k_conv2d_opts o, const char *want)
+static void assert_fails(tg_tensor *x, tg_tensor *w, tg_tensor *b, tg_conv2d_opts o, const char *want)
 {
     tg_clear_error();
     tg_tensor *y = tg_k_conv2d(x, w, b, o);
