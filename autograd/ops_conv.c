@@ -20,13 +20,13 @@ static int conv2d_backward(tg_node *n, tg_tensor *g, tg_tensor **grads)
     const conv_ctx *c = (const conv_ctx *)n->ctx;
     if (tg_node_needs_grad(n, 0)) {
         tg_tensor *w = tg_node_saved(n, c->w_at);
-        if (!w || !(grads[0] = tg_k_conv2d_grad_input(g, w, tg_node_input(n, 0)->shape, c->opts))) return -1;
+        if (!w || !(grads[0] = tg_k_conv2d_backward_input(g, w, tg_node_input(n, 0)->shape, c->opts))) return -1;
     }
     if (tg_node_needs_grad(n, 1)) {
         tg_tensor *x = tg_node_saved(n, c->x_at);
-        if (!x || !(grads[1] = tg_k_conv2d_grad_weight(g, x, tg_node_input(n, 1)->shape, c->opts))) return -1;
+        if (!x || !(grads[1] = tg_k_conv2d_backward_weight(g, x, tg_node_input(n, 1)->shape, c->opts))) return -1;
     }
-    if (n->n_inputs == 3 && tg_node_needs_grad(n, 2) && !(grads[2] = tg_k_conv2d_grad_bias(g))) return -1;
+    if (n->n_inputs == 3 && tg_node_needs_grad(n, 2) && !(grads[2] = tg_k_conv2d_backward_bias(g))) return -1;
     return 0;
 }
 

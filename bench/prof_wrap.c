@@ -37,16 +37,16 @@
     X(tg_k_matmul, "GEMM (BLIS): fc layer")                                 \
     X(tg_k_gemm_into, "GEMM (BLIS): fc layer")                              \
     X(tg_k_conv2d, "conv forward: im2col, copy-out")                        \
-    X(tg_k_conv2d_grad_input, "conv dX: col2im, gather")                    \
-    X(tg_k_conv2d_grad_weight, "conv dW: im2col (again), gather")           \
-    X(tg_k_conv2d_grad_bias, "conv bias grad")                              \
+    X(tg_k_conv2d_backward_input, "conv dX: col2im, gather")                    \
+    X(tg_k_conv2d_backward_weight, "conv dW: im2col (again), gather")           \
+    X(tg_k_conv2d_backward_bias, "conv bias grad")                              \
     X(tg_k_batch_norm_stats, "batch norm forward (stats)")                  \
     X(tg_k_batch_norm_apply, "batch norm forward (normalise)")              \
     X(tg_k_batch_norm_update_, "batch norm forward (running stats)")        \
     X(tg_k_batch_norm_backward, "batch norm backward")                      \
     X(tg_k_relu_, "relu forward")                                           \
     X(tg_k_relu, "relu forward")                                            \
-    X(tg_k_relu_grad, "relu backward")                                      \
+    X(tg_k_relu_backward, "relu backward")                                      \
     X(tg_k_axpy_, "add (residual, grad accumulation)")                      \
     X(tg_k_add_, "add (residual, grad accumulation)")                       \
     X(tg_k_add, "add (residual, grad accumulation)")                        \
@@ -475,9 +475,9 @@ static void count_conv(int kind, const int64_t *xs, const int64_t *ws, tg_conv2d
     }
 
 WRAP_CONV(tg_k_conv2d, 0, (T x, T w, T bias, tg_conv2d_opts o), (x, w, bias, o), x->shape, w->shape)
-WRAP_CONV(tg_k_conv2d_grad_input, 1, (T g, T w, const int64_t *s, tg_conv2d_opts o), (g, w, s, o), s, w->shape)
-WRAP_CONV(tg_k_conv2d_grad_weight, 2, (T g, T x, const int64_t *s, tg_conv2d_opts o), (g, x, s, o), x->shape, s)
-WRAP(T, tg_k_conv2d_grad_bias, (T g), (g))
+WRAP_CONV(tg_k_conv2d_backward_input, 1, (T g, T w, const int64_t *s, tg_conv2d_opts o), (g, w, s, o), s, w->shape)
+WRAP_CONV(tg_k_conv2d_backward_weight, 2, (T g, T x, const int64_t *s, tg_conv2d_opts o), (g, x, s, o), x->shape, s)
+WRAP(T, tg_k_conv2d_backward_bias, (T g), (g))
 WRAP(int, tg_k_batch_norm_stats, (T x, int groups, T *mean, T *var), (x, groups, mean, var))
 WRAP(T, tg_k_batch_norm_apply, (T x, T mean, T var, T w, T b, float eps), (x, mean, var, w, b, eps))
 WRAP(int, tg_k_batch_norm_update_, (T rm, T rv, T mean, T var, int64_t count, float momentum),
@@ -487,7 +487,7 @@ WRAP(int, tg_k_batch_norm_backward,
      (g, x, mean, var, w, eps, batch_stats, dx, dw, db))
 WRAP(int, tg_k_relu_, (T t), (t))
 WRAP(T, tg_k_relu, (T t), (t))
-WRAP(T, tg_k_relu_grad, (T g, T y), (g, y))
+WRAP(T, tg_k_relu_backward, (T g, T y), (g, y))
 WRAP(int, tg_k_axpy_, (T a, float alpha, T b), (a, alpha, b))
 WRAP(int, tg_k_add_, (T a, T b), (a, b))
 WRAP(T, tg_k_add, (T a, T b), (a, b))

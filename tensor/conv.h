@@ -23,12 +23,12 @@
 tg_tensor *tg_k_conv2d(tg_tensor *x, tg_tensor *w, tg_tensor *bias, tg_conv2d_opts opts);
 
 /* dL/dx (x_shape, the forward's input shape) from g = dL/dout and w. */
-tg_tensor *tg_k_conv2d_grad_input(tg_tensor *g, tg_tensor *w, const int64_t *x_shape, tg_conv2d_opts opts);
+tg_tensor *tg_k_conv2d_backward_input(tg_tensor *g, tg_tensor *w, const int64_t *x_shape, tg_conv2d_opts opts);
 
 /* dL/dw (w_shape, the forward's weight shape) from g = dL/dout and x. */
-tg_tensor *tg_k_conv2d_grad_weight(tg_tensor *g, tg_tensor *x, const int64_t *w_shape, tg_conv2d_opts opts);
+tg_tensor *tg_k_conv2d_backward_weight(tg_tensor *g, tg_tensor *x, const int64_t *w_shape, tg_conv2d_opts opts);
 
 /* dL/dbias from g (N,O,H',W'): g summed over N, H' and W', shape (O). */
-tg_tensor *tg_k_conv2d_grad_bias(tg_tensor *g);
+tg_tensor *tg_k_conv2d_backward_bias(tg_tensor *g);
 
 #endif
