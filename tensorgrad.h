@@ -22,6 +22,7 @@
 #include "autograd/autograd.h"
 #include "autograd/gradcheck.h"
 #include "autograd/ops.h"
+#include "autograd/ops_nograd.h"
 
 #include "nn/checkpoint.h"
 #include "nn/init.h"

@@ -1,12 +1,11 @@
 /* Differentiable ops: the forms users call.
  *
- * Each has the meaning of its tensor/ kernel (tg_k_<name>) or of the PyTorch
- * function with that name, and records a graph node when an input requires
- * grad (see autograd.h). Every returned tensor is a new reference. Ops whose
- * names end in '_' work in place: they return 0 or -1, bump the version and,
- * when recording, rebase the tensor onto the new node. Comparisons
- * (tg_k_eq ... in tensor/elementwise.h) and argmax have no gradient and are
- * used in their tensor/ form. */
+ * Each has the meaning of the PyTorch function with that name, and records
+ * a graph node when an input requires grad (see autograd.h). Every returned
+ * tensor is a new reference. Ops whose names end in '_' work in place: they
+ * return 0 or -1, bump the version and, when recording, rebase the tensor
+ * onto the new node. Ops with no gradient (comparisons, argmax, fills,
+ * parameter updates...) are in ops_nograd.h. */
 #ifndef TG_OPS_H
 #define TG_OPS_H
 
@@ -124,8 +123,8 @@ tg_tensor *tg_pad(tg_tensor *x, int npads, const int64_t *pads, float value);
 tg_tensor *tg_cross_entropy(tg_tensor *logits, tg_tensor *target, int64_t ignore_index);
 tg_tensor *tg_mse_loss(tg_tensor *a, tg_tensor *b);
 /* MoCo's InfoNCE: mean over the rows r of q (R,D) of the cross-entropy of
- * [<q_r,pos_r>, q_r queue^T] / tau against target 0 (tg_k_info_nce, fused:
- * the logits are never stored). pos (R,D) and queue (K,D) are constants
+ * [<q_r,pos_r>, q_r queue^T] / tau against target 0 (fused: the logits
+ * are never stored). pos (R,D) and queue (K,D) are constants
  * and must not require grad. *correct (may be NULL): rows whose positive
  * logit is the largest. */
 tg_tensor *tg_info_nce(tg_tensor *q, tg_tensor *pos, tg_tensor *queue, float tau, int64_t *correct);

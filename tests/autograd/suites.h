@@ -8,6 +8,7 @@
 #include "tensorgrad.h"
 
 Suite *graph_suite(void);
+Suite *nograd_suite(void);
 Suite *gradcheck_suite(void);
 Suite *torch_parity_suite(void);
 Suite *parity_conv_suite(void);
