@@ -5,9 +5,9 @@
  * (kernels in tensor/conv.c). Each is computed only when its input needs
  * it, and x and w are saved only for each other's gradient, so a frozen
  * weight changed in place before backward is no error. */
-#include "autograd/node.h"
+#include "autograd/internal/node.h"
 #include "autograd/ops.h"
-#include "tensor/conv.h"
+#include "tensor/internal/conv.h"
 
 typedef struct {
     tg_conv2d_opts opts;

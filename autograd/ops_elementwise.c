@@ -2,10 +2,10 @@
  * Broadcast inputs get their gradient summed back to their own shape. */
 #include <math.h>
 
-#include "autograd/node.h"
+#include "autograd/internal/node.h"
 #include "autograd/ops.h"
-#include "tensor/elementwise.h"
-#include "tensor/view.h"
+#include "tensor/internal/elementwise.h"
+#include "tensor/internal/view.h"
 
 /* grads[i] = sum_to(g * x) when input i needs grad. */
 static int give_product(tg_node *n, int i, tg_tensor *g, tg_tensor *x, tg_tensor **grads)

@@ -1,14 +1,14 @@
 /* Ops with no gradient (see ops_nograd.h): each runs its kernel and
  * records nothing; the in-place ones first check that the write hides
  * nothing from autograd. */
-#include "autograd/node.h"
+#include "autograd/internal/node.h"
 #include "autograd/ops_nograd.h"
-#include "tensor/elementwise.h"
-#include "tensor/index.h"
-#include "tensor/linalg.h"
-#include "tensor/reduce.h"
-#include "tensor/update.h"
-#include "tensor/view.h"
+#include "tensor/internal/elementwise.h"
+#include "tensor/internal/index.h"
+#include "tensor/internal/linalg.h"
+#include "tensor/internal/reduce.h"
+#include "tensor/internal/update.h"
+#include "tensor/internal/view.h"
 
 /* Fails while grad mode is on if dst requires grad: a leaf (PyTorch's
  * rule), or a tensor in a graph, whose backward would not see the write. */

@@ -1,9 +1,9 @@
 /* Differentiable 2-D pooling: max (the gradient goes to each window's
  * saved argmax), average and adaptive average, each forward with its
  * backward beside it. */
-#include "autograd/node.h"
+#include "autograd/internal/node.h"
 #include "autograd/ops.h"
-#include "tensor/pool.h"
+#include "tensor/internal/pool.h"
 
 #define SAVED(i) tg_node_saved(n, i)
 

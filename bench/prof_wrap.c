@@ -28,6 +28,17 @@
 #include <string.h>
 #include <time.h>
 
+#include "tensor/internal/conv.h"
+#include "tensor/internal/elementwise.h"
+#include "tensor/internal/index.h"
+#include "tensor/internal/linalg.h"
+#include "tensor/internal/loss.h"
+#include "tensor/internal/norm.h"
+#include "tensor/internal/pool.h"
+#include "tensor/internal/reduce.h"
+#include "tensor/internal/storage.h"
+#include "tensor/internal/update.h"
+#include "tensor/internal/view.h"
 #include "tensorgrad.h"
 
 /* Every wrapped function: its name and the row of the breakdown it adds to.

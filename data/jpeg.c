@@ -18,7 +18,7 @@
 #include <jerror.h>
 #include <jpeglib.h>
 
-#include "data/codec.h"
+#include "data/internal/codec.h"
 #include "tensor/atomic_file.h"
 #include "tensor/error.h"
 

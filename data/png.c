@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "data/codec.h"
+#include "data/internal/codec.h"
 #include "tensor/atomic_file.h"
 #include "tensor/error.h"
 

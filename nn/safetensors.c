@@ -12,7 +12,7 @@
 
 #include "nn/json.h"
 #include "tensor/atomic_file.h"
-#include "tensor/view.h"
+#include "tensor/internal/view.h"
 
 /* safetensors is little-endian, and this file moves tensor bytes and the
  * header length between memory and the file as they are, with no byte

@@ -5,7 +5,7 @@
  * so the rename cannot cross file systems), which is flushed and fsync'ed,
  * then renamed over path; then the directory is fsync'ed, so the rename
  * survives a power loss. Used by the safetensors writer and the image
- * writers. Internal header (not installed). */
+ * writers, and free for programs' own result files. */
 #ifndef TG_ATOMIC_FILE_H
 #define TG_ATOMIC_FILE_H
 

@@ -1,4 +1,4 @@
-/* 2-D convolution as im2col + GEMM (see conv.h).
+/* 2-D convolution as im2col + GEMM (see internal/conv.h).
  *
  * Convolutions with one group mostly skip the column buffer: the forward
  * and (stride 1) input gradient of images at least 6 pixels wide, and the
@@ -31,17 +31,17 @@
  * copies whole planes); BLIS never splits the k loop; the weight gradient
  * accumulates blocks in order. BLIS is only called outside OpenMP
  * regions. */
-#include "tensor/conv.h"
+#include "tensor/internal/conv.h"
 
-#include "tensor/conv_geom.h"
+#include "tensor/internal/conv_geom.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "tensor/iter.h"
-#include "tensor/linalg.h"
-#include "tensor/memory.h"
-#include "tensor/view.h"
+#include "tensor/internal/iter.h"
+#include "tensor/internal/linalg.h"
+#include "tensor/internal/storage.h"
+#include "tensor/internal/view.h"
 
 /* A block gathers images up to about this many GEMM columns (measured on
  * ResNet-18's convolutions: 2048 beats one image a GEMM by 10% at 16x16

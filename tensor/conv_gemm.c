@@ -1,5 +1,5 @@
 /* Convolution as an implicit GEMM: the im2col of conv.c fused into the
- * packing of BLIS's register-tile kernel (tg_k_tile, tensor/linalg.h).
+ * packing of BLIS's register-tile kernel (tg_k_tile, tensor/internal/linalg.h).
  *
  * The product is out^T (pixels, O) = col^T (pixels, C kh kw) @ W^T. Its
  * A operand, panels of mr output pixels by the k steps (c, i, j), is
@@ -20,11 +20,11 @@
 #include <omp.h>
 #include <string.h>
 
-#include "tensor/conv_geom.h"
 #include "tensor/error.h"
-#include "tensor/iter.h"
-#include "tensor/linalg.h"
-#include "tensor/memory.h"
+#include "tensor/internal/conv_geom.h"
+#include "tensor/internal/iter.h"
+#include "tensor/internal/linalg.h"
+#include "tensor/internal/storage.h"
 
 /* Images at least this wide take the implicit path: a tile's pixels then
  * come in runs of 6 or more along output rows. Narrower ones stay with

@@ -1,11 +1,11 @@
 /* Elementwise kernels: one loop function per arity, a switch per run of
  * elements (not per element), with a unit-stride path the compiler
  * vectorises and a strided path for views and broadcasts. */
-#include "tensor/elementwise.h"
+#include "tensor/internal/elementwise.h"
 
 #include <math.h>
 
-#include "tensor/iter.h"
+#include "tensor/internal/iter.h"
 
 typedef enum {
     U_NEG, U_EXP, U_LOG, U_SQRT, U_ABS, U_SIGN, U_RELU, U_SIGMOID, U_TANH,

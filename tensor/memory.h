@@ -28,8 +28,4 @@ void tg_memory_set_cache_limit(size_t bytes);
 /* Gives every cached block back to the system. */
 void tg_memory_empty_cache(void);
 
-/* For tensor/ only: a 64-byte-aligned block for nbytes, and its return. */
-void *tg_memory_alloc(size_t nbytes);
-void tg_memory_free(void *block, size_t nbytes);
-
 #endif

@@ -1,19 +1,19 @@
-/* Pooling kernels (see pool.h).
+/* Pooling kernels (see internal/pool.h).
  *
  * Every kernel walks planes: the (H,W) image of one sample and channel in a
  * contiguous copy. One thread owns a whole plane, forward or backward, and
  * visits its windows in a fixed order, so the gradients scattered into
  * overlapping windows add up the same way on any thread count. */
-#include "tensor/pool.h"
+#include "tensor/internal/pool.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "tensor/iter.h"
-#include "tensor/view.h"
+#include "tensor/internal/iter.h"
+#include "tensor/internal/view.h"
 
-/* A window with PyTorch's defaults filled in (see pool.h). */
+/* A window with PyTorch's defaults filled in (see internal/pool.h). */
 typedef struct {
     int64_t kernel[2], stride[2], padding[2], dilation[2];
     bool ceil_mode, count_include_pad;

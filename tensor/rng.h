@@ -25,9 +25,6 @@ tg_tensor *tg_rand(tg_rng *rng, int ndim, const int64_t *shape);
 tg_tensor *tg_randn(tg_rng *rng, int ndim, const int64_t *shape);
 /* Uniform int64 in [low, high). */
 tg_tensor *tg_randint(tg_rng *rng, int64_t low, int64_t high, int ndim, const int64_t *shape);
-/* Fills a float32 tensor with U[low, high) or N(mean, std); bumps its version. */
-int tg_k_uniform_(tg_tensor *t, tg_rng *rng, double low, double high);
-int tg_k_normal_(tg_tensor *t, tg_rng *rng, double mean, double std);
 /* One value: uniform double in [0, 1), and a 32-bit integer. */
 double tg_rng_uniform(tg_rng *rng);
 uint32_t tg_rng_u32(tg_rng *rng);

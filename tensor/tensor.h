@@ -33,7 +33,7 @@ typedef struct tg_storage {
     _Atomic uint64_t version; /* bumped by every in-place write */
 } tg_storage;
 
-/* Autograd's per-tensor state; opaque to tensor/ (see autograd/graph.h). */
+/* Autograd's per-tensor state; opaque to tensor/ (see autograd/internal/graph.h). */
 struct tg_autograd_meta;
 
 typedef struct tg_tensor {
@@ -78,8 +78,6 @@ bool tg_same_shape(const tg_tensor *a, const tg_tensor *b);
 /* Writes "(2,3,4)" into buf; returns buf. */
 char *tg_shape_str(int ndim, const int64_t *shape, char *buf, size_t len);
 #define TG_SHAPE_STR_LEN 160
-/* A dim index in [-ndim, ndim) made non-negative; -1 (with error) if out of range. */
-int tg_wrap_dim(const char *op, int dim, int ndim);
 
 /* Element access for tests, I/O and examples (one element; slow). */
 float tg_get(const tg_tensor *t, const int64_t *index);

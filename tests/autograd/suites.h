@@ -4,7 +4,7 @@
 
 #include <check.h>
 
-#include "autograd/node.h"
+#include "autograd/internal/node.h"
 #include "tensorgrad.h"
 
 Suite *graph_suite(void);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels.h"
 #include "tensorgrad.h"
 
 Suite *conv_suite(void);
