@@ -5,6 +5,7 @@
 #include "tensor/tensor.h"
 #include "tensor/atomic_file.h"
 #include "tensor/error.h"
+#include "tensor/export.h"
 #include "tensor/memory.h"
 #include "tensor/options.h"
 #include "tensor/rng.h"

@@ -11,6 +11,8 @@
 
 #include <stdio.h>
 
+#include "tensor/export.h"
+
 /* Writes the file's bytes to f (tmp_path names it, for error messages);
  * returns 0, or -1 with the error recorded. It need not flush. */
 typedef int (*tg_file_writer)(FILE *f, const char *tmp_path, void *ctx);
@@ -20,6 +22,6 @@ typedef int (*tg_file_writer)(FILE *f, const char *tmp_path, void *ctx);
  * left on device"). On failure the temporary file is removed and a file
  * already at path is left as it was; the one exception: if only the final
  * directory sync fails, path already holds the new file (-1 says so). */
-int tg_write_file_atomic(const char *path, const char *who, tg_file_writer write, void *ctx);
+TG_API int tg_write_file_atomic(const char *path, const char *who, tg_file_writer write, void *ctx);
 
 #endif

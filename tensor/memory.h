@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tensor/export.h"
+
 typedef struct tg_memory_stats {
     size_t in_use;      /* bytes in live blocks (rounded up to their class) */
     size_t peak_in_use; /* the most in_use has been since the last reset */
@@ -21,11 +23,11 @@ typedef struct tg_memory_stats {
     uint64_t reused;    /* of which came from the cache */
 } tg_memory_stats;
 
-tg_memory_stats tg_memory_get_stats(void);
-void tg_memory_reset_peak(void);
+TG_API tg_memory_stats tg_memory_get_stats(void);
+TG_API void tg_memory_reset_peak(void);
 /* Caps the cache (0 turns it off and empties it). */
-void tg_memory_set_cache_limit(size_t bytes);
+TG_API void tg_memory_set_cache_limit(size_t bytes);
 /* Gives every cached block back to the system. */
-void tg_memory_empty_cache(void);
+TG_API void tg_memory_empty_cache(void);
 
 #endif

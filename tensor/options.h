@@ -8,6 +8,8 @@
 
 #include <stdbool.h>
 
+#include "tensor/export.h"
+
 /* torch.nn.functional.conv2d's, as (h, w) pairs. */
 typedef struct tg_conv2d_opts {
     int stride[2];   /* 0 means 1 */
