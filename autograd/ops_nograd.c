@@ -1,7 +1,7 @@
 /* Ops with no gradient (see ops_nograd.h): each runs its kernel and
  * records nothing; the in-place ones first check that the write hides
  * nothing from autograd. */
-#include "autograd/internal/node.h"
+#include "autograd/autograd.h"
 #include "autograd/ops_nograd.h"
 #include "tensor/internal/elementwise.h"
 #include "tensor/internal/index.h"

@@ -1,9 +1,10 @@
 /* The tensor: a strided view over a refcounted storage.
  *
  * A tensor has a dtype, up to TG_MAX_DIMS dims in PyTorch order (N, C, H, W),
- * element strides and a storage offset. Views (view.h) share the storage of
- * their base; the storage's version counter is bumped by every in-place write,
- * so autograd can refuse a saved tensor that changed.
+ * element strides and a storage offset. Views (tg_view, tg_narrow ... in
+ * autograd/ops.h) share the storage of their base; the storage's version
+ * counter is bumped by every in-place write, so autograd can refuse a saved
+ * tensor that changed.
  *
  * Ownership: every function that returns a tg_tensor * returns a new
  * reference, which the caller gives back with tg_release. Arguments are
