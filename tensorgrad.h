@@ -3,24 +3,17 @@
 #define TENSORGRAD_H
 
 #include "tensor/tensor.h"
-#include "tensor/conv.h"
-#include "tensor/elementwise.h"
-#include "tensor/index.h"
-#include "tensor/linalg.h"
-#include "tensor/loss.h"
+#include "tensor/error.h"
+#include "tensor/export.h"
 #include "tensor/memory.h"
-#include "tensor/norm.h"
-#include "tensor/pool.h"
-#include "tensor/reduce.h"
-#include "tensor/resample.h"
+#include "tensor/options.h"
 #include "tensor/rng.h"
 #include "tensor/threads.h"
-#include "tensor/update.h"
-#include "tensor/view.h"
 
 #include "autograd/autograd.h"
 #include "autograd/gradcheck.h"
 #include "autograd/ops.h"
+#include "autograd/ops_nograd.h"
 
 #include "nn/checkpoint.h"
 #include "nn/init.h"

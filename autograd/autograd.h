@@ -9,31 +9,32 @@
 #ifndef TG_AUTOGRAD_H
 #define TG_AUTOGRAD_H
 
+#include "tensor/export.h"
 #include "tensor/tensor.h"
 
 /* Only leaves (tensors no op made) may change it; only float32 may set it. */
-int tg_set_requires_grad(tg_tensor *t, bool requires_grad);
-bool tg_requires_grad(const tg_tensor *t);
+TG_API int tg_set_requires_grad(tg_tensor *t, bool requires_grad);
+TG_API bool tg_requires_grad(const tg_tensor *t);
 /* True for tensors not produced by a recorded op. */
-bool tg_is_leaf(const tg_tensor *t);
+TG_API bool tg_is_leaf(const tg_tensor *t);
 /* The accumulated gradient (new reference), or NULL if none yet. */
-tg_tensor *tg_grad(const tg_tensor *t);
+TG_API tg_tensor *tg_grad(const tg_tensor *t);
 /* Drops the gradient (PyTorch's zero_grad(set_to_none=True)). */
-void tg_zero_grad(tg_tensor *t);
+TG_API void tg_zero_grad(tg_tensor *t);
 /* A tensor sharing t's storage, cut from the graph, not requiring grad. */
-tg_tensor *tg_detach(tg_tensor *t);
+TG_API tg_tensor *tg_detach(tg_tensor *t);
 /* Name of the op that produced t ("mul", "sum"...), or NULL for a leaf. */
-const char *tg_grad_fn_name(const tg_tensor *t);
+TG_API const char *tg_grad_fn_name(const tg_tensor *t);
 
 /* Backpropagates from root. grad: dLoss/droot of root's shape, or NULL when
  * root has one element (then 1). Frees the graph's saved tensors. */
-int tg_backward(tg_tensor *root, tg_tensor *grad);
+TG_API int tg_backward(tg_tensor *root, tg_tensor *grad);
 /* As tg_backward, keeping the graph for another backward. */
-int tg_backward_retain(tg_tensor *root, tg_tensor *grad);
+TG_API int tg_backward_retain(tg_tensor *root, tg_tensor *grad);
 
 /* Grad mode: off inside a no-grad scope (scopes nest; per thread). */
-void tg_no_grad_enter(void);
-void tg_no_grad_exit(void);
-bool tg_grad_enabled(void);
+TG_API void tg_no_grad_enter(void);
+TG_API void tg_no_grad_exit(void);
+TG_API bool tg_grad_enabled(void);
 
 #endif

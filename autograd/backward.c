@@ -8,9 +8,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
-#include "autograd/graph.h"
-#include "tensor/elementwise.h"
-#include "tensor/view.h"
+#include "autograd/internal/graph.h"
+#include "tensor/internal/elementwise.h"
+#include "tensor/internal/view.h"
 
 typedef struct {
     tg_node **items;

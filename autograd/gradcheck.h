@@ -8,6 +8,7 @@
 #ifndef TG_GRADCHECK_H
 #define TG_GRADCHECK_H
 
+#include "tensor/export.h"
 #include "tensor/tensor.h"
 
 typedef tg_tensor *(*tg_gradcheck_fn)(tg_tensor *const *inputs, void *ctx);
@@ -20,6 +21,6 @@ typedef struct tg_gradcheck_opts {
 
 /* 0 if every gradient matches; -1 with tg_last_error naming the first
  * mismatch (input, element, analytic and numeric values). opts may be NULL. */
-int tg_gradcheck(tg_gradcheck_fn f, void *ctx, int n, tg_tensor *const *inputs, const tg_gradcheck_opts *opts);
+TG_API int tg_gradcheck(tg_gradcheck_fn f, void *ctx, int n, tg_tensor *const *inputs, const tg_gradcheck_opts *opts);
 
 #endif

@@ -1,13 +1,13 @@
-/* Per-tensor autograd state, nodes and grad mode (see autograd.h, node.h). */
-#include "autograd/graph.h"
+/* Per-tensor autograd state, nodes and grad mode (see autograd.h, internal/node.h). */
+#include "autograd/internal/graph.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "tensor/reduce.h"
-#include "tensor/storage.h"
-#include "tensor/view.h"
+#include "tensor/internal/reduce.h"
+#include "tensor/internal/storage.h"
+#include "tensor/internal/view.h"
 
 static _Thread_local int no_grad_depth;
 

@@ -1,96 +1,91 @@
 /* Differentiable ops: the forms users call.
  *
- * Each has the meaning of its tensor/ kernel (tg_k_<name>) or of the PyTorch
- * function with that name, and records a graph node when an input requires
- * grad (see autograd.h). Every returned tensor is a new reference. Ops whose
- * names end in '_' work in place: they return 0 or -1, bump the version and,
- * when recording, rebase the tensor onto the new node. Comparisons
- * (tg_k_eq ... in tensor/elementwise.h) and argmax have no gradient and are
- * used in their tensor/ form. */
+ * Each has the meaning of the PyTorch function with that name, and records
+ * a graph node when an input requires grad (see autograd.h). Every returned
+ * tensor is a new reference. Ops whose names end in '_' work in place: they
+ * return 0 or -1, bump the version and, when recording, rebase the tensor
+ * onto the new node. Ops with no gradient (comparisons, argmax, fills,
+ * parameter updates...) are in ops_nograd.h. */
 #ifndef TG_OPS_H
 #define TG_OPS_H
 
+#include "tensor/export.h"
+#include "tensor/options.h"
 #include "tensor/rng.h"
 #include "tensor/tensor.h"
 
 /* ---- elementwise (ops_elementwise.c) ---- */
-tg_tensor *tg_add(tg_tensor *a, tg_tensor *b);
-tg_tensor *tg_sub(tg_tensor *a, tg_tensor *b);
-tg_tensor *tg_mul(tg_tensor *a, tg_tensor *b);
-tg_tensor *tg_div(tg_tensor *a, tg_tensor *b);
-tg_tensor *tg_pow(tg_tensor *a, tg_tensor *b);
-tg_tensor *tg_maximum(tg_tensor *a, tg_tensor *b);
-tg_tensor *tg_minimum(tg_tensor *a, tg_tensor *b);
-tg_tensor *tg_neg(tg_tensor *t);
-tg_tensor *tg_exp(tg_tensor *t);
-tg_tensor *tg_log(tg_tensor *t);
-tg_tensor *tg_sqrt(tg_tensor *t);
-tg_tensor *tg_abs(tg_tensor *t);
-tg_tensor *tg_relu(tg_tensor *t);
-tg_tensor *tg_sigmoid(tg_tensor *t);
-tg_tensor *tg_tanh(tg_tensor *t);
-tg_tensor *tg_pow_scalar(tg_tensor *t, float exponent);
-tg_tensor *tg_clamp(tg_tensor *t, float lo, float hi);
-tg_tensor *tg_add_scalar(tg_tensor *t, float s);
-tg_tensor *tg_mul_scalar(tg_tensor *t, float s);
+TG_API tg_tensor *tg_add(tg_tensor *a, tg_tensor *b);
+TG_API tg_tensor *tg_sub(tg_tensor *a, tg_tensor *b);
+TG_API tg_tensor *tg_mul(tg_tensor *a, tg_tensor *b);
+TG_API tg_tensor *tg_div(tg_tensor *a, tg_tensor *b);
+TG_API tg_tensor *tg_pow(tg_tensor *a, tg_tensor *b);
+TG_API tg_tensor *tg_maximum(tg_tensor *a, tg_tensor *b);
+TG_API tg_tensor *tg_minimum(tg_tensor *a, tg_tensor *b);
+TG_API tg_tensor *tg_neg(tg_tensor *t);
+TG_API tg_tensor *tg_exp(tg_tensor *t);
+TG_API tg_tensor *tg_log(tg_tensor *t);
+TG_API tg_tensor *tg_sqrt(tg_tensor *t);
+TG_API tg_tensor *tg_abs(tg_tensor *t);
+TG_API tg_tensor *tg_relu(tg_tensor *t);
+TG_API tg_tensor *tg_sigmoid(tg_tensor *t);
+TG_API tg_tensor *tg_tanh(tg_tensor *t);
+TG_API tg_tensor *tg_pow_scalar(tg_tensor *t, float exponent);
+TG_API tg_tensor *tg_clamp(tg_tensor *t, float lo, float hi);
+TG_API tg_tensor *tg_add_scalar(tg_tensor *t, float s);
+TG_API tg_tensor *tg_mul_scalar(tg_tensor *t, float s);
 /* cond (float mask, no gradient) != 0 ? a : b */
-tg_tensor *tg_where(tg_tensor *cond, tg_tensor *a, tg_tensor *b);
+TG_API tg_tensor *tg_where(tg_tensor *cond, tg_tensor *a, tg_tensor *b);
 
 /* in place */
-int tg_add_(tg_tensor *a, tg_tensor *b);
-int tg_sub_(tg_tensor *a, tg_tensor *b);
-int tg_mul_(tg_tensor *a, tg_tensor *b);
-int tg_relu_(tg_tensor *t);
-int tg_add_scalar_(tg_tensor *t, float s);
-int tg_mul_scalar_(tg_tensor *t, float s);
+TG_API int tg_add_(tg_tensor *a, tg_tensor *b);
+TG_API int tg_sub_(tg_tensor *a, tg_tensor *b);
+TG_API int tg_mul_(tg_tensor *a, tg_tensor *b);
+TG_API int tg_relu_(tg_tensor *t);
+TG_API int tg_add_scalar_(tg_tensor *t, float s);
+TG_API int tg_mul_scalar_(tg_tensor *t, float s);
 
 /* ---- views and copies (ops_view.c); gradients flow to the base ---- */
-tg_tensor *tg_view(tg_tensor *t, int ndim, const int64_t *shape);
-tg_tensor *tg_reshape(tg_tensor *t, int ndim, const int64_t *shape);
-tg_tensor *tg_permute(tg_tensor *t, const int *perm);
-tg_tensor *tg_transpose(tg_tensor *t, int dim0, int dim1);
-tg_tensor *tg_narrow(tg_tensor *t, int dim, int64_t start, int64_t length);
-tg_tensor *tg_select(tg_tensor *t, int dim, int64_t index);
-tg_tensor *tg_expand(tg_tensor *t, int ndim, const int64_t *shape);
-tg_tensor *tg_squeeze(tg_tensor *t, int dim);
-tg_tensor *tg_unsqueeze(tg_tensor *t, int dim);
-tg_tensor *tg_contiguous(tg_tensor *t);
-tg_tensor *tg_clone(tg_tensor *t);
+TG_API tg_tensor *tg_view(tg_tensor *t, int ndim, const int64_t *shape);
+TG_API tg_tensor *tg_reshape(tg_tensor *t, int ndim, const int64_t *shape);
+TG_API tg_tensor *tg_permute(tg_tensor *t, const int *perm);
+TG_API tg_tensor *tg_transpose(tg_tensor *t, int dim0, int dim1);
+TG_API tg_tensor *tg_narrow(tg_tensor *t, int dim, int64_t start, int64_t length);
+TG_API tg_tensor *tg_select(tg_tensor *t, int dim, int64_t index);
+TG_API tg_tensor *tg_expand(tg_tensor *t, int ndim, const int64_t *shape);
+TG_API tg_tensor *tg_squeeze(tg_tensor *t, int dim);
+TG_API tg_tensor *tg_unsqueeze(tg_tensor *t, int dim);
+TG_API tg_tensor *tg_contiguous(tg_tensor *t);
+TG_API tg_tensor *tg_clone(tg_tensor *t);
 
 /* ---- reductions (ops_reduce.c) ---- */
-tg_tensor *tg_sum(tg_tensor *t, int ndims, const int *dims, bool keepdim);
-tg_tensor *tg_mean(tg_tensor *t, int ndims, const int *dims, bool keepdim);
-tg_tensor *tg_var(tg_tensor *t, int ndims, const int *dims, bool unbiased, bool keepdim);
+TG_API tg_tensor *tg_sum(tg_tensor *t, int ndims, const int *dims, bool keepdim);
+TG_API tg_tensor *tg_mean(tg_tensor *t, int ndims, const int *dims, bool keepdim);
+TG_API tg_tensor *tg_var(tg_tensor *t, int ndims, const int *dims, bool unbiased, bool keepdim);
 /* Gradient shared evenly among tied extremes, as torch.amax. */
-tg_tensor *tg_amax(tg_tensor *t, int ndims, const int *dims, bool keepdim);
-tg_tensor *tg_amin(tg_tensor *t, int ndims, const int *dims, bool keepdim);
-tg_tensor *tg_softmax(tg_tensor *t, int dim);
-tg_tensor *tg_log_softmax(tg_tensor *t, int dim);
+TG_API tg_tensor *tg_amax(tg_tensor *t, int ndims, const int *dims, bool keepdim);
+TG_API tg_tensor *tg_amin(tg_tensor *t, int ndims, const int *dims, bool keepdim);
+TG_API tg_tensor *tg_softmax(tg_tensor *t, int dim);
+TG_API tg_tensor *tg_log_softmax(tg_tensor *t, int dim);
 
 /* ---- linear algebra (ops_linalg.c) ---- */
 /* torch.matmul: 1-D, 2-D and batched with broadcast batch dims. */
-tg_tensor *tg_matmul(tg_tensor *a, tg_tensor *b);
+TG_API tg_tensor *tg_matmul(tg_tensor *a, tg_tensor *b);
 /* (B,M,K) x (B,K,N) -> (B,M,N) */
-tg_tensor *tg_bmm(tg_tensor *a, tg_tensor *b);
+TG_API tg_tensor *tg_bmm(tg_tensor *a, tg_tensor *b);
 
 /* ---- joining and indexing (ops_index.c) ---- */
-tg_tensor *tg_cat(int n, tg_tensor *const *ts, int dim);
-tg_tensor *tg_stack(int n, tg_tensor *const *ts, int dim);
+TG_API tg_tensor *tg_cat(int n, tg_tensor *const *ts, int dim);
+TG_API tg_tensor *tg_stack(int n, tg_tensor *const *ts, int dim);
 /* out[i][j] = t[index[i][j]][j] for dim 0 (torch.gather); index is int64. */
-tg_tensor *tg_gather(tg_tensor *t, int dim, tg_tensor *index);
+TG_API tg_tensor *tg_gather(tg_tensor *t, int dim, tg_tensor *index);
 /* Entries of t along dim at the int64 1-D index. */
-tg_tensor *tg_index_select(tg_tensor *t, int dim, tg_tensor *index);
+TG_API tg_tensor *tg_index_select(tg_tensor *t, int dim, tg_tensor *index);
 
-/* ---- convolution (ops_conv.c) ---- */
-typedef struct tg_conv2d_opts {
-    int stride[2];   /* (h, w); 0 means 1 */
-    int padding[2];  /* zero padding */
-    int dilation[2]; /* 0 means 1 */
-    int groups;      /* 0 means 1 */
-} tg_conv2d_opts;
+/* ---- convolution (ops_conv.c; options in tensor/options.h) ---- */
 /* x (N,C,H,W), w (O,C/groups,kh,kw), bias (O) or NULL -> (N,O,H',W'),
  * as torch.nn.functional.conv2d. */
-tg_tensor *tg_conv2d(tg_tensor *x, tg_tensor *w, tg_tensor *bias, tg_conv2d_opts opts);
+TG_API tg_tensor *tg_conv2d(tg_tensor *x, tg_tensor *w, tg_tensor *bias, tg_conv2d_opts opts);
 
 /* ---- normalisation and pooling (ops_norm.c, ops_pool.c) ---- */
 /* Batch norm over (N,C,...) per channel. training: batch statistics, and
@@ -99,48 +94,40 @@ tg_tensor *tg_conv2d(tg_tensor *x, tg_tensor *w, tg_tensor *bias, tg_conv2d_opts
  * bias (C) may be NULL. groups > 1 (training only) computes statistics over
  * each of groups equal sub-batches of N separately (split BN, for MoCo's
  * shuffle BN on one device); the running stats get the mean of the groups'. */
-tg_tensor *tg_batch_norm(tg_tensor *x, tg_tensor *running_mean, tg_tensor *running_var, tg_tensor *weight,
-                         tg_tensor *bias, bool training, float momentum, float eps, int groups);
-/* (N,C,H,W); kernel, stride (0: = kernel), padding, dilation (0: 1) are (h, w). */
-typedef struct tg_pool2d_opts {
-    int kernel[2];
-    int stride[2];
-    int padding[2];
-    int dilation[2];
-    bool ceil_mode;
-    bool count_include_pad; /* avg_pool2d; PyTorch's default is true */
-} tg_pool2d_opts;
-tg_tensor *tg_max_pool2d(tg_tensor *x, tg_pool2d_opts opts);
-tg_tensor *tg_avg_pool2d(tg_tensor *x, tg_pool2d_opts opts);
-tg_tensor *tg_adaptive_avg_pool2d(tg_tensor *x, int64_t out_h, int64_t out_w);
+TG_API tg_tensor *tg_batch_norm(tg_tensor *x, tg_tensor *running_mean, tg_tensor *running_var, tg_tensor *weight,
+                                tg_tensor *bias, bool training, float momentum, float eps, int groups);
+/* x (N,C,H,W); the window's options are in tensor/options.h. */
+TG_API tg_tensor *tg_max_pool2d(tg_tensor *x, tg_pool2d_opts opts);
+TG_API tg_tensor *tg_avg_pool2d(tg_tensor *x, tg_pool2d_opts opts);
+TG_API tg_tensor *tg_adaptive_avg_pool2d(tg_tensor *x, int64_t out_h, int64_t out_w);
 
 /* ---- layers' functional forms (ops_nn.c) ---- */
 /* x (..., in) @ w^T (out, in) + bias (out) or NULL */
-tg_tensor *tg_linear(tg_tensor *x, tg_tensor *w, tg_tensor *bias);
+TG_API tg_tensor *tg_linear(tg_tensor *x, tg_tensor *w, tg_tensor *bias);
 /* Zeroes elements with probability p and scales the rest by 1/(1-p) when
  * training (else returns x retained). dropout2d zeroes whole channels of
  * (N,C,H,W). The mask is drawn from rng. */
-tg_tensor *tg_dropout(tg_tensor *x, float p, bool training, tg_rng *rng);
-tg_tensor *tg_dropout2d(tg_tensor *x, float p, bool training, tg_rng *rng);
+TG_API tg_tensor *tg_dropout(tg_tensor *x, float p, bool training, tg_rng *rng);
+TG_API tg_tensor *tg_dropout2d(tg_tensor *x, float p, bool training, tg_rng *rng);
 /* Bilinear resize of (N,C,H,W) to (out_h, out_w), as F.interpolate. */
-tg_tensor *tg_upsample_bilinear(tg_tensor *x, int64_t out_h, int64_t out_w, bool align_corners);
+TG_API tg_tensor *tg_upsample_bilinear(tg_tensor *x, int64_t out_h, int64_t out_w, bool align_corners);
 /* x / max(||x||_2 along dim, eps), as F.normalize(p=2). */
-tg_tensor *tg_normalize(tg_tensor *x, int dim, float eps);
+TG_API tg_tensor *tg_normalize(tg_tensor *x, int dim, float eps);
 /* Constant padding of the last dims, as F.pad: pads lists (before, after)
  * pairs from the last dim backwards; npads is 2 x the padded dims. */
-tg_tensor *tg_pad(tg_tensor *x, int npads, const int64_t *pads, float value);
+TG_API tg_tensor *tg_pad(tg_tensor *x, int npads, const int64_t *pads, float value);
 
 /* ---- losses (ops_loss.c) ---- */
 /* Mean cross-entropy of logits (N,C) or (N,C,d1,...) against int64 targets
  * (N) or (N,d1,...), over targets != ignore_index (PyTorch's mean: NaN-free
  * 0/0 gives NaN as torch does when every target is ignored). */
-tg_tensor *tg_cross_entropy(tg_tensor *logits, tg_tensor *target, int64_t ignore_index);
-tg_tensor *tg_mse_loss(tg_tensor *a, tg_tensor *b);
+TG_API tg_tensor *tg_cross_entropy(tg_tensor *logits, tg_tensor *target, int64_t ignore_index);
+TG_API tg_tensor *tg_mse_loss(tg_tensor *a, tg_tensor *b);
 /* MoCo's InfoNCE: mean over the rows r of q (R,D) of the cross-entropy of
- * [<q_r,pos_r>, q_r queue^T] / tau against target 0 (tg_k_info_nce, fused:
- * the logits are never stored). pos (R,D) and queue (K,D) are constants
+ * [<q_r,pos_r>, q_r queue^T] / tau against target 0 (fused: the logits
+ * are never stored). pos (R,D) and queue (K,D) are constants
  * and must not require grad. *correct (may be NULL): rows whose positive
  * logit is the largest. */
-tg_tensor *tg_info_nce(tg_tensor *q, tg_tensor *pos, tg_tensor *queue, float tau, int64_t *correct);
+TG_API tg_tensor *tg_info_nce(tg_tensor *q, tg_tensor *pos, tg_tensor *queue, float tau, int64_t *correct);
 
 #endif

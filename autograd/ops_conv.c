@@ -5,22 +5,14 @@
  * (kernels in tensor/conv.c). Each is computed only when its input needs
  * it, and x and w are saved only for each other's gradient, so a frozen
  * weight changed in place before backward is no error. */
-#include "autograd/node.h"
+#include "autograd/internal/node.h"
 #include "autograd/ops.h"
-#include "tensor/conv.h"
+#include "tensor/internal/conv.h"
 
 typedef struct {
-    tg_k_conv2d_opts opts;
+    tg_conv2d_opts opts;
     int x_at, w_at; /* saved slots of x and w; -1: not saved */
 } conv_ctx;
-
-static tg_k_conv2d_opts kernel_opts(tg_conv2d_opts o)
-{
-    return (tg_k_conv2d_opts){.stride = {o.stride[0], o.stride[1]},
-                              .padding = {o.padding[0], o.padding[1]},
-                              .dilation = {o.dilation[0], o.dilation[1]},
-                              .groups = o.groups};
-}
 
 /* inputs: x, w[, bias]; saved: see conv_ctx */
 static int conv2d_backward(tg_node *n, tg_tensor *g, tg_tensor **grads)
@@ -28,19 +20,19 @@ static int conv2d_backward(tg_node *n, tg_tensor *g, tg_tensor **grads)
     const conv_ctx *c = (const conv_ctx *)n->ctx;
     if (tg_node_needs_grad(n, 0)) {
         tg_tensor *w = tg_node_saved(n, c->w_at);
-        if (!w || !(grads[0] = tg_k_conv2d_grad_input(g, w, tg_node_input(n, 0)->shape, c->opts))) return -1;
+        if (!w || !(grads[0] = tg_k_conv2d_backward_input(g, w, tg_node_input(n, 0)->shape, c->opts))) return -1;
     }
     if (tg_node_needs_grad(n, 1)) {
         tg_tensor *x = tg_node_saved(n, c->x_at);
-        if (!x || !(grads[1] = tg_k_conv2d_grad_weight(g, x, tg_node_input(n, 1)->shape, c->opts))) return -1;
+        if (!x || !(grads[1] = tg_k_conv2d_backward_weight(g, x, tg_node_input(n, 1)->shape, c->opts))) return -1;
     }
-    if (n->n_inputs == 3 && tg_node_needs_grad(n, 2) && !(grads[2] = tg_k_conv2d_grad_bias(g))) return -1;
+    if (n->n_inputs == 3 && tg_node_needs_grad(n, 2) && !(grads[2] = tg_k_conv2d_backward_bias(g))) return -1;
     return 0;
 }
 
 tg_tensor *tg_conv2d(tg_tensor *x, tg_tensor *w, tg_tensor *bias, tg_conv2d_opts opts)
 {
-    conv_ctx c = {.opts = kernel_opts(opts), .x_at = -1, .w_at = -1};
+    conv_ctx c = {.opts = opts, .x_at = -1, .w_at = -1};
     tg_tensor *out = tg_k_conv2d(x, w, bias, c.opts);
     tg_tensor *in[] = {x, w, bias}, *save[2];
     int nsave = 0;

@@ -2,10 +2,10 @@
  * Broadcast inputs get their gradient summed back to their own shape. */
 #include <math.h>
 
-#include "autograd/node.h"
+#include "autograd/internal/node.h"
 #include "autograd/ops.h"
-#include "tensor/elementwise.h"
-#include "tensor/view.h"
+#include "tensor/internal/elementwise.h"
+#include "tensor/internal/view.h"
 
 /* grads[i] = sum_to(g * x) when input i needs grad. */
 static int give_product(tg_node *n, int i, tg_tensor *g, tg_tensor *x, tg_tensor **grads)
@@ -210,19 +210,19 @@ static int abs_backward(tg_node *n, tg_tensor *g, tg_tensor **grads)
 static int relu_backward(tg_node *n, tg_tensor *g, tg_tensor **grads)
 {
     tg_tensor *out = SAVED(0);
-    return out && (grads[0] = tg_k_relu_grad(g, out)) ? 0 : -1;
+    return out && (grads[0] = tg_k_relu_backward(g, out)) ? 0 : -1;
 }
 
 static int sigmoid_backward(tg_node *n, tg_tensor *g, tg_tensor **grads)
 {
     tg_tensor *out = SAVED(0);
-    return out && (grads[0] = tg_k_sigmoid_grad(g, out)) ? 0 : -1;
+    return out && (grads[0] = tg_k_sigmoid_backward(g, out)) ? 0 : -1;
 }
 
 static int tanh_backward(tg_node *n, tg_tensor *g, tg_tensor **grads)
 {
     tg_tensor *out = SAVED(0);
-    return out && (grads[0] = tg_k_tanh_grad(g, out)) ? 0 : -1;
+    return out && (grads[0] = tg_k_tanh_backward(g, out)) ? 0 : -1;
 }
 
 /* saved: a; ctx p0 = exponent; d = p a^(p-1) */

@@ -4,10 +4,11 @@
  * gather and index_select scatter-add g back into zeros of the input's shape,
  * so repeated indices sum their gradients. Index tensors are int64 and never
  * get gradients: they are saved, not recorded as inputs. */
-#include "autograd/node.h"
+#include "autograd/internal/node.h"
 #include "autograd/ops.h"
-#include "tensor/index.h"
-#include "tensor/view.h"
+#include "tensor/internal/index.h"
+#include "tensor/internal/storage.h"
+#include "tensor/internal/view.h"
 
 /* ---- cat: input i gets g narrowed to its own rows along dim ---- */
 

@@ -6,10 +6,10 @@
  * forward get their gradient summed back (tg_sum_to). 1-D operands are
  * unsqueezed into matrices with the differentiable view ops, so only the
  * matrix core has a backward of its own. */
-#include "autograd/node.h"
+#include "autograd/internal/node.h"
 #include "autograd/ops.h"
-#include "tensor/linalg.h"
-#include "tensor/view.h"
+#include "tensor/internal/linalg.h"
+#include "tensor/internal/view.h"
 
 /* Which saved slot holds a and b (-1: not saved). Each is kept only for
  * the other's gradient, as PyTorch does: a constant weight that changes in

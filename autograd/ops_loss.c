@@ -1,12 +1,12 @@
 /* Differentiable losses: cross-entropy (a fused kernel in tensor/loss.c),
  * mean squared error and InfoNCE against a queue (tensor/info_nce.c), each
  * backward right above its forward. All return 0-dim means. */
-#include "autograd/node.h"
+#include "autograd/internal/node.h"
 #include "autograd/ops.h"
-#include "tensor/elementwise.h"
-#include "tensor/iter.h"
-#include "tensor/loss.h"
-#include "tensor/reduce.h"
+#include "tensor/internal/elementwise.h"
+#include "tensor/internal/iter.h"
+#include "tensor/internal/loss.h"
+#include "tensor/internal/reduce.h"
 
 #define SAVED(i) tg_node_saved(n, i)
 

@@ -4,13 +4,14 @@
 #include <math.h>
 #include <string.h>
 
-#include "autograd/node.h"
+#include "autograd/internal/node.h"
 #include "autograd/ops.h"
-#include "tensor/elementwise.h"
-#include "tensor/linalg.h"
-#include "tensor/reduce.h"
-#include "tensor/resample.h"
-#include "tensor/view.h"
+#include "tensor/internal/elementwise.h"
+#include "tensor/internal/linalg.h"
+#include "tensor/internal/reduce.h"
+#include "tensor/internal/resample.h"
+#include "tensor/internal/storage.h"
+#include "tensor/internal/view.h"
 
 #define SAVED(i) tg_node_saved(n, i)
 

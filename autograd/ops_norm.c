@@ -1,10 +1,10 @@
 /* Differentiable batch normalisation: the forward (batch or running
  * statistics, and the in-place running-statistics update) with its
  * closed-form backward (tensor/norm.c's fused kernel) beside it. */
-#include "autograd/node.h"
+#include "autograd/internal/node.h"
 #include "autograd/ops.h"
-#include "tensor/norm.h"
-#include "tensor/view.h"
+#include "tensor/internal/norm.h"
+#include "tensor/internal/view.h"
 
 #define SAVED(i) tg_node_saved(n, i)
 

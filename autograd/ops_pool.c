@@ -1,34 +1,20 @@
 /* Differentiable 2-D pooling: max (the gradient goes to each window's
  * saved argmax), average and adaptive average, each forward with its
  * backward beside it. */
-#include "autograd/node.h"
+#include "autograd/internal/node.h"
 #include "autograd/ops.h"
-#include "tensor/pool.h"
+#include "tensor/internal/pool.h"
 
 #define SAVED(i) tg_node_saved(n, i)
 
 /* The window and the input's spatial size. */
 typedef struct {
-    tg_pool_geom geom;
+    tg_pool2d_opts opts;
     int64_t in_h, in_w;
 } pool_ctx;
 
-/* opts with PyTorch's defaults filled in: stride 0 means the kernel,
- * dilation 0 means 1. */
-static tg_pool_geom geom_of(tg_pool2d_opts o)
-{
-    tg_pool_geom g = {.ceil_mode = o.ceil_mode, .count_include_pad = o.count_include_pad};
-    for (int i = 0; i < 2; i++) {
-        g.kernel[i] = o.kernel[i];
-        g.stride[i] = o.stride[i] ? o.stride[i] : o.kernel[i];
-        g.padding[i] = o.padding[i];
-        g.dilation[i] = o.dilation[i] ? o.dilation[i] : 1;
-    }
-    return g;
-}
-
 /* The ctx of a pooling of x that succeeded (so x is 4-D). */
-static pool_ctx ctx_of(const tg_tensor *x, tg_pool_geom g) { return (pool_ctx){g, x->shape[2], x->shape[3]}; }
+static pool_ctx ctx_of(const tg_tensor *x, tg_pool2d_opts o) { return (pool_ctx){o, x->shape[2], x->shape[3]}; }
 
 /* saved: the int64 argmax indices */
 static int max_pool2d_backward(tg_node *n, tg_tensor *g, tg_tensor **grads)
@@ -40,10 +26,9 @@ static int max_pool2d_backward(tg_node *n, tg_tensor *g, tg_tensor **grads)
 
 tg_tensor *tg_max_pool2d(tg_tensor *x, tg_pool2d_opts opts)
 {
-    tg_pool_geom g = geom_of(opts);
     tg_tensor *idx = NULL;
-    tg_tensor *out = tg_k_max_pool2d(x, &g, x && tg_needs_grad(1, &x) ? &idx : NULL);
-    pool_ctx c = out ? ctx_of(x, g) : (pool_ctx){0};
+    tg_tensor *out = tg_k_max_pool2d(x, opts, x && tg_needs_grad(1, &x) ? &idx : NULL);
+    pool_ctx c = out ? ctx_of(x, opts) : (pool_ctx){0};
     out = tg_recorded(out, "max_pool2d", max_pool2d_backward, 1, &x, 1, &idx, &c, sizeof c);
     tg_release(idx);
     return out;
@@ -52,14 +37,13 @@ tg_tensor *tg_max_pool2d(tg_tensor *x, tg_pool2d_opts opts)
 static int avg_pool2d_backward(tg_node *n, tg_tensor *g, tg_tensor **grads)
 {
     const pool_ctx *c = (const pool_ctx *)n->ctx;
-    return tg_node_give(n, 0, tg_k_avg_pool2d_backward(g, &c->geom, c->in_h, c->in_w), grads);
+    return tg_node_give(n, 0, tg_k_avg_pool2d_backward(g, c->opts, c->in_h, c->in_w), grads);
 }
 
 tg_tensor *tg_avg_pool2d(tg_tensor *x, tg_pool2d_opts opts)
 {
-    tg_pool_geom g = geom_of(opts);
-    tg_tensor *out = tg_k_avg_pool2d(x, &g);
-    pool_ctx c = out ? ctx_of(x, g) : (pool_ctx){0};
+    tg_tensor *out = tg_k_avg_pool2d(x, opts);
+    pool_ctx c = out ? ctx_of(x, opts) : (pool_ctx){0};
     return tg_recorded(out, "avg_pool2d", avg_pool2d_backward, 1, &x, 0, NULL, &c, sizeof c);
 }
 
@@ -72,6 +56,6 @@ static int adaptive_avg_pool2d_backward(tg_node *n, tg_tensor *g, tg_tensor **gr
 tg_tensor *tg_adaptive_avg_pool2d(tg_tensor *x, int64_t out_h, int64_t out_w)
 {
     tg_tensor *out = tg_k_adaptive_avg_pool2d(x, out_h, out_w);
-    pool_ctx c = out ? ctx_of(x, (tg_pool_geom){0}) : (pool_ctx){0};
+    pool_ctx c = out ? ctx_of(x, (tg_pool2d_opts){0}) : (pool_ctx){0};
     return tg_recorded(out, "adaptive_avg_pool2d", adaptive_avg_pool2d_backward, 1, &x, 0, NULL, &c, sizeof c);
 }

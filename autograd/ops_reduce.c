@@ -3,11 +3,12 @@
  * gradient it returns may be an expanded view of the input's shape. */
 #include <math.h>
 
-#include "autograd/node.h"
+#include "autograd/internal/node.h"
 #include "autograd/ops.h"
-#include "tensor/elementwise.h"
-#include "tensor/reduce.h"
-#include "tensor/view.h"
+#include "tensor/internal/elementwise.h"
+#include "tensor/internal/reduce.h"
+#include "tensor/internal/storage.h"
+#include "tensor/internal/view.h"
 
 #define SAVED(i) tg_node_saved(n, i)
 

@@ -2,9 +2,9 @@
  * onto its base's shape, so gradients of views flow to the base. */
 #include <string.h>
 
-#include "autograd/node.h"
+#include "autograd/internal/node.h"
 #include "autograd/ops.h"
-#include "tensor/view.h"
+#include "tensor/internal/view.h"
 
 /* view, reshape, squeeze, unsqueeze, contiguous, clone: g in the input's shape */
 static int reshape_backward(tg_node *n, tg_tensor *g, tg_tensor **grads)

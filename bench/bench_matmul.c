@@ -1,4 +1,4 @@
-/* GEMM throughput of tg_k_matmul against raw bli_sgemm on the same buffers.
+/* GEMM throughput of tg_matmul against raw bli_sgemm on the same buffers.
  *
  * Shapes are the convolutions of ResNet-18 at batch 32 on 64x64 images,
  * written as GEMMs (im2col rows = images x output pixels), plus the two
@@ -7,8 +7,8 @@
  *
  *   RESULT <name> <M> <N> <K> <transa> <transb> <threads> <matmul> <gemm_into> <BLIS>
  *
- * in GFLOP/s, each the median over the repetitions: tg_k_matmul (which
- * allocates its result), tg_k_gemm_into (into a result allocated once) and
+ * in GFLOP/s, each the median over the repetitions: tg_matmul (which
+ * allocates its result), tg_gemm_ (into a result allocated once) and
  * bli_sgemm called directly on the same buffers. bench_matmul.py adds PyTorch's
  * number for the same product and prints the table (run_matmul.sh).
  *
@@ -19,7 +19,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "tensor/linalg.h"
 #include "tensorgrad.h"
 #include "timing.h"
 #include "usage.h"
@@ -55,7 +54,7 @@ static tg_tensor *operand(tg_rng *rng, int64_t rows, int64_t cols, bool transpos
 {
     if (!transposed) return tg_randn(rng, TG_SHAPE(rows, cols));
     tg_tensor *base = tg_randn(rng, TG_SHAPE(cols, rows));
-    tg_tensor *t = tg_k_transpose(base, 0, 1);
+    tg_tensor *t = tg_transpose(base, 0, 1);
     tg_release(base);
     return t;
 }
@@ -77,7 +76,7 @@ static int run_shape(const gemm_shape *s, int reps, double *tg_gflops, double *i
     float one = 1.0f, zero = 0.0f;
     for (int r = -2; r < reps; r++) { /* two warm-up rounds, then timed ones, interleaved */
         double t0 = bench_now();
-        tg_tensor *out = tg_k_matmul(a, b); /* its result's allocation and release count */
+        tg_tensor *out = tg_matmul(a, b); /* its result's allocation and release count */
         bool ok = out != NULL;
         tg_release(out);
         double t1 = bench_now();
@@ -86,7 +85,7 @@ static int run_shape(const gemm_shape *s, int reps, double *tg_gflops, double *i
             return -1;
         }
         double t2 = bench_now();
-        if (tg_k_gemm_into(into, a, b, 1.0f, 0.0f)) {
+        if (tg_gemm_(into, a, b, 1.0f, 0.0f)) {
             fprintf(stderr, "bench_matmul: %s\n", tg_last_error());
             return -1;
         }

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """tensorgrad's matmul against raw BLIS and PyTorch, one table.
 
-Runs the C benchmark (bench_matmul: tg_k_matmul, tg_k_gemm_into and raw
+Runs the C benchmark (bench_matmul: tg_matmul, tg_gemm_ and raw
 bli_sgemm on the same buffers), then times torch.matmul on the same shapes,
 layouts and thread counts, and prints a Markdown table of GFLOP/s (medians)
 with the ratios tensorgrad/BLIS and tensorgrad/PyTorch. Use run_matmul.sh,
@@ -40,7 +40,7 @@ def torch_gflops(m, n, k, ta, tb, threads, reps):
         for r in range(reps + 2):  # two warm-up rounds
             t0 = time.perf_counter()
             c = torch.matmul(a, b)
-            del c  # its allocation and release count, as for tg_k_matmul
+            del c  # its allocation and release count, as for tg_matmul
             t1 = time.perf_counter()
             if r >= 2:
                 times.append(t1 - t0)
@@ -103,7 +103,7 @@ def main():
         r["torch"], r["torch_skx"] = a, b
 
     print(f"{'; '.join(header)}; PyTorch {torch.__version__}; GFLOP/s, median of {args.reps}\n")
-    print("| shape | M | N | K | thr | tg_k_matmul | tg_k_gemm_into | raw BLIS | PyTorch | PyTorch skx "
+    print("| shape | M | N | K | thr | tg_matmul | tg_gemm_ | raw BLIS | PyTorch | PyTorch skx "
           "| matmul/BLIS | matmul/PyTorch | matmul/PyTorch skx |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:

@@ -28,6 +28,17 @@
 #include <string.h>
 #include <time.h>
 
+#include "tensor/internal/conv.h"
+#include "tensor/internal/elementwise.h"
+#include "tensor/internal/index.h"
+#include "tensor/internal/linalg.h"
+#include "tensor/internal/loss.h"
+#include "tensor/internal/norm.h"
+#include "tensor/internal/pool.h"
+#include "tensor/internal/reduce.h"
+#include "tensor/internal/storage.h"
+#include "tensor/internal/update.h"
+#include "tensor/internal/view.h"
 #include "tensorgrad.h"
 
 /* Every wrapped function: its name and the row of the breakdown it adds to.
@@ -37,16 +48,16 @@
     X(tg_k_matmul, "GEMM (BLIS): fc layer")                                 \
     X(tg_k_gemm_into, "GEMM (BLIS): fc layer")                              \
     X(tg_k_conv2d, "conv forward: im2col, copy-out")                        \
-    X(tg_k_conv2d_grad_input, "conv dX: col2im, gather")                    \
-    X(tg_k_conv2d_grad_weight, "conv dW: im2col (again), gather")           \
-    X(tg_k_conv2d_grad_bias, "conv bias grad")                              \
+    X(tg_k_conv2d_backward_input, "conv dX: col2im, gather")                    \
+    X(tg_k_conv2d_backward_weight, "conv dW: im2col (again), gather")           \
+    X(tg_k_conv2d_backward_bias, "conv bias grad")                              \
     X(tg_k_batch_norm_stats, "batch norm forward (stats)")                  \
     X(tg_k_batch_norm_apply, "batch norm forward (normalise)")              \
     X(tg_k_batch_norm_update_, "batch norm forward (running stats)")        \
     X(tg_k_batch_norm_backward, "batch norm backward")                      \
     X(tg_k_relu_, "relu forward")                                           \
     X(tg_k_relu, "relu forward")                                            \
-    X(tg_k_relu_grad, "relu backward")                                      \
+    X(tg_k_relu_backward, "relu backward")                                      \
     X(tg_k_axpy_, "add (residual, grad accumulation)")                      \
     X(tg_k_add_, "add (residual, grad accumulation)")                       \
     X(tg_k_add, "add (residual, grad accumulation)")                        \
@@ -447,7 +458,7 @@ int __wrap_tg_k_sgemm(int64_t m, int64_t n, int64_t k, float alpha, const float 
 }
 WRAP(T, tg_k_matmul, (T a, T b), (a, b))
 WRAP(int, tg_k_gemm_into, (T c, T a, T b, float alpha, float beta), (c, a, b, alpha, beta))
-static void count_conv(int kind, const int64_t *xs, const int64_t *ws, tg_k_conv2d_opts o, double t)
+static void count_conv(int kind, const int64_t *xs, const int64_t *ws, tg_conv2d_opts o, double t)
 {
     int64_t key[6] = {xs[1], xs[2], xs[3], ws[0], ws[2], o.stride[0] ? o.stride[0] : 1};
     int i = 0;
@@ -474,10 +485,10 @@ static void count_conv(int kind, const int64_t *xs, const int64_t *ws, tg_k_conv
         return r;                                     \
     }
 
-WRAP_CONV(tg_k_conv2d, 0, (T x, T w, T bias, tg_k_conv2d_opts o), (x, w, bias, o), x->shape, w->shape)
-WRAP_CONV(tg_k_conv2d_grad_input, 1, (T g, T w, const int64_t *s, tg_k_conv2d_opts o), (g, w, s, o), s, w->shape)
-WRAP_CONV(tg_k_conv2d_grad_weight, 2, (T g, T x, const int64_t *s, tg_k_conv2d_opts o), (g, x, s, o), x->shape, s)
-WRAP(T, tg_k_conv2d_grad_bias, (T g), (g))
+WRAP_CONV(tg_k_conv2d, 0, (T x, T w, T bias, tg_conv2d_opts o), (x, w, bias, o), x->shape, w->shape)
+WRAP_CONV(tg_k_conv2d_backward_input, 1, (T g, T w, const int64_t *s, tg_conv2d_opts o), (g, w, s, o), s, w->shape)
+WRAP_CONV(tg_k_conv2d_backward_weight, 2, (T g, T x, const int64_t *s, tg_conv2d_opts o), (g, x, s, o), x->shape, s)
+WRAP(T, tg_k_conv2d_backward_bias, (T g), (g))
 WRAP(int, tg_k_batch_norm_stats, (T x, int groups, T *mean, T *var), (x, groups, mean, var))
 WRAP(T, tg_k_batch_norm_apply, (T x, T mean, T var, T w, T b, float eps), (x, mean, var, w, b, eps))
 WRAP(int, tg_k_batch_norm_update_, (T rm, T rv, T mean, T var, int64_t count, float momentum),
@@ -487,11 +498,11 @@ WRAP(int, tg_k_batch_norm_backward,
      (g, x, mean, var, w, eps, batch_stats, dx, dw, db))
 WRAP(int, tg_k_relu_, (T t), (t))
 WRAP(T, tg_k_relu, (T t), (t))
-WRAP(T, tg_k_relu_grad, (T g, T y), (g, y))
+WRAP(T, tg_k_relu_backward, (T g, T y), (g, y))
 WRAP(int, tg_k_axpy_, (T a, float alpha, T b), (a, alpha, b))
 WRAP(int, tg_k_add_, (T a, T b), (a, b))
 WRAP(T, tg_k_add, (T a, T b), (a, b))
-WRAP(T, tg_k_max_pool2d, (T x, const tg_pool_geom *g, T *idx), (x, g, idx))
+WRAP(T, tg_k_max_pool2d, (T x, tg_pool2d_opts o, T *idx), (x, o, idx))
 WRAP(T, tg_k_max_pool2d_backward, (T g, T idx, int64_t h, int64_t w), (g, idx, h, w))
 WRAP(T, tg_k_adaptive_avg_pool2d, (T x, int64_t h, int64_t w), (x, h, w))
 WRAP(T, tg_k_adaptive_avg_pool2d_backward, (T g, int64_t h, int64_t w), (g, h, w))

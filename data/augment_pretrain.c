@@ -5,7 +5,7 @@
  * apply fixed parameters and compare with torchvision. */
 #include <math.h>
 
-#include "data/draw.h"
+#include "data/internal/draw.h"
 #include "data/transforms.h"
 #include "tensor/error.h"
 

@@ -6,7 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "data/draw.h"
+#include "data/internal/draw.h"
 #include "data/transforms.h"
 #include "tensor/error.h"
 

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "data/datasets.h"
-#include "data/file_dataset.h"
+#include "data/internal/file_dataset.h"
 #include "tensor/error.h"
 
 #define IMAGE_SUFFIX "_leftImg8bit.png"

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "data/image.h"
+#include "tensor/export.h"
 
 typedef struct tg_sample {
     tg_image image; /* RGB, 3 channels */
@@ -32,8 +33,8 @@ struct tg_dataset {
 };
 
 /* Frees both images of a sample. */
-void tg_sample_free(tg_sample *s);
+TG_API void tg_sample_free(tg_sample *s);
 /* Calls ds->destroy; safe on NULL. */
-void tg_dataset_free(tg_dataset *ds);
+TG_API void tg_dataset_free(tg_dataset *ds);
 
 #endif

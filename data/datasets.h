@@ -10,6 +10,7 @@
 #define TG_DATA_DATASETS_H
 
 #include "data/dataset.h"
+#include "tensor/export.h"
 
 #define TG_VOC_CLASSES 21        /* background + 20 object classes */
 #define TG_CITYSCAPES_CLASSES 19 /* the train ids */
@@ -23,17 +24,17 @@
  * TG_VOC_CLASSES for VOC, 9 for ShapeScenes, at most 255; every mask value
  * must be below it or 255. num_classes 0 reads images only (has_masks 0):
  * ShapeScenes' pretraining split has no masks. */
-tg_dataset *tg_voc_open(const char *root, const char *split, int num_classes);
+TG_API tg_dataset *tg_voc_open(const char *root, const char *split, int num_classes);
 
 /* Cityscapes under root: root/leftImg8bit/<split>/<city>/<name>_leftImg8bit.png
  * with root/gtFine/<split>/<city>/<name>_gtFine_labelIds.png, sorted by
  * path. Label ids 0-33 map to the 19 train ids of cityscapesScripts
  * (everything else to 255); any other stored value is an error. */
-tg_dataset *tg_cityscapes_open(const char *root, const char *split);
+TG_API tg_dataset *tg_cityscapes_open(const char *root, const char *split);
 
 /* Every .jpg, .jpeg or .png file (any case) under root, recursively,
  * sorted by path; unlabeled (has_masks 0, num_classes 0). Symbolic links
  * to directories inside root are not followed. */
-tg_dataset *tg_image_folder_open(const char *root);
+TG_API tg_dataset *tg_image_folder_open(const char *root);
 
 #endif

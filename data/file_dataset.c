@@ -1,7 +1,7 @@
-/* Datasets of image (and mask) files (see file_dataset.h): each get()
+/* Datasets of image (and mask) files (see internal/file_dataset.h): each get()
  * reads and decodes its files and maps the mask's values to class ids.
  * Nothing changes after construction, so get() is safe on any thread. */
-#include "data/file_dataset.h"
+#include "data/internal/file_dataset.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -4,7 +4,7 @@
 #include <strings.h>
 
 #include "data/datasets.h"
-#include "data/file_dataset.h"
+#include "data/internal/file_dataset.h"
 #include "tensor/error.h"
 
 static int is_image(const char *name)

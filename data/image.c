@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "data/codec.h"
+#include "data/internal/codec.h"
 #include "tensor/error.h"
 
 #define MAX_SIDE 65535u

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tensor/export.h"
+
 typedef struct tg_image {
     int height, width, channels; /* channels: 1 (gray or label) or 3 (RGB) */
     uint8_t *data;               /* height * width * channels bytes, malloc'd */
@@ -23,26 +25,26 @@ typedef enum tg_image_mode {
 } tg_image_mode;
 
 /* A zeroed image of the given size (data calloc'd). */
-int tg_image_alloc(tg_image *img, int height, int width, int channels);
+TG_API int tg_image_alloc(tg_image *img, int height, int width, int channels);
 /* Frees img->data and zeroes img; safe on an empty image. */
-void tg_image_free(tg_image *img);
+TG_API void tg_image_free(tg_image *img);
 
 /* Decodes a JPEG or PNG file (format from its first bytes, not its name). */
-int tg_image_read(const char *path, tg_image_mode mode, tg_image *out);
+TG_API int tg_image_read(const char *path, tg_image_mode mode, tg_image *out);
 /* The same from memory; name is used in error messages. */
-int tg_image_decode(const uint8_t *bytes, size_t size, const char *name, tg_image_mode mode,
-                    tg_image *out);
+TG_API int tg_image_decode(const uint8_t *bytes, size_t size, const char *name, tg_image_mode mode,
+                           tg_image *out);
 
 /* Writes an 8-bit gray (1 channel) or RGB (3 channels) PNG. */
-int tg_image_write_png(const char *path, const tg_image *img);
+TG_API int tg_image_write_png(const char *path, const tg_image *img);
 /* Writes a 1-channel label image as an indexed PNG with palette (n_colors
  * RGB triples, n_colors <= 256); every value must be < n_colors. */
-int tg_image_write_png_indexed(const char *path, const tg_image *img, const uint8_t *palette,
-                               int n_colors);
+TG_API int tg_image_write_png_indexed(const char *path, const tg_image *img, const uint8_t *palette,
+                                      int n_colors);
 /* Writes an RGB or gray JPEG at quality 1-100. */
-int tg_image_write_jpeg(const char *path, const tg_image *img, int quality);
+TG_API int tg_image_write_jpeg(const char *path, const tg_image *img, int quality);
 
 /* The VOC colour map (256 entries: 0 black, 255 = (224, 224, 192)). */
-const uint8_t *tg_image_voc_palette(void);
+TG_API const uint8_t *tg_image_voc_palette(void);
 
 #endif

@@ -18,8 +18,8 @@
 #include <jerror.h>
 #include <jpeglib.h>
 
-#include "data/codec.h"
-#include "tensor/atomic_file.h"
+#include "data/internal/codec.h"
+#include "tensor/internal/atomic_file.h"
 #include "tensor/error.h"
 
 /* libjpeg's error manager, extended with where errors go. */

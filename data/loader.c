@@ -12,7 +12,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "data/loader_build.h"
+#include "data/internal/loader_build.h"
 #include "tensor/threads.h"
 
 typedef struct ring_slot {

@@ -39,6 +39,7 @@
 #include <stdint.h>
 
 #include "data/dataset.h"
+#include "tensor/export.h"
 #include "tensor/rng.h"
 #include "tensor/tensor.h"
 
@@ -98,28 +99,28 @@ typedef struct tg_loader tg_loader;
 
 /* A loader at epoch 0, batch 0, its workers started. ds and cfg->ctx are
  * borrowed and must outlive the loader. NULL with an error on a bad config. */
-tg_loader *tg_loader_new(const tg_dataset *ds, const tg_loader_config *cfg);
+TG_API tg_loader *tg_loader_new(const tg_dataset *ds, const tg_loader_config *cfg);
 /* Stops the workers (even mid-epoch, blocked on a full queue) and frees
  * every batch not delivered. Safe on NULL. */
-void tg_loader_free(tg_loader *l);
+TG_API void tg_loader_free(tg_loader *l);
 
 /* The next batch into *out: 1 with a batch, 0 at the end of an epoch (the
  * following call starts the next epoch), -1 with an error (*out empty). */
-int tg_loader_next(tg_loader *l, tg_batch *out);
-void tg_batch_release(tg_batch *b);
+TG_API int tg_loader_next(tg_loader *l, tg_batch *out);
+TG_API void tg_batch_release(tg_batch *b);
 
 /* Batches in each epoch. */
-int64_t tg_loader_batches_per_epoch(const tg_loader *l);
+TG_API int64_t tg_loader_batches_per_epoch(const tg_loader *l);
 /* The position of the next call to next(): (epoch, batch index within the
  * epoch) packed into an int64 (epoch << 32 | batch), for checkpoints. */
-int64_t tg_loader_position(const tg_loader *l);
-int64_t tg_loader_pack_position(int64_t epoch, int64_t batch);
-int64_t tg_loader_epoch(int64_t position);
-int64_t tg_loader_batch(int64_t position);
+TG_API int64_t tg_loader_position(const tg_loader *l);
+TG_API int64_t tg_loader_pack_position(int64_t epoch, int64_t batch);
+TG_API int64_t tg_loader_epoch(int64_t position);
+TG_API int64_t tg_loader_batch(int64_t position);
 /* Moves to position (from tg_loader_position), dropping batches made
  * ahead: the following calls give exactly the batches that followed it. */
-int tg_loader_seek(tg_loader *l, int64_t position);
+TG_API int tg_loader_seek(tg_loader *l, int64_t position);
 /* Samples replaced in the batches delivered so far (TG_LOADER_SKIP). */
-int64_t tg_loader_skipped(const tg_loader *l);
+TG_API int64_t tg_loader_skipped(const tg_loader *l);
 
 #endif

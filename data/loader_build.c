@@ -1,8 +1,8 @@
-/* Making one batch of the loader (see loader_build.h): which dataset
+/* Making one batch of the loader (see internal/loader_build.h): which dataset
  * indices batch b of epoch e holds, the generator of each sample, the
  * callback filling its slots, and the replacement of bad samples. Nothing
  * here depends on the thread it runs on. */
-#include "data/loader_build.h"
+#include "data/internal/loader_build.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
-/* Lists of file paths (see path_list.h). */
-#include "data/path_list.h"
+/* Lists of file paths (see internal/path_list.h). */
+#include "data/internal/path_list.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -10,6 +10,7 @@
 
 #include "data/loader.h"
 #include "data/transforms.h"
+#include "tensor/export.h"
 
 /* Floats of aux per view: crop x, y, w, h, flipped (0 or 1), size. */
 #define TG_PAIR_VIEW_AUX 6
@@ -17,13 +18,13 @@
 /* Two independent views of each image: fields 0 and 1 are (3, size, size);
  * aux holds both views' geometry, view 0 then view 1 (tg_pair_geom). The
  * dataset's masks are never read. */
-tg_loader_config tg_pretrain_pairs_config(const tg_aug_pretrain *aug);
+TG_API tg_loader_config tg_pretrain_pairs_config(const tg_aug_pretrain *aug);
 /* View v (0 or 1) of a batch's aux row. */
-tg_view_geom tg_pair_geom(const float *aux_row, int view);
+TG_API tg_view_geom tg_pair_geom(const float *aux_row, int view);
 
 /* Training samples: field 0 the image (3, crop_h, crop_w), the mask
  * (crop_h, crop_w) with aug->ignore_index in the padding. */
-tg_loader_config tg_seg_train_config(const tg_aug_seg *aug);
+TG_API tg_loader_config tg_seg_train_config(const tg_aug_seg *aug);
 
 /* Test samples of a dataset whose images are all height x width: field 0
  * the image resized and normalized (3, tg_aug_seg_test_size), the mask as
@@ -32,6 +33,6 @@ typedef struct tg_seg_test {
     tg_aug_seg aug;
     int height, width;
 } tg_seg_test;
-tg_loader_config tg_seg_test_config(const tg_seg_test *test);
+TG_API tg_loader_config tg_seg_test_config(const tg_seg_test *test);
 
 #endif

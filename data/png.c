@@ -13,8 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "data/codec.h"
-#include "tensor/atomic_file.h"
+#include "data/internal/codec.h"
+#include "tensor/internal/atomic_file.h"
 #include "tensor/error.h"
 
 /* Where a libpng error goes. */

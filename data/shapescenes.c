@@ -8,7 +8,7 @@
  * sinf, cosf, sqrtf and floorf only, and no FP contraction (fp_strict.h):
  * same glibc, same bits; and masks, being integer decisions, are stable
  * even where another libm would move a colour by one step. */
-#include "data/fp_strict.h"
+#include "data/internal/fp_strict.h"
 
 #include "data/shapescenes.h"
 
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/shapetex.h"
+#include "data/internal/shapetex.h"
 #include "tensor/error.h"
 
 #define MAX_OBJECTS 6

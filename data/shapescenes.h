@@ -18,6 +18,7 @@
 
 #include "data/dataset.h"
 #include "data/image.h"
+#include "tensor/export.h"
 
 #define TG_SHAPESCENES_CLASSES 9 /* 0 = background, 1-8 = things */
 
@@ -42,22 +43,22 @@ typedef struct tg_shapescenes_config {
 
 /* The spec's defaults for split, seed 0, and the split's suggested size
  * (pretrain 4000, train 500, val 500, test 1000). */
-tg_shapescenes_config tg_shapescenes_defaults(tg_shapescenes_split split);
+TG_API tg_shapescenes_config tg_shapescenes_defaults(tg_shapescenes_split split);
 
 /* "pretrain", "train", "val" or "test"; NULL for anything else. */
-const char *tg_shapescenes_split_name(tg_shapescenes_split split);
+TG_API const char *tg_shapescenes_split_name(tg_shapescenes_split split);
 
 /* Renders sample index into *image (RGB, size x size) and, when mask is not
  * NULL, *mask (1 channel of class ids 0-8). mask must be NULL for the
  * pretrain split. Safe to call from several threads at once. 0 or -1 (bad
  * config or index, out of memory) with both images left empty. */
-int tg_shapescenes_render(const tg_shapescenes_config *cfg, int64_t index, tg_image *image,
-                          tg_image *mask);
+TG_API int tg_shapescenes_render(const tg_shapescenes_config *cfg, int64_t index, tg_image *image,
+                                 tg_image *mask);
 
 /* The split as a dataset (cfg is copied): has_masks and num_classes 9 for
  * labelled splits; has_masks 0 and num_classes 0 for pretrain, whose get()
  * leaves sample.mask empty. NULL on a bad config. */
-tg_dataset *tg_shapescenes_open(const tg_shapescenes_config *cfg);
+TG_API tg_dataset *tg_shapescenes_open(const tg_shapescenes_config *cfg);
 
 /* Writes the split in PASCAL VOC layout under root (made if missing; its
  * parent must exist):
@@ -66,6 +67,6 @@ tg_dataset *tg_shapescenes_open(const tg_shapescenes_config *cfg);
  *   root/ImageSets/Segmentation/<split name>.txt   one id a line
  * with ids "<split name>_<index, 6 digits>" such as "train_000012". Every
  * file is written atomically. 0 or -1. */
-int tg_shapescenes_export(const tg_shapescenes_config *cfg, const char *root, int use_jpeg);
+TG_API int tg_shapescenes_export(const tg_shapescenes_config *cfg, const char *root, int use_jpeg);
 
 #endif

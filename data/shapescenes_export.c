@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "tensor/atomic_file.h"
+#include "tensor/internal/atomic_file.h"
 #include "tensor/error.h"
 
 #define WHO "shapescenes_export"

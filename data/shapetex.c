@@ -1,9 +1,9 @@
-/* ShapeScenes texture families (see shapetex.h): lattice value noise, fBm,
+/* ShapeScenes texture families (see internal/shapetex.h): lattice value noise, fBm,
  * Voronoi, and the thirteen families built from them and from periodic
  * waves. Float arithmetic uses floorf and sqrtf only. */
-#include "data/fp_strict.h"
+#include "data/internal/fp_strict.h"
 
-#include "data/shapetex.h"
+#include "data/internal/shapetex.h"
 
 #include <math.h>
 

@@ -3,12 +3,12 @@
  * gaussian_blur and normalize, written with the same float operations in
  * the same order as its tensor path so results agree to rounding; and
  * mmseg's PhotoMetricDistortion, which has no torchvision twin. */
-#include "data/fp_strict.h"
+#include "data/internal/fp_strict.h"
 
 #include <math.h>
 #include <stdlib.h>
 
-#include "data/draw.h"
+#include "data/internal/draw.h"
 #include "data/transforms.h"
 #include "tensor/error.h"
 

@@ -1,12 +1,12 @@
 /* Geometric transforms: RandomResizedCrop's box sampling, the bilinear
  * (optionally antialiased) and nearest resizes, flip, pad, and the mask's
  * crop-flip-pad (see transforms.h). */
-#include "data/fp_strict.h"
+#include "data/internal/fp_strict.h"
 
 #include <math.h>
 #include <stdlib.h>
 
-#include "data/draw.h"
+#include "data/internal/draw.h"
 #include "data/transforms.h"
 #include "tensor/error.h"
 

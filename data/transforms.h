@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "data/image.h"
+#include "tensor/export.h"
 #include "tensor/rng.h"
 
 /* A rectangle of pixels: columns x .. x+w-1, rows y .. y+h-1. */
@@ -55,7 +56,7 @@ typedef struct tg_range {
  * log-uniform in ratio, rounded half to even, kept if it fits, at a uniform
  * position; else the centre crop with the aspect ratio clamped into ratio
  * (the whole image if it is already inside). */
-tg_box tg_tf_sample_resized_crop(tg_rng *rng, int height, int width, tg_range scale, tg_range ratio);
+TG_API tg_box tg_tf_sample_resized_crop(tg_rng *rng, int height, int width, tg_range scale, tg_range ratio);
 
 /* Resizes box crop of src to out_h x out_w with bilinear weights, pixel
  * centres aligned (align_corners=False), and writes only the window win of
@@ -64,8 +65,8 @@ tg_box tg_tf_sample_resized_crop(tg_rng *rng, int height, int width, tg_range sc
  * the triangle filter widens by the shrink factor so every source pixel
  * counts (PIL; torchvision antialias=True); otherwise two taps per axis
  * (torch interpolate, cv2 INTER_LINEAR). 0, or -1 on bad boxes or memory. */
-int tg_tf_resize_bilinear(const tg_image *src, tg_box crop, int out_h, int out_w, tg_box win, bool antialias,
-                          float gain, float *dst);
+TG_API int tg_tf_resize_bilinear(const tg_image *src, tg_box crop, int out_h, int out_w, tg_box win, bool antialias,
+                                 float gain, float *dst);
 
 /* Nearest-neighbour resize of src (any channels; for label masks, which
  * must never blend) into dst, allocated here: source index
@@ -73,21 +74,21 @@ int tg_tf_resize_bilinear(const tg_image *src, tg_box crop, int out_h, int out_w
  * "nearest" (the tests compare with it). cv2's INTER_NEAREST (mmseg)
  * computes in double and can pick the next index where i * in / out is a
  * whole number: one row or column of a mask, one source pixel apart. */
-int tg_tf_resize_nearest(const tg_image *src, int out_h, int out_w, tg_image *dst);
+TG_API int tg_tf_resize_nearest(const tg_image *src, int out_h, int out_w, tg_image *dst);
 
 /* Mirrors a channels x h x w float image left to right, in place. */
-void tg_tf_hflip(float *img, int channels, int h, int w);
+TG_API void tg_tf_hflip(float *img, int channels, int h, int w);
 
 /* Copies a channels x h x w image into the top-left corner of a channels
  * x out_h x out_w one (out_h >= h, out_w >= w) and fills the rest with
  * value (mmseg's Pad). */
-void tg_tf_pad(const float *img, int channels, int h, int w, float value, float *out, int out_h, int out_w);
+TG_API void tg_tf_pad(const float *img, int channels, int h, int w, float value, float *out, int out_h, int out_w);
 
 /* Writes box of a 1-channel label image, mirrored if flip, into the
  * top-left corner of an out_h x out_w int64 mask, the rest pad_value.
  * 0, or -1 if the box is not inside the mask. */
-int tg_tf_mask_crop_pad(const tg_image *mask, tg_box box, bool flip, int pad_value, int64_t *out, int out_h,
-                        int out_w);
+TG_API int tg_tf_mask_crop_pad(const tg_image *mask, tg_box box, bool flip, int pad_value, int64_t *out, int out_h,
+                               int out_w);
 
 /* ---- Colour (transform_color.c): RGB 3 x h x w images in [0, 1] ---- */
 
@@ -95,17 +96,17 @@ int tg_tf_mask_crop_pad(const tg_image *mask, tg_box box, bool flip, int pad_val
  * contrast blends with the image's mean grey, saturation with each pixel's
  * grey, all clamped to [0, 1]; hue rotates hue by shift turns in HSV
  * (shift in [-0.5, 0.5]). */
-void tg_tf_adjust_brightness(float *img, int h, int w, double factor);
-void tg_tf_adjust_contrast(float *img, int h, int w, double factor);
-void tg_tf_adjust_saturation(float *img, int h, int w, double factor);
-void tg_tf_adjust_hue(float *img, int h, int w, double shift);
+TG_API void tg_tf_adjust_brightness(float *img, int h, int w, double factor);
+TG_API void tg_tf_adjust_contrast(float *img, int h, int w, double factor);
+TG_API void tg_tf_adjust_saturation(float *img, int h, int w, double factor);
+TG_API void tg_tf_adjust_hue(float *img, int h, int w, double shift);
 /* Grey 0.2989 R + 0.587 G + 0.114 B into all three channels. */
-void tg_tf_grayscale(float *img, int h, int w);
+TG_API void tg_tf_grayscale(float *img, int h, int w);
 /* Gaussian blur with standard deviation sigma pixels over a ksize x ksize
  * kernel (odd), reflect padding. 0, or -1 on bad arguments or memory. */
-int tg_tf_gaussian_blur(float *img, int h, int w, double sigma, int ksize);
+TG_API int tg_tf_gaussian_blur(float *img, int h, int w, double sigma, int ksize);
 /* (x - mean[c]) / std[c], in place. */
-void tg_tf_normalize(float *img, int h, int w, const float mean[3], const float std[3]);
+TG_API void tg_tf_normalize(float *img, int h, int w, const float mean[3], const float std[3]);
 
 /* ---- mmseg's PhotoMetricDistortion (transform_color.c) ---- */
 
@@ -126,12 +127,14 @@ typedef struct tg_photometric_params {
     int hue_shift;    /* cv2 hue units (2 degrees) */
 } tg_photometric_params;
 
-tg_photometric tg_photometric_default(void);
+/* mmseg's PhotoMetricDistortion defaults: brightness delta 32, contrast and
+ * saturation in [0.5, 1.5], hue shift 18. */
+TG_API tg_photometric tg_photometric_default(void);
 /* Draws in mmseg's order: brightness (on, delta), contrast position,
  * contrast (on, alpha), saturation (on, alpha), hue (on, shift). */
-tg_photometric_params tg_photometric_draw(const tg_photometric *cfg, tg_rng *rng);
+TG_API tg_photometric_params tg_photometric_draw(const tg_photometric *cfg, tg_rng *rng);
 /* Applies p to an image in [0, 1], each step clipped to [0, 1]. */
-void tg_photometric_apply(float *img, int h, int w, const tg_photometric_params *p);
+TG_API void tg_photometric_apply(float *img, int h, int w, const tg_photometric_params *p);
 
 /* ---- The MoCo-v2 / DenseCL pretraining view (augment_pretrain.c) ---- */
 
@@ -154,7 +157,7 @@ typedef struct tg_aug_pretrain {
  * 64), so the blur removes the same share of the image's detail at any
  * size (docs/protocol.md section 10 allows this or no blur at <= 64 px; the scaled blur keeps
  * the recipe whole and is nearly free). */
-tg_aug_pretrain tg_aug_pretrain_default(int size);
+TG_API tg_aug_pretrain tg_aug_pretrain_default(int size);
 
 /* Where a view came from, for matching cells across views. Coordinates are
  * continuous with pixel (i, j) covering [i, i+1) x [j, j+1), so its centre
@@ -171,7 +174,7 @@ typedef struct tg_view_geom {
 /* The source point (x, y) that view point (u, v) shows (formula above);
  * e.g. the centre of cell (a, b) of an S x S grid is u = (a + 0.5) *
  * size / S, v = (b + 0.5) * size / S. */
-void tg_view_geom_to_source(const tg_view_geom *g, double u, double v, double *x, double *y);
+TG_API void tg_view_geom_to_source(const tg_view_geom *g, double u, double v, double *x, double *y);
 
 enum { TG_JITTER_BRIGHTNESS, TG_JITTER_CONTRAST, TG_JITTER_SATURATION, TG_JITTER_HUE };
 
@@ -186,17 +189,17 @@ typedef struct tg_view_params {
 } tg_view_params;
 
 /* 0, or -1 naming the first bad field. */
-int tg_aug_pretrain_check(const tg_aug_pretrain *cfg);
+TG_API int tg_aug_pretrain_check(const tg_aug_pretrain *cfg);
 /* Draws a view's parameters for a height x width source, in the recipe's
  * order: crop, jitter (on, order, factors), grayscale, blur, flip. */
-int tg_aug_pretrain_draw(const tg_aug_pretrain *cfg, int height, int width, tg_rng *rng, tg_view_params *p);
+TG_API int tg_aug_pretrain_draw(const tg_aug_pretrain *cfg, int height, int width, tg_rng *rng, tg_view_params *p);
 /* Makes the view p describes from img (RGB) into out (3 x size x size
  * floats, normalized). */
-int tg_aug_pretrain_apply(const tg_aug_pretrain *cfg, const tg_image *img, const tg_view_params *p, float *out);
+TG_API int tg_aug_pretrain_apply(const tg_aug_pretrain *cfg, const tg_image *img, const tg_view_params *p, float *out);
 /* Draw then apply: one view. Call it twice with the same rng for the two
  * independent views of an image. geom may be NULL. */
-int tg_aug_pretrain_view(const tg_aug_pretrain *cfg, const tg_image *img, tg_rng *rng, float *out,
-                         tg_view_geom *geom);
+TG_API int tg_aug_pretrain_view(const tg_aug_pretrain *cfg, const tg_image *img, tg_rng *rng, float *out,
+                                tg_view_geom *geom);
 
 /* ---- mmseg's segmentation pipeline (augment_seg.c) ---- */
 
@@ -215,23 +218,23 @@ typedef struct tg_aug_seg {
 
 /* The VOC recipe scaled to crop x crop: image scale (4 crop, crop), the
  * rest as VOC (crop 512 gives VOC's numbers exactly). */
-tg_aug_seg tg_aug_seg_default(int crop);
-int tg_aug_seg_check(const tg_aug_seg *cfg);
+TG_API tg_aug_seg tg_aug_seg_default(int crop);
+TG_API int tg_aug_seg_check(const tg_aug_seg *cfg);
 
 /* One training sample: resize by a random ratio (image bilinear, mask
  * nearest), random crop with cat_max_ratio, flip, photometric distortion,
  * normalize, pad (image 0, mask ignore_index). img: RGB; mask: 1 channel,
  * same size. out_img: 3 x crop_h x crop_w floats; out_mask: crop_h x
  * crop_w labels. */
-int tg_aug_seg_train(const tg_aug_seg *cfg, const tg_image *img, const tg_image *mask, tg_rng *rng, float *out_img,
-                     int64_t *out_mask);
+TG_API int tg_aug_seg_train(const tg_aug_seg *cfg, const tg_image *img, const tg_image *mask, tg_rng *rng,
+                            float *out_img, int64_t *out_mask);
 
 /* The test image's size for a height x width source: fit inside (scale_long,
  * scale_short) keeping the aspect ratio (mmcv's imrescale). */
-void tg_aug_seg_test_size(const tg_aug_seg *cfg, int height, int width, int *out_h, int *out_w);
+TG_API void tg_aug_seg_test_size(const tg_aug_seg *cfg, int height, int width, int *out_h, int *out_w);
 /* The test image: resized to tg_aug_seg_test_size and normalized, into out
  * (3 x out_h x out_w). The mask is not resized: predictions are resized back
  * to the source size and scored against the original mask. */
-int tg_aug_seg_test(const tg_aug_seg *cfg, const tg_image *img, float *out);
+TG_API int tg_aug_seg_test(const tg_aug_seg *cfg, const tg_image *img, float *out);
 
 #endif

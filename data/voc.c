@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "data/datasets.h"
-#include "data/file_dataset.h"
+#include "data/internal/file_dataset.h"
 #include "tensor/error.h"
 
 /* The ids of the list file, in order; blank lines are skipped. */

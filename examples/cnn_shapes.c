@@ -277,7 +277,7 @@ static int evaluate(tg_module *model, uint64_t seed, double *acc, int *correct, 
             break;
         }
         tg_tensor *logits = tg_module_forward(model, x);
-        tg_tensor *best = logits ? tg_k_argmax(logits, 1, false) : NULL;
+        tg_tensor *best = logits ? tg_argmax(logits, 1, false) : NULL;
         int64_t predicted[EVAL_BATCH], labels[EVAL_BATCH];
         rc = !best || tg_copy_to_buffer(best, predicted) || tg_copy_to_buffer(y, labels) ? fail("evaluation") : 0;
         for (int i = 0; !rc && i < EVAL_BATCH; i++) {

@@ -153,7 +153,7 @@ static int init_layer(model *m, int layer, int64_t in, int64_t out, tg_rng *rng)
     tg_tensor *b = tg_zeros(TG_SHAPE(out), TG_FLOAT32);
     m->param[2 * layer] = w;
     m->param[2 * layer + 1] = b;
-    if (!w || !b || tg_k_normal_(w, rng, 0.0, sqrt(2.0 / (double)in)))
+    if (!w || !b || tg_init_normal_(w, rng, 0.0, sqrt(2.0 / (double)in)))
         return fail("parameter init");
     for (int i = 2 * layer; i < 2 * layer + 2; i++) {
         m->m[i] = tg_zeros_like(m->param[i]);
@@ -213,9 +213,9 @@ static tg_tensor *cross_entropy(tg_tensor *logits, tg_tensor *labels)
 /* Adam's moments, in place: m = b1 m + (1-b1) g, v = b2 v + (1-b2) g^2. */
 static int update_moments(tg_tensor *g, tg_tensor *m, tg_tensor *v)
 {
-    tg_tensor *g2 = tg_k_mul(g, g);
-    int failed = !g2 || tg_k_mul_scalar_(m, ADAM_BETA1) || tg_k_axpy_(m, 1.0f - ADAM_BETA1, g) ||
-                 tg_k_mul_scalar_(v, ADAM_BETA2) || tg_k_axpy_(v, 1.0f - ADAM_BETA2, g2);
+    tg_tensor *g2 = tg_mul(g, g);
+    int failed = !g2 || tg_mul_scalar_(m, ADAM_BETA1) || tg_axpy_(m, 1.0f - ADAM_BETA1, g) ||
+                 tg_mul_scalar_(v, ADAM_BETA2) || tg_axpy_(v, 1.0f - ADAM_BETA2, g2);
     tg_release(g2);
     return failed ? -1 : 0;
 }
@@ -226,11 +226,11 @@ static int apply_step(tg_tensor *p, tg_tensor *m, tg_tensor *v, long step)
 {
     float correction1 = 1.0f - powf(ADAM_BETA1, (float)step);
     float correction2 = 1.0f - powf(ADAM_BETA2, (float)step);
-    tg_tensor *denom = tg_k_sqrt(v);
-    int failed = !denom || tg_k_mul_scalar_(denom, 1.0f / sqrtf(correction2)) ||
-                 tg_k_add_scalar_(denom, ADAM_EPS);
-    tg_tensor *direction = failed ? NULL : tg_k_div(m, denom);
-    failed = failed || !direction || tg_k_axpy_(p, -LEARNING_RATE / correction1, direction);
+    tg_tensor *denom = tg_sqrt(v);
+    int failed = !denom || tg_mul_scalar_(denom, 1.0f / sqrtf(correction2)) ||
+                 tg_add_scalar_(denom, ADAM_EPS);
+    tg_tensor *direction = failed ? NULL : tg_div(m, denom);
+    failed = failed || !direction || tg_axpy_(p, -LEARNING_RATE / correction1, direction);
     tg_release(denom);
     tg_release(direction);
     return failed ? -1 : 0;
@@ -305,7 +305,7 @@ static int accuracy(const model *m, const dataset *d, double *acc)
     tg_no_grad_enter();
     tg_tensor *logits = forward(m, x);
     tg_no_grad_exit();
-    tg_tensor *best = logits ? tg_k_argmax(logits, 1, false) : NULL;
+    tg_tensor *best = logits ? tg_argmax(logits, 1, false) : NULL;
     int rc = !best || tg_copy_to_buffer(best, predicted) ? fail("accuracy") : 0;
     int correct = 0;
     for (int i = 0; !rc && i < NUM_POINTS; i++) correct += predicted[i] == d->labels[i];

@@ -6,12 +6,12 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "models/contrastive_impl.h"
+#include "models/internal/contrastive.h"
 #include "nn/checkpoint.h"
 #include "nn/init.h"
 #include "nn/layers.h"
-#include "tensor/update.h"
-#include "tensor/view.h"
+#include "tensor/internal/update.h"
+#include "tensor/internal/view.h"
 
 static void contrastive_destroy(tg_module *m)
 {

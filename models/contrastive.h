@@ -39,6 +39,7 @@
 #include "data/transforms.h"
 #include "models/resnet.h"
 #include "nn/module.h"
+#include "tensor/export.h"
 #include "tensor/rng.h"
 
 typedef enum { TG_MOCOV2, TG_DENSECL } tg_contrastive_method;
@@ -59,32 +60,32 @@ typedef struct tg_contrastive_config {
 /* The spec's settings: ResNet-50 (mmcv's fan_in init), 2048-2048-128
  * necks, K 65536, m 0.999, tau 0.2, lambda 0.5 (0 for MoCo-v2), no
  * warm-up, no split BN. */
-tg_contrastive_config tg_contrastive_defaults(tg_contrastive_method method);
+TG_API tg_contrastive_config tg_contrastive_defaults(tg_contrastive_method method);
 
 /* The model: the query initialised as the spec says (backbone convs
  * Kaiming normal with backbone.conv_fan, neck Linears Kaiming normal fan_in
  * with zero bias, neck 1x1 convs PyTorch's default), the key a copy of it,
  * the queues' rows N(0,1) normalised, the pointer 0, every module in
  * training mode. NULL with error on a bad config. */
-tg_module *tg_contrastive_new(tg_contrastive_config cfg);
-const tg_contrastive_config *tg_contrastive_config_of(const tg_module *m);
+TG_API tg_module *tg_contrastive_new(tg_contrastive_config cfg);
+TG_API const tg_contrastive_config *tg_contrastive_config_of(const tg_module *m);
 
 /* Parts (borrowed; NULL with error if m is not a contrastive model): the
  * query encoder (key 0) or the key encoder (key 1), each a Sequential of
  * "0" the backbone and "1" the necks; the query backbone alone. */
-tg_module *tg_contrastive_encoder(tg_module *m, int key);
-tg_module *tg_contrastive_backbone(tg_module *m);
+TG_API tg_module *tg_contrastive_encoder(tg_module *m, int key);
+TG_API tg_module *tg_contrastive_backbone(tg_module *m);
 /* The queues, (K, D) rows (borrowed; the dense one NULL for MoCo-v2), and
  * the pointer (-1 if m is not a contrastive model). */
-tg_tensor *tg_contrastive_queue(tg_module *m, bool dense);
-int64_t tg_contrastive_queue_ptr(const tg_module *m);
+TG_API tg_tensor *tg_contrastive_queue(tg_module *m, bool dense);
+TG_API int64_t tg_contrastive_queue_ptr(const tg_module *m);
 
 /* The parameters the optimizer trains: the query encoder's, under their
  * names in the model ("encoder_q.0.conv1.weight"), appended to out. */
-int tg_contrastive_parameters(const tg_module *m, tg_tensor_list *out);
+TG_API int tg_contrastive_parameters(const tg_module *m, tg_tensor_list *out);
 /* The query backbone alone, torchvision-named ("conv1.weight",
  * "layer1.0.bn1.running_mean"), as a safetensors file for fine-tuning. */
-int tg_contrastive_save_backbone(tg_module *m, const char *path);
+TG_API int tg_contrastive_save_backbone(tg_module *m, const char *path);
 
 /* What a step computed. */
 typedef struct tg_contrastive_out {
@@ -100,25 +101,25 @@ typedef struct tg_contrastive_out {
 } tg_contrastive_out;
 
 /* Releases out's tensors and zeroes it. */
-void tg_contrastive_out_clear(tg_contrastive_out *out);
+TG_API void tg_contrastive_out_clear(tg_contrastive_out *out);
 
 /* One step on views im_q (queries) and im_k (keys), both (N, 3, H, W),
  * at iteration iter (for the lambda warm-up). The key batch's permutation
  * is drawn from shuffle. N must divide K and be a multiple of bn_groups;
  * bad inputs fail before anything changes. Leaves out zeroed on failure. */
-int tg_contrastive_step(tg_module *m, tg_tensor *im_q, tg_tensor *im_k, int64_t iter, tg_rng *shuffle,
-                        tg_contrastive_out *out);
+TG_API int tg_contrastive_step(tg_module *m, tg_tensor *im_q, tg_tensor *im_k, int64_t iter, tg_rng *shuffle,
+                               tg_contrastive_out *out);
 /* The same with the permutation given: position i of the shuffled key
  * batch holds image perm[i]. */
-int tg_contrastive_step_perm(tg_module *m, tg_tensor *im_q, tg_tensor *im_k, int64_t iter, const int64_t *perm,
-                             tg_contrastive_out *out);
+TG_API int tg_contrastive_step_perm(tg_module *m, tg_tensor *im_q, tg_tensor *im_k, int64_t iter, const int64_t *perm,
+                                    tg_contrastive_out *out);
 
 /* ---- correspondence against the crop geometry (contrastive_match.c) ---- */
 
 /* The key cell (row-major on a grid x grid map of view k) whose area holds
  * the source point shown at the centre of query cell i of view q, or -1
  * when view k does not show that point. */
-int64_t tg_contrastive_true_cell(const tg_view_geom *q, const tg_view_geom *k, int grid, int64_t i);
+TG_API int64_t tg_contrastive_true_cell(const tg_view_geom *q, const tg_view_geom *k, int grid, int64_t i);
 
 typedef struct tg_match_score {
     int64_t cells; /* query cells that have a true key cell */
@@ -130,6 +131,6 @@ typedef struct tg_match_score {
  * agrees with the batch's crop geometry aux (float32 (N, 2
  * TG_PAIR_VIEW_AUX), the pretraining pipeline's: view 0 the query, view 1
  * the key). */
-int tg_contrastive_score_match(tg_tensor *match, tg_tensor *aux, tg_match_score *score);
+TG_API int tg_contrastive_score_match(tg_tensor *match, tg_tensor *aux, tg_match_score *score);
 
 #endif

@@ -6,11 +6,11 @@
 #include <string.h>
 
 #include "autograd/autograd.h"
-#include "models/contrastive_impl.h"
-#include "tensor/index.h"
-#include "tensor/linalg.h"
-#include "tensor/reduce.h"
-#include "tensor/view.h"
+#include "models/internal/contrastive.h"
+#include "tensor/internal/index.h"
+#include "tensor/internal/linalg.h"
+#include "tensor/internal/reduce.h"
+#include "tensor/internal/view.h"
 
 /* What one encoder gives for a batch: C5 and the normalised embeddings. */
 typedef struct {

@@ -11,7 +11,7 @@
 #include "nn/checkpoint.h"
 #include "nn/layers.h"
 #include "nn/metrics.h"
-#include "tensor/reduce.h"
+#include "tensor/internal/reduce.h"
 
 typedef struct {
     tg_module base;

@@ -22,6 +22,7 @@
 #define TG_FCN_H
 
 #include "models/resnet.h"
+#include "tensor/export.h"
 
 #define TG_SEG_IGNORE 255 /* the label no loss or metric counts (VOC's boundary, padding) */
 
@@ -53,16 +54,18 @@ typedef struct tg_fcn_opts {
  * avg_non_ignore false. Output stride 8: a standard-stem backbone gets
  * dilate (stride 8 by dilation, as "d8"); a small-stem one is left
  * undilated, its stride being 8 already. */
-tg_fcn_opts tg_fcn_default_opts(tg_resnet_opts backbone, int64_t num_classes);
+TG_API tg_fcn_opts tg_fcn_default_opts(tg_resnet_opts backbone, int64_t num_classes);
 
-tg_module *tg_fcn_new(tg_fcn_opts opts);
-const tg_fcn_opts *tg_fcn_options(const tg_module *m);
+/* The FCN opts describes (NULL with an error on bad options), and the
+ * options an FCN was built with (NULL if m is not one). */
+TG_API tg_module *tg_fcn_new(tg_fcn_opts opts);
+TG_API const tg_fcn_opts *tg_fcn_options(const tg_module *m);
 
 /* Logits (N, classes, H, W) at x's size; *aux_logits (aux_logits may be
  * NULL: not computed) gets the auxiliary head's, or NULL without one. In
  * training mode dropout is drawn and BN uses batch statistics (except a
  * frozen backbone's). tg_module_forward(m, x) gives the logits alone. */
-int tg_fcn_forward(tg_module *m, tg_tensor *x, tg_tensor **logits, tg_tensor **aux_logits);
+TG_API int tg_fcn_forward(tg_module *m, tg_tensor *x, tg_tensor **logits, tg_tensor **aux_logits);
 
 /* What a loss is made of, as plain numbers for logs. */
 typedef struct tg_fcn_loss_terms {
@@ -76,16 +79,16 @@ typedef struct tg_fcn_loss_terms {
 /* The training loss of logits and aux_logits (NULL: none) against int64
  * labels (N, H, W) of the logits' size, 255 ignored. When every pixel is
  * ignored the loss is 0 (with a zero gradient), not NaN. terms may be NULL. */
-tg_tensor *tg_fcn_loss(const tg_module *m, tg_tensor *logits, tg_tensor *aux_logits, tg_tensor *labels,
-                       tg_fcn_loss_terms *terms);
+TG_API tg_tensor *tg_fcn_loss(const tg_module *m, tg_tensor *logits, tg_tensor *aux_logits, tg_tensor *labels,
+                              tg_fcn_loss_terms *terms);
 
 /* int64 (N, H, W) labels: the argmax of the logits, in eval mode and
  * without recording; m's training mode is restored afterwards. */
-tg_tensor *tg_fcn_predict(tg_module *m, tg_tensor *x);
+TG_API tg_tensor *tg_fcn_predict(tg_module *m, tg_tensor *x);
 
 /* The parameters an optimiser should update, under their state-dict names:
  * all of them, or the heads' alone with frozen_backbone. */
-int tg_fcn_parameters(const tg_module *m, tg_tensor_list *out);
+TG_API int tg_fcn_parameters(const tg_module *m, tg_tensor_list *out);
 
 /* Loads a torchvision-named weights file (safetensors: "conv1.weight",
  * "layer1.0.bn1.running_mean", ...) into the backbone. strict: every key
@@ -94,7 +97,7 @@ int tg_fcn_parameters(const tg_module *m, tg_tensor_list *out);
  * still an error), and the rest, which PyTorch's strict=False would drop
  * silently, are appended to missing (backbone keys the file lacks) and
  * unexpected (file keys the backbone lacks); either may be NULL. */
-int tg_fcn_load_backbone(tg_module *m, const char *path, bool strict, tg_tensor_list *missing,
-                         tg_tensor_list *unexpected);
+TG_API int tg_fcn_load_backbone(tg_module *m, const char *path, bool strict, tg_tensor_list *missing,
+                                tg_tensor_list *unexpected);
 
 #endif

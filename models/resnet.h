@@ -7,6 +7,7 @@
 
 #include "nn/init.h"
 #include "nn/module.h"
+#include "tensor/export.h"
 
 typedef struct tg_resnet_opts {
     int depth;               /* 18, 34 or 50 */
@@ -20,11 +21,13 @@ typedef struct tg_resnet_opts {
     uint64_t seed;           /* initialisation */
 } tg_resnet_opts;
 
-tg_module *tg_resnet_new(tg_resnet_opts opts);
+/* A ResNet with torchvision's parameter names, initialised from opts.seed.
+ * NULL with an error on bad options. */
+TG_API tg_module *tg_resnet_new(tg_resnet_opts opts);
 /* Runs the backbone; *c4 (may be NULL: not returned) and *c5 get new
  * references to stage 3's and stage 4's outputs. */
-int tg_resnet_features(tg_module *m, tg_tensor *x, tg_tensor **c4, tg_tensor **c5);
+TG_API int tg_resnet_features(tg_module *m, tg_tensor *x, tg_tensor **c4, tg_tensor **c5);
 /* Channels of C4 and C5 for these options. */
-int64_t tg_resnet_channels(tg_resnet_opts opts, int stage);
+TG_API int64_t tg_resnet_channels(tg_resnet_opts opts, int stage);
 
 #endif

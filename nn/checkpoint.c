@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "nn/layers.h"
-#include "tensor/view.h"
+#include "tensor/internal/view.h"
 
 #define NAME_LEN 640
 #define FORMAT_KEY "tensorgrad.checkpoint"

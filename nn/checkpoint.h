@@ -33,6 +33,7 @@
 #include "nn/module.h"
 #include "nn/optim.h"
 #include "nn/safetensors.h"
+#include "tensor/export.h"
 #include "tensor/rng.h"
 
 /* A generator of the caller's, saved as "rng.<name>". name is not empty and
@@ -57,8 +58,8 @@ typedef struct tg_checkpoint_extra {
  * NULL: step, epoch and position 0, no generators) to path, atomically
  * (tg_safetensors_save): a file already at path survives a failure.
  * 0, or -1 with an error naming path. */
-int tg_checkpoint_save(const char *path, const tg_module *model, const tg_optimizer *opt,
-                       const tg_checkpoint_extra *extra);
+TG_API int tg_checkpoint_save(const char *path, const tg_module *model, const tg_optimizer *opt,
+                              const tg_checkpoint_extra *extra);
 
 /* Restores what tg_checkpoint_save wrote into model, opt (may be NULL: the
  * file's optimizer state is then ignored) and extra (may be NULL; else its
@@ -78,22 +79,23 @@ int tg_checkpoint_save(const char *path, const tg_module *model, const tg_optimi
  * opt and extra are left as they were (optimizer state for parameters
  * this optimizer does not hold is found by tg_optimizer_load_state before
  * it changes anything). */
-int tg_checkpoint_load(const char *path, tg_module *model, tg_optimizer *opt, tg_checkpoint_extra *extra);
+TG_API int tg_checkpoint_load(const char *path, tg_module *model, tg_optimizer *opt, tg_checkpoint_extra *extra);
 
 /* Weights only, for interop: the state_dict under its own names
  * ("conv1.weight", "bn1.running_mean", "fc.bias"), readable by
  * safetensors.torch.load_file + model.load_state_dict. 0 or -1. */
-int tg_module_save(const char *path, const tg_module *model);
+TG_API int tg_module_save(const char *path, const tg_module *model);
 
 /* Loads a weights file (from tg_module_save or PyTorch; the "model."
  * entries of a training checkpoint also do) into model, as
  * tg_module_load_state_dict with strict: nothing changes unless every
  * check passes. -1 with an error naming the file and the first bad key. */
-int tg_module_load(const char *path, tg_module *model, bool strict);
+TG_API int tg_module_load(const char *path, tg_module *model, bool strict);
 /* tg_module_load not strict, saying what it skipped: the model's keys the
  * file lacks are appended to missing, the file's keys the model lacks to
  * unexpected (tg_module_state_dict_diff; either may be NULL), which
  * PyTorch's strict=False would drop silently. Shapes must still match. */
-int tg_module_load_report(const char *path, tg_module *model, tg_tensor_list *missing, tg_tensor_list *unexpected);
+TG_API int tg_module_load_report(const char *path, tg_module *model, tg_tensor_list *missing,
+                                 tg_tensor_list *unexpected);
 
 #endif

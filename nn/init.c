@@ -3,7 +3,8 @@
 
 #include <math.h>
 
-#include "tensor/view.h"
+#include "tensor/internal/random.h"
+#include "tensor/internal/view.h"
 
 int64_t tg_init_fan(const tg_tensor *w, tg_fan_mode mode)
 {

@@ -9,8 +9,8 @@
 
 #include "autograd/autograd.h"
 #include "nn/init.h"
-#include "tensor/elementwise.h"
-#include "tensor/view.h"
+#include "tensor/internal/elementwise.h"
+#include "tensor/internal/view.h"
 
 /* Registers t (taken) as a parameter (is_param) or buffer and keeps a
  * borrowed pointer to it in *slot. */

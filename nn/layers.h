@@ -5,29 +5,30 @@
 #define TG_LAYERS_H
 
 #include "nn/module.h"
+#include "tensor/export.h"
 
 /* weight (out, in/groups, kh, kw), bias (out) when bias is set. */
-tg_module *tg_nn_conv2d(int64_t in, int64_t out, int kh, int kw, tg_conv2d_opts opts, bool bias, tg_rng *rng);
+TG_API tg_module *tg_nn_conv2d(int64_t in, int64_t out, int kh, int kw, tg_conv2d_opts opts, bool bias, tg_rng *rng);
 /* weight, bias (affine), running_mean, running_var, num_batches_tracked.
  * groups > 1: split batch norm in training (statistics per sub-batch). */
-tg_module *tg_nn_batch_norm2d(int64_t channels, float eps, float momentum, int groups);
+TG_API tg_module *tg_nn_batch_norm2d(int64_t channels, float eps, float momentum, int groups);
 /* weight (out, in), bias (out) when bias is set. */
-tg_module *tg_nn_linear(int64_t in, int64_t out, bool bias, tg_rng *rng);
-tg_module *tg_nn_relu(bool inplace);
-tg_module *tg_nn_max_pool2d(tg_pool2d_opts opts);
-tg_module *tg_nn_adaptive_avg_pool2d(int64_t out_h, int64_t out_w);
+TG_API tg_module *tg_nn_linear(int64_t in, int64_t out, bool bias, tg_rng *rng);
+TG_API tg_module *tg_nn_relu(bool inplace);
+TG_API tg_module *tg_nn_max_pool2d(tg_pool2d_opts opts);
+TG_API tg_module *tg_nn_adaptive_avg_pool2d(int64_t out_h, int64_t out_w);
 /* The mask stream is the module's own, seeded here: the same seed gives
  * the same masks. */
-tg_module *tg_nn_dropout(float p, uint64_t seed);
-tg_module *tg_nn_dropout2d(float p, uint64_t seed);
+TG_API tg_module *tg_nn_dropout(float p, uint64_t seed);
+TG_API tg_module *tg_nn_dropout2d(float p, uint64_t seed);
 /* (N, ...) -> (N, product of the rest), as torch.nn.Flatten(). */
-tg_module *tg_nn_flatten(void);
+TG_API tg_module *tg_nn_flatten(void);
 /* Children named "0", "1", ... run in order. */
-tg_module *tg_nn_sequential(void);
+TG_API tg_module *tg_nn_sequential(void);
 /* Appends child (taken) to a sequential module. */
-int tg_nn_sequential_append(tg_module *seq, tg_module *child);
+TG_API int tg_nn_sequential_append(tg_module *seq, tg_module *child);
 
 /* A Dropout's RNG state, for checkpoints (NULL for modules without one). */
-tg_rng *tg_nn_module_rng(tg_module *m);
+TG_API tg_rng *tg_nn_module_rng(tg_module *m);
 
 #endif

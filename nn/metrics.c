@@ -5,7 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "tensor/index.h"
+#include "tensor/internal/index.h"
 
 int tg_confusion_init(tg_confusion *cm, int64_t num_classes, int64_t ignore_index)
 {

@@ -14,6 +14,7 @@
 #ifndef TG_NN_METRICS_H
 #define TG_NN_METRICS_H
 
+#include "tensor/export.h"
 #include "tensor/tensor.h"
 
 typedef struct tg_confusion {
@@ -31,14 +32,14 @@ typedef struct tg_seg_scores {
 } tg_seg_scores;
 
 /* Zero counts for num_classes >= 1 classes. 0, or -1 with cm zeroed. */
-int tg_confusion_init(tg_confusion *cm, int64_t num_classes, int64_t ignore_index);
-void tg_confusion_free(tg_confusion *cm); /* safe on a zeroed or freed one */
+TG_API int tg_confusion_init(tg_confusion *cm, int64_t num_classes, int64_t ignore_index);
+TG_API void tg_confusion_free(tg_confusion *cm); /* safe on a zeroed or freed one */
 /* Counts every pixel of target (int64 labels, any shape) against pred
  * (int64, the same shape), skipping ignore_index. A counted label or
  * prediction outside [0, C) is an error, and nothing is counted. */
-int tg_confusion_add(tg_confusion *cm, tg_tensor *target, tg_tensor *pred);
+TG_API int tg_confusion_add(tg_confusion *cm, tg_tensor *target, tg_tensor *pred);
 /* The scores; iou (may be NULL) receives C per-class IoUs, NaN for a class
  * that is neither in the ground truth nor predicted. */
-int tg_confusion_scores(const tg_confusion *cm, tg_seg_scores *out, double *iou);
+TG_API int tg_confusion_scores(const tg_confusion *cm, tg_seg_scores *out, double *iou);
 
 #endif

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "autograd/autograd.h"
-#include "tensor/view.h"
+#include "tensor/internal/view.h"
 
 #define NAME_MAX_LEN 512
 

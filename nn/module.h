@@ -15,6 +15,7 @@
 
 #include "autograd/ops.h"
 #include "nn/tensor_list.h"
+#include "tensor/export.h"
 
 typedef struct tg_module tg_module;
 
@@ -42,42 +43,43 @@ struct tg_module {
 
 /* A zeroed struct of size bytes (>= sizeof(tg_module)) whose head is an
  * initialised module in training mode, or NULL with error. */
-tg_module *tg_module_new(const tg_module_type *type, size_t size);
+TG_API tg_module *tg_module_new(const tg_module_type *type, size_t size);
 /* Registers t under name, taking the caller's reference; a parameter is
  * made to require grad. t may be NULL (from a failed creation): then -1. */
-int tg_module_add_param(tg_module *m, const char *name, tg_tensor *t);
-int tg_module_add_buffer(tg_module *m, const char *name, tg_tensor *t);
+TG_API int tg_module_add_param(tg_module *m, const char *name, tg_tensor *t);
+TG_API int tg_module_add_buffer(tg_module *m, const char *name, tg_tensor *t);
 /* Registers child under name, taking ownership (freed with m). */
-int tg_module_add_child(tg_module *m, const char *name, tg_module *child);
+TG_API int tg_module_add_child(tg_module *m, const char *name, tg_module *child);
 /* The child registered as name (borrowed), or NULL with error. */
-tg_module *tg_module_child(const tg_module *m, const char *name);
+TG_API tg_module *tg_module_child(const tg_module *m, const char *name);
 
 /* ---- for users ---- */
 
-tg_tensor *tg_module_forward(tg_module *m, tg_tensor *x);
-void tg_module_free(tg_module *m); /* NULL is fine; frees children too */
+/* Runs m on x (a new reference, or NULL with an error). */
+TG_API tg_tensor *tg_module_forward(tg_module *m, tg_tensor *x);
+TG_API void tg_module_free(tg_module *m); /* NULL is fine; frees children too */
 /* Training or evaluation mode for m and all its descendants. */
-void tg_module_train(tg_module *m, bool training);
+TG_API void tg_module_train(tg_module *m, bool training);
 /* Drops every parameter's gradient. */
-void tg_module_zero_grad(tg_module *m);
+TG_API void tg_module_zero_grad(tg_module *m);
 /* Freezes (requires_grad off) or unfreezes every parameter. */
-int tg_module_set_requires_grad(tg_module *m, bool requires_grad);
+TG_API int tg_module_set_requires_grad(tg_module *m, bool requires_grad);
 /* Appends every parameter under its dotted name (retained) to out. */
-int tg_module_parameters(const tg_module *m, tg_tensor_list *out);
+TG_API int tg_module_parameters(const tg_module *m, tg_tensor_list *out);
 /* Appends parameters and buffers, in PyTorch's state_dict order. */
-int tg_module_state_dict(const tg_module *m, tg_tensor_list *out);
+TG_API int tg_module_state_dict(const tg_module *m, tg_tensor_list *out);
 /* Copies values from sd into the module's tensors (shapes and dtypes must
  * match). strict: every key of the module must be in sd and no other key
  * may be there; the first problem is named. Nothing is changed unless all
  * checks pass. */
-int tg_module_load_state_dict(tg_module *m, const tg_tensor_list *sd, bool strict);
+TG_API int tg_module_load_state_dict(tg_module *m, const tg_tensor_list *sd, bool strict);
 /* The keys a strict load of sd would complain of, as PyTorch's
  * missing_keys and unexpected_keys: each key of m's state_dict that sd
  * lacks is appended to missing (with m's tensor), each key of sd that m
  * lacks to unexpected (with sd's tensor), in state_dict and sd order.
  * Either list may be NULL. Shapes are not compared (the load does that). */
-int tg_module_state_dict_diff(const tg_module *m, const tg_tensor_list *sd, tg_tensor_list *missing,
-                              tg_tensor_list *unexpected);
-int64_t tg_module_num_parameters(const tg_module *m);
+TG_API int tg_module_state_dict_diff(const tg_module *m, const tg_tensor_list *sd, tg_tensor_list *missing,
+                                     tg_tensor_list *unexpected);
+TG_API int64_t tg_module_num_parameters(const tg_module *m);
 
 #endif

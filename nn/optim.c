@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "autograd/autograd.h"
-#include "tensor/update.h"
-#include "tensor/view.h"
+#include "tensor/internal/update.h"
+#include "tensor/internal/view.h"
 
 typedef enum { OPT_SGD, OPT_ADAMW } opt_kind;
 

@@ -1,5 +1,5 @@
 /* safetensors checkpoints: the writer (atomic, through
- * tensor/atomic_file.h) and the reader, which checks the whole file before it
+ * tensor/internal/atomic_file.h) and the reader, which checks the whole file before it
  * keeps anything; jansson builds and parses the JSON header. See
  * safetensors.h for the format. */
 #include "nn/safetensors.h"
@@ -12,8 +12,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "tensor/atomic_file.h"
-#include "tensor/view.h"
+#include "tensor/internal/atomic_file.h"
+#include "tensor/internal/view.h"
 
 /* safetensors is little-endian, and this file moves tensor bytes and the
  * header length between memory and the file as they are, with no byte

@@ -13,6 +13,7 @@
 #define TG_NN_SAFETENSORS_H
 
 #include "nn/tensor_list.h"
+#include "tensor/export.h"
 
 /* String metadata stored with a file (the "__metadata__" object), in order.
  * A zero-initialised tg_metadata is empty; it owns copies of its strings. */
@@ -27,17 +28,17 @@ typedef struct {
 
 /* Appends a copy of (key, value). Keys need not be unique here; saving
  * refuses duplicates. -1 with error on NULL arguments or out of memory. */
-int tg_metadata_add(tg_metadata *m, const char *key, const char *value);
+TG_API int tg_metadata_add(tg_metadata *m, const char *key, const char *value);
 /* The value of the first entry named key (borrowed from m), or NULL. */
-const char *tg_metadata_get(const tg_metadata *m, const char *key);
+TG_API const char *tg_metadata_get(const tg_metadata *m, const char *key);
 /* Frees every entry; m is empty afterwards. NULL is fine. */
-void tg_metadata_clear(tg_metadata *m);
+TG_API void tg_metadata_clear(tg_metadata *m);
 
 /* Writes tensors (any strides; written in logical order) and meta (may be
  * NULL) to path, replacing any file there. Names and metadata keys must be
  * unique and UTF-8, and no tensor may be named "__metadata__".
  *
- * Atomic (tensor/atomic_file.h): the bytes go to path.tmp-XXXXXX in the
+ * Atomic (tensor/internal/atomic_file.h): the bytes go to path.tmp-XXXXXX in the
  * same directory, which is flushed and fsync'ed, then renamed over path, and
  * the directory is fsync'ed. On failure the temporary file is removed and a
  * file already at path is left as it was; -1 with an error naming the file
@@ -45,7 +46,7 @@ void tg_metadata_clear(tg_metadata *m);
  * left on device").
  * The one exception: if only the final directory sync fails, path already
  * holds the new file, which may not survive a power loss; -1 says so. */
-int tg_safetensors_save(const char *path, const tg_tensor_list *tensors, const tg_metadata *meta);
+TG_API int tg_safetensors_save(const char *path, const tg_tensor_list *tensors, const tg_metadata *meta);
 
 /* Reads path into out (and its metadata into meta, unless meta is NULL), in
  * the order the tensors appear in the file's header; each tensor is new and
@@ -60,6 +61,6 @@ int tg_safetensors_save(const char *path, const tg_tensor_list *tensors, const t
  * data buffer, tensors that overlap or leave holes, or trailing bytes is
  * refused with -1 and a message naming the file and the problem; out and
  * meta are then left empty. */
-int tg_safetensors_load(const char *path, tg_tensor_list *out, tg_metadata *meta);
+TG_API int tg_safetensors_load(const char *path, tg_tensor_list *out, tg_metadata *meta);
 
 #endif

@@ -5,14 +5,16 @@
 
 #include <stdint.h>
 
+#include "tensor/export.h"
+
 /* min_lr + (base - min_lr) (1 + cos(pi t / total)) / 2 (past total it
  * rises again, as torch's CosineAnnealingLR). */
-double tg_lr_cosine(double base, double min_lr, int64_t t, int64_t total);
+TG_API double tg_lr_cosine(double base, double min_lr, int64_t t, int64_t total);
 /* (base - min_lr) (1 - t / total)^power + min_lr (mmseg's poly). */
-double tg_lr_poly(double base, double min_lr, double power, int64_t t, int64_t total);
+TG_API double tg_lr_poly(double base, double min_lr, double power, int64_t t, int64_t total);
 /* base gamma^floor(t / step_size). */
-double tg_lr_step(double base, double gamma, int64_t step_size, int64_t t);
+TG_API double tg_lr_step(double base, double gamma, int64_t step_size, int64_t t);
 /* lr scaled linearly from start_factor to 1 over the first warmup steps. */
-double tg_lr_warmup(double lr, double start_factor, int64_t t, int64_t warmup);
+TG_API double tg_lr_warmup(double lr, double start_factor, int64_t t, int64_t warmup);
 
 #endif

@@ -7,6 +7,7 @@
 #ifndef TG_NN_TENSOR_LIST_H
 #define TG_NN_TENSOR_LIST_H
 
+#include "tensor/export.h"
 #include "tensor/tensor.h"
 
 typedef struct {
@@ -23,13 +24,13 @@ typedef struct {
  * unique here (a file format may refuse duplicates). -1 with error on a NULL
  * list or name or when out of memory; -1 keeping the earlier error when t is
  * NULL (from an earlier failure). */
-int tg_tensor_list_add(tg_tensor_list *l, const char *name, tg_tensor *t);
+TG_API int tg_tensor_list_add(tg_tensor_list *l, const char *name, tg_tensor *t);
 
 /* The first tensor named name, as a new reference, or NULL (no error) if
  * there is none. */
-tg_tensor *tg_tensor_list_get(const tg_tensor_list *l, const char *name);
+TG_API tg_tensor *tg_tensor_list_get(const tg_tensor_list *l, const char *name);
 
 /* Releases every tensor and name; the list is empty afterwards. NULL is fine. */
-void tg_tensor_list_clear(tg_tensor_list *l);
+TG_API void tg_tensor_list_clear(tg_tensor_list *l);
 
 #endif

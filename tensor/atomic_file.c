@@ -1,6 +1,6 @@
 /* Atomic file replacement: temporary file, fsync, rename, directory fsync
  * (see atomic_file.h). */
-#include "tensor/atomic_file.h"
+#include "tensor/internal/atomic_file.h"
 
 #include <errno.h>
 #include <fcntl.h>

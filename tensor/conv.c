@@ -1,4 +1,4 @@
-/* 2-D convolution as im2col + GEMM (see conv.h).
+/* 2-D convolution as im2col + GEMM (see internal/conv.h).
  *
  * Convolutions with one group mostly skip the column buffer: the forward
  * and (stride 1) input gradient of images at least 6 pixels wide, and the
@@ -31,17 +31,17 @@
  * copies whole planes); BLIS never splits the k loop; the weight gradient
  * accumulates blocks in order. BLIS is only called outside OpenMP
  * regions. */
-#include "tensor/conv.h"
+#include "tensor/internal/conv.h"
 
-#include "tensor/conv_geom.h"
+#include "tensor/internal/conv_geom.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "tensor/iter.h"
-#include "tensor/linalg.h"
-#include "tensor/memory.h"
-#include "tensor/view.h"
+#include "tensor/internal/iter.h"
+#include "tensor/internal/linalg.h"
+#include "tensor/internal/storage.h"
+#include "tensor/internal/view.h"
 
 /* A block gathers images up to about this many GEMM columns (measured on
  * ResNet-18's convolutions: 2048 beats one image a GEMM by 10% at 16x16
@@ -59,7 +59,7 @@ static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
 /* 0 means 1 for stride, dilation and groups; negatives are errors. */
-static int read_opts(const char *op, tg_k_conv2d_opts o, conv_geom *g)
+static int read_opts(const char *op, tg_conv2d_opts o, conv_geom *g)
 {
     if (o.stride[0] < 0 || o.stride[1] < 0 || o.padding[0] < 0 || o.padding[1] < 0 || o.dilation[0] < 0 ||
         o.dilation[1] < 0 || o.groups < 0)
@@ -91,7 +91,7 @@ static void choose_block(conv_geom *g)
 
 /* Checks the shapes of x (xs) and w (ws), both 4-D, against the options
  * and fills in the geometry. */
-static int plan(const char *op, const int64_t *xs, const int64_t *ws, tg_k_conv2d_opts opts, conv_geom *g)
+static int plan(const char *op, const int64_t *xs, const int64_t *ws, tg_conv2d_opts opts, conv_geom *g)
 {
     memset(g, 0, sizeof *g);
     if (read_opts(op, opts, g)) return -1;
@@ -445,7 +445,7 @@ static int forward_block(const conv_geom *g, const conv_block *b, const float *w
 }
 
 /* Checks the forward's operands and plans it. */
-static int plan_forward(tg_tensor *x, tg_tensor *w, tg_tensor *bias, tg_k_conv2d_opts opts, conv_geom *g)
+static int plan_forward(tg_tensor *x, tg_tensor *w, tg_tensor *bias, tg_conv2d_opts opts, conv_geom *g)
 {
     if (check_tensor("conv2d", "input", x, 4) || check_tensor("conv2d", "weight", w, 4)) return -1;
     if (plan("conv2d", x->shape, w->shape, opts, g)) return -1;
@@ -474,7 +474,7 @@ static int run_forward(const conv_geom *g, tg_tensor *x, tg_tensor *w, tg_tensor
     return rc;
 }
 
-tg_tensor *tg_k_conv2d(tg_tensor *x, tg_tensor *w, tg_tensor *bias, tg_k_conv2d_opts opts)
+tg_tensor *tg_k_conv2d(tg_tensor *x, tg_tensor *w, tg_tensor *bias, tg_conv2d_opts opts)
 {
     conv_geom g;
     if (!x || !w || plan_forward(x, w, bias, opts, &g)) return NULL;
@@ -494,13 +494,13 @@ tg_tensor *tg_k_conv2d(tg_tensor *x, tg_tensor *w, tg_tensor *bias, tg_k_conv2d_
 
 /* ---- input gradient ---- */
 
-static int run_grad_input(const conv_geom *g, tg_tensor *grad, tg_tensor *w, tg_tensor *dx)
+static int run_backward_input(const conv_geom *g, tg_tensor *grad, tg_tensor *w, tg_tensor *dx)
 {
     const float *gd = data_of(grad), *wd = data_of(w);
     float *dxd = data_of(dx);
-    if (conv_gemm_applies_grad_input(g)) return conv_gemm_grad_input(g, gd, wd, dxd);
+    if (conv_gemm_applies_backward_input(g)) return conv_gemm_backward_input(g, gd, wd, dxd);
     float *col, *blk;
-    if (scratch_pair("conv2d_grad_input", g, &col, &blk)) return -1;
+    if (scratch_pair("conv2d_backward_input", g, &col, &blk)) return -1;
     int rc = 0;
     for (int64_t n0 = 0; n0 < g->n && !rc; n0 += g->block) {
         conv_block b = block_at(g, n0);
@@ -515,9 +515,9 @@ static int run_grad_input(const conv_geom *g, tg_tensor *grad, tg_tensor *w, tg_
     return rc;
 }
 
-tg_tensor *tg_k_conv2d_grad_input(tg_tensor *grad, tg_tensor *w, const int64_t *x_shape, tg_k_conv2d_opts opts)
+tg_tensor *tg_k_conv2d_backward_input(tg_tensor *grad, tg_tensor *w, const int64_t *x_shape, tg_conv2d_opts opts)
 {
-    const char *op = "conv2d_grad_input";
+    const char *op = "conv2d_backward_input";
     conv_geom g;
     if (!grad || !w || check_tensor(op, "weight", w, 4) || plan(op, x_shape, w->shape, opts, &g) ||
         check_grad(op, grad, &g))
@@ -525,7 +525,7 @@ tg_tensor *tg_k_conv2d_grad_input(tg_tensor *grad, tg_tensor *w, const int64_t *
     tg_tensor *dx = tg_empty(4, x_shape, TG_FLOAT32);
     if (!dx || tg_numel(dx) == 0) return dx;
     tg_tensor *gc = tg_k_contiguous(grad), *wc = tg_k_contiguous(w);
-    int rc = gc && wc ? run_grad_input(&g, gc, wc, dx) : -1;
+    int rc = gc && wc ? run_backward_input(&g, gc, wc, dx) : -1;
     tg_release(gc);
     tg_release(wc);
     if (rc) {
@@ -543,13 +543,13 @@ tg_tensor *tg_k_conv2d_grad_input(tg_tensor *grad, tg_tensor *w, const int64_t *
  * kept columns coming back from memory instead of cache; 6-9% faster
  * only while another tenant slowed im2col). */
 
-static int run_grad_weight(const conv_geom *g, tg_tensor *grad, tg_tensor *x, tg_tensor *dw)
+static int run_backward_weight(const conv_geom *g, tg_tensor *grad, tg_tensor *x, tg_tensor *dw)
 {
     const float *gd = data_of(grad), *xd = data_of(x);
     float *dwd = data_of(dw);
-    if (conv_gemm_applies_grad_weight(g)) return conv_gemm_grad_weight(g, gd, xd, dwd);
+    if (conv_gemm_applies_backward_weight(g)) return conv_gemm_backward_weight(g, gd, xd, dwd);
     float *col, *blk;
-    if (scratch_pair("conv2d_grad_weight", g, &col, &blk)) return -1;
+    if (scratch_pair("conv2d_backward_weight", g, &col, &blk)) return -1;
     int rc = 0;
     for (int64_t n0 = 0; n0 < g->n && !rc; n0 += g->block) {
         conv_block b = block_at(g, n0);
@@ -566,9 +566,9 @@ static int run_grad_weight(const conv_geom *g, tg_tensor *grad, tg_tensor *x, tg
     return rc;
 }
 
-tg_tensor *tg_k_conv2d_grad_weight(tg_tensor *grad, tg_tensor *x, const int64_t *w_shape, tg_k_conv2d_opts opts)
+tg_tensor *tg_k_conv2d_backward_weight(tg_tensor *grad, tg_tensor *x, const int64_t *w_shape, tg_conv2d_opts opts)
 {
-    const char *op = "conv2d_grad_weight";
+    const char *op = "conv2d_backward_weight";
     conv_geom g;
     if (!grad || !x || check_tensor(op, "input", x, 4) || plan(op, x->shape, w_shape, opts, &g) ||
         check_grad(op, grad, &g))
@@ -577,7 +577,7 @@ tg_tensor *tg_k_conv2d_grad_weight(tg_tensor *grad, tg_tensor *x, const int64_t 
     tg_tensor *dw = tg_empty(4, w_shape, TG_FLOAT32);
     if (!dw || tg_numel(dw) == 0) return dw;
     tg_tensor *gc = tg_k_contiguous(grad), *xc = tg_k_contiguous(x);
-    int rc = gc && xc ? run_grad_weight(&g, gc, xc, dw) : -1;
+    int rc = gc && xc ? run_backward_weight(&g, gc, xc, dw) : -1;
     tg_release(gc);
     tg_release(xc);
     if (rc) {
@@ -602,9 +602,9 @@ static double plane_sum(const float *x, int64_t n)
     return s;
 }
 
-tg_tensor *tg_k_conv2d_grad_bias(tg_tensor *grad)
+tg_tensor *tg_k_conv2d_backward_bias(tg_tensor *grad)
 {
-    if (!grad || check_tensor("conv2d_grad_bias", "gradient", grad, 4)) return NULL;
+    if (!grad || check_tensor("conv2d_backward_bias", "gradient", grad, 4)) return NULL;
     int64_t n = grad->shape[0], o = grad->shape[1], px = grad->shape[2] * grad->shape[3];
     tg_tensor *db = tg_empty(TG_SHAPE(o), TG_FLOAT32);
     tg_tensor *gc = db ? tg_k_contiguous(grad) : NULL;

@@ -1,5 +1,5 @@
 /* Convolution as an implicit GEMM: the im2col of conv.c fused into the
- * packing of BLIS's register-tile kernel (tg_k_tile, tensor/linalg.h).
+ * packing of BLIS's register-tile kernel (tg_k_tile, tensor/internal/linalg.h).
  *
  * The product is out^T (pixels, O) = col^T (pixels, C kh kw) @ W^T. Its
  * A operand, panels of mr output pixels by the k steps (c, i, j), is
@@ -20,11 +20,11 @@
 #include <omp.h>
 #include <string.h>
 
-#include "tensor/conv_geom.h"
 #include "tensor/error.h"
-#include "tensor/iter.h"
-#include "tensor/linalg.h"
-#include "tensor/memory.h"
+#include "tensor/internal/conv_geom.h"
+#include "tensor/internal/iter.h"
+#include "tensor/internal/linalg.h"
+#include "tensor/internal/storage.h"
 
 /* Images at least this wide take the implicit path: a tile's pixels then
  * come in runs of 6 or more along output rows. Narrower ones stay with
@@ -46,13 +46,13 @@ bool conv_gemm_applies(const conv_geom *g) { return g->groups == 1 && !g->direct
  * channels per pixel, so narrow images are no obstacle. */
 #define MIN_PIXELS_GRAD_WEIGHT 384
 
-bool conv_gemm_applies_grad_weight(const conv_geom *g)
+bool conv_gemm_applies_backward_weight(const conv_geom *g)
 {
     return g->groups == 1 && !g->direct && g->rows >= MIN_ROWS_GRAD_WEIGHT &&
            g->n * g->pixels >= MIN_PIXELS_GRAD_WEIGHT;
 }
 
-bool conv_gemm_applies_grad_input(const conv_geom *g)
+bool conv_gemm_applies_backward_input(const conv_geom *g)
 {
     return g->groups == 1 && !g->direct && g->sh == 1 && g->sw == 1 && g->dh * (g->kh - 1) >= g->ph &&
            g->dw * (g->kw - 1) >= g->pw && g->w >= MIN_WIDTH;
@@ -353,12 +353,12 @@ static conv_geom transposed(const conv_geom *g)
     return t;
 }
 
-int conv_gemm_grad_input(const conv_geom *g, const float *grad, const float *w, float *dx)
+int conv_gemm_backward_input(const conv_geom *g, const float *grad, const float *w, float *dx)
 {
     int64_t taps = g->kh * g->kw, count = g->o * g->c * taps;
     size_t bytes = (size_t)count * sizeof(float);
     float *flipped = tg_memory_alloc(bytes);
-    if (!flipped) return TG_FAIL("conv2d_grad_input: out of memory for a %zu-byte flipped weight", bytes);
+    if (!flipped) return TG_FAIL("conv2d_backward_input: out of memory for a %zu-byte flipped weight", bytes);
 #pragma omp parallel for if (count >= TG_PARALLEL_GRAIN)
     for (int64_t q = 0; q < g->c * g->o; q++) {
         const float *src = w + (q % g->o * g->c + q / g->o) * taps;
@@ -482,19 +482,19 @@ static void pack_rows(const gemm_plan *p, const float *xt, const pixel_run *runs
  * channel runs. */
 typedef struct {
     size_t xt, dwt, a, b, runs, first, channels;
-} grad_weight_sizes;
+} backward_weight_sizes;
 
 typedef struct {
     float *a, *b;
     pixel_run *runs;
     int64_t *first;
     channel_run *channels;
-} grad_weight_scratch;
+} backward_weight_scratch;
 
-static grad_weight_sizes grad_weight_sizes_of(const gemm_plan *p)
+static backward_weight_sizes backward_weight_sizes_of(const gemm_plan *p)
 {
     const conv_geom *g = p->g;
-    return (grad_weight_sizes){.xt = round64((size_t)(g->n * p->hp * p->wp * g->c) * sizeof(float)),
+    return (backward_weight_sizes){.xt = round64((size_t)(g->n * p->hp * p->wp * g->c) * sizeof(float)),
                                .dwt = round64((size_t)(g->o * g->rows) * sizeof(float)),
                                .a = round64((size_t)(p->group * p->a_stride) * sizeof(float)),
                                .b = round64((size_t)(p->panels * p->b_stride) * sizeof(float)),
@@ -503,12 +503,12 @@ static grad_weight_sizes grad_weight_sizes_of(const gemm_plan *p)
                                .channels = round64((size_t)p->t.mr * sizeof(channel_run))};
 }
 
-static size_t grad_weight_share(const grad_weight_sizes *z) { return z->a + z->b + z->runs + z->first + z->channels; }
+static size_t backward_weight_share(const backward_weight_sizes *z) { return z->a + z->b + z->runs + z->first + z->channels; }
 
-static grad_weight_scratch grad_weight_scratch_of(const grad_weight_sizes *z, char *base, int t)
+static backward_weight_scratch backward_weight_scratch_of(const backward_weight_sizes *z, char *base, int t)
 {
-    char *m = base + (size_t)t * grad_weight_share(z);
-    return (grad_weight_scratch){.a = (float *)m,
+    char *m = base + (size_t)t * backward_weight_share(z);
+    return (backward_weight_scratch){.a = (float *)m,
                                  .b = (float *)(m + z->a),
                                  .runs = (pixel_run *)(m + z->a + z->b),
                                  .first = (int64_t *)(m + z->a + z->b + z->runs),
@@ -517,8 +517,8 @@ static grad_weight_scratch grad_weight_scratch_of(const grad_weight_sizes *z, ch
 
 /* A thread's share of dW^T (tap-major rows, into dwt): row tiles [s0, s1),
  * over all pixels. */
-static void grad_weight_tiles(const gemm_plan *p, const float *xt, const float *grad, float *dwt,
-                              const grad_weight_scratch *ts, int64_t s0, int64_t s1)
+static void backward_weight_tiles(const gemm_plan *p, const float *xt, const float *grad, float *dwt,
+                              const backward_weight_scratch *ts, int64_t s0, int64_t s1)
 {
     const conv_geom *g = p->g;
     int64_t mr = p->t.mr, nr = p->t.nr, kc = p->t.kc, total = g->n * g->pixels;
@@ -549,22 +549,22 @@ static void untranspose_taps(const conv_geom *g, const float *dwt, float *dw)
             for (int64_t t = 0; t < taps; t++) dw[(o * g->c + c) * taps + t] = dwt[(o * taps + t) * g->c + c];
 }
 
-int conv_gemm_grad_weight(const conv_geom *g, const float *grad, const float *x, float *dw)
+int conv_gemm_backward_weight(const conv_geom *g, const float *grad, const float *x, float *dw)
 {
     gemm_plan p = plan_of(g);
     p.tiles = (g->rows + p.t.mr - 1) / p.t.mr;
-    grad_weight_sizes z = grad_weight_sizes_of(&p);
+    backward_weight_sizes z = backward_weight_sizes_of(&p);
     int nt = omp_get_max_threads();
-    size_t fixed = z.xt + z.dwt, bytes = fixed + (size_t)nt * grad_weight_share(&z);
+    size_t fixed = z.xt + z.dwt, bytes = fixed + (size_t)nt * backward_weight_share(&z);
     char *mem = tg_memory_alloc(bytes);
-    if (!mem) return TG_FAIL("conv2d_grad_weight: out of memory for %zu bytes of packed operands", bytes);
+    if (!mem) return TG_FAIL("conv2d_backward_weight: out of memory for %zu bytes of packed operands", bytes);
     float *xt = (float *)mem, *dwt = (float *)(mem + z.xt);
     pad_input_nhwc(&p, x, xt);
 #pragma omp parallel num_threads(nt)
     {
         int t = omp_get_thread_num(), n = omp_get_num_threads();
-        grad_weight_scratch ts = grad_weight_scratch_of(&z, mem + fixed, t);
-        grad_weight_tiles(&p, xt, grad, dwt, &ts, p.tiles * t / n, p.tiles * (t + 1) / n);
+        backward_weight_scratch ts = backward_weight_scratch_of(&z, mem + fixed, t);
+        backward_weight_tiles(&p, xt, grad, dwt, &ts, p.tiles * t / n, p.tiles * (t + 1) / n);
     }
     untranspose_taps(g, dwt, dw);
     tg_memory_free(mem, bytes);

@@ -1,11 +1,11 @@
 /* Elementwise kernels: one loop function per arity, a switch per run of
  * elements (not per element), with a unit-stride path the compiler
  * vectorises and a strided path for views and broadcasts. */
-#include "tensor/elementwise.h"
+#include "tensor/internal/elementwise.h"
 
 #include <math.h>
 
-#include "tensor/iter.h"
+#include "tensor/internal/iter.h"
 
 typedef enum {
     U_NEG, U_EXP, U_LOG, U_SQRT, U_ABS, U_SIGN, U_RELU, U_SIGMOID, U_TANH,
@@ -14,7 +14,7 @@ typedef enum {
 
 typedef enum {
     B_AXPY, B_MUL, B_DIV, B_POW, B_MAX, B_MIN, B_EQ, B_NE, B_LT, B_LE, B_GT, B_GE,
-    B_RELU_GRAD, B_SIGMOID_GRAD, B_TANH_GRAD,
+    B_RELU_BACKWARD, B_SIGMOID_BACKWARD, B_TANH_BACKWARD,
 } binary_op;
 
 typedef struct {
@@ -96,9 +96,9 @@ static void binary_loop(char **p, const int64_t *s, int64_t n, const void *ctx)
     case B_LE: MAP2((float)(x <= y)); break;
     case B_GT: MAP2((float)(x > y)); break;
     case B_GE: MAP2((float)(x >= y)); break;
-    case B_RELU_GRAD: MAP2(y > 0 ? x : 0.0f); break;
-    case B_SIGMOID_GRAD: MAP2(x * y * (1.0f - y)); break;
-    case B_TANH_GRAD: MAP2(x * (1.0f - y * y)); break;
+    case B_RELU_BACKWARD: MAP2(y > 0 ? x : 0.0f); break;
+    case B_SIGMOID_BACKWARD: MAP2(x * y * (1.0f - y)); break;
+    case B_TANH_BACKWARD: MAP2(x * (1.0f - y * y)); break;
     }
 }
 
@@ -197,9 +197,9 @@ BINARY(lt, B_LT, 0)
 BINARY(le, B_LE, 0)
 BINARY(gt, B_GT, 0)
 BINARY(ge, B_GE, 0)
-BINARY(relu_grad, B_RELU_GRAD, 0)
-BINARY(sigmoid_grad, B_SIGMOID_GRAD, 0)
-BINARY(tanh_grad, B_TANH_GRAD, 0)
+BINARY(relu_backward, B_RELU_BACKWARD, 0)
+BINARY(sigmoid_backward, B_SIGMOID_BACKWARD, 0)
+BINARY(tanh_backward, B_TANH_BACKWARD, 0)
 #undef BINARY
 
 tg_tensor *tg_k_where(tg_tensor *cond, tg_tensor *a, tg_tensor *b)

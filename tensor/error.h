@@ -11,15 +11,17 @@
 
 #include <stdarg.h>
 
+#include "tensor/export.h"
+
 /* The message of the most recent failure on this thread, or "" if none. */
-const char *tg_last_error(void);
+TG_API const char *tg_last_error(void);
 
 /* Forget the recorded failure. */
-void tg_clear_error(void);
+TG_API void tg_clear_error(void);
 
 /* Record a failure; used by the library through TG_FAIL. Returns -1. */
-int tg_set_error(const char *file, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+TG_API int tg_set_error(const char *file, int line, const char *fmt, ...)
+           __attribute__((format(printf, 3, 4)));
 
 /* Record a failure with its location; evaluates to -1. */
 #define TG_FAIL(...) tg_set_error(__FILE__, __LINE__, __VA_ARGS__)

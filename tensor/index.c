@@ -1,5 +1,5 @@
 /* Joining (cat, stack) and indexing (gather, index_select, one_hot) kernels,
- * the scatter-adds behind their gradients, and confusion counts (see index.h).
+ * the scatter-adds behind their gradients, and confusion counts (see internal/index.h).
  *
  * gather and index_select are one kernel: out[p] = t[p with p[dim] replaced
  * by idx[p]], where idx is the index seen with out's shape (index_select
@@ -11,15 +11,15 @@
  * name one destination element, so the work is split over "fibers": the
  * lines along dim at each position of the other dims. A destination element
  * is written only from its own fiber, by one thread, in index order. */
-#include "tensor/index.h"
+#include "tensor/internal/index.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "tensor/iter.h"
-#include "tensor/storage.h"
-#include "tensor/view.h"
+#include "tensor/internal/iter.h"
+#include "tensor/internal/storage.h"
+#include "tensor/internal/view.h"
 
 /* t's geometry with another shape and strides over the same storage. */
 static tg_tensor *restrided(tg_tensor *t, int ndim, const int64_t *shape, const int64_t *stride)

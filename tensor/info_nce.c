@@ -1,4 +1,4 @@
-/* InfoNCE against a queue of negatives (see loss.h), fused.
+/* InfoNCE against a queue of negatives (see internal/loss.h), fused.
  *
  * Rows are taken in blocks. A block's logits against the queue come from
  * one GEMM into a buffer whose column 0 is left free for the positive
@@ -18,10 +18,10 @@
 #include <omp.h>
 #include <stdlib.h>
 
-#include "tensor/exp_lane.h"
-#include "tensor/linalg.h"
-#include "tensor/loss.h"
-#include "tensor/memory.h"
+#include "tensor/internal/exp_lane.h"
+#include "tensor/internal/linalg.h"
+#include "tensor/internal/loss.h"
+#include "tensor/internal/storage.h"
 
 /* A block's buffer holds about this many floats (4 MiB), so that it stays
  * in cache; but at least MIN_ROWS rows, because each of a block's two

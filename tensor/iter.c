@@ -1,5 +1,5 @@
-/* Strided lockstep iteration and broadcasting (see iter.h). */
-#include "tensor/iter.h"
+/* Strided lockstep iteration and broadcasting (see internal/iter.h). */
+#include "tensor/internal/iter.h"
 
 #include <omp.h>
 #include <string.h>

@@ -1,11 +1,11 @@
-/* Matrix products through BLIS (see linalg.h).
+/* Matrix products through BLIS (see internal/linalg.h).
  *
  * Everything ends in one call, tg_k_sgemm, which hands BLIS the operands'
  * own strides. BLIS aborts the process on strides it does not accept, so
  * blas_strides() below rewrites every matrix into a form BLIS takes, and
  * anything it cannot rewrite is packed first: no input reaches BLIS's
  * checks unvetted. */
-#include "tensor/linalg.h"
+#include "tensor/internal/linalg.h"
 
 #include <blis.h>
 #include <omp.h>
@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tensor/internal/view.h"
 #include "tensor/threads.h"
-#include "tensor/view.h"
 
 /* ---- the raw GEMM ---- */
 

@@ -6,16 +6,16 @@
  * loop runs along positions (unit stride in NCHW) and vectorises; with one
  * position per sample (N,C) a chunk is a few rows, each walked along its
  * classes. exp is a polynomial the compiler can vectorise. */
-#include "tensor/loss.h"
+#include "tensor/internal/loss.h"
 
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "tensor/exp_lane.h"
-#include "tensor/iter.h"
-#include "tensor/view.h"
+#include "tensor/internal/exp_lane.h"
+#include "tensor/internal/iter.h"
+#include "tensor/internal/view.h"
 
 /* Positions per chunk (columns of (N,C,S), rows of (N,C)); partial sums
  * per row. */

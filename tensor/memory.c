@@ -1,6 +1,7 @@
 /* The caching block allocator behind tensor storage (see memory.h). A freed
  * block is pushed on the list of its size class, its first bytes holding
  * the link; one mutex guards the lists and the counters. */
+#include "tensor/internal/storage.h"
 #include "tensor/memory.h"
 
 #include <pthread.h>

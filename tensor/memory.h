@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tensor/export.h"
+
 typedef struct tg_memory_stats {
     size_t in_use;      /* bytes in live blocks (rounded up to their class) */
     size_t peak_in_use; /* the most in_use has been since the last reset */
@@ -21,15 +23,13 @@ typedef struct tg_memory_stats {
     uint64_t reused;    /* of which came from the cache */
 } tg_memory_stats;
 
-tg_memory_stats tg_memory_get_stats(void);
-void tg_memory_reset_peak(void);
+/* The allocator's statistics so far; resetting the peak starts it again
+ * from the bytes in use now. */
+TG_API tg_memory_stats tg_memory_get_stats(void);
+TG_API void tg_memory_reset_peak(void);
 /* Caps the cache (0 turns it off and empties it). */
-void tg_memory_set_cache_limit(size_t bytes);
+TG_API void tg_memory_set_cache_limit(size_t bytes);
 /* Gives every cached block back to the system. */
-void tg_memory_empty_cache(void);
-
-/* For tensor/ only: a 64-byte-aligned block for nbytes, and its return. */
-void *tg_memory_alloc(size_t nbytes);
-void tg_memory_free(void *block, size_t nbytes);
+TG_API void tg_memory_empty_cache(void);
 
 #endif

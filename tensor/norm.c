@@ -1,4 +1,4 @@
-/* Batch normalisation kernels (see norm.h).
+/* Batch normalisation kernels (see internal/norm.h).
  *
  * x is walked as (N, C, S), S the product of the dims after C: channel c of
  * sample n is the row of S floats at (n C + c) S of a contiguous copy.
@@ -8,14 +8,14 @@
  * channels at a time, sample by sample, one double accumulator per
  * channel, so memory is read in order. Channels (or blocks) are split over
  * threads. The elementwise passes split rows (wide) or samples (narrow). */
-#include "tensor/norm.h"
+#include "tensor/internal/norm.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "tensor/iter.h"
-#include "tensor/view.h"
+#include "tensor/internal/iter.h"
+#include "tensor/internal/view.h"
 
 enum { LANES = 8, BLOCK = 64 };
 

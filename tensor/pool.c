@@ -1,17 +1,37 @@
-/* Pooling kernels (see pool.h).
+/* Pooling kernels (see internal/pool.h).
  *
  * Every kernel walks planes: the (H,W) image of one sample and channel in a
  * contiguous copy. One thread owns a whole plane, forward or backward, and
  * visits its windows in a fixed order, so the gradients scattered into
  * overlapping windows add up the same way on any thread count. */
-#include "tensor/pool.h"
+#include "tensor/internal/pool.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "tensor/iter.h"
-#include "tensor/view.h"
+#include "tensor/internal/iter.h"
+#include "tensor/internal/view.h"
+
+/* A window with PyTorch's defaults filled in (see internal/pool.h). */
+typedef struct {
+    int64_t kernel[2], stride[2], padding[2], dilation[2];
+    bool ceil_mode, count_include_pad;
+} pool_geom;
+
+/* opts with its zeros filled in: stride 0 means the kernel, dilation 0
+ * means 1. */
+static pool_geom geom_of(tg_pool2d_opts o)
+{
+    pool_geom g = {.ceil_mode = o.ceil_mode, .count_include_pad = o.count_include_pad};
+    for (int i = 0; i < 2; i++) {
+        g.kernel[i] = o.kernel[i];
+        g.stride[i] = o.stride[i] ? o.stride[i] : o.kernel[i];
+        g.padding[i] = o.padding[i];
+        g.dilation[i] = o.dilation[i] ? o.dilation[i] : 1;
+    }
+    return g;
+}
 
 /* The planes of an (N,C,H,W) input and its (N,C,OH,OW) output. */
 typedef struct {
@@ -45,7 +65,7 @@ static int check_input(const char *op, const tg_tensor *x)
                    tg_shape_str(x->ndim, x->shape, s, sizeof s));
 }
 
-static int check_window(const char *op, const tg_pool_geom *g, bool avg)
+static int check_window(const char *op, const pool_geom *g, bool avg)
 {
     for (int i = 0; i < 2; i++)
         if (g->kernel[i] < 1 || g->stride[i] < 1 || g->dilation[i] < 1 || g->padding[i] < 0)
@@ -65,7 +85,7 @@ static int check_window(const char *op, const tg_pool_geom *g, bool avg)
 }
 
 /* Checks the window and sizes the output of p's input planes. */
-static int plan_window(const char *op, const tg_pool_geom *g, bool avg, planes *p)
+static int plan_window(const char *op, const pool_geom *g, bool avg, planes *p)
 {
     if (check_window(op, g, avg)) return -1;
     p->oh = out_size(p->ih, g->kernel[0], g->stride[0], g->padding[0], g->dilation[0], g->ceil_mode);
@@ -79,7 +99,7 @@ static int plan_window(const char *op, const tg_pool_geom *g, bool avg, planes *
 }
 
 /* Checks x and the window and sizes the output. */
-static int plan(const char *op, const tg_tensor *x, const tg_pool_geom *g, bool avg, planes *p)
+static int plan(const char *op, const tg_tensor *x, const pool_geom *g, bool avg, planes *p)
 {
     if (check_input(op, x)) return -1;
     *p = (planes){x->shape[0], x->shape[1], x->shape[2], x->shape[3], 0, 0};
@@ -172,7 +192,7 @@ enum { MAX_RUN = 64 };
 /* Outputs ow0 .. ow0+n-1 (n <= MAX_RUN) of row h, whose windows are inside
  * the input along w: each tap updates all n running maxima at once, so the
  * n compare-select chains overlap instead of waiting on each other. */
-static void max_run(const float *x, float *y, int64_t *idx, const planes *p, const tg_pool_geom *g, taps h,
+static void max_run(const float *x, float *y, int64_t *idx, const planes *p, const pool_geom *g, taps h,
                     int64_t ow0, int64_t n)
 {
     float best[MAX_RUN];
@@ -196,7 +216,7 @@ static void max_run(const float *x, float *y, int64_t *idx, const planes *p, con
 /* One output row: the interior in runs, the edge windows one by one. A
  * row whose windows hold no input row (possible with dilation) is -inf
  * with index -1. */
-static void max_row(const float *x, float *y, int64_t *idx, const planes *p, const tg_pool_geom *g, int64_t oh,
+static void max_row(const float *x, float *y, int64_t *idx, const planes *p, const pool_geom *g, int64_t oh,
                     int64_t lo, int64_t hi)
 {
     taps h = window_taps(oh, p->ih, g->kernel[0], g->stride[0], g->padding[0], g->dilation[0]);
@@ -211,7 +231,7 @@ static void max_row(const float *x, float *y, int64_t *idx, const planes *p, con
         max_run(x, y, idx, p, g, h, ow, min64(MAX_RUN, hi - ow));
 }
 
-static void max_plane(const float *x, float *y, int64_t *idx, const planes *p, const tg_pool_geom *g)
+static void max_plane(const float *x, float *y, int64_t *idx, const planes *p, const pool_geom *g)
 {
     int64_t lo, hi;
     interior(p->iw, p->ow, g->kernel[1], g->stride[1], g->padding[1], g->dilation[1], &lo, &hi);
@@ -219,9 +239,10 @@ static void max_plane(const float *x, float *y, int64_t *idx, const planes *p, c
         max_row(x, y + oh * p->ow, idx ? idx + oh * p->ow : NULL, p, g, oh, lo, hi);
 }
 
-tg_tensor *tg_k_max_pool2d(tg_tensor *x, const tg_pool_geom *g, tg_tensor **indices)
+tg_tensor *tg_k_max_pool2d(tg_tensor *x, tg_pool2d_opts opts, tg_tensor **indices)
 {
     if (indices) *indices = NULL;
+    pool_geom geom = geom_of(opts), *g = &geom;
     planes p;
     tg_tensor *xc, *out, *ind = NULL;
     if (!x || plan("max_pool2d", x, g, false, &p) || begin(x, &p, TG_FLOAT32, &xc, &out)) return NULL;
@@ -311,12 +332,12 @@ static span1 avg_span(int64_t o, int64_t in, int64_t k, int64_t s, int64_t pad)
     return (span1){max64(start, 0), min64(end, in), end - start};
 }
 
-static float avg_divisor(const tg_pool_geom *g, span1 h, span1 w)
+static float avg_divisor(const pool_geom *g, span1 h, span1 w)
 {
     return g->count_include_pad ? (float)(h.span * w.span) : (float)((h.hi - h.lo) * (w.hi - w.lo));
 }
 
-static void avg_plane(const float *x, float *y, const planes *p, const tg_pool_geom *g)
+static void avg_plane(const float *x, float *y, const planes *p, const pool_geom *g)
 {
     for (int64_t oh = 0; oh < p->oh; oh++) {
         span1 h = avg_span(oh, p->ih, g->kernel[0], g->stride[0], g->padding[0]);
@@ -330,7 +351,7 @@ static void avg_plane(const float *x, float *y, const planes *p, const tg_pool_g
     }
 }
 
-static void avg_plane_backward(const float *gr, float *dx, const planes *p, const tg_pool_geom *g)
+static void avg_plane_backward(const float *gr, float *dx, const planes *p, const pool_geom *g)
 {
     for (int64_t oh = 0; oh < p->oh; oh++) {
         span1 h = avg_span(oh, p->ih, g->kernel[0], g->stride[0], g->padding[0]);
@@ -343,8 +364,9 @@ static void avg_plane_backward(const float *gr, float *dx, const planes *p, cons
     }
 }
 
-tg_tensor *tg_k_avg_pool2d(tg_tensor *x, const tg_pool_geom *g)
+tg_tensor *tg_k_avg_pool2d(tg_tensor *x, tg_pool2d_opts opts)
 {
+    pool_geom geom = geom_of(opts), *g = &geom;
     planes p;
     tg_tensor *xc, *out;
     if (!x || plan("avg_pool2d", x, g, true, &p) || begin(x, &p, TG_FLOAT32, &xc, &out)) return NULL;
@@ -359,7 +381,7 @@ tg_tensor *tg_k_avg_pool2d(tg_tensor *x, const tg_pool_geom *g)
 
 /* Fails unless grad's spatial size is what pooling (in_h, in_w) with g
  * gives. */
-static int check_grad_size(const char *op, const tg_tensor *grad, const tg_pool_geom *g, bool avg, int64_t in_h,
+static int check_grad_size(const char *op, const tg_tensor *grad, const pool_geom *g, bool avg, int64_t in_h,
                            int64_t in_w)
 {
     planes want = {grad->shape[0], grad->shape[1], in_h, in_w, 0, 0};
@@ -370,9 +392,10 @@ static int check_grad_size(const char *op, const tg_tensor *grad, const tg_pool_
                    (long long)want.oh, (long long)want.ow);
 }
 
-tg_tensor *tg_k_avg_pool2d_backward(tg_tensor *grad, const tg_pool_geom *g, int64_t in_h, int64_t in_w)
+tg_tensor *tg_k_avg_pool2d_backward(tg_tensor *grad, tg_pool2d_opts opts, int64_t in_h, int64_t in_w)
 {
     const char *op = "avg_pool2d backward";
+    pool_geom geom = geom_of(opts), *g = &geom;
     planes p;
     tg_tensor *gc, *dx;
     if (!grad || grad_planes(op, grad, in_h, in_w, &p) || check_grad_size(op, grad, g, true, in_h, in_w)) return NULL;

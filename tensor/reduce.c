@@ -2,14 +2,15 @@
  * odometer over the (merged) reduced dims; outputs are split over threads.
  * Softmax and log_softmax walk rows of a contiguous copy, one row per
  * output slice along the dim, rows split over threads. */
-#include "tensor/reduce.h"
+#include "tensor/internal/reduce.h"
+#include "tensor/internal/storage.h"
 
 #include <math.h>
 #include <omp.h>
 #include <string.h>
 
-#include "tensor/iter.h"
-#include "tensor/view.h"
+#include "tensor/internal/iter.h"
+#include "tensor/internal/view.h"
 
 /* R_SQDEV sums squared deviations from a given centre (var's second pass). */
 typedef enum { R_SUM, R_SQDEV, R_MAX, R_MIN } reduce_op;

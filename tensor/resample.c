@@ -3,14 +3,14 @@
  * rules of PyTorch's upsample_bilinear2d, in float as PyTorch computes them
  * for float32), then blends; its backward scatters each output gradient
  * onto the same four taps. Padding is a fill and one strided copy. */
-#include "tensor/resample.h"
+#include "tensor/internal/resample.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "tensor/iter.h"
-#include "tensor/view.h"
+#include "tensor/internal/iter.h"
+#include "tensor/internal/view.h"
 
 /* One output coordinate's two source indices and their weights. */
 typedef struct {

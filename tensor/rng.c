@@ -5,7 +5,8 @@
 
 #include <math.h>
 
-#include "tensor/view.h"
+#include "tensor/internal/random.h"
+#include "tensor/internal/view.h"
 
 typedef struct {
     uint32_t v[4];

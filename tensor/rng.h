@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "tensor/export.h"
 #include "tensor/tensor.h"
 
 typedef struct tg_rng {
@@ -17,19 +18,17 @@ typedef struct tg_rng {
     uint64_t counter; /* low half: advances by the blocks each draw uses */
 } tg_rng;
 
-tg_rng tg_rng_new(uint64_t seed, uint64_t stream);
+/* A generator keyed by seed, on its own stream, at counter 0. */
+TG_API tg_rng tg_rng_new(uint64_t seed, uint64_t stream);
 
 /* Uniform floats in [0, 1). */
-tg_tensor *tg_rand(tg_rng *rng, int ndim, const int64_t *shape);
+TG_API tg_tensor *tg_rand(tg_rng *rng, int ndim, const int64_t *shape);
 /* Standard normal floats. */
-tg_tensor *tg_randn(tg_rng *rng, int ndim, const int64_t *shape);
+TG_API tg_tensor *tg_randn(tg_rng *rng, int ndim, const int64_t *shape);
 /* Uniform int64 in [low, high). */
-tg_tensor *tg_randint(tg_rng *rng, int64_t low, int64_t high, int ndim, const int64_t *shape);
-/* Fills a float32 tensor with U[low, high) or N(mean, std); bumps its version. */
-int tg_k_uniform_(tg_tensor *t, tg_rng *rng, double low, double high);
-int tg_k_normal_(tg_tensor *t, tg_rng *rng, double mean, double std);
+TG_API tg_tensor *tg_randint(tg_rng *rng, int64_t low, int64_t high, int ndim, const int64_t *shape);
 /* One value: uniform double in [0, 1), and a 32-bit integer. */
-double tg_rng_uniform(tg_rng *rng);
-uint32_t tg_rng_u32(tg_rng *rng);
+TG_API double tg_rng_uniform(tg_rng *rng);
+TG_API uint32_t tg_rng_u32(tg_rng *rng);
 
 #endif

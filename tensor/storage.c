@@ -1,8 +1,6 @@
 /* Storage (its blocks come from memory.c), tensor headers and their
  * refcounted lifetime. */
-#include "tensor/storage.h"
-
-#include "tensor/memory.h"
+#include "tensor/internal/storage.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>

@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "tensor/iter.h"
-#include "tensor/storage.h"
-#include "tensor/view.h"
+#include "tensor/internal/iter.h"
+#include "tensor/internal/storage.h"
+#include "tensor/internal/view.h"
 
 size_t tg_dtype_size(tg_dtype dtype) { return dtype == TG_INT64 ? sizeof(int64_t) : sizeof(float); }
 

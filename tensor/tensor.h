@@ -1,9 +1,10 @@
 /* The tensor: a strided view over a refcounted storage.
  *
  * A tensor has a dtype, up to TG_MAX_DIMS dims in PyTorch order (N, C, H, W),
- * element strides and a storage offset. Views (view.h) share the storage of
- * their base; the storage's version counter is bumped by every in-place write,
- * so autograd can refuse a saved tensor that changed.
+ * element strides and a storage offset. Views (tg_view, tg_narrow ... in
+ * autograd/ops.h) share the storage of their base; the storage's version
+ * counter is bumped by every in-place write, so autograd can refuse a saved
+ * tensor that changed.
  *
  * Ownership: every function that returns a tg_tensor * returns a new
  * reference, which the caller gives back with tg_release. Arguments are
@@ -17,6 +18,7 @@
 #include <stdint.h>
 
 #include "tensor/error.h"
+#include "tensor/export.h"
 
 #define TG_MAX_DIMS 8
 
@@ -33,7 +35,7 @@ typedef struct tg_storage {
     _Atomic uint64_t version; /* bumped by every in-place write */
 } tg_storage;
 
-/* Autograd's per-tensor state; opaque to tensor/ (see autograd/graph.h). */
+/* Autograd's per-tensor state; opaque to tensor/ (see autograd/internal/graph.h). */
 struct tg_autograd_meta;
 
 typedef struct tg_tensor {
@@ -49,51 +51,49 @@ typedef struct tg_tensor {
 } tg_tensor;
 
 /* ---- lifetime ---- */
-tg_tensor *tg_retain(tg_tensor *t); /* returns t */
-void tg_release(tg_tensor *t);      /* NULL is fine */
+TG_API tg_tensor *tg_retain(tg_tensor *t); /* returns t */
+TG_API void tg_release(tg_tensor *t);      /* NULL is fine */
 
 /* ---- creation (all contiguous, new storage) ---- */
-tg_tensor *tg_empty(int ndim, const int64_t *shape, tg_dtype dtype);
-tg_tensor *tg_zeros(int ndim, const int64_t *shape, tg_dtype dtype);
-tg_tensor *tg_ones(int ndim, const int64_t *shape, tg_dtype dtype);
-tg_tensor *tg_full(int ndim, const int64_t *shape, float value);
-tg_tensor *tg_scalar(float value); /* 0-dim float32 */
+TG_API tg_tensor *tg_empty(int ndim, const int64_t *shape, tg_dtype dtype);
+TG_API tg_tensor *tg_zeros(int ndim, const int64_t *shape, tg_dtype dtype);
+TG_API tg_tensor *tg_ones(int ndim, const int64_t *shape, tg_dtype dtype);
+TG_API tg_tensor *tg_full(int ndim, const int64_t *shape, float value);
+TG_API tg_tensor *tg_scalar(float value); /* 0-dim float32 */
 /* start, start+step, ... below end (float32). */
-tg_tensor *tg_arange(double start, double end, double step);
+TG_API tg_tensor *tg_arange(double start, double end, double step);
 /* Copies n = prod(shape) elements from data. */
-tg_tensor *tg_from_data(int ndim, const int64_t *shape, tg_dtype dtype, const void *data);
-tg_tensor *tg_empty_like(const tg_tensor *t);
-tg_tensor *tg_zeros_like(const tg_tensor *t);
+TG_API tg_tensor *tg_from_data(int ndim, const int64_t *shape, tg_dtype dtype, const void *data);
+TG_API tg_tensor *tg_empty_like(const tg_tensor *t);
+TG_API tg_tensor *tg_zeros_like(const tg_tensor *t);
 
 /* Shorthand for a shape literal: tg_zeros(TG_SHAPE(2, 3), TG_FLOAT32). */
 #define TG_SHAPE(...) \
     (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (const int64_t[]){__VA_ARGS__}
 
 /* ---- queries ---- */
-int64_t tg_numel(const tg_tensor *t);
-size_t tg_dtype_size(tg_dtype dtype);
-const char *tg_dtype_name(tg_dtype dtype);
-bool tg_is_contiguous(const tg_tensor *t);
-bool tg_same_shape(const tg_tensor *a, const tg_tensor *b);
+TG_API int64_t tg_numel(const tg_tensor *t);
+TG_API size_t tg_dtype_size(tg_dtype dtype);
+TG_API const char *tg_dtype_name(tg_dtype dtype);
+TG_API bool tg_is_contiguous(const tg_tensor *t);
+TG_API bool tg_same_shape(const tg_tensor *a, const tg_tensor *b);
 /* Writes "(2,3,4)" into buf; returns buf. */
-char *tg_shape_str(int ndim, const int64_t *shape, char *buf, size_t len);
+TG_API char *tg_shape_str(int ndim, const int64_t *shape, char *buf, size_t len);
 #define TG_SHAPE_STR_LEN 160
-/* A dim index in [-ndim, ndim) made non-negative; -1 (with error) if out of range. */
-int tg_wrap_dim(const char *op, int dim, int ndim);
 
 /* Element access for tests, I/O and examples (one element; slow). */
-float tg_get(const tg_tensor *t, const int64_t *index);
-int64_t tg_get_i64(const tg_tensor *t, const int64_t *index);
-float tg_item(const tg_tensor *t); /* the one element of a 1-element tensor */
+TG_API float tg_get(const tg_tensor *t, const int64_t *index);
+TG_API int64_t tg_get_i64(const tg_tensor *t, const int64_t *index);
+TG_API float tg_item(const tg_tensor *t); /* the one element of a 1-element tensor */
 /* Copies all elements in logical (row-major) order into out (numel of them,
  * of the tensor's dtype). */
-int tg_copy_to_buffer(const tg_tensor *t, void *out);
+TG_API int tg_copy_to_buffer(const tg_tensor *t, void *out);
 /* Pointer to the first element of a contiguous tensor, or NULL with error. */
-float *tg_data_f32(tg_tensor *t);
-int64_t *tg_data_i64(tg_tensor *t);
+TG_API float *tg_data_f32(tg_tensor *t);
+TG_API int64_t *tg_data_i64(tg_tensor *t);
 
 /* Marks an in-place write to t's storage (autograd refuses stale saves). */
-void tg_bump_version(tg_tensor *t);
-uint64_t tg_version(const tg_tensor *t);
+TG_API void tg_bump_version(tg_tensor *t);
+TG_API uint64_t tg_version(const tg_tensor *t);
 
 #endif

@@ -7,13 +7,17 @@
 #ifndef TG_THREADS_H
 #define TG_THREADS_H
 
-int tg_set_num_threads(int n);
-int tg_get_num_threads(void);
+#include "tensor/export.h"
+
+/* The compute threads every kernel uses (default: all cores); setting it
+ * fails with -1 for n < 1. */
+TG_API int tg_set_num_threads(int n);
+TG_API int tg_get_num_threads(void);
 
 /* Loads BLIS with the fastest kernels this CPU runs (skx on AVX-512, haswell
  * on AVX2; BLIS_ARCH_TYPE from the environment wins). Called before every
  * matrix product; safe to call more than once. Returns the BLIS
  * sub-configuration's name. */
-const char *tg_blas_init(void);
+TG_API const char *tg_blas_init(void);
 
 #endif

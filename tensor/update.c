@@ -1,10 +1,10 @@
-/* Fused optimizer updates (see update.h). Elementwise, so any split over
+/* Fused optimizer updates (see internal/update.h). Elementwise, so any split over
  * threads gives the same bits. */
-#include "tensor/update.h"
+#include "tensor/internal/update.h"
 
 #include <math.h>
 
-#include "tensor/iter.h"
+#include "tensor/internal/iter.h"
 
 static int check(const char *op, tg_tensor *const *ts, int n)
 {

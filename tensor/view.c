@@ -1,10 +1,10 @@
 /* Views over shared storage, and the copies behind contiguous/clone/reshape. */
-#include "tensor/view.h"
+#include "tensor/internal/view.h"
 
 #include <string.h>
 
-#include "tensor/iter.h"
-#include "tensor/storage.h"
+#include "tensor/internal/iter.h"
+#include "tensor/internal/storage.h"
 
 static tg_tensor *make_view(tg_tensor *base, int64_t offset, int ndim, const int64_t *shape,
                             const int64_t *stride)

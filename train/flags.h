@@ -19,6 +19,8 @@
 
 #include <stdbool.h>
 
+#include "tensor/export.h"
+
 typedef enum { TG_FLAG_LONG, TG_FLAG_DOUBLE, TG_FLAG_STRING, TG_FLAG_BOOL } tg_train_flag_kind;
 
 typedef struct tg_train_flag {
@@ -35,6 +37,6 @@ typedef struct tg_train_flag {
  * then every flag with its default) to stdout for --help or -h; -1 with
  * the error recorded ("--lr: 'x' is not a number between 0 and 10") for an
  * unknown flag, a missing value or a value out of range. */
-int tg_train_parse_flags(int argc, char **argv, const tg_train_flag *flags, int n, const char *about);
+TG_API int tg_train_parse_flags(int argc, char **argv, const tg_train_flag *flags, int n, const char *about);
 
 #endif

@@ -7,12 +7,14 @@
 
 #include <stdbool.h>
 
+#include "tensor/export.h"
+
 /* Installs the handler for SIGINT and SIGTERM. 0, or -1 when the system
  * refuses. */
-int tg_train_interrupt_install(void);
+TG_API int tg_train_interrupt_install(void);
 /* Whether a stop was asked (and not cleared since). */
-bool tg_train_interrupt_requested(void);
+TG_API bool tg_train_interrupt_requested(void);
 /* Forgets a stop request, for a program that handled it and trains on. */
-void tg_train_interrupt_clear(void);
+TG_API void tg_train_interrupt_clear(void);
 
 #endif

@@ -13,6 +13,7 @@
 #ifndef TG_TRAIN_LOOP_H
 #define TG_TRAIN_LOOP_H
 
+#include "tensor/export.h"
 #include "train/progress.h"
 #include "train/run.h"
 
@@ -40,9 +41,9 @@ typedef struct tg_train_loop {
  * checkpoint saved: run the same program with resume to go on; -1 with
  * the error recorded (a callback's, a checkpoint that could not be
  * written, or "the loss is nan at step N: training diverged"). */
-int tg_train_loop_run(const tg_train_loop *l, tg_train_run *r, tg_train_state *s);
+TG_API int tg_train_loop_run(const tg_train_loop *l, tg_train_run *r, tg_train_state *s);
 
 /* The checkpoint the loop writes: before_save, then tg_train_run_save. */
-int tg_train_loop_save(const tg_train_loop *l, tg_train_run *r, tg_train_state *s);
+TG_API int tg_train_loop_save(const tg_train_loop *l, tg_train_run *r, tg_train_state *s);
 
 #endif

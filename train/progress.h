@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "tensor/export.h"
+
 typedef struct tg_train_progress_opts {
     FILE *out;                /* NULL: stdout */
     double interval;          /* seconds between plain lines; 0: 10 */
@@ -28,15 +30,15 @@ typedef struct tg_train_progress {
 
 /* A run of total_steps steps, steps_per_epoch a pass, starting after
  * first_step (0, or a resumed step). o may be NULL (the defaults). */
-void tg_train_progress_init(tg_train_progress *p, int64_t total_steps, int64_t steps_per_epoch, int64_t first_step,
+TG_API void tg_train_progress_init(tg_train_progress *p, int64_t total_steps, int64_t steps_per_epoch, int64_t first_step,
                             const tg_train_progress_opts *o);
 /* After step `step` (1-based, over the whole run) of items_per_step
  * samples each; text: this step's numbers ("loss 4.21"). */
-void tg_train_progress_show(tg_train_progress *p, int64_t step, double items_per_step, const char *text);
+TG_API void tg_train_progress_show(tg_train_progress *p, int64_t step, double items_per_step, const char *text);
 /* Ends a redrawn line left open (a run stopped within an epoch). */
-void tg_train_progress_done(tg_train_progress *p);
+TG_API void tg_train_progress_done(tg_train_progress *p);
 
 /* Seconds since an arbitrary start, monotonic. */
-double tg_train_clock(void);
+TG_API double tg_train_clock(void);
 
 #endif

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "tensor/atomic_file.h"
+#include "tensor/internal/atomic_file.h"
 #include "tensor/error.h"
 
 #define CONFIG_KEY "config"

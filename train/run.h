@@ -31,6 +31,7 @@
 
 #include "data/loader.h"
 #include "nn/checkpoint.h"
+#include "tensor/export.h"
 
 #define TG_TRAIN_PATH_MAX 4096
 #define TG_TRAIN_NAME_MAX 64 /* names of files inside a run directory: shorter than this */
@@ -63,36 +64,36 @@ typedef struct tg_train_state {
  * with another config, moves s->loader to the saved position, and
  * reopens the log cut back at s->step. 0, or -1 with the error recorded
  * (r then needs no close). */
-int tg_train_run_open(tg_train_run *r, const char *dir, const char *config, bool resume, tg_train_state *s);
+TG_API int tg_train_run_open(tg_train_run *r, const char *dir, const char *config, bool resume, tg_train_state *s);
 
 /* Writes the checkpoint of s with r's config, atomically: the previous
  * checkpoint survives a failure. 0 or -1. */
-int tg_train_run_save(const tg_train_run *r, const tg_train_state *s);
+TG_API int tg_train_run_save(const tg_train_run *r, const tg_train_state *s);
 
 /* Appends one line (a JSON object starting {"step":N, without its
  * newline) to the log and flushes it. 0 or -1. */
-int tg_train_run_log(tg_train_run *r, const char *line);
+TG_API int tg_train_run_log(tg_train_run *r, const char *line);
 
 /* "<dir>/<name>" into buf (TG_TRAIN_PATH_MAX bytes); name is shorter
  * than TG_TRAIN_NAME_MAX. Returns buf. */
-char *tg_train_run_path(const tg_train_run *r, const char *name, char *buf);
+TG_API char *tg_train_run_path(const tg_train_run *r, const char *name, char *buf);
 
 /* Closes the log and frees the config copy; r may be zeroed or closed. */
-void tg_train_run_close(tg_train_run *r);
+TG_API void tg_train_run_close(tg_train_run *r);
 
 /* Makes dir and its missing parents (mkdir -p). 0 or -1. */
-int tg_train_make_dir(const char *dir);
+TG_API int tg_train_make_dir(const char *dir);
 
 /* Replaces path with len bytes of data atomically (temporary file, fsync,
  * rename): a reader sees the old file or the new one, never a part. 0 or
  * -1, with the old file left as it was. */
-int tg_train_write_file(const char *path, const void *data, size_t len);
+TG_API int tg_train_write_file(const char *path, const void *data, size_t len);
 
 /* Sets (or adds) the number s->meta holds under key, as %.17g (exact
  * for a double). 0 or -1. */
-int tg_train_meta_set(tg_train_state *s, const char *key, double value);
+TG_API int tg_train_meta_set(tg_train_state *s, const char *key, double value);
 /* The number s->meta holds under key. 0, or -1 when it is missing or
  * not a number. */
-int tg_train_meta_get(const tg_train_state *s, const char *key, double *value);
+TG_API int tg_train_meta_get(const tg_train_state *s, const char *key, double *value);
 
 #endif

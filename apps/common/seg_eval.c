@@ -31,11 +31,11 @@ static tg_tensor *predict(evaluator *e, tg_tensor *x, int64_t height, int64_t wi
     tg_tensor *logits = NULL;
     if (tg_fcn_forward(e->model, x, &logits, NULL)) return NULL;
     if (logits->shape[2] != height || logits->shape[3] != width) {
-        tg_tensor *resized = tg_k_upsample_bilinear(logits, height, width, e->d->align_corners);
+        tg_tensor *resized = tg_upsample_bilinear(logits, height, width, e->d->align_corners);
         tg_release(logits);
         logits = resized;
     }
-    tg_tensor *pred = logits ? tg_k_argmax(logits, 1, false) : NULL;
+    tg_tensor *pred = logits ? tg_argmax(logits, 1, false) : NULL;
     tg_release(logits);
     return pred;
 }
@@ -44,7 +44,7 @@ static tg_tensor *predict(evaluator *e, tg_tensor *x, int64_t height, int64_t wi
 static int write_overlay(evaluator *e, int j, tg_tensor *pred)
 {
     tg_image labels = {0}, panel = {0};
-    tg_tensor *one = tg_k_select(pred, 0, j);
+    tg_tensor *one = tg_select(pred, 0, j);
     int rc = tg_image_from_labels(one, &labels) ||
              tg_seg_overlay(&e->samples[j].image, &labels, &e->samples[j].mask, OVERLAY_ALPHA, &panel);
     char path[4096];

@@ -1,6 +1,7 @@
 /* Gradcheck rows: linear, dropout, dropout2d, upsample_bilinear, normalize,
  * pad, cross_entropy, mse_loss and info_nce. */
 #include "gradcheck_cases.h"
+#include "kernels.h"
 
 /* F(NAME, CALL): a row function f_NAME returning CALL over x[]. */
 #define F(NAME, CALL) \

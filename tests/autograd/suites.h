@@ -4,10 +4,11 @@
 
 #include <check.h>
 
-#include "autograd/node.h"
+#include "autograd/internal/node.h"
 #include "tensorgrad.h"
 
 Suite *graph_suite(void);
+Suite *nograd_suite(void);
 Suite *gradcheck_suite(void);
 Suite *torch_parity_suite(void);
 Suite *parity_conv_suite(void);

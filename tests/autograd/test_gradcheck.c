@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "gradcheck_cases.h"
+#include "kernels.h"
 #include "suites.h"
 
 #define MAX_INPUTS 4

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kernels.h"
 #include "suites.h"
 
 static tg_tensor *leaf(float a, float b, float c)

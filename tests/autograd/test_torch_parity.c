@@ -1,6 +1,7 @@
 /* Composite expressions against PyTorch: the loss and every input gradient
  * must match the values torch computed (tests/autograd/torch_fixtures.h,
  * made by tools/make_torch_fixtures.py) to 1e-5 relative. */
+#include "kernels.h"
 #include "parity.h"
 #include "torch_fixtures.h"
 

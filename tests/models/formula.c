@@ -1,5 +1,6 @@
 /* Formula-filled tensors and their statistics (see formula.h). */
 #include "formula.h"
+#include "kernels.h"
 
 #include <check.h>
 #include <math.h>

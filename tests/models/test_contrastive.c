@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "formula.h"
+#include "kernels.h"
 #include "tensorgrad.h"
 #include "tmpdir.h"
 

@@ -12,9 +12,10 @@
 #include <string.h>
 
 #include "fixtures/torch_small_model.h"
+#include "kernels.h"
 #include "suites.h"
-#include "tmpdir.h"
 #include "tensorgrad.h"
+#include "tmpdir.h"
 
 enum { SGD, ADAMW };
 #define BATCH 8

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "kernels.h"
 #include "nn/init.h"
 #include "nn/layers.h"
 #include "suites.h"

@@ -12,10 +12,11 @@
 #include <sys/stat.h>
 
 #include "fixtures/torch_written.h"
+#include "kernels.h"
 #include "nn/safetensors.h"
 #include "suites.h"
-#include "tmpdir.h"
 #include "tensorgrad.h"
+#include "tmpdir.h"
 
 #define NFIXTURE (int)(sizeof torch_written / sizeof torch_written[0])
 #define NFIXTURE_META (int)(sizeof torch_written_meta / sizeof torch_written_meta[0])

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels.h"
 #include "tensorgrad.h"
 
 Suite *conv_suite(void);
@@ -19,7 +20,7 @@ Suite *conv_suite(void);
 typedef struct {
     const char *name;
     int64_t n, c, h, w, o, kh, kw;
-    tg_k_conv2d_opts opts;
+    tg_conv2d_opts opts;
     bool bias;
 } conv_case;
 
@@ -124,9 +125,9 @@ static void check_case(const conv_case *k, bool strided)
         db[o] += gv[i];
     }
     tg_tensor *y = tg_k_conv2d(x, w, b, k->opts);
-    tg_tensor *gx = tg_k_conv2d_grad_input(gr, w, x->shape, k->opts);
-    tg_tensor *gw = tg_k_conv2d_grad_weight(gr, x, w->shape, k->opts);
-    tg_tensor *gb = tg_k_conv2d_grad_bias(gr);
+    tg_tensor *gx = tg_k_conv2d_backward_input(gr, w, x->shape, k->opts);
+    tg_tensor *gw = tg_k_conv2d_backward_weight(gr, x, w->shape, k->opts);
+    tg_tensor *gb = tg_k_conv2d_backward_bias(gr);
     assert_near(y, out, nout, "forward", k->name);
     ck_assert(y->ndim == 4 && y->shape[0] == g.n && y->shape[1] == g.o && y->shape[2] == g.oh &&
               y->shape[3] == g.ow);
@@ -139,7 +140,7 @@ static void check_case(const conv_case *k, bool strided)
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
 }
 
-#define OPTS(...) ((tg_k_conv2d_opts){__VA_ARGS__})
+#define OPTS(...) ((tg_conv2d_opts){__VA_ARGS__})
 
 static const conv_case cases[] = {
     {"3x3 pad 1", 2, 3, 6, 5, 4, 3, 3, OPTS(.padding = {1, 1}), true},
@@ -223,11 +224,11 @@ START_TEST(test_hand_checked)
     tg_release(y);
     /* the input gradient of ones through a 2x2 kernel of ones counts windows */
     tg_tensor *g = tg_ones(TG_SHAPE(1, 1, 3, 3), TG_FLOAT32);
-    tg_tensor *gx = tg_k_conv2d_grad_input(g, w, x->shape, OPTS(.groups = 0));
+    tg_tensor *gx = tg_k_conv2d_backward_input(g, w, x->shape, OPTS(.groups = 0));
     assert_values(gx, (float[]){1, 2, 2, 1, 2, 4, 4, 2, 2, 4, 4, 2, 1, 2, 2, 1}, 16);
-    tg_tensor *gw = tg_k_conv2d_grad_weight(g, x, w->shape, OPTS(.groups = 0));
+    tg_tensor *gw = tg_k_conv2d_backward_weight(g, x, w->shape, OPTS(.groups = 0));
     assert_values(gw, (float[]){54, 63, 90, 99}, 4);
-    tg_tensor *gb = tg_k_conv2d_grad_bias(g);
+    tg_tensor *gb = tg_k_conv2d_backward_bias(g);
     assert_values(gb, (float[]){9}, 1);
     tg_tensor *all[] = {x, w, b, g, gx, gw, gb};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) tg_release(all[i]);
@@ -253,7 +254,7 @@ START_TEST(test_output_shapes)
     y = tg_k_conv2d(x, w, NULL, OPTS(.groups = 2));
     ck_assert_msg(y != NULL, "%s", tg_last_error());
     ck_assert_int_eq(tg_numel(y), 0);
-    tg_tensor *gw = tg_k_conv2d_grad_weight(y, x, w->shape, OPTS(.groups = 2));
+    tg_tensor *gw = tg_k_conv2d_backward_weight(y, x, w->shape, OPTS(.groups = 2));
     ck_assert_msg(gw != NULL, "%s", tg_last_error());
     ck_assert_double_eq(tg_get(gw, (int64_t[]){5, 1, 2, 1}), 0.0);
     tg_release(gw);
@@ -264,7 +265,7 @@ START_TEST(test_output_shapes)
 END_TEST
 
 /* Calls conv2d and checks it fails with a message containing want. */
-static void assert_fails(tg_tensor *x, tg_tensor *w, tg_tensor *b, tg_k_conv2d_opts o, const char *want)
+static void assert_fails(tg_tensor *x, tg_tensor *w, tg_tensor *b, tg_conv2d_opts o, const char *want)
 {
     tg_clear_error();
     tg_tensor *y = tg_k_conv2d(x, w, b, o);
@@ -301,13 +302,13 @@ START_TEST(test_errors)
     ck_assert_ptr_nonnull(strstr(tg_last_error(), "earlier"));
     /* gradients check the incoming gradient's shape */
     tg_tensor *g = tg_zeros(TG_SHAPE(1, 2, 4, 3), TG_FLOAT32);
-    ck_assert_ptr_null(tg_k_conv2d_grad_input(g, w4, x->shape, OPTS(.groups = 0)));
+    ck_assert_ptr_null(tg_k_conv2d_backward_input(g, w4, x->shape, OPTS(.groups = 0)));
     ck_assert_ptr_nonnull(
-        strstr(tg_last_error(), "conv2d_grad_input: gradient has shape (1,2,4,3), the output's is (1,2,3,3)"));
-    ck_assert_ptr_null(tg_k_conv2d_grad_weight(g, x, w4->shape, OPTS(.groups = 0)));
-    ck_assert_ptr_nonnull(strstr(tg_last_error(), "conv2d_grad_weight: gradient has shape (1,2,4,3)"));
-    ck_assert_ptr_null(tg_k_conv2d_grad_bias(b3));
-    ck_assert_ptr_nonnull(strstr(tg_last_error(), "conv2d_grad_bias: gradient (3) must have 4 dims"));
+        strstr(tg_last_error(), "conv2d_backward_input: gradient has shape (1,2,4,3), the output's is (1,2,3,3)"));
+    ck_assert_ptr_null(tg_k_conv2d_backward_weight(g, x, w4->shape, OPTS(.groups = 0)));
+    ck_assert_ptr_nonnull(strstr(tg_last_error(), "conv2d_backward_weight: gradient has shape (1,2,4,3)"));
+    ck_assert_ptr_null(tg_k_conv2d_backward_bias(b3));
+    ck_assert_ptr_nonnull(strstr(tg_last_error(), "conv2d_backward_bias: gradient (3) must have 4 dims"));
     tg_tensor *all[] = {x, x3, w, w4, w2, big, b3, xi, g};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) tg_release(all[i]);
 }
@@ -325,9 +326,9 @@ static void run_all(const conv_case *k, tg_tensor **res)
     tg_tensor *b = tg_randn(&rng, TG_SHAPE(g.o));
     tg_tensor *gr = tg_randn(&rng, TG_SHAPE(g.n, g.o, g.oh, g.ow));
     res[0] = tg_k_conv2d(x, w, b, k->opts);
-    res[1] = tg_k_conv2d_grad_input(gr, w, x->shape, k->opts);
-    res[2] = tg_k_conv2d_grad_weight(gr, x, w->shape, k->opts);
-    res[3] = tg_k_conv2d_grad_bias(gr);
+    res[1] = tg_k_conv2d_backward_input(gr, w, x->shape, k->opts);
+    res[2] = tg_k_conv2d_backward_weight(gr, x, w->shape, k->opts);
+    res[3] = tg_k_conv2d_backward_bias(gr);
     tg_release(x);
     tg_release(w);
     tg_release(b);

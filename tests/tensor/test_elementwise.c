@@ -2,6 +2,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "kernels.h"
 #include "suites.h"
 #include "tensorgrad.h"
 

@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "helpers.h"
+#include "kernels.h"
 #include "suites.h"
-#include "tensor/index.h"
 #include "tensorgrad.h"
 
 static tg_tensor *f32(int ndim, const int64_t *shape, const float *v)

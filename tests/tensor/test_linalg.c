@@ -6,8 +6,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "kernels.h"
 #include "tensorgrad.h"
-#include "tensor/linalg.h"
 
 Suite *linalg_suite(void);
 

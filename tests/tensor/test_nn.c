@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "helpers.h"
+#include "kernels.h"
 #include "suites.h"
 #include "tensorgrad.h"
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "helpers.h"
+#include "kernels.h"
 #include "suites.h"
 #include "tensorgrad.h"
 
@@ -135,20 +136,20 @@ static tg_tensor *plane_arange(int64_t h, int64_t w)
     return v;
 }
 
-#define GEOM(...) (&(tg_pool_geom){.dilation = {1, 1}, __VA_ARGS__})
+#define OPTS(...) ((tg_pool2d_opts){__VA_ARGS__})
 
 START_TEST(test_max_pool_values)
 {
     tg_tensor *x = plane_arange(4, 4), *idx;
-    EXPECT(tg_k_max_pool2d(x, GEOM(.kernel = {2, 2}, .stride = {2, 2}), &idx), S(1, 1, 2, 2), 5, 7, 13, 15);
+    EXPECT(tg_k_max_pool2d(x, OPTS(.kernel = {2, 2}, .stride = {2, 2}), &idx), S(1, 1, 2, 2), 5, 7, 13, 15);
     ck_assert_int_eq(tg_get_i64(idx, (int64_t[]){0, 0, 1, 0}), 13);
     tg_release(idx);
     /* dilation 2: the window (0,0) takes rows/cols 0 and 2 */
-    tg_pool_geom dilated = {.kernel = {2, 2}, .stride = {1, 1}, .dilation = {2, 2}};
-    EXPECT(tg_k_max_pool2d(x, &dilated, NULL), S(1, 1, 2, 2), 10, 11, 14, 15);
+    tg_pool2d_opts dilated = {.kernel = {2, 2}, .stride = {1, 1}, .dilation = {2, 2}};
+    EXPECT(tg_k_max_pool2d(x, dilated, NULL), S(1, 1, 2, 2), 10, 11, 14, 15);
     /* padding is -inf, not 0: all-negative input keeps its own maxima */
     tg_tensor *neg = tg_k_add_scalar(x, -100.0f);
-    EXPECT(tg_k_max_pool2d(neg, GEOM(.kernel = {3, 3}, .stride = {2, 2}, .padding = {1, 1}), NULL), S(1, 1, 2, 2),
+    EXPECT(tg_k_max_pool2d(neg, OPTS(.kernel = {3, 3}, .stride = {2, 2}, .padding = {1, 1}), NULL), S(1, 1, 2, 2),
            -95, -93, -87, -85);
     tg_release(x), tg_release(neg);
 }
@@ -158,13 +159,13 @@ END_TEST
 START_TEST(test_max_pool_ties_and_nan)
 {
     tg_tensor *x = tg_ones(S(1, 1, 2, 3), TG_FLOAT32), *idx;
-    tg_tensor *out = tg_k_max_pool2d(x, GEOM(.kernel = {2, 2}, .stride = {1, 1}), &idx);
+    tg_tensor *out = tg_k_max_pool2d(x, OPTS(.kernel = {2, 2}, .stride = {1, 1}), &idx);
     ck_assert_int_eq(tg_get_i64(idx, (int64_t[]){0, 0, 0, 0}), 0);
     ck_assert_int_eq(tg_get_i64(idx, (int64_t[]){0, 0, 0, 1}), 1);
     tg_tensor *g = tg_ones(S(1, 1, 1, 2), TG_FLOAT32);
     EXPECT(tg_k_max_pool2d_backward(g, idx, 2, 3), S(1, 1, 2, 3), 1, 1, 0, 0, 0, 0);
     tg_tensor *nan = tg_from_data(S(1, 1, 1, 3), TG_FLOAT32, (const float[]){1, NAN, 5});
-    tg_tensor *m = tg_k_max_pool2d(nan, GEOM(.kernel = {1, 3}, .stride = {1, 3}), NULL);
+    tg_tensor *m = tg_k_max_pool2d(nan, OPTS(.kernel = {1, 3}, .stride = {1, 3}), NULL);
     ck_assert(isnan(tg_get(m, (int64_t[]){0, 0, 0, 0})));
     tg_release(x), tg_release(out), tg_release(idx), tg_release(g), tg_release(nan), tg_release(m);
 }
@@ -176,8 +177,8 @@ END_TEST
 START_TEST(test_max_pool_empty_window)
 {
     tg_tensor *x = plane_arange(2, 2), *idx;
-    tg_pool_geom g = {.kernel = {2, 2}, .stride = {1, 1}, .padding = {1, 1}, .dilation = {3, 3}};
-    tg_tensor *y = tg_k_max_pool2d(x, &g, &idx);
+    tg_pool2d_opts o = {.kernel = {2, 2}, .stride = {1, 1}, .padding = {1, 1}, .dilation = {3, 3}};
+    tg_tensor *y = tg_k_max_pool2d(x, o, &idx);
     ck_assert_msg(y != NULL, "%s", tg_last_error());
     ck_assert(isinf(tg_get(y, (int64_t[]){0, 0, 0, 0})) && tg_get(y, (int64_t[]){0, 0, 0, 0}) < 0);
     ck_assert_int_eq(tg_get_i64(idx, (int64_t[]){0, 0, 0, 0}), -1);
@@ -188,8 +189,8 @@ START_TEST(test_max_pool_empty_window)
 END_TEST
 
 /* A direct reading of max pooling for one output: the first maximum of
- * the in-bounds taps, or -1. */
-static int64_t naive_argmax(const float *x, int64_t ih, int64_t iw, const tg_pool_geom *g, int64_t oh, int64_t ow)
+ * the in-bounds taps, or -1 (g has every field given). */
+static int64_t naive_argmax(const float *x, int64_t ih, int64_t iw, const tg_pool2d_opts *g, int64_t oh, int64_t ow)
 {
     int64_t at = -1;
     for (int64_t i = 0; i < g->kernel[0]; i++)
@@ -205,7 +206,7 @@ static int64_t naive_argmax(const float *x, int64_t ih, int64_t iw, const tg_poo
  * windows against the direct reading, values and indices. */
 START_TEST(test_max_pool_matches_direct)
 {
-    const tg_pool_geom geoms[] = {
+    const tg_pool2d_opts geoms[] = {
         {.kernel = {3, 3}, .stride = {2, 2}, .padding = {1, 1}, .dilation = {1, 1}},
         {.kernel = {2, 3}, .stride = {1, 1}, .padding = {1, 1}, .dilation = {2, 3}},
         {.kernel = {2, 2}, .stride = {3, 3}, .dilation = {1, 1}, .ceil_mode = true},
@@ -214,7 +215,7 @@ START_TEST(test_max_pool_matches_direct)
     tg_tensor *x = tg_randn(&rng, S(2, 3, 9, 301));
     const float *xd = tg_data_f32(x);
     for (size_t k = 0; k < sizeof geoms / sizeof *geoms; k++) {
-        tg_tensor *idx, *y = tg_k_max_pool2d(x, &geoms[k], &idx);
+        tg_tensor *idx, *y = tg_k_max_pool2d(x, geoms[k], &idx);
         ck_assert_msg(y != NULL, "%s", tg_last_error());
         int64_t oh = y->shape[2], ow = y->shape[3], n = 0;
         const float *yd = tg_data_f32(y);
@@ -235,24 +236,24 @@ END_TEST
 START_TEST(test_avg_pool_values)
 {
     tg_tensor *x = plane_arange(4, 4), *ones = tg_ones(S(1, 1, 5, 5), TG_FLOAT32);
-    EXPECT(tg_k_avg_pool2d(x, GEOM(.kernel = {2, 2}, .stride = {2, 2})), S(1, 1, 2, 2), 2.5f, 4.5f, 10.5f, 12.5f);
+    EXPECT(tg_k_avg_pool2d(x, OPTS(.kernel = {2, 2}, .stride = {2, 2})), S(1, 1, 2, 2), 2.5f, 4.5f, 10.5f, 12.5f);
     /* padding counted: windows [-1,2) and [2,5) per dim hold 2 and 3 inputs
      * of 3 */
-    EXPECT(tg_k_avg_pool2d(ones, GEOM(.kernel = {3, 3}, .stride = {3, 3}, .padding = {1, 1},
+    EXPECT(tg_k_avg_pool2d(ones, OPTS(.kernel = {3, 3}, .stride = {3, 3}, .padding = {1, 1},
                                       .count_include_pad = true)),
            S(1, 1, 2, 2), 4.0f / 9, 6.0f / 9, 6.0f / 9, 1);
-    EXPECT(tg_k_avg_pool2d(ones, GEOM(.kernel = {3, 3}, .stride = {3, 3}, .padding = {1, 1})), S(1, 1, 2, 2), 1, 1,
+    EXPECT(tg_k_avg_pool2d(ones, OPTS(.kernel = {3, 3}, .stride = {3, 3}, .padding = {1, 1})), S(1, 1, 2, 2), 1, 1,
            1, 1);
     /* ceil_mode, k2 s2 p1 on 5: 3 windows, not 4 (the 4th would start in the
      * right padding); the first spans 1 input + 1 pad, the last 2 inputs */
-    EXPECT(tg_k_avg_pool2d(ones, GEOM(.kernel = {2, 2}, .stride = {2, 2}, .padding = {1, 1}, .ceil_mode = true,
+    EXPECT(tg_k_avg_pool2d(ones, OPTS(.kernel = {2, 2}, .stride = {2, 2}, .padding = {1, 1}, .ceil_mode = true,
                                       .count_include_pad = true)),
            S(1, 1, 3, 3), 0.25f, 0.5f, 0.5f, 0.5f, 1, 1, 0.5f, 1, 1);
     /* ceil_mode adds a window that starts inside the input: 5 -> 3 with k2 s2 */
     tg_tensor *five = plane_arange(1, 5);
-    EXPECT(tg_k_avg_pool2d(five, GEOM(.kernel = {1, 2}, .stride = {1, 2}, .ceil_mode = true)), S(1, 1, 1, 3), 0.5f,
+    EXPECT(tg_k_avg_pool2d(five, OPTS(.kernel = {1, 2}, .stride = {1, 2}, .ceil_mode = true)), S(1, 1, 1, 3), 0.5f,
            2.5f, 4);
-    EXPECT(tg_k_avg_pool2d(five, GEOM(.kernel = {1, 2}, .stride = {1, 2}, .ceil_mode = true,
+    EXPECT(tg_k_avg_pool2d(five, OPTS(.kernel = {1, 2}, .stride = {1, 2}, .ceil_mode = true,
                                       .count_include_pad = true)),
            S(1, 1, 1, 3), 0.5f, 2.5f, 4);
     tg_release(x), tg_release(ones), tg_release(five);
@@ -292,7 +293,7 @@ START_TEST(test_pool_errors)
     expect_error(tg_adaptive_avg_pool2d(x3, 1, 1), "adaptive_avg_pool2d", "(N,C,H,W)");
     tg_tensor *bad = tg_full(S(1, 1, 2, 2), 99.0f), *idx = tg_k_to_dtype(bad, TG_INT64);
     expect_error(tg_k_max_pool2d_backward(g, idx, 4, 4), "4 indices outside", "(4,4)");
-    expect_error(tg_k_avg_pool2d_backward(g, GEOM(.kernel = {3, 3}, .stride = {1, 1}), 5, 5), "gradient is (2,2)",
+    expect_error(tg_k_avg_pool2d_backward(g, OPTS(.kernel = {3, 3}, .stride = {1, 1}), 5, 5), "gradient is (2,2)",
                  "gives (3,3)");
     tg_release(x), tg_release(x3), tg_release(g), tg_release(bad), tg_release(idx);
 }
@@ -327,7 +328,7 @@ static void run_bn(tg_tensor *x, float *buf, int64_t *n)
 static void run_pools(tg_tensor *x, float *buf, int64_t *n)
 {
     tg_tensor *idx;
-    tg_pool_geom *pg = GEOM(.kernel = {3, 3}, .stride = {2, 2}, .padding = {1, 1}, .count_include_pad = true);
+    tg_pool2d_opts pg = OPTS(.kernel = {3, 3}, .stride = {2, 2}, .padding = {1, 1}, .count_include_pad = true);
     tg_tensor *mp = tg_k_max_pool2d(x, pg, &idx), *ap = tg_k_avg_pool2d(x, pg);
     append(tg_k_max_pool2d_backward(mp, idx, x->shape[2], x->shape[3]), buf, n);
     append(tg_k_avg_pool2d_backward(ap, pg, x->shape[2], x->shape[3]), buf, n);

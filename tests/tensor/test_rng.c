@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "kernels.h"
 #include "suites.h"
 #include "tensorgrad.h"
 

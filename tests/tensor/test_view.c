@@ -1,6 +1,7 @@
 /* Views share storage; reshape copies only when it must; copies convert. */
 #include <string.h>
 
+#include "kernels.h"
 #include "suites.h"
 #include "tensorgrad.h"
 

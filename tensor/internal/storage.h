@@ -1,4 +1,6 @@
-/* Refcounted storage: the memory behind one or more tensors (internal). */
+/* Refcounted storage, the tensor headers over it and the memory blocks
+ * behind it, with the shape helpers tensor/ and the layers above share
+ * (internal). */
 #ifndef TG_STORAGE_H
 #define TG_STORAGE_H
 
@@ -18,5 +20,12 @@ void tg_contiguous_strides(int ndim, const int64_t *shape, int64_t *stride);
 void tg_set_autograd_meta_free(void (*fn)(struct tg_autograd_meta *));
 /* prod(shape), or -1 with error on overflow or a negative size. */
 int64_t tg_shape_numel(const char *op, int ndim, const int64_t *shape);
+/* A dim index in [-ndim, ndim) made non-negative; -1 (with error) if out of range. */
+int tg_wrap_dim(const char *op, int dim, int ndim);
+
+/* The blocks behind storage (memory.c): a 64-byte-aligned block for
+ * nbytes, from the cache when one fits, and its return. */
+void *tg_memory_alloc(size_t nbytes);
+void tg_memory_free(void *block, size_t nbytes);
 
 #endif

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "data/dataset.h"
-#include "data/path_list.h"
+#include "data/internal/path_list.h"
 
 /* How the values stored in a mask file become class ids. */
 typedef struct tg_label_map {

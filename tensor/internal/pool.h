@@ -7,33 +7,29 @@
 #ifndef TG_POOL_H
 #define TG_POOL_H
 
+#include "tensor/options.h"
 #include "tensor/tensor.h"
 
-/* A pooling window over (h, w), every field given (no defaults). The
- * output size is (in + 2 padding - dilation (kernel - 1) - 1) / stride + 1,
- * rounded up with ceil_mode, less one if the last window would start past
- * the input and its left padding (PyTorch's rule). Padding may be at most
- * half the kernel. count_include_pad is for average pooling, which takes
- * no dilation. */
-typedef struct tg_pool_geom {
-    int64_t kernel[2], stride[2], padding[2], dilation[2];
-    bool ceil_mode, count_include_pad;
-} tg_pool_geom;
+/* The window is a tg_pool2d_opts, its zeros filled with PyTorch's defaults
+ * (stride: the kernel; dilation: 1). The output size is
+ * (in + 2 padding - dilation (kernel - 1) - 1) / stride + 1, rounded up
+ * with ceil_mode, less one if the last window would start past the input
+ * and its left padding (PyTorch's rule). */
 
 /* Max over each window, padding counting as -inf; a NaN wins. If indices
  * is not NULL it gets the int64 (N,C,H',W') flat index h W + w of each
  * window's first maximum in its plane. A window that dilation leaves with
  * no input element gives -inf, as PyTorch, and index -1 (no gradient;
  * PyTorch's points past the plane). */
-tg_tensor *tg_k_max_pool2d(tg_tensor *x, const tg_pool_geom *g, tg_tensor **indices);
+tg_tensor *tg_k_max_pool2d(tg_tensor *x, tg_pool2d_opts opts, tg_tensor **indices);
 /* Routes grad (N,C,H',W') to the indices, into a zero (N,C,in_h,in_w). */
 tg_tensor *tg_k_max_pool2d_backward(tg_tensor *grad, tg_tensor *indices, int64_t in_h, int64_t in_w);
 
 /* Mean over each window: the divisor counts the padding inside the padded
  * input if count_include_pad, else only the input elements (PyTorch's
  * avg_pool2d). */
-tg_tensor *tg_k_avg_pool2d(tg_tensor *x, const tg_pool_geom *g);
-tg_tensor *tg_k_avg_pool2d_backward(tg_tensor *grad, const tg_pool_geom *g, int64_t in_h, int64_t in_w);
+tg_tensor *tg_k_avg_pool2d(tg_tensor *x, tg_pool2d_opts opts);
+tg_tensor *tg_k_avg_pool2d_backward(tg_tensor *grad, tg_pool2d_opts opts, int64_t in_h, int64_t in_w);
 
 /* Mean over windows [floor(i in / out), ceil((i + 1) in / out)) per dim,
  * as torch's adaptive_avg_pool2d. */

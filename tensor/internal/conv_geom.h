@@ -27,19 +27,19 @@ bool conv_gemm_applies(const conv_geom *g);
 /* out (N,O,H',W') = conv(x, w) + bias (or NULL); x, w contiguous. 0 or -1. */
 int conv_gemm_forward(const conv_geom *g, const float *x, const float *w, const float *bias, float *out);
 
-/* Whether conv_gemm_grad_weight takes it: one group, enough rows (C kh kw)
+/* Whether conv_gemm_backward_weight takes it: one group, enough rows (C kh kw)
  * to share among threads and enough pixels, at any width. */
-bool conv_gemm_applies_grad_weight(const conv_geom *g);
+bool conv_gemm_applies_backward_weight(const conv_geom *g);
 
 /* dw (O,C,kh,kw) from the output gradient and the input; grad, x
  * contiguous. 0 or -1. */
-int conv_gemm_grad_weight(const conv_geom *g, const float *grad, const float *x, float *dw);
+int conv_gemm_backward_weight(const conv_geom *g, const float *grad, const float *x, float *dw);
 
-/* Whether conv_gemm_grad_input takes it: one group, stride 1, padding at
+/* Whether conv_gemm_backward_input takes it: one group, stride 1, padding at
  * most the kernel's reach, and wide input images. */
-bool conv_gemm_applies_grad_input(const conv_geom *g);
+bool conv_gemm_applies_backward_input(const conv_geom *g);
 
 /* dx (N,C,H,W) from the output gradient; grad, w contiguous. 0 or -1. */
-int conv_gemm_grad_input(const conv_geom *g, const float *grad, const float *w, float *dx);
+int conv_gemm_backward_input(const conv_geom *g, const float *grad, const float *w, float *dx);
 
 #endif

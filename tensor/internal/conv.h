@@ -15,27 +15,20 @@
 #ifndef TG_CONV_H
 #define TG_CONV_H
 
+#include "tensor/options.h"
 #include "tensor/tensor.h"
-
-/* (h, w) pairs. 0 in stride, dilation or groups means 1. */
-typedef struct tg_k_conv2d_opts {
-    int stride[2];
-    int padding[2];
-    int dilation[2];
-    int groups;
-} tg_k_conv2d_opts;
 
 /* The output of conv2d, or NULL with an error such as
  * "conv2d: input has 4 channels, weight expects 3 (groups 1)". */
-tg_tensor *tg_k_conv2d(tg_tensor *x, tg_tensor *w, tg_tensor *bias, tg_k_conv2d_opts opts);
+tg_tensor *tg_k_conv2d(tg_tensor *x, tg_tensor *w, tg_tensor *bias, tg_conv2d_opts opts);
 
 /* dL/dx (x_shape, the forward's input shape) from g = dL/dout and w. */
-tg_tensor *tg_k_conv2d_grad_input(tg_tensor *g, tg_tensor *w, const int64_t *x_shape, tg_k_conv2d_opts opts);
+tg_tensor *tg_k_conv2d_backward_input(tg_tensor *g, tg_tensor *w, const int64_t *x_shape, tg_conv2d_opts opts);
 
 /* dL/dw (w_shape, the forward's weight shape) from g = dL/dout and x. */
-tg_tensor *tg_k_conv2d_grad_weight(tg_tensor *g, tg_tensor *x, const int64_t *w_shape, tg_k_conv2d_opts opts);
+tg_tensor *tg_k_conv2d_backward_weight(tg_tensor *g, tg_tensor *x, const int64_t *w_shape, tg_conv2d_opts opts);
 
 /* dL/dbias from g (N,O,H',W'): g summed over N, H' and W', shape (O). */
-tg_tensor *tg_k_conv2d_grad_bias(tg_tensor *g);
+tg_tensor *tg_k_conv2d_backward_bias(tg_tensor *g);
 
 #endif

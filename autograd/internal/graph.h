@@ -2,7 +2,7 @@
 #ifndef TG_GRAPH_H
 #define TG_GRAPH_H
 
-#include "autograd/node.h"
+#include "autograd/internal/node.h"
 
 struct tg_autograd_meta {
     bool requires_grad;

@@ -43,9 +43,9 @@ tg_tensor *tg_k_gt(tg_tensor *a, tg_tensor *b);
 tg_tensor *tg_k_ge(tg_tensor *a, tg_tensor *b);
 
 /* fused gradient kernels: g * relu'(y), g * y * (1 - y), g * (1 - y * y) */
-tg_tensor *tg_k_relu_grad(tg_tensor *g, tg_tensor *y);
-tg_tensor *tg_k_sigmoid_grad(tg_tensor *g, tg_tensor *y);
-tg_tensor *tg_k_tanh_grad(tg_tensor *g, tg_tensor *y);
+tg_tensor *tg_k_relu_backward(tg_tensor *g, tg_tensor *y);
+tg_tensor *tg_k_sigmoid_backward(tg_tensor *g, tg_tensor *y);
+tg_tensor *tg_k_tanh_backward(tg_tensor *g, tg_tensor *y);
 
 /* cond != 0 ? a : b, all three broadcast together. */
 tg_tensor *tg_k_where(tg_tensor *cond, tg_tensor *a, tg_tensor *b);

@@ -4,8 +4,9 @@
  * The bytes go to "<path>.tmp-XXXXXX" (a fresh name in the same directory,
  * so the rename cannot cross file systems), which is flushed and fsync'ed,
  * then renamed over path; then the directory is fsync'ed, so the rename
- * survives a power loss. Used by the safetensors writer and the image
- * writers. Internal header (not installed). */
+ * survives a power loss. Used by the safetensors writer, the image writers
+ * and tg_train_write_file (train/run.h), which programs call. Internal
+ * header (not installed). */
 #ifndef TG_ATOMIC_FILE_H
 #define TG_ATOMIC_FILE_H
 

@@ -1,0 +1,32 @@
+/* The options of the ops that take many parameters: one struct per op,
+ * shared by its kernel (tensor/) and its differentiable form
+ * (autograd/ops.h). A zero field means PyTorch's default, which the
+ * kernels fill in, so a struct literal names only what differs:
+ * (tg_conv2d_opts){.padding = {1, 1}}. */
+#ifndef TG_OPTIONS_H
+#define TG_OPTIONS_H
+
+#include <stdbool.h>
+
+#include "tensor/export.h"
+
+/* torch.nn.functional.conv2d's, as (h, w) pairs. */
+typedef struct tg_conv2d_opts {
+    int stride[2];   /* 0 means 1 */
+    int padding[2];  /* zero padding */
+    int dilation[2]; /* 0 means 1 */
+    int groups;      /* 0 means 1 */
+} tg_conv2d_opts;
+
+/* A pooling window over (h, w), as torch.nn.functional.max_pool2d and
+ * avg_pool2d take it. */
+typedef struct tg_pool2d_opts {
+    int kernel[2];
+    int stride[2];          /* 0 means the kernel */
+    int padding[2];         /* at most half the kernel */
+    int dilation[2];        /* 0 means 1; average pooling takes none */
+    bool ceil_mode;
+    bool count_include_pad; /* avg_pool2d; PyTorch's default is true */
+} tg_pool2d_opts;
+
+#endif
