@@ -227,7 +227,8 @@ int main(int argc, char **argv)
     join_command(argc, argv, m.command, sizeof m.command);
     if (open_out(&m)) return 1;
     tg_train_interrupt_install();
-    log_line(&m, "%s (preset %s, %ld seeds, %d threads)", m.command, m.c.preset, m.c.seeds, tg_get_num_threads());
+    log_line(&m, "%s (preset %s, %ld seed%s, %d threads)", m.command, m.c.preset, m.c.seeds, m.c.seeds == 1 ? "" : "s",
+             tg_get_num_threads());
     rc = run_all(&m);
     if (rc == 1) log_line(&m, "stopped; run the same command again to continue");
     if (rc == 0) rc = report(&m);

@@ -39,23 +39,24 @@ static compare_config full_preset(void)
     return c;
 }
 
-/* The demo: the full protocol at toy scale, about 4.5 minutes on 2 quiet
- * cores (measured: 506 CPU-s in all). Pretraining: 96 steps of 64 images at
- * width 0.125 per method (0.65 CPU-s a step); the queue holds half the
- * images, as in full. Fine-tuning at full's lr 0.1 but batch 4: at batch 32,
- * 80 to 300 steps left random init predicting only background, while steps
- * of 4 images learn objects (random init, 20 epochs of 256 = 1280 steps:
- * things-mIoU 0.060 and 0.059 on seeds 0 and 1, 12 epochs 0.017 and 0.011,
- * 28 epochs 0.079; batch 8 at 640 steps 0.013, batch 2 none). 28 epochs
- * (1792 steps, 50 CPU-s) leave a margin past that threshold: at 20, one
- * pretrained arm's seed stayed at background. The probe is kept short
+/* The demo: the full protocol at toy scale, in under 5 minutes on 2 quiet
+ * cores. Pretraining: 96 steps of 64 images at width 0.125 per method
+ * (about 40 s each); the queue holds half the images, as in full.
+ * Fine-tuning at full's lr 0.1 but batch 4: at batch 32, 80 to 300 steps
+ * left random init predicting only background, while steps of 4 images
+ * learn objects (random init, 20 epochs of 256 = 1280 steps: things-mIoU
+ * 0.060 and 0.059 on seeds 0 and 1, 12 epochs 0.017 and 0.011, 28 epochs
+ * 0.079; batch 8 at 640 steps 0.013, batch 2 none). 28 epochs (1792 steps,
+ * about 42 s) leave a margin past that threshold: at 20, one pretrained
+ * arm's seed stayed at background. One fine-tune seed: two took 5:47 on a
+ * quiet machine (--seeds 2 for a spread). The probe is kept short
  * (3 epochs): at full scale it segments no object either. */
 static compare_config quick_preset(void)
 {
     compare_config c = full_preset();
     c.preset = "quick";
     c.out = "compare_quick";
-    c.seeds = 2;
+    c.seeds = 1;
     c.pretrain.images = 2048;
     c.pretrain.arch.width = 0.125;
     c.pretrain.epochs = 3;

@@ -42,7 +42,8 @@ static int write_chart(const compare_config *c, const compare_results *r)
         }
     free(v);
     char title[128];
-    snprintf(title, sizeof title, "Test mIoU, mean +/- std over %ld seed%s", r->seeds, r->seeds > 1 ? "s" : "");
+    if (r->seeds == 1) snprintf(title, sizeof title, "Test mIoU, one fine-tune seed");
+    else snprintf(title, sizeof title, "Test mIoU, mean +/- std over %ld seeds", r->seeds);
     plot_bars_spec spec = {.title = title, .groups = ARMS, .series = EVALS, .group_names = compare_arm_labels,
                            .series_names = evals, .value = mean, .error = std};
     tg_image img = {0};

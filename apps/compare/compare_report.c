@@ -85,8 +85,7 @@ static void md_number(FILE *f, double v, int decimals, bool sign)
 static void md_summary(FILE *f, stats_summary s, bool sign)
 {
     md_number(f, s.mean, 4, sign);
-    if (s.n < 2) fprintf(f, " (1 seed)");
-    else if (isfinite(s.mean)) fprintf(f, " ± %.4f", s.std);
+    if (s.n >= 2 && isfinite(s.mean)) fprintf(f, " ± %.4f", s.std);
 }
 
 static void md_time(FILE *f, double seconds)
@@ -138,7 +137,8 @@ static void md_no_objects(FILE *f, const reporter *rp)
 
 static void md_scores(FILE *f, const reporter *rp)
 {
-    fprintf(f, "## Test scores (mean ± sample std over %d seeds)\n\n| arm |", rp->seeds);
+    if (rp->seeds == 1) fprintf(f, "## Test scores (one fine-tune seed)\n\n| arm |");
+    else fprintf(f, "## Test scores (mean ± sample std over %d seeds)\n\n| arm |", rp->seeds);
     for (int s = 0; s < SCORES; s++)
         for (int e = 0; e < EVALS; e++) fprintf(f, " %s %s |", eval_labels[e], score_labels[s]);
     fprintf(f, "\n| --- |");

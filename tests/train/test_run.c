@@ -24,6 +24,7 @@
 #define EPOCHS 4
 #define PER_EPOCH (SAMPLES / BATCH)
 #define TOTAL (EPOCHS * PER_EPOCH)
+#define CONFIG "{\"lr\":0.05}" /* the run's settings */
 
 /* ---- the toy dataset: sample i is a 1x2 RGB image of bytes 7i+k ---- */
 
@@ -198,7 +199,7 @@ static void assert_same(const outcome *a, const outcome *b)
 static outcome full_run(void)
 {
     trainer t;
-    trainer_init(&t, "{\"lr\":0.05}", false);
+    trainer_init(&t, CONFIG, false);
     ck_assert_int_eq(train(&t, 0, 0), 0);
     ck_assert_int_eq(t.state.step, TOTAL);
     ck_assert_int_eq(t.saves, EPOCHS);
@@ -209,11 +210,21 @@ static outcome full_run(void)
     return o;
 }
 
-/* Resumes the run in run_dir and takes it to the end. */
-static outcome resumed_run(void)
+/* A fresh run stopped (and saved) once stop steps are done. */
+static void stopped_run(int64_t stop)
 {
     trainer t;
-    trainer_init(&t, "{\"lr\":0.05}", true);
+    trainer_init(&t, CONFIG, false);
+    ck_assert_int_eq(train(&t, stop, 0), 1);
+    ck_assert_int_eq(t.state.step, stop);
+    trainer_free(&t);
+}
+
+/* Resumes the run in run_dir with config and takes it to the end. */
+static outcome resumed_run(const char *config)
+{
+    trainer t;
+    trainer_init(&t, config, true);
     ck_assert_int_eq(train(&t, 0, 0), 0);
     outcome o = outcome_of(&t);
     trainer_free(&t);
@@ -245,12 +256,8 @@ END_TEST
 START_TEST(test_stop_and_resume_is_exact)
 {
     outcome full = full_run();
-    trainer t;
-    trainer_init(&t, "{\"lr\":0.05}", false);
-    ck_assert_int_eq(train(&t, 5, 0), 1);
-    ck_assert_int_eq(t.state.step, 5);
-    trainer_free(&t);
-    outcome resumed = resumed_run();
+    stopped_run(5);
+    outcome resumed = resumed_run(CONFIG);
     assert_same(&full, &resumed);
     free(full.log), free(resumed.log);
 }
@@ -260,13 +267,14 @@ END_TEST
 START_TEST(test_resume_cuts_the_log_to_the_checkpoint)
 {
     outcome full = full_run();
-    trainer t;
-    trainer_init(&t, "{\"lr\":0.05}", false);
-    ck_assert_int_eq(train(&t, 5, 0), 1);
-    ck_assert_int_eq(tg_train_run_log(&t.run, "{\"step\":6,\"loss\":99}"), 0);
-    ck_assert_int_eq(tg_train_run_log(&t.run, "{\"step\":7,\"loss\":99}"), 0);
-    trainer_free(&t);
-    outcome resumed = resumed_run();
+    stopped_run(5);
+    char log[512];
+    snprintf(log, sizeof log, "%s/log.jsonl", run_dir);
+    FILE *f = fopen(log, "a");
+    ck_assert_ptr_nonnull(f);
+    fputs("{\"step\":6,\"loss\":99}\n{\"step\":7,\"loss\":99}\n", f);
+    fclose(f);
+    outcome resumed = resumed_run(CONFIG);
     assert_same(&full, &resumed);
     free(full.log), free(resumed.log);
 }
@@ -276,7 +284,7 @@ END_TEST
 START_TEST(test_checkpoints_every_epoch_and_every_n_steps)
 {
     trainer t;
-    trainer_init(&t, "{\"lr\":0.05}", false);
+    trainer_init(&t, CONFIG, false);
     ck_assert_int_eq(train(&t, 0, 2), 0);
     ck_assert_int_eq(t.saves, 8); /* steps 2, 3, 4, 6, 8, 9, 10, 12 */
     trainer_free(&t);
@@ -285,16 +293,13 @@ END_TEST
 
 START_TEST(test_resume_with_other_settings_is_refused)
 {
-    trainer t;
-    trainer_init(&t, "{\"lr\":0.05}", false);
-    ck_assert_int_eq(train(&t, 4, 0), 1);
-    trainer_free(&t);
+    stopped_run(4);
     tg_train_run run;
     tg_rng rng = tg_rng_new(0, 0);
     tg_train_state s = {.model = tg_nn_linear(FEATURES, 1, true, &rng)};
     ck_assert_int_eq(tg_train_run_open(&run, run_dir, "{\"lr\":0.1}", true, &s), -1);
     const char *e = tg_last_error();
-    ck_assert_msg(strstr(e, "other settings") && strstr(e, "{\"lr\":0.05}") && strstr(e, "{\"lr\":0.1}"), "%s", e);
+    ck_assert_msg(strstr(e, "other settings") && strstr(e, CONFIG) && strstr(e, "{\"lr\":0.1}"), "%s", e);
     ck_assert_int_eq(s.step, 0);
     tg_module_free(s.model);
 }
@@ -304,15 +309,9 @@ END_TEST
 START_TEST(test_resume_compares_configs_by_value)
 {
     outcome full = full_run();
-    trainer t;
-    trainer_init(&t, "{\"lr\":0.05}", false);
-    ck_assert_int_eq(train(&t, 5, 0), 1);
-    trainer_free(&t);
-    trainer_init(&t, "{ \"lr\": 5e-2 }", true);
-    ck_assert_int_eq(train(&t, 0, 0), 0);
-    outcome resumed = outcome_of(&t);
-    trainer_free(&t);
-    ck_assert_mem_eq(full.weight, resumed.weight, sizeof full.weight);
+    stopped_run(5);
+    outcome resumed = resumed_run("{ \"lr\": 5e-2 }");
+    assert_same(&full, &resumed);
     free(full.log), free(resumed.log);
 }
 END_TEST
@@ -335,7 +334,7 @@ START_TEST(test_ctrl_c_saves_and_stops)
     outcome full = full_run();
     ck_assert_int_eq(tg_train_interrupt_install(), 0);
     trainer t;
-    trainer_init(&t, "{\"lr\":0.05}", false);
+    trainer_init(&t, CONFIG, false);
     t.interrupt_at = 7;
     ck_assert_int_eq(train(&t, 0, 0), 1);
     ck_assert(tg_train_interrupt_requested());
@@ -343,7 +342,7 @@ START_TEST(test_ctrl_c_saves_and_stops)
     trainer_free(&t);
     tg_train_interrupt_clear();
     ck_assert(!tg_train_interrupt_requested());
-    outcome resumed = resumed_run();
+    outcome resumed = resumed_run(CONFIG);
     assert_same(&full, &resumed);
     free(full.log), free(resumed.log);
 }
@@ -353,7 +352,7 @@ END_TEST
 START_TEST(test_nan_loss_stops_the_run)
 {
     trainer t;
-    trainer_init(&t, "{\"lr\":0.05}", false);
+    trainer_init(&t, CONFIG, false);
     t.nan_at = 5;
     ck_assert_int_eq(train(&t, 0, 0), -1);
     ck_assert_msg(strstr(tg_last_error(), "the loss is nan at step 5: training diverged"), "%s", tg_last_error());
