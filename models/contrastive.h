@@ -62,7 +62,7 @@ typedef struct tg_contrastive_config {
  * warm-up, no split BN. */
 TG_API tg_contrastive_config tg_contrastive_defaults(tg_contrastive_method method);
 
-/* The model: the query initialised as the spec says (backbone convs
+/* The model: the query initialised as docs/protocol.md sections 2-4 say (backbone convs
  * Kaiming normal with backbone.conv_fan, neck Linears Kaiming normal fan_in
  * with zero bias, neck 1x1 convs PyTorch's default), the key a copy of it,
  * the queues' rows N(0,1) normalised, the pointer 0, every module in
