@@ -1,5 +1,5 @@
 #!/bin/sh
-# The compare program's smoke test (meson suite 'examples'), on a tiny
+# The compare program's smoke test (meson suite 'apps'), on a tiny
 # protocol (seconds, also under ASan):
 #   1. it runs every run and writes results.md, results.json, chart.png and
 #      losses.png, with finite scores for every arm, a finite paired

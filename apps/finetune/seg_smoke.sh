@@ -1,12 +1,15 @@
 #!/bin/sh
-# The segmentation programs' smoke test (meson suite 'examples'):
+# The segmentation programs' smoke test (meson suite 'apps'):
 #   1. finetune_seg on a tiny ShapeScenes config runs to the end and scores
 #      the test split with finite numbers;
 #   2. the same run stopped after epoch 1, and again in the middle of an
 #      epoch, then --resume'd (with other --workers), ends with the same
 #      weights, bit for bit, and results.json (apart from its timing line)
 #      as the uninterrupted one, and the same log apart from the times;
-#   3. eval_seg on the saved weights gives the test scores finetune_seg gave.
+#   3. Ctrl-C (SIGINT) in the middle of a longer run saves the checkpoint
+#      and exits 0, and --resume ends with the weights of a run that was
+#      never interrupted;
+#   4. eval_seg on the saved weights gives the test scores finetune_seg gave.
 # usage: seg_smoke.sh FINETUNE_SEG EVAL_SEG
 set -eu
 finetune=$1
@@ -40,6 +43,24 @@ for stop in "--stop-after-epoch 1" "--stop-after-step 3"; do
     rm -r "$dir/split"
     echo "$stop, then --resume: the same weights, results and log"
 done
+
+long="--train-images 32 --test-images 16 --size 32 --width 0.125 --batch 8 --epochs 20 --threads 2"
+quiet $finetune $long --out "$dir/long"
+$finetune $long --out "$dir/ctrl_c" > "$dir/ctrl_c.txt" 2>&1 &
+pid=$!
+for _ in $(seq 600); do # wait for the first log line (the handler is installed by then)
+    [ -s "$dir/ctrl_c/log.jsonl" ] && break
+    sleep 0.05
+done
+kill -INT $pid
+status=0
+wait $pid || status=$?
+[ $status -eq 0 ] || { cat "$dir/ctrl_c.txt"; fail "Ctrl-C: exit status $status"; }
+grep -q '^interrupted: saved' "$dir/ctrl_c.txt" || fail "Ctrl-C: the run ended without saying it was interrupted"
+[ ! -e "$dir/ctrl_c/results.json" ] || fail "Ctrl-C: the run did not stop"
+quiet $finetune $long --out "$dir/ctrl_c" --resume
+cmp "$dir/long/fcn.safetensors" "$dir/ctrl_c/fcn.safetensors" || fail "Ctrl-C, then --resume: other weights"
+echo "Ctrl-C: $(grep '^interrupted' "$dir/ctrl_c.txt"); --resume ends with the same weights"
 
 quiet $eval_seg --test-images 16 --size 32 --width 0.125 --threads 2 --overlays 2 \
     --weights "$dir/full/fcn.safetensors" --out "$dir/eval"

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The pretrain program's smoke test (meson suite 'examples'), for both
+# The pretrain program's smoke test (meson suite 'apps'), for both
 # methods on a tiny ShapeScenes config:
 #   1. the run ends with finite losses, the exported backbone and results;
 #   2. the same run stopped after epoch 1, and again in the middle of an
