@@ -23,8 +23,9 @@ static int64_t stop_point(const tg_train_loop *l)
     return at;
 }
 
-/* One step counted, with what follows it: the epoch's end, checkpoints. */
-static int run_step(const tg_train_loop *l, tg_train_run *r, tg_train_state *s)
+/* One step counted, with what follows it: the epoch's end, checkpoints
+ * (*saved says whether one was written after this step). */
+static int run_step(const tg_train_loop *l, tg_train_run *r, tg_train_state *s, bool *saved)
 {
     double loss = 0;
     if (l->step(l->ctx, &loss)) return -1;
@@ -34,8 +35,8 @@ static int run_step(const tg_train_loop *l, tg_train_run *r, tg_train_state *s)
     if (l->after_step && l->after_step(l->ctx, loss)) return -1;
     bool epoch_end = s->step % l->steps_per_epoch == 0;
     if (epoch_end && l->end_epoch && l->end_epoch(l->ctx)) return -1;
-    if (epoch_end || (l->save_every > 0 && s->step % l->save_every == 0)) return tg_train_loop_save(l, r, s);
-    return 0;
+    *saved = epoch_end || (l->save_every > 0 && s->step % l->save_every == 0);
+    return *saved ? tg_train_loop_save(l, r, s) : 0;
 }
 
 static int check(const tg_train_loop *l, const tg_train_state *s)
@@ -53,12 +54,13 @@ int tg_train_loop_run(const tg_train_loop *l, tg_train_run *r, tg_train_state *s
 {
     if (check(l, s)) return -1;
     int64_t stop_at = stop_point(l);
+    bool saved = false; /* the checkpoint holds this step already */
     while (s->step < l->total_steps) {
         if (tg_train_interrupt_requested() || s->step >= stop_at) {
             if (l->progress) tg_train_progress_done(l->progress);
-            return tg_train_loop_save(l, r, s) ? -1 : 1;
+            return saved || !tg_train_loop_save(l, r, s) ? 1 : -1;
         }
-        if (run_step(l, r, s)) return -1;
+        if (run_step(l, r, s, &saved)) return -1;
     }
     return 0;
 }

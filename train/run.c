@@ -87,13 +87,11 @@ static int cut_log(const tg_train_run *r, int64_t step)
     return rc;
 }
 
-/* Whether two configs say the same: the same text, or JSON texts with the
- * same values (so a run whose config another build printed in other
- * digits or spacing still resumes). */
-static bool same_config(const char *a, const char *b)
+bool tg_train_same_config(const char *a, const char *b)
 {
     if (strcmp(a, b) == 0) return true;
-    json_t *ja = json_loads(a, JSON_DECODE_ANY, NULL), *jb = json_loads(b, JSON_DECODE_ANY, NULL);
+    const size_t flags = JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL;
+    json_t *ja = json_loads(a, flags, NULL), *jb = json_loads(b, flags, NULL);
     bool same = ja && jb && json_equal(ja, jb);
     json_decref(ja);
     json_decref(jb);
@@ -107,7 +105,7 @@ static int resume(tg_train_run *r, tg_train_state *s)
     if (tg_checkpoint_load(r->checkpoint, s->model, s->opt, &extra)) return -1;
     const char *theirs = tg_metadata_get(&extra.metadata, CONFIG_KEY);
     int rc = 0;
-    if (!theirs || !same_config(theirs, r->config))
+    if (!theirs || !tg_train_same_config(theirs, r->config))
         rc = TG_FAIL("resume: %s was made with other settings:\n  it has: %s\n  now:    %s", r->checkpoint,
                      theirs ? theirs : "(none)", r->config);
     if (!rc && s->loader && tg_loader_seek(s->loader, extra.position)) rc = -1;

@@ -10,9 +10,9 @@
  * The config is a text (JSON, by convention) naming every setting that
  * changes the numbers. Resuming with another config is refused, and the
  * message shows both; two JSON texts with the same values (other digits
- * or spacing) count as the same config. On resume the log is cut back to the checkpoint's
- * step, so lines written after the last checkpoint (by a run that was
- * killed) do not appear twice.
+ * or spacing) count as the same config (tg_train_same_config). On resume
+ * the log is cut back to the checkpoint's step, so lines written after the
+ * last checkpoint (by a run that was killed) do not appear twice.
  *
  *   tg_train_run run;
  *   tg_train_state state = {.model = m, .opt = opt, .loader = loader};
@@ -77,6 +77,13 @@ TG_API int tg_train_run_log(tg_train_run *r, const char *line);
 /* "<dir>/<name>" into buf (TG_TRAIN_PATH_MAX bytes); name is shorter
  * than TG_TRAIN_NAME_MAX. Returns buf. */
 TG_API char *tg_train_run_path(const tg_train_run *r, const char *name, char *buf);
+
+/* Whether two configs say the same: the same text, or JSON texts holding
+ * the same values, numbers compared by value (2 and 2.0 alike, 0.1 however
+ * many digits it was written with), so a run whose config another build
+ * printed otherwise still resumes. False when they differ or a differing
+ * text is not JSON. */
+TG_API bool tg_train_same_config(const char *a, const char *b);
 
 /* Closes the log and frees the config copy; r may be zeroed or closed. */
 TG_API void tg_train_run_close(tg_train_run *r);

@@ -1,4 +1,4 @@
-/* JSON files read back, members found by path, configs compared (see json_read.h). */
+/* JSON files read back and members found by path (see json_read.h). */
 #include "json_read.h"
 
 #include <math.h>
@@ -34,14 +34,4 @@ double json_number_at(const json_t *root, const char *path)
 const char *json_string_at(const json_t *root, const char *path)
 {
     return json_string_value(json_at(root, path));
-}
-
-bool json_same_values(const char *a, const char *b)
-{
-    const size_t flags = JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL;
-    json_t *x = json_loads(a, flags, NULL), *y = json_loads(b, flags, NULL);
-    bool same = x && y && json_equal(x, y);
-    json_decref(x);
-    json_decref(y);
-    return same;
 }

@@ -77,12 +77,12 @@ static void log_line(comparer *m, const char *fmt, ...)
     if (m->log) fprintf(m->log, "%s  %s\n", when, text), fflush(m->log);
 }
 
-/* Whether the JSON file at path holds the values of text (see json_same_values). */
+/* Whether the JSON file at path holds the values of text (see tg_train_same_config). */
 static bool file_holds(const char *path, const char *text)
 {
     json_t *then = json_read_file(path);
     char *then_text = then ? json_dumps(then, OUT_JSON_FLAGS) : NULL;
-    bool same = then_text && json_same_values(then_text, text);
+    bool same = then_text && tg_train_same_config(then_text, text);
     free(then_text);
     json_decref(then);
     return same;

@@ -316,6 +316,21 @@ START_TEST(test_resume_compares_configs_by_value)
 }
 END_TEST
 
+/* Configs written by earlier builds (%.15g numbers, whole numbers without
+ * a fraction) hold the same values as those written now. */
+START_TEST(test_configs_compare_by_value)
+{
+    ck_assert(tg_train_same_config("{\"lr\":0.01,\"width\":1,\"stem\":\"small\",\"frozen\":false,\"backbone\":null}",
+                                   "{\"lr\":0.01000000000000000021,\"width\":1.0,\"stem\":\"small\",\"frozen\":false,"
+                                   "\"backbone\":null}"));
+    ck_assert(tg_train_same_config("{\"a\":[1,2.5]}", "{\"a\":[1.0,2.5]}"));
+    ck_assert(!tg_train_same_config("{\"lr\":0.01}", "{\"lr\":0.02}"));
+    ck_assert(!tg_train_same_config("{\"lr\":0.01}", "{\"lr\":0.01,\"seed\":0}"));
+    ck_assert(!tg_train_same_config("{\"stem\":\"small\"}", "{\"stem\":\"standard\"}"));
+    ck_assert(!tg_train_same_config("{\"a\":1}", "{\"a\":1"));
+}
+END_TEST
+
 START_TEST(test_resume_without_a_checkpoint_fails)
 {
     tg_train_run run;
@@ -402,6 +417,7 @@ Suite *run_suite(void)
     tcase_add_test(tc, test_checkpoints_every_epoch_and_every_n_steps);
     tcase_add_test(tc, test_resume_with_other_settings_is_refused);
     tcase_add_test(tc, test_resume_compares_configs_by_value);
+    tcase_add_test(tc, test_configs_compare_by_value);
     tcase_add_test(tc, test_resume_without_a_checkpoint_fails);
     tcase_add_test(tc, test_ctrl_c_saves_and_stops);
     tcase_add_test(tc, test_nan_loss_stops_the_run);
