@@ -83,24 +83,35 @@ static int pow_backward(tg_node *n, tg_tensor *g, tg_tensor **grads)
     return rc;
 }
 
-/* maximum/minimum: the winner takes g; a tie splits it evenly (as PyTorch).
+/* 1 - lose - tie / 2: an input's share of g in maximum/minimum. */
+static tg_tensor *extreme_share(tg_tensor *lose, tg_tensor *tie)
+{
+    tg_tensor *share = tg_k_mul_scalar(lose, -1.0f);
+    if (share && (tg_k_add_scalar_(share, 1.0f) || tg_k_axpy_(share, -0.5f, tie))) {
+        tg_release(share);
+        return NULL;
+    }
+    return share;
+}
+
+/* maximum/minimum: an input takes g unless it loses; a tie splits it
+ * evenly; where either is NaN neither loses, so both take g (as PyTorch).
  * saved: a, b; ctx: +1 for maximum, -1 for minimum */
 static int extreme_backward(tg_node *n, tg_tensor *g, tg_tensor **grads)
 {
     tg_tensor *a = SAVED(0), *b = SAVED(1);
     if (!a || !b) return -1;
     int sign = *(const int *)n->ctx;
-    tg_tensor *win = sign > 0 ? tg_k_gt(a, b) : tg_k_lt(a, b);
     tg_tensor *tie = tg_k_eq(a, b);
-    int rc = win && tie ? tg_k_axpy_(win, 0.5f, tie) : -1; /* share of a */
-    if (!rc) rc = give_product(n, 0, g, win, grads);
-    if (!rc && tg_node_needs_grad(n, 1)) {
-        tg_tensor *lose = tg_k_mul_scalar(win, -1.0f);
-        rc = tg_k_add_scalar_(lose, 1.0f);
-        if (!rc) rc = give_product(n, 1, g, lose, grads);
+    int rc = tie ? 0 : -1;
+    for (int i = 0; i < 2 && !rc; i++) {
+        if (!tg_node_needs_grad(n, i)) continue;
+        tg_tensor *lose = (sign > 0) == (i == 0) ? tg_k_lt(a, b) : tg_k_gt(a, b);
+        tg_tensor *share = lose ? extreme_share(lose, tie) : NULL;
+        rc = share ? give_product(n, i, g, share, grads) : -1;
+        tg_release(share);
         tg_release(lose);
     }
-    tg_release(win);
     tg_release(tie);
     return rc;
 }

@@ -37,6 +37,14 @@ typedef struct {
             }                                                                \
     } while (0)
 
+/* min(max(x, lo), hi) as PyTorch's clamp: a NaN stays NaN (fmaxf would
+ * drop it), and lo > hi gives hi. */
+static inline float clamp_keeping_nan(float x, float lo, float hi)
+{
+    float y = x < lo ? lo : x;
+    return y > hi ? hi : y;
+}
+
 static void unary_loop(char **p, const int64_t *s, int64_t n, const void *ctx)
 {
     const ew_ctx *c = ctx;
@@ -51,11 +59,11 @@ static void unary_loop(char **p, const int64_t *s, int64_t n, const void *ctx)
     case U_SQRT: MAP1(sqrtf(x)); break;
     case U_ABS: MAP1(fabsf(x)); break;
     case U_SIGN: MAP1((float)((x > 0) - (x < 0))); break;
-    case U_RELU: MAP1(x > 0 ? x : 0.0f); break;
+    case U_RELU: MAP1(x <= 0 ? 0.0f : x); break; /* NaN stays NaN */
     case U_SIGMOID: MAP1(1.0f / (1.0f + expf(-x))); break;
     case U_TANH: MAP1(tanhf(x)); break;
     case U_POW: MAP1(powf(x, p0)); break;
-    case U_CLAMP: MAP1(fminf(fmaxf(x, p0), p1)); break;
+    case U_CLAMP: MAP1(clamp_keeping_nan(x, p0, p1)); break;
     case U_IN_RANGE: MAP1((float)(x >= p0 && x <= p1)); break;
     case U_ADD: MAP1(x + p0); break;
     case U_MUL: MAP1(x * p0); break;
@@ -88,15 +96,15 @@ static void binary_loop(char **p, const int64_t *s, int64_t n, const void *ctx)
     case B_MUL: MAP2(x * y); break;
     case B_DIV: MAP2(x / y); break;
     case B_POW: MAP2(powf(x, y)); break;
-    case B_MAX: MAP2(fmaxf(x, y)); break;
-    case B_MIN: MAP2(fminf(x, y)); break;
+    case B_MAX: MAP2(x > y || isnan(x) ? x : y); break; /* NaN wins */
+    case B_MIN: MAP2(x < y || isnan(x) ? x : y); break;
     case B_EQ: MAP2((float)(x == y)); break;
     case B_NE: MAP2((float)(x != y)); break;
     case B_LT: MAP2((float)(x < y)); break;
     case B_LE: MAP2((float)(x <= y)); break;
     case B_GT: MAP2((float)(x > y)); break;
     case B_GE: MAP2((float)(x >= y)); break;
-    case B_RELU_BACKWARD: MAP2(y > 0 ? x : 0.0f); break;
+    case B_RELU_BACKWARD: MAP2(y <= 0 ? 0.0f : x); break; /* passes at NaN, as PyTorch */
     case B_SIGMOID_BACKWARD: MAP2(x * y * (1.0f - y)); break;
     case B_TANH_BACKWARD: MAP2(x * (1.0f - y * y)); break;
     }

@@ -9,6 +9,7 @@
 
 Suite *graph_suite(void);
 Suite *nograd_suite(void);
+Suite *nan_suite(void);
 Suite *gradcheck_suite(void);
 Suite *torch_parity_suite(void);
 Suite *parity_conv_suite(void);
