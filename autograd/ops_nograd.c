@@ -4,6 +4,7 @@
 #include "autograd/autograd.h"
 #include "autograd/ops_nograd.h"
 #include "tensor/internal/elementwise.h"
+#include "tensor/internal/finite.h"
 #include "tensor/internal/index.h"
 #include "tensor/internal/linalg.h"
 #include "tensor/internal/reduce.h"
@@ -35,6 +36,7 @@ COMPARISON(ge)
 
 tg_tensor *tg_in_range(tg_tensor *t, float lo, float hi) { return tg_k_in_range(t, lo, hi); }
 tg_tensor *tg_sign(tg_tensor *t) { return tg_k_sign(t); }
+int tg_all_finite(tg_tensor *t, float *bad) { return tg_k_all_finite(t, bad); }
 tg_tensor *tg_argmax(tg_tensor *t, int dim, bool keepdim) { return tg_k_argmax(t, dim, keepdim); }
 tg_tensor *tg_argmin(tg_tensor *t, int dim, bool keepdim) { return tg_k_argmin(t, dim, keepdim); }
 tg_tensor *tg_one_hot(tg_tensor *labels, int64_t num_classes) { return tg_k_one_hot(labels, num_classes); }

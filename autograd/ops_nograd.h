@@ -29,6 +29,13 @@ TG_API tg_tensor *tg_in_range(tg_tensor *t, float lo, float hi);
 /* -1, 0 or 1. */
 TG_API tg_tensor *tg_sign(tg_tensor *t);
 
+/* ---- checks ---- */
+/* 1 when every element of t is finite (int64 tensors always are), 0 when
+ * one is NaN or +-Inf, the first such in logical order put in *bad (may be
+ * NULL); -1 with the error recorded. A fast scan, for guards over every
+ * parameter of a model. */
+TG_API int tg_all_finite(tg_tensor *t, float *bad);
+
 /* ---- indices and conversions ---- */
 /* int64 index of the first maximum (minimum) along dim. */
 TG_API tg_tensor *tg_argmax(tg_tensor *t, int dim, bool keepdim);

@@ -22,10 +22,15 @@
  *
  *   cnn_shapes --out run --stop-after 150
  *   cnn_shapes --out run --resume      # ends as plain `cnn_shapes`
+ *   cnn_shapes --out run --overwrite   # starts over where a run is
  *
- * The numbers depend on --seed only, not on --threads.
+ * A directory that holds another run is refused unless --resume or
+ * --overwrite is given. Exit status: 0 when the accuracy reaches the pass
+ * mark or the run stopped at --stop-after, 130 after Ctrl-C (checkpoint
+ * saved), 1 otherwise, 2 for bad flags. The numbers depend on --seed
+ * only, not on --threads.
  *
- *   cnn_shapes [--steps N] [--seed S] [--threads T] [--out DIR] [--resume] [--stop-after N] */
+ *   cnn_shapes [--steps N] [--seed S] [--threads T] [--out DIR] [--resume | --overwrite] [--stop-after N] */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +55,7 @@ static const char *const class_names[NUM_CLASSES] = {"circle", "square", "cross"
 typedef struct {
     long steps, seed, threads, stop_after;
     const char *out;
-    bool resume;
+    bool resume, overwrite;
 } options;
 
 /* Prints what failed and the library's message; returns -1. */
@@ -72,12 +77,17 @@ static int parse_options(int argc, char **argv, options *opt)
         {"threads", TG_FLAG_LONG, &opt->threads, 0, 1024, "compute threads (0: all cores)"},
         {"out", TG_FLAG_STRING, &opt->out, 0, 0, "the run directory: checkpoint and log.jsonl"},
         {"resume", TG_FLAG_BOOL, &opt->resume, 0, 0, "continue from OUT's checkpoint"},
+        {"overwrite", TG_FLAG_BOOL, &opt->overwrite, 0, 0, "start over in an OUT that holds another run"},
         {"stop-after", TG_FLAG_LONG, &opt->stop_after, 0, 1000000, "save and stop after this step (0: no)"},
     };
     int rc = tg_train_parse_flags(argc, argv, flags, TG_FLAG_COUNT(flags), "cnn_shapes: a small CNN learns four shapes");
     if (rc < 0) fprintf(stderr, "%s: %s\n", argv[0], tg_last_error());
     if (!rc && opt->steps % 10) {
         fprintf(stderr, "%s: --steps %ld is not a multiple of 10 (a report every tenth)\n", argv[0], opt->steps);
+        return -1;
+    }
+    if (!rc && opt->resume && opt->overwrite) {
+        fprintf(stderr, "%s: --resume continues a run and --overwrite starts it over: give one of them\n", argv[0]);
         return -1;
     }
     return rc;
@@ -219,7 +229,8 @@ static int trainer_init(trainer *t, const options *opt)
     if (!t->state.opt) return fail("building the optimizer");
     char config[128];
     config_text(opt, config, sizeof config);
-    if (tg_train_run_open(&t->run, opt->out, config, opt->resume, &t->state)) return fail("opening the run");
+    tg_train_start start = opt->resume ? TG_TRAIN_RESUME : opt->overwrite ? TG_TRAIN_OVERWRITE : TG_TRAIN_NEW;
+    if (tg_train_run_open(&t->run, opt->out, config, start, &t->state)) return fail("opening the run");
     if (opt->resume) printf("resumed from %s at step %lld\n", t->run.checkpoint, (long long)t->state.step);
     return 0;
 }
@@ -313,7 +324,8 @@ static int report(void *ctx)
     return tg_train_run_log(&t->run, line) ? fail("the log") : 0;
 }
 
-/* Trains to --steps (0), or stops early with the checkpoint saved (1); -1. */
+/* Trains to --steps (TG_TRAIN_DONE), or stops early with the checkpoint
+ * saved (TG_TRAIN_STOPPED, TG_TRAIN_INTERRUPTED); -1. */
 static int train(trainer *t)
 {
     tg_train_loop l = {.total_steps = t->opt->steps, .steps_per_epoch = t->report_every,
@@ -326,22 +338,22 @@ static int train(trainer *t)
     return rc;
 }
 
-/* Sets up, trains and returns the final accuracy; 2 when stopped early, negative on failure. */
-static double run(const options *opt)
+/* Sets up, trains and puts the final accuracy in *acc; returns how the
+ * training ended (TG_TRAIN_DONE...), or -1 on failure. */
+static int run(const options *opt, double *acc)
 {
     trainer t;
-    double acc = -1.0;
     int correct[NUM_CLASSES], seen[NUM_CLASSES];
     int rc = trainer_init(&t, opt);
     if (!rc)
         printf("%lld parameters; training steps %lld to %ld\n", (long long)tg_module_num_parameters(t.state.model),
                (long long)t.state.step, opt->steps);
     if (!rc) rc = train(&t);
-    if (!rc) rc = evaluate(t.state.model, (uint64_t)opt->seed, &acc, correct, seen);
+    if (!rc) rc = evaluate(t.state.model, (uint64_t)opt->seed, acc, correct, seen);
     for (int k = 0; !rc && k < NUM_CLASSES; k++)
         printf("  %-6s %3d / %3d\n", class_names[k], correct[k], seen[k]);
     trainer_free(&t);
-    return rc < 0 ? -1.0 : rc > 0 ? 2.0 : acc;
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -355,10 +367,9 @@ int main(int argc, char **argv)
     }
     printf("cnn_shapes: %dx%d images of %d classes, batch %d, %ld steps, seed %ld, threads %d\n", SIDE, SIDE,
            NUM_CLASSES, BATCH, opt.steps, opt.seed, tg_get_num_threads());
-    double start = tg_train_clock();
-    double acc = run(&opt);
-    if (acc < 0.0) return 1;
-    if (acc > 1.0) return 0; /* stopped early, checkpoint saved */
+    double start = tg_train_clock(), acc = 0.0;
+    int outcome = run(&opt, &acc);
+    if (outcome != TG_TRAIN_DONE) return tg_train_exit_status(outcome); /* failed, or stopped with the checkpoint saved */
     printf("final held-out accuracy %.4f (pass mark %.2f) in %.2f s\n", acc, PASS_ACCURACY, tg_train_clock() - start);
     if (acc < PASS_ACCURACY) {
         fprintf(stderr, "cnn_shapes: accuracy %.4f is below %.2f\n", acc, PASS_ACCURACY);

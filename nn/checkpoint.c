@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "autograd/ops_nograd.h"
 #include "nn/layers.h"
 #include "tensor/internal/view.h"
 
@@ -43,6 +44,20 @@ static int fail_in(const char *op, const char *path)
 }
 
 /* ---- small helpers ---- */
+
+/* Refuses a float tensor of l that holds NaN or Inf, naming it. */
+static int check_finite(const char *op, const char *path, const tg_tensor_list *l)
+{
+    for (int i = 0; i < l->n; i++) {
+        float bad = 0;
+        int finite = tg_all_finite(l->items[i].tensor, &bad);
+        if (finite < 0) return fail_in(op, path);
+        if (!finite)
+            return TG_FAIL("%s: %s: tensor %s has a non-finite value (%g); refused (allow_nonfinite lets it through)",
+                           op, path, l->items[i].name, (double)bad);
+    }
+    return 0;
+}
 
 /* Appends each tensor of from to out under prefix + its name. */
 static int add_prefixed(tg_tensor_list *out, const char *prefix, const tg_tensor_list *from)
@@ -199,7 +214,8 @@ int tg_checkpoint_save(const char *path, const tg_module *model, const tg_optimi
     tg_tensor_list_clear(&part);
     if (!rc) rc = collect_rngs(&out, model, extra) || collect_metadata(&meta, opt, extra);
     if (rc) rc = fail_in("checkpoint_save", path);
-    else rc = tg_safetensors_save(path, &out, &meta); /* its errors name the file */
+    else if (!(extra && extra->allow_nonfinite)) rc = check_finite("checkpoint_save", path, &out);
+    if (!rc) rc = tg_safetensors_save(path, &out, &meta); /* its errors name the file */
     tg_tensor_list_clear(&out);
     tg_metadata_clear(&meta);
     return rc ? -1 : 0;
@@ -407,6 +423,7 @@ int tg_checkpoint_load(const char *path, tg_module *model, tg_optimizer *opt, tg
     if (!path || !model) return TG_FAIL("checkpoint_load: NULL path or model");
     staged s = {.path = path};
     int rc = tg_safetensors_load(path, &s.all, &s.meta); /* its errors name the file */
+    if (!rc && !(extra && extra->allow_nonfinite)) rc = check_finite("checkpoint_load", path, &s.all);
     if (!rc) rc = check_metadata(&s, opt);
     if (!rc) rc = sort_entries(&s);
     if (!rc) rc = check_model(&s, model);
@@ -422,23 +439,26 @@ int tg_checkpoint_load(const char *path, tg_module *model, tg_optimizer *opt, tg
 
 /* ---- weights only ---- */
 
-int tg_module_save(const char *path, const tg_module *model)
+int tg_module_save_opts(const char *path, const tg_module *model, const tg_weights_opts *opts)
 {
     if (!path || !model) return TG_FAIL("module_save: NULL path or model");
     tg_tensor_list sd = {0};
     tg_metadata meta = {0};
     int rc = tg_module_state_dict(model, &sd) || tg_metadata_add(&meta, "format", "pt");
     if (rc) rc = fail_in("module_save", path);
-    else rc = tg_safetensors_save(path, &sd, &meta);
+    else if (!(opts && opts->allow_nonfinite)) rc = check_finite("module_save", path, &sd);
+    if (!rc) rc = tg_safetensors_save(path, &sd, &meta);
     tg_tensor_list_clear(&sd);
     tg_metadata_clear(&meta);
     return rc ? -1 : 0;
 }
 
+int tg_module_save(const char *path, const tg_module *model) { return tg_module_save_opts(path, model, NULL); }
+
 /* tg_module_load, and when not strict the keys it skipped appended to
  * missing and unexpected (either may be NULL). */
-static int load_weights(const char *path, tg_module *model, bool strict, tg_tensor_list *missing,
-                        tg_tensor_list *unexpected)
+static int load_weights(const char *path, tg_module *model, bool strict, const tg_weights_opts *opts,
+                        tg_tensor_list *missing, tg_tensor_list *unexpected)
 {
     if (!path || !model) return TG_FAIL("module_load: NULL path or model");
     tg_tensor_list all = {0}, model_part = {0};
@@ -452,6 +472,7 @@ static int load_weights(const char *path, tg_module *model, bool strict, tg_tens
         sd = &model_part;
         if (rc) rc = fail_in("module_load", path);
     }
+    if (!rc && !(opts && opts->allow_nonfinite)) rc = check_finite("module_load", path, sd);
     if (!rc && tg_module_load_state_dict(model, sd, strict)) rc = fail_in("module_load", path);
     if (!rc && !strict && tg_module_state_dict_diff(model, sd, missing, unexpected)) rc = fail_in("module_load", path);
     tg_tensor_list_clear(&all);
@@ -462,10 +483,15 @@ static int load_weights(const char *path, tg_module *model, bool strict, tg_tens
 
 int tg_module_load(const char *path, tg_module *model, bool strict)
 {
-    return load_weights(path, model, strict, NULL, NULL);
+    return load_weights(path, model, strict, NULL, NULL, NULL);
+}
+
+int tg_module_load_opts(const char *path, tg_module *model, bool strict, const tg_weights_opts *opts)
+{
+    return load_weights(path, model, strict, opts, NULL, NULL);
 }
 
 int tg_module_load_report(const char *path, tg_module *model, tg_tensor_list *missing, tg_tensor_list *unexpected)
 {
-    return load_weights(path, model, false, missing, unexpected);
+    return load_weights(path, model, false, NULL, missing, unexpected);
 }

@@ -26,7 +26,14 @@
  * `safe_open(f, "pt").metadata()` shows them from Python and every tensor
  * in the file is state. A weights-only file (tg_module_save) holds the
  * state_dict with no prefix, exactly as torchvision names it, and the
- * metadata {"format": "pt"} that safetensors.torch.save_file writes. */
+ * metadata {"format": "pt"} that safetensors.torch.save_file writes.
+ *
+ * Non-finite values: every save and load here refuses a file whose float
+ * tensors hold a NaN or an infinity, naming the file and the tensor
+ * ("tensor model.bn1.running_var has a non-finite value (nan)"), so a
+ * diverged model is neither kept nor carried on. A caller that wants them
+ * anyway says so: allow_nonfinite in tg_checkpoint_extra, or in
+ * tg_weights_opts for the weights-only functions. */
 #ifndef TG_NN_CHECKPOINT_H
 #define TG_NN_CHECKPOINT_H
 
@@ -52,6 +59,7 @@ typedef struct tg_checkpoint_extra {
     /* Free-form strings, stored as "user.<key>". Load replaces its
      * entries with the file's; the caller clears it (tg_metadata_clear). */
     tg_metadata metadata;
+    bool allow_nonfinite; /* save and load NaN and Inf (default: refused) */
 } tg_checkpoint_extra;
 
 /* Writes model, opt's state and lr (opt may be NULL) and extra (may be
@@ -81,16 +89,27 @@ TG_API int tg_checkpoint_save(const char *path, const tg_module *model, const tg
  * it changes anything). */
 TG_API int tg_checkpoint_load(const char *path, tg_module *model, tg_optimizer *opt, tg_checkpoint_extra *extra);
 
+/* How the weights-only functions treat values that are not finite. */
+typedef struct tg_weights_opts {
+    bool allow_nonfinite; /* save and load NaN and Inf (default: refused, the tensor named) */
+} tg_weights_opts;
+
 /* Weights only, for interop: the state_dict under its own names
  * ("conv1.weight", "bn1.running_mean", "fc.bias"), readable by
- * safetensors.torch.load_file + model.load_state_dict. 0 or -1. */
+ * safetensors.torch.load_file + model.load_state_dict. 0 or -1 (a
+ * non-finite value among them is refused). */
 TG_API int tg_module_save(const char *path, const tg_module *model);
+/* tg_module_save with options (opts may be NULL: the defaults). */
+TG_API int tg_module_save_opts(const char *path, const tg_module *model, const tg_weights_opts *opts);
 
 /* Loads a weights file (from tg_module_save or PyTorch; the "model."
  * entries of a training checkpoint also do) into model, as
  * tg_module_load_state_dict with strict: nothing changes unless every
- * check passes. -1 with an error naming the file and the first bad key. */
+ * check passes (a non-finite value among the weights is refused). -1
+ * with an error naming the file and the first bad key. */
 TG_API int tg_module_load(const char *path, tg_module *model, bool strict);
+/* tg_module_load with options (opts may be NULL: the defaults). */
+TG_API int tg_module_load_opts(const char *path, tg_module *model, bool strict, const tg_weights_opts *opts);
 /* tg_module_load not strict, saying what it skipped: the model's keys the
  * file lacks are appended to missing, the file's keys the model lacks to
  * unexpected (tg_module_state_dict_diff; either may be NULL), which

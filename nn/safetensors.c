@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <zlib.h>
 
 #include "tensor/internal/atomic_file.h"
 #include "tensor/internal/view.h"
@@ -24,6 +25,10 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "safetensors I/O assum
 /* The reference reader refuses larger headers; so a corrupt length cannot
  * make us allocate gigabytes. */
 #define MAX_HEADER_LEN 100000000u
+
+/* Checksums: "crc32.<tensor name>" -> 8 hex digits in "__metadata__". */
+#define CRC_PREFIX "crc32."
+#define CRC_KEY_MAX 1024
 
 #define SAVE_FAIL(...) TG_FAIL("safetensors_save: " __VA_ARGS__)
 #define LOAD_FAIL(...) TG_FAIL("safetensors_load: " __VA_ARGS__)
@@ -112,21 +117,57 @@ static int add_member(const char *path, json_t *obj, const char *what, const cha
     return 0;
 }
 
-/* The "__metadata__" object: every key and value as strings. */
-static int add_metadata(const char *path, json_t *root, const tg_metadata *m)
+/* The caller's metadata into the "__metadata__" object obj: every key
+ * and value as strings. */
+static int add_metadata(const char *path, json_t *obj, const tg_metadata *m)
 {
-    json_t *obj = json_object();
-    int rc = add_member(path, root, "key", "__metadata__", obj);
-    for (int i = 0; rc == 0 && i < m->n; i++) {
+    for (int i = 0; i < m->n; i++) {
         const tg_kv *kv = &m->items[i];
+        if (strncmp(kv->key, CRC_PREFIX, strlen(CRC_PREFIX)) == 0)
+            return SAVE_FAIL("%s: metadata key '%s': the prefix \"" CRC_PREFIX "\" is the checksums'", path, kv->key);
         json_t *value = json_string(kv->value);
         if (!value) return SAVE_FAIL("%s: metadata '%s' %s", path, kv->key, refusal(kv->value));
-        rc = add_member(path, obj, "metadata key", kv->key, value);
+        if (add_member(path, obj, "metadata key", kv->key, value)) return -1;
     }
-    return rc;
+    return 0;
 }
 
 static uint64_t tensor_nbytes(const tg_tensor *t) { return (uint64_t)tg_numel(t) * tg_dtype_size(t->dtype); }
+
+/* The bytes the file stores for t: its elements in logical order (a new
+ * reference; t itself when contiguous). */
+static tg_tensor *stored_form(tg_tensor *t) { return tg_k_contiguous(t); }
+
+static const void *stored_bytes(tg_tensor *c)
+{
+    return c->dtype == TG_INT64 ? (const void *)tg_data_i64(c) : (const void *)tg_data_f32(c);
+}
+
+/* crc32 (zlib's) of n bytes at p, fed in pieces zlib's uInt can hold. */
+static uint32_t checksum(const void *p, uint64_t n)
+{
+    uLong crc = crc32(0L, Z_NULL, 0);
+    for (const Bytef *b = p; n > 0;) {
+        uInt piece = n > UINT32_MAX ? UINT32_MAX : (uInt)n;
+        crc = crc32(crc, b, piece);
+        b += piece;
+        n -= piece;
+    }
+    return (uint32_t)crc;
+}
+
+/* Adds "crc32.<name>" -> t's checksum, 8 lowercase hex digits, to obj. */
+static int add_checksum(const char *path, json_t *obj, const char *name, tg_tensor *t)
+{
+    tg_tensor *c = stored_form(t);
+    if (!c) return -1;
+    char key[CRC_KEY_MAX], hex[9];
+    snprintf(hex, sizeof hex, "%08" PRIx32, checksum(stored_bytes(c), tensor_nbytes(c)));
+    tg_release(c);
+    if (snprintf(key, sizeof key, CRC_PREFIX "%s", name) >= (int)sizeof key)
+        return SAVE_FAIL("%s: tensor name '%s' is too long", path, name);
+    return add_member(path, obj, "metadata key", key, json_string(hex));
+}
 
 /* One tensor's header entry: {"dtype":..,"shape":[..],"data_offsets":[begin,end]}; NULL when out of memory. */
 static json_t *header_entry(const tg_tensor *t, uint64_t begin)
@@ -141,18 +182,23 @@ static json_t *header_entry(const tg_tensor *t, uint64_t begin)
                      "data_offsets", (json_int_t)begin, (json_int_t)(begin + tensor_nbytes(t)));
 }
 
-/* The JSON header: the metadata (if any), then the tensors laid out in list order. */
+/* The JSON header: the metadata (the caller's, then a checksum a tensor),
+ * then the tensors laid out in list order. No "__metadata__" when there is
+ * neither metadata nor a tensor. */
 static json_t *make_header(const char *path, const tg_tensor_list *l, const tg_metadata *meta)
 {
-    json_t *root = json_object();
-    if (!root) return SAVE_FAIL("%s: out of memory building the header", path), NULL;
-    int rc = meta && meta->n ? add_metadata(path, root, meta) : 0;
+    json_t *root = json_object(), *obj = json_object();
+    int rc = root ? 0 : SAVE_FAIL("%s: out of memory building the header", path);
+    if (!rc && ((meta && meta->n) || l->n)) rc = add_member(path, root, "key", "__metadata__", json_incref(obj));
+    if (!rc && meta) rc = add_metadata(path, obj, meta);
     uint64_t offset = 0;
     for (int i = 0; rc == 0 && i < l->n; i++) {
-        const tg_tensor *t = l->items[i].tensor;
-        rc = add_member(path, root, "tensor name", l->items[i].name, header_entry(t, offset));
+        tg_tensor *t = l->items[i].tensor;
+        rc = add_member(path, root, "tensor name", l->items[i].name, header_entry(t, offset)) ||
+             add_checksum(path, obj, l->items[i].name, t);
         offset += tensor_nbytes(t);
     }
+    json_decref(obj);
     if (rc == 0) return root;
     json_decref(root);
     return NULL;
@@ -184,10 +230,9 @@ static int write_bytes(FILE *f, const char *tmp, const void *p, size_t n)
 /* t's elements in logical order, whatever its strides. */
 static int write_tensor(FILE *f, const char *tmp, tg_tensor *t)
 {
-    tg_tensor *c = tg_k_contiguous(t);
+    tg_tensor *c = stored_form(t);
     if (!c) return -1;
-    const void *p = c->dtype == TG_INT64 ? (const void *)tg_data_i64(c) : (const void *)tg_data_f32(c);
-    int rc = write_bytes(f, tmp, p, (size_t)tensor_nbytes(c));
+    int rc = write_bytes(f, tmp, stored_bytes(c), (size_t)tensor_nbytes(c));
     tg_release(c);
     return rc;
 }
@@ -243,6 +288,7 @@ typedef struct {
     int n;
     tg_tensor_list tensors; /* handed to the caller only when all is well */
     tg_metadata meta;
+    tg_metadata checksums;  /* "crc32.<name>" entries, kept apart from meta */
 } loader;
 
 static int read_failed(const loader *ld, const char *what)
@@ -284,7 +330,8 @@ static int read_metadata(loader *ld, json_t *v)
     json_object_foreach(v, key, value) {
         if (!json_is_string(value))
             return LOAD_FAIL("%s: __metadata__ value of '%s' is not a string", ld->path, key);
-        if (tg_metadata_add(&ld->meta, key, json_string_value(value))) return -1;
+        bool sum = strncmp(key, CRC_PREFIX, strlen(CRC_PREFIX)) == 0;
+        if (tg_metadata_add(sum ? &ld->checksums : &ld->meta, key, json_string_value(value))) return -1;
     }
     return 0;
 }
@@ -442,6 +489,23 @@ static int check_layout(const loader *ld)
     return rc;
 }
 
+/* The checksum the file stores for e, if any, against its bytes read. */
+static int verify_checksum(const loader *ld, const entry *e, const void *bytes)
+{
+    char key[CRC_KEY_MAX], *end = NULL;
+    snprintf(key, sizeof key, CRC_PREFIX "%s", e->name);
+    const char *stored = tg_metadata_get(&ld->checksums, key);
+    if (!stored) return 0; /* files made elsewhere (PyTorch) carry none */
+    unsigned long want = strtoul(stored, &end, 16);
+    if (strlen(stored) != 8 || strspn(stored, "0123456789abcdefABCDEF") != 8 || *end)
+        return LOAD_FAIL("%s: tensor '%s': its checksum \"%s\" is not 8 hex digits", ld->path, e->name, stored);
+    uint32_t got = checksum(bytes, e->end - e->begin);
+    if (got != want)
+        return LOAD_FAIL("%s: tensor '%s' is corrupt: its bytes have crc32 %08" PRIx32 ", the file recorded %s",
+                         ld->path, e->name, got, stored);
+    return 0;
+}
+
 static int read_tensor(loader *ld, const entry *e)
 {
     tg_tensor *t = tg_empty(e->ndim, e->shape, e->dtype);
@@ -456,6 +520,7 @@ static int read_tensor(loader *ld, const entry *e)
     if (n && (fseeko(ld->f, (off_t)(8 + ld->header_len + e->begin), SEEK_SET) != 0 || fread(p, 1, n, ld->f) != n))
         rc = LOAD_FAIL("%s: cannot read tensor '%s': %s", ld->path, e->name,
                        ferror(ld->f) ? strerror(errno) : "unexpected end of file");
+    if (rc == 0) rc = verify_checksum(ld, e, p);
     if (rc == 0) rc = tg_tensor_list_add(&ld->tensors, e->name, t);
     tg_release(t);
     return rc;
@@ -469,6 +534,7 @@ static void loader_free(loader *ld)
     free(ld->entries);
     tg_tensor_list_clear(&ld->tensors);
     tg_metadata_clear(&ld->meta);
+    tg_metadata_clear(&ld->checksums);
 }
 
 int tg_safetensors_load(const char *path, tg_tensor_list *out, tg_metadata *meta)

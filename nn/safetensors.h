@@ -8,7 +8,14 @@
  * padded with spaces to a multiple of 8 bytes; then the data buffer, in
  * which each tensor's row-major little-endian bytes lie at [begin, end).
  * The tensors tile the buffer exactly: no gaps, no overlap, nothing after.
- * tensorgrad reads and writes the dtypes it has: F32 (float32), I64 (int64). */
+ * tensorgrad reads and writes the dtypes it has: F32 (float32), I64 (int64).
+ *
+ * Integrity: the writer stores a checksum of every tensor in the metadata,
+ * "crc32.<tensor name>" -> 8 lowercase hex digits, zlib's crc32 of the
+ * tensor's bytes in the file (string values, so PyTorch and safetensors
+ * read the file as any other). The reader verifies each tensor that has
+ * one and refuses a mismatch, naming the file and the tensor; files
+ * without checksums (made by PyTorch) load as before. */
 #ifndef TG_NN_SAFETENSORS_H
 #define TG_NN_SAFETENSORS_H
 
@@ -36,7 +43,8 @@ TG_API void tg_metadata_clear(tg_metadata *m);
 
 /* Writes tensors (any strides; written in logical order) and meta (may be
  * NULL) to path, replacing any file there. Names and metadata keys must be
- * unique and UTF-8, and no tensor may be named "__metadata__".
+ * unique and UTF-8, no tensor may be named "__metadata__" and no metadata
+ * key may start with "crc32." (the checksums the writer adds).
  *
  * Atomic (tensor/internal/atomic_file.h): the bytes go to path.tmp-XXXXXX in the
  * same directory, which is flushed and fsync'ed, then renamed over path, and
@@ -58,9 +66,11 @@ TG_API int tg_safetensors_save(const char *path, const tg_tensor_list *tensors, 
  * followed by anything but whitespace), shapes and offsets that are not
  * non-negative integers (exact up to 2^63 - 1), an unknown or unsupported
  * dtype, a shape that does not match its data_offsets, offsets outside the
- * data buffer, tensors that overlap or leave holes, or trailing bytes is
- * refused with -1 and a message naming the file and the problem; out and
- * meta are then left empty. */
+ * data buffer, tensors that overlap or leave holes, trailing bytes, or a
+ * tensor whose bytes do not match its stored checksum ("tensor 'fc.weight'
+ * is corrupt") is refused with -1 and a message naming the file and the
+ * problem; out and meta are then left empty. The checksums are verified
+ * here and not returned in meta, so loaded metadata saves again as it is. */
 TG_API int tg_safetensors_load(const char *path, tg_tensor_list *out, tg_metadata *meta);
 
 #endif

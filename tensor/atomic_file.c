@@ -1,13 +1,16 @@
-/* Atomic file replacement: temporary file, fsync, rename, directory fsync
- * (see atomic_file.h). */
+/* Atomic file replacement: temporary file, fsync, rename, directory fsync;
+ * and the removal of the temporaries a killed writer left (see
+ * atomic_file.h). */
 #include "tensor/internal/atomic_file.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,6 +18,9 @@
 
 /* Tries at a fresh temporary name before giving up on EEXIST. */
 #define NAME_TRIES 100
+/* A temporary is "<path>.tmp-" and six characters of this alphabet. */
+#define TEMPORARY_SUFFIX ".tmp-XXXXXX"
+#define NAME_ALPHABET "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 static uint64_t splitmix64(uint64_t x)
 {
@@ -28,7 +34,7 @@ static uint64_t splitmix64(uint64_t x)
 static void random_suffix(char out[7])
 {
     static _Atomic uint64_t calls;
-    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    static const char alphabet[] = NAME_ALPHABET;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     uint64_t x = splitmix64(atomic_fetch_add(&calls, 1) ^ ((uint64_t)getpid() << 40) ^ (uint64_t)ts.tv_nsec ^
@@ -37,9 +43,7 @@ static void random_suffix(char out[7])
     out[6] = '\0';
 }
 
-/* Creates tmp (path + ".tmp-XXXXXX", written into tmp) with the usual
- * permissions (0666 less the umask, as fopen would). */
-static FILE *create_temporary(const char *path, const char *who, char *tmp, size_t size)
+FILE *tg_create_temporary(const char *path, const char *who, char *tmp, size_t size)
 {
     int fd = -1;
     for (int i = 0; i < NAME_TRIES && fd < 0; i++) {
@@ -88,17 +92,55 @@ static int sync_directory(const char *path, const char *who)
     return rc ? -1 : 0;
 }
 
+int tg_commit_temporary(const char *tmp, const char *path, const char *who)
+{
+    if (rename(tmp, path) != 0) {
+        int rc = TG_FAIL("%s: cannot rename %s to %s: %s", who, tmp, path, strerror(errno));
+        remove(tmp);
+        return rc;
+    }
+    return sync_directory(path, who);
+}
+
 int tg_write_file_atomic(const char *path, const char *who, tg_file_writer write, void *ctx)
 {
-    size_t size = strlen(path) + sizeof ".tmp-XXXXXX";
+    size_t size = strlen(path) + sizeof TEMPORARY_SUFFIX;
     char *tmp = malloc(size);
     if (!tmp) return TG_FAIL("%s: %s: out of memory", who, path);
-    FILE *f = create_temporary(path, who, tmp, size);
+    FILE *f = tg_create_temporary(path, who, tmp, size);
     int rc = f ? fill_temporary(f, tmp, who, write, ctx) : -1;
-    if (rc == 0 && rename(tmp, path) != 0) {
-        rc = TG_FAIL("%s: cannot rename %s to %s: %s", who, tmp, path, strerror(errno));
-        remove(tmp);
-    }
+    if (rc == 0) rc = tg_commit_temporary(tmp, path, who);
     free(tmp);
-    return rc ? rc : sync_directory(path, who);
+    return rc;
+}
+
+/* ---- what a killed writer left ---- */
+
+bool tg_is_temporary_name(const char *name)
+{
+    size_t len = strlen(name), suffix = sizeof TEMPORARY_SUFFIX - 1; /* ".tmp-XXXXXX" */
+    if (len <= suffix || strncmp(name + len - suffix, ".tmp-", 5) != 0) return false;
+    const char *random = name + len - 6;
+    for (int i = 0; i < 6; i++)
+        if (!strchr(NAME_ALPHABET, random[i])) return false;
+    return true;
+}
+
+int tg_remove_temporaries(const char *dir, int *removed)
+{
+    if (removed) *removed = 0;
+    DIR *d = opendir(dir);
+    if (!d) return TG_FAIL("cannot read directory %s: %s", dir, strerror(errno));
+    int rc = 0;
+    for (struct dirent *e; rc == 0 && (e = readdir(d));) {
+        struct stat st;
+        if (!tg_is_temporary_name(e->d_name) || fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !S_ISREG(st.st_mode))
+            continue;
+        if (unlinkat(dirfd(d), e->d_name, 0) != 0)
+            rc = TG_FAIL("cannot remove %s/%s: %s", dir, e->d_name, strerror(errno));
+        else if (removed) (*removed)++;
+    }
+    closedir(d);
+    return rc;
 }

@@ -21,6 +21,7 @@ by hand with struct + json, as the reference library does it."""
 import json
 import struct
 import sys
+import zlib
 
 from script_help import answer_help
 
@@ -134,9 +135,13 @@ def read_file(path):
     header = json.loads(data[8:8 + n].decode("utf-8"), object_pairs_hook=no_duplicates)
     buf = data[8 + n:]
     metadata = header.pop("__metadata__", {})
+    checksums = {k[len("crc32."):]: v for k, v in metadata.items() if k.startswith("crc32.")}
+    metadata = {k: v for k, v in metadata.items() if not k.startswith("crc32.")}
     tensors, spans = {}, []
     for name, info in header.items():
         begin, end = info["data_offsets"]
+        if name in checksums:  # the C writer's: crc32 of the tensor's bytes
+            assert checksums[name] == "%08x" % zlib.crc32(buf[begin:end]), "checksum of %s" % name
         dtype = DTYPES[info["dtype"]]
         flat = torch.frombuffer(bytearray(buf[begin:end]), dtype=dtype) if end > begin else torch.empty(0, dtype=dtype)
         tensors[name] = flat.reshape(info["shape"])

@@ -2,15 +2,19 @@
 #include "train/run.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "tensor/internal/atomic_file.h"
 #include "tensor/error.h"
 
 #define CONFIG_KEY "config"
+#define LOCK_NAME "run.lock"
 
 /* ---- files ---- */
 
@@ -62,6 +66,64 @@ static int open_log(tg_train_run *r, const char *mode)
 {
     r->log = fopen(r->log_path, mode);
     return r->log ? 0 : TG_FAIL("cannot open %s: %s", r->log_path, strerror(errno));
+}
+
+/* An overwrite's log, under a temporary name until its first checkpoint. */
+static int open_pending_log(tg_train_run *r)
+{
+    r->log = tg_create_temporary(r->log_path, "train_run_open", r->pending_log, sizeof r->pending_log);
+    return r->log ? 0 : -1;
+}
+
+/* The pid the lock file holds, as text ("unknown" before it is written). */
+static void lock_holder(int fd, char *pid, size_t size)
+{
+    char text[32] = {0};
+    ssize_t n = pread(fd, text, sizeof text - 1, 0);
+    long value = n > 0 ? strtol(text, NULL, 10) : 0;
+    if (value > 0) snprintf(pid, size, "%ld", value);
+    else snprintf(pid, size, "unknown");
+}
+
+/* Takes DIR/run.lock (flock, exclusive, not waiting) and writes our pid in it. */
+static int take_lock(tg_train_run *r)
+{
+    char path[TG_TRAIN_PATH_MAX], pid[32];
+    tg_train_run_path(r, LOCK_NAME, path);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0) return TG_FAIL("cannot open %s: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int err = errno;
+        lock_holder(fd, pid, sizeof pid);
+        close(fd);
+        if (err == EWOULDBLOCK) return TG_FAIL("run directory %s is in use by another run (pid %s)", r->dir, pid);
+        return TG_FAIL("cannot lock %s: %s", path, strerror(err));
+    }
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+        int err = errno;
+        close(fd);
+        return TG_FAIL("cannot write %s: %s", path, strerror(err));
+    }
+    r->lock_fd = fd;
+    r->locked = true;
+    return 0;
+}
+
+/* What shows that another run is in the directory: its checkpoint, or a
+ * log with lines in it; NULL when neither is there. */
+static const char *earlier_run(const tg_train_run *r)
+{
+    struct stat st;
+    if (stat(r->checkpoint, &st) == 0) return "its checkpoint.safetensors";
+    if (stat(r->log_path, &st) == 0 && st.st_size > 0) return "its log.jsonl";
+    return NULL;
+}
+
+static int refuse_earlier_run(const tg_train_run *r, const char *what)
+{
+    return TG_FAIL("run directory %s already holds a run (%s): continue it with --resume, or start it over with "
+                   "--overwrite", r->dir, what);
 }
 
 /* Keeps the lines of the log up to the first whose step is past `step`. */
@@ -120,7 +182,19 @@ static int resume(tg_train_run *r, tg_train_state *s)
     return rc;
 }
 
-int tg_train_run_open(tg_train_run *r, const char *dir, const char *config, bool resume_run, tg_train_state *s)
+/* Sets the log up as start asks, in a directory r has locked. */
+static int start_run(tg_train_run *r, tg_train_start start, tg_train_state *s)
+{
+    const char *earlier = earlier_run(r);
+    switch (start) {
+    case TG_TRAIN_NEW: return earlier ? refuse_earlier_run(r, earlier) : open_log(r, "w");
+    case TG_TRAIN_OVERWRITE: return earlier ? open_pending_log(r) : open_log(r, "w");
+    case TG_TRAIN_RESUME: return resume(r, s) || cut_log(r, s->step) || open_log(r, "a") ? -1 : 0;
+    }
+    return TG_FAIL("train_run_open: unknown start mode %d", (int)start);
+}
+
+int tg_train_run_open(tg_train_run *r, const char *dir, const char *config, tg_train_start start, tg_train_state *s)
 {
     *r = (tg_train_run){0};
     if (!dir || !*dir || strlen(dir) >= sizeof r->dir)
@@ -132,15 +206,24 @@ int tg_train_run_open(tg_train_run *r, const char *dir, const char *config, bool
     tg_train_run_path(r, "log.jsonl", r->log_path);
     r->config = strdup(config);
     int rc = r->config ? tg_train_make_dir(dir) : TG_FAIL("train_run_open: out of memory");
-    if (!rc && resume_run) rc = resume(r, s) || cut_log(r, s->step) || open_log(r, "a") ? -1 : 0;
-    else if (!rc) rc = open_log(r, "w");
+    if (!rc) rc = take_lock(r) || tg_remove_temporaries(r->dir, NULL) || start_run(r, start, s) ? -1 : 0;
     if (rc) tg_train_run_close(r);
     return rc;
 }
 
 /* ---- checkpoints and the log ---- */
 
-int tg_train_run_save(const tg_train_run *r, const tg_train_state *s)
+/* An overwrite's first checkpoint is in place: its log replaces the old one. */
+static int commit_pending_log(tg_train_run *r)
+{
+    if (!r->pending_log[0]) return 0;
+    if (fflush(r->log) != 0) return TG_FAIL("cannot write %s: %s", r->pending_log, strerror(errno));
+    int rc = tg_commit_temporary(r->pending_log, r->log_path, "train_run_save");
+    r->pending_log[0] = '\0';
+    return rc;
+}
+
+int tg_train_run_save(tg_train_run *r, const tg_train_state *s)
 {
     if (!r->config) return TG_FAIL("train_run_save: the run is not open");
     tg_checkpoint_extra extra = {.step = s->step, .epoch = s->epoch,
@@ -152,7 +235,7 @@ int tg_train_run_save(const tg_train_run *r, const tg_train_state *s)
             rc = tg_metadata_add(&extra.metadata, s->meta.items[i].key, s->meta.items[i].value);
     if (!rc) rc = tg_checkpoint_save(r->checkpoint, s->model, s->opt, &extra);
     tg_metadata_clear(&extra.metadata);
-    return rc;
+    return rc ? -1 : commit_pending_log(r);
 }
 
 int tg_train_run_log(tg_train_run *r, const char *line)
@@ -164,9 +247,13 @@ int tg_train_run_log(tg_train_run *r, const char *line)
 void tg_train_run_close(tg_train_run *r)
 {
     if (r->log) fclose(r->log);
+    if (r->pending_log[0]) remove(r->pending_log); /* an overwrite that never saved: the old run stays */
+    if (r->locked) close(r->lock_fd);              /* releases the flock */
     free(r->config);
     r->log = NULL;
     r->config = NULL;
+    r->pending_log[0] = '\0';
+    r->locked = false;
 }
 
 /* ---- the program's numbers ---- */

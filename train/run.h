@@ -6,6 +6,26 @@
  *                                the program's own metadata (nn/checkpoint.h)
  *   DIR/log.jsonl                one JSON object a line, each starting
  *                                {"step":N, ...}
+ *   DIR/run.lock                 the lock a run holds while it is open,
+ *                                with its pid
+ *
+ * How a run starts (tg_train_start): a new run refuses a directory that
+ * holds another one (a checkpoint, or a log that is not empty), so a
+ * finished run is never lost to a rerun; TG_TRAIN_RESUME continues it,
+ * TG_TRAIN_OVERWRITE starts it over. An overwrite changes nothing of the
+ * old run until its own first checkpoint is in place: its log is written
+ * as log.jsonl.tmp-XXXXXX and moved over log.jsonl right after that
+ * checkpoint's rename, so a new run that fails before then leaves the old
+ * one whole. Programs name these modes --resume and --overwrite, and the
+ * messages here say so.
+ *
+ * One run at a time: open takes an exclusive flock on DIR/run.lock (held
+ * until close, released by the kernel if the process dies), and a second
+ * run into the same directory is refused ("run directory D is in use by
+ * another run (pid N)") before it changes anything. Under the lock, open
+ * removes what writers killed mid-write left in DIR: files named
+ * "<file>.tmp-XXXXXX" (tensor/internal/atomic_file.h), up to a
+ * checkpoint's size each.
  *
  * The config is a text (JSON, by convention) naming every setting that
  * changes the numbers. Resuming with another config is refused, and the
@@ -16,7 +36,7 @@
  *
  *   tg_train_run run;
  *   tg_train_state state = {.model = m, .opt = opt, .loader = loader};
- *   if (tg_train_run_open(&run, "runs/a", config, resume, &state)) ...
+ *   if (tg_train_run_open(&run, "runs/a", config, TG_TRAIN_NEW, &state)) ...
  *   ... tg_train_loop_run (train/loop.h) or your own loop, calling
  *   tg_train_run_log and tg_train_run_save ...
  *   tg_train_run_close(&run);
@@ -36,12 +56,22 @@
 #define TG_TRAIN_PATH_MAX 4096
 #define TG_TRAIN_NAME_MAX 64 /* names of files inside a run directory: shorter than this */
 
+/* How tg_train_run_open starts a run in its directory. */
+typedef enum tg_train_start {
+    TG_TRAIN_NEW,       /* a fresh run; refused where another run is (--resume or --overwrite) */
+    TG_TRAIN_RESUME,    /* continue the run from its checkpoint (--resume) */
+    TG_TRAIN_OVERWRITE, /* a fresh run replacing the one there, at its first checkpoint (--overwrite) */
+} tg_train_start;
+
 typedef struct tg_train_run {
     char dir[TG_TRAIN_PATH_MAX - TG_TRAIN_NAME_MAX];
     char checkpoint[TG_TRAIN_PATH_MAX];
     char log_path[TG_TRAIN_PATH_MAX];
+    char pending_log[TG_TRAIN_PATH_MAX]; /* an overwrite's log until its first checkpoint; "" after */
     char *config; /* owned copy */
     FILE *log;
+    int lock_fd;  /* DIR/run.lock, while locked */
+    bool locked;
 } tg_train_run;
 
 /* What a checkpoint holds besides the config. The pointers are borrowed;
@@ -58,17 +88,23 @@ typedef struct tg_train_state {
     tg_metadata meta;
 } tg_train_state;
 
-/* Opens the run in dir (made with its parents if missing). Fresh
- * (resume false): an empty log. Resume: loads the checkpoint into s
- * (model, optimizer, generators, step, epoch, meta), refuses one made
- * with another config, moves s->loader to the saved position, and
- * reopens the log cut back at s->step. 0, or -1 with the error recorded
- * (r then needs no close). */
-TG_API int tg_train_run_open(tg_train_run *r, const char *dir, const char *config, bool resume, tg_train_state *s);
+/* Opens the run in dir (made with its parents if missing), under its lock
+ * (see above), after removing the temporaries of killed writers. New: an
+ * empty log; refused ("run directory D already holds a run ...: continue
+ * it with --resume, or start it over with --overwrite") where a checkpoint
+ * or a log that is not empty is. Overwrite: as new, the log pending until
+ * the first checkpoint. Resume: loads the checkpoint into s (model,
+ * optimizer, generators, step, epoch, meta), refuses one made with
+ * another config, moves s->loader to the saved position, and reopens the
+ * log cut back at s->step. 0, or -1 with the error recorded (r then needs
+ * no close, and the directory is as it was but for removed temporaries). */
+TG_API int tg_train_run_open(tg_train_run *r, const char *dir, const char *config, tg_train_start start,
+                             tg_train_state *s);
 
 /* Writes the checkpoint of s with r's config, atomically: the previous
- * checkpoint survives a failure. 0 or -1. */
-TG_API int tg_train_run_save(const tg_train_run *r, const tg_train_state *s);
+ * checkpoint survives a failure. The first one of an overwrite then moves
+ * its log over the old run's. 0 or -1. */
+TG_API int tg_train_run_save(tg_train_run *r, const tg_train_state *s);
 
 /* Appends one line (a JSON object starting {"step":N, without its
  * newline) to the log and flushes it. 0 or -1. */
@@ -85,7 +121,9 @@ TG_API char *tg_train_run_path(const tg_train_run *r, const char *name, char *bu
  * text is not JSON. */
 TG_API bool tg_train_same_config(const char *a, const char *b);
 
-/* Closes the log and frees the config copy; r may be zeroed or closed. */
+/* Closes the log, releases the lock and frees the config copy; an
+ * overwrite that wrote no checkpoint drops its pending log, leaving the
+ * old run as it was. r may be zeroed or closed. */
 TG_API void tg_train_run_close(tg_train_run *r);
 
 /* Makes dir and its missing parents (mkdir -p). 0 or -1. */

@@ -56,10 +56,29 @@ int app_next_batch(tg_loader *l, tg_batch *b, const char *prog)
     return rc == 1 ? 0 : app_fail(prog, "loading a batch");
 }
 
-int app_open_run(tg_train_run *r, const char *dir, const char *config, bool resume, tg_train_state *s,
+int app_start_mode(bool resume, bool overwrite, tg_train_start *start, const char *prog)
+{
+    if (resume && overwrite) {
+        fprintf(stderr, "%s: --resume continues a run and --overwrite starts it over: give one of them\n", prog);
+        return -1;
+    }
+    *start = resume ? TG_TRAIN_RESUME : overwrite ? TG_TRAIN_OVERWRITE : TG_TRAIN_NEW;
+    return 0;
+}
+
+int app_check_lr_floor(const char *floor_flag, double floor, const char *lr_flag, double lr, const char *prog)
+{
+    if (floor <= lr) return 0;
+    fprintf(stderr, "%s: --%s %g is above --%s %g: the schedule would rise instead of decay\n", prog, floor_flag,
+            floor, lr_flag, lr);
+    return -1;
+}
+
+int app_open_run(tg_train_run *r, const char *dir, const char *config, tg_train_start start, tg_train_state *s,
                  int64_t total, const char *prog)
 {
-    if (tg_train_run_open(r, dir, config, resume, s)) return app_fail(prog, resume ? "resuming" : "opening the run");
+    bool resume = start == TG_TRAIN_RESUME;
+    if (tg_train_run_open(r, dir, config, start, s)) return app_fail(prog, resume ? "resuming" : "opening the run");
     if (resume) printf("resumed from %s at step %lld of %lld\n", r->checkpoint, (long long)s->step, (long long)total);
     return 0;
 }
@@ -70,8 +89,8 @@ int app_train(const tg_train_loop *l, tg_train_run *r, tg_train_state *s, const 
     if (rc < 0) return app_fail(prog, "training");
     if (rc > 0)
         printf("%s: saved %s at step %lld of %lld; continue with --resume\n",
-               tg_train_interrupt_requested() ? "interrupted" : "stopped as asked", r->checkpoint,
-               (long long)s->step, (long long)l->total_steps);
+               rc == TG_TRAIN_INTERRUPTED ? "interrupted" : "stopped as asked", r->checkpoint, (long long)s->step,
+               (long long)l->total_steps);
     return rc;
 }
 

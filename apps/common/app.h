@@ -29,11 +29,18 @@ int app_make_loader(tg_train_state *s, const tg_dataset *ds, tg_loader_config cf
 /* The next training batch, passing over the loader's end-of-epoch mark. */
 int app_next_batch(tg_loader *l, tg_batch *b, const char *prog);
 
+/* How a run starts from its --resume and --overwrite flags: 0, or -1
+ * after printing why (both given). */
+int app_start_mode(bool resume, bool overwrite, tg_train_start *start, const char *prog);
+/* Refuses a schedule whose floor (--min-lr) is above its base rate
+ * (--lr): -1 after printing both flags; else 0. */
+int app_check_lr_floor(const char *floor_flag, double floor, const char *lr_flag, double lr, const char *prog);
+
 /* Opens the run (tg_train_run_open), saying where a resumed one goes on. */
-int app_open_run(tg_train_run *r, const char *dir, const char *config, bool resume, tg_train_state *s,
+int app_open_run(tg_train_run *r, const char *dir, const char *config, tg_train_start start, tg_train_state *s,
                  int64_t total, const char *prog);
-/* Runs the loop: 0 when every step is done, 1 when it stopped early (Ctrl-C
- * or a stop_after_*), after saying so and how to go on, -1. */
+/* Runs the loop; returns its outcome (train/loop.h: done, stopped as
+ * asked or interrupted, each stop said with how to go on), or -1. */
 int app_train(const tg_train_loop *l, tg_train_run *r, tg_train_state *s, const char *prog);
 /* Closes r and frees what s holds: metadata, loader, optimizer, model. */
 void app_close_run(tg_train_run *r, tg_train_state *s);

@@ -13,7 +13,7 @@
  * probe_<arm>_seed<k>/, each as the pretrain and finetune_seg programs
  * write them. A run whose results.json exists is skipped, one that left a
  * checkpoint is resumed (with the same numbers as if it had not stopped),
- * so re-running the same command continues where Ctrl-C (or a crash)
+ * one that left no checkpoint starts over (--overwrite), so re-running the same command continues where Ctrl-C (or a crash)
  * left off. DIR/settings.json holds the settings the runs were made with;
  * other settings are refused (more --seeds only add runs). DIR/compare.log
  * says what ran, and how long it took.
@@ -23,7 +23,12 @@
  * paired DenseCL-minus-MoCo-v2 difference per seed; the DenseCL/MoCo-v2
  * time per step; the scale, the command and the wall times),
  * DIR/results.json (the same numbers), DIR/chart.png (the mIoU bars with
- * std error bars) and DIR/losses.png (the pretraining curves). */
+ * std error bars) and DIR/losses.png (the pretraining curves).
+ *
+ * Exit status: 0 when every run and the report are done, 130 after Ctrl-C
+ * or SIGTERM (the run under way saved its checkpoint), 1 on a failure (a
+ * run's, or a run's results.json without a number the report needs), 2
+ * for bad flags. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,9 +132,10 @@ static void join_command(int argc, char **argv, char *buf, size_t size)
 
 /* ---- the runs ---- */
 
-/* Whether the run in DIR/name has yet to run (no results.json), and
- * whether it resumes (a checkpoint); a finished one is logged as skipped. */
-static bool pending(comparer *m, const char *name, bool *resume)
+/* Whether the run in DIR/name has yet to run (no results.json), and how
+ * it starts: resumed from its checkpoint, or over whatever a run that
+ * never saved left; a finished one is logged as skipped. */
+static bool pending(comparer *m, const char *name, tg_train_start *start)
 {
     char path[TG_TRAIN_PATH_MAX];
     snprintf(path, sizeof path, "%s/%s/results.json", m->c.out, name);
@@ -138,18 +144,19 @@ static bool pending(comparer *m, const char *name, bool *resume)
         return false;
     }
     snprintf(path, sizeof path, "%s/%s/checkpoint.safetensors", m->c.out, name);
-    *resume = exists(path);
-    log_line(m, "%s: %s", name, *resume ? "resuming from its checkpoint" : "starting");
+    bool resume = exists(path);
+    *start = resume ? TG_TRAIN_RESUME : TG_TRAIN_OVERWRITE;
+    log_line(m, "%s: %s", name, resume ? "resuming from its checkpoint" : "starting");
     return true;
 }
 
-/* Logs how a run ended (rc: 0 done, 1 stopped with its checkpoint, -1
- * failed) and its wall time since t0; returns rc. */
+/* Logs how a run ended (rc: a tg_train_outcome, or -1 failed) and its
+ * wall time since t0; returns rc. */
 static int finished(comparer *m, const char *name, int rc, double t0)
 {
     double took = tg_train_clock() - t0;
     if (rc == 0) log_line(m, "%s: done in %.1f s", name, took);
-    else if (rc == 1) log_line(m, "%s: stopped after %.1f s, its checkpoint saved", name, took);
+    else if (rc > 0) log_line(m, "%s: stopped after %.1f s, its checkpoint saved", name, took);
     else log_line(m, "%s: failed after %.1f s", name, took);
     return rc;
 }
@@ -160,7 +167,7 @@ static int pretrain_part(comparer *m, compare_arm arm)
     compare_pretrain_dir_name(arm, name, sizeof name);
     out_path(m, name, dir);
     pretrain_config p = compare_pretrain_config(&m->c, arm, dir);
-    if (!pending(m, name, &p.resume)) return 0;
+    if (!pending(m, name, &p.start)) return 0;
     pretrain_result r;
     double t0 = tg_train_clock();
     return finished(m, name, pretrain_run(&p, &r), t0);
@@ -174,24 +181,25 @@ static int seg_part(comparer *m, compare_eval e, compare_arm arm, long seed)
     compare_pretrain_dir_name(arm, pretrained, sizeof pretrained);
     snprintf(backbone, sizeof backbone, "%s/%s/backbone.safetensors", m->c.out, pretrained);
     finetune_config f = compare_finetune_config(&m->c, e, seed, arm == ARM_RANDOM ? NULL : backbone, dir);
-    if (!pending(m, name, &f.resume)) return 0;
+    if (!pending(m, name, &f.start)) return 0;
     finetune_result r;
     double t0 = tg_train_clock();
     return finished(m, name, finetune_run(&f, &r), t0);
 }
 
 /* Every run in order: the pretrainings, then seed by seed every arm's
- * fine-tuning and probe (so a stopped protocol has whole seeds). 0 when
- * all are done, 1 when stopped, -1. */
+ * fine-tuning and probe (so a stopped protocol has whole seeds).
+ * TG_TRAIN_DONE when all are done, TG_TRAIN_INTERRUPTED at Ctrl-C, -1. */
 static int run_all(comparer *m)
 {
     int rc = 0;
     for (int a = ARM_MOCOV2; !rc && a <= ARM_DENSECL; a++)
-        rc = tg_train_interrupt_requested() ? 1 : pretrain_part(m, (compare_arm)a);
+        rc = tg_train_interrupt_requested() ? TG_TRAIN_INTERRUPTED : pretrain_part(m, (compare_arm)a);
     for (long k = 0; !rc && k < m->c.seeds; k++)
         for (int a = 0; !rc && a < ARMS; a++)
             for (int e = 0; !rc && e < EVALS; e++)
-                rc = tg_train_interrupt_requested() ? 1 : seg_part(m, (compare_eval)e, (compare_arm)a, k);
+                rc = tg_train_interrupt_requested() ? TG_TRAIN_INTERRUPTED
+                                                    : seg_part(m, (compare_eval)e, (compare_arm)a, k);
     return rc;
 }
 
@@ -230,9 +238,9 @@ int main(int argc, char **argv)
     log_line(&m, "%s (preset %s, %ld seed%s, %d threads)", m.command, m.c.preset, m.c.seeds, m.c.seeds == 1 ? "" : "s",
              tg_get_num_threads());
     rc = run_all(&m);
-    if (rc == 1) log_line(&m, "stopped; run the same command again to continue");
+    if (rc > 0) log_line(&m, "stopped; run the same command again to continue");
     if (rc == 0) rc = report(&m);
     if (rc < 0) log_line(&m, "failed");
     fclose(m.log);
-    return rc < 0 ? 1 : 0;
+    return tg_train_exit_status(rc);
 }

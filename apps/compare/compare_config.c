@@ -146,7 +146,11 @@ int compare_parse(int argc, char **argv, compare_config *c)
     memcpy(flags, run, sizeof run);
     int n = TG_FLAG_COUNT(run) + protocol_flags(c, flags + TG_FLAG_COUNT(run));
     int rc = app_parse_flags(argc, argv, flags, n, ABOUT);
-    return rc ? rc : app_set_threads(c->threads);
+    if (rc) return rc;
+    if (app_check_lr_floor("ft-min-lr", c->finetune.min_lr, "ft-lr", c->finetune.lr, "compare") ||
+        app_check_lr_floor("ft-min-lr", c->finetune.min_lr, "probe-lr", c->probe_lr, "compare"))
+        return -1;
+    return app_set_threads(c->threads);
 }
 
 pretrain_config compare_pretrain_config(const compare_config *c, compare_arm arm, const char *dir)

@@ -1,7 +1,9 @@
 /* The numbers of every run of a compare output directory, read back from
  * the runs' results.json files (pretrain_run.h, finetune_run.h), so a
  * report made after a resumed or skipped run reads what one made at once
- * would. A number a file lacks is NaN. */
+ * would. A file must hold every number the report reads; a null (NaN) is
+ * accepted where a number may be undefined (match rates of MoCo-v2, the
+ * step time of a one-step run), never for the mIoU. */
 #ifndef APPS_COMPARE_RESULTS_H
 #define APPS_COMPARE_RESULTS_H
 
@@ -27,7 +29,9 @@ typedef struct {
 } compare_results;
 
 /* Reads every run of the output directory out. 0, or -1 after printing
- * why (a run without its results.json). */
+ * why (a run without its results.json, or one whose file lacks a number:
+ * "compare: D/ft_random_seed0/results.json has no "test.miou", which the
+ * report needs"). */
 int compare_results_read(compare_results *r, const char *out, long seeds);
 void compare_results_free(compare_results *r);
 

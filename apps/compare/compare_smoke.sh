@@ -7,7 +7,10 @@
 #   2. the same command again skips every run and writes the same report;
 #   3. a run whose results.json is gone but whose checkpoint is there is
 #      resumed, and the scores come out the same;
-#   4. other settings in the same directory are refused.
+#   4. other settings in the same directory are refused, and so is
+#      --ft-min-lr above --ft-lr;
+#   5. a run's results.json without its mIoU is refused, naming the file
+#      and the key, with a non-zero exit status.
 # usage: compare_smoke.sh COMPARE
 set -eu
 compare=$1
@@ -69,3 +72,18 @@ echo "a run left with its checkpoint: resumed, the same scores"
 if $compare $tiny --ft-epochs 2 > "$dir/out.txt" 2>&1; then fail "other settings in the same directory accepted"; fi
 grep -q 'other settings' "$dir/out.txt" || fail "other settings refused without saying so: $(cat "$dir/out.txt")"
 echo "other settings in the same directory: refused"
+status=0
+$compare $tiny --ft-min-lr 0.5 > "$dir/out.txt" 2>&1 || status=$?
+[ $status -eq 2 ] && grep -q -- '--ft-min-lr 0.5 is above --ft-lr 0.1' "$dir/out.txt" ||
+    fail "--ft-min-lr above --ft-lr: exit status $status, $(cat "$dir/out.txt")"
+echo "--ft-min-lr above --ft-lr: refused"
+
+# 5. a results.json without a number the report needs
+results="$out/ft_random_seed0/results.json"
+sed 's/"miou":[^,]*,//' "$results" > "$dir/cut.json"
+mv "$dir/cut.json" "$results"
+! grep -q '"miou"' "$results" || fail "the test's edit left the mIoU in $results"
+if $compare $tiny > "$dir/out.txt" 2>&1; then fail "a results.json without its mIoU accepted"; fi
+grep -q "$results has no \"test.miou\"" "$dir/out.txt" ||
+    fail "a results.json without its mIoU refused without naming it: $(cat "$dir/out.txt")"
+echo "a results.json without its mIoU: refused"

@@ -111,15 +111,15 @@ static int trainer_init(trainer *t, const finetune_config *o)
     if (seg_data_open(&t->data, &o->data, true)) return -1;
     t->state.model = seg_model_new(&o->arch, &t->data, o->frozen, (uint64_t)o->seed);
     if (!t->state.model) return -1;
-    if (o->backbone && !o->resume && load_backbone(t->state.model, o)) return -1;
+    if (o->backbone && o->start != TG_TRAIN_RESUME && load_backbone(t->state.model, o)) return -1;
     if (app_make_sgd(&t->state, tg_fcn_parameters, o->lr, o->momentum, o->weight_decay, "finetune_seg") ||
         make_loader(t))
         return -1;
     t->config = make_config(t);
     t->config_text = t->config ? json_dumps(t->config, OUT_JSON_FLAGS) : NULL;
     if (!t->config_text) return fail("config: out of memory, or text that is not UTF-8");
-    if (app_open_run(&t->run, o->out, t->config_text, o->resume, &t->state, t->total, "finetune_seg") ||
-        (o->resume && read_sums(t)))
+    if (app_open_run(&t->run, o->out, t->config_text, o->start, &t->state, t->total, "finetune_seg") ||
+        (o->start == TG_TRAIN_RESUME && read_sums(t)))
         return -1;
     describe(t);
     if (tg_train_interrupt_install()) return fail("Ctrl-C");

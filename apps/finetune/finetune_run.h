@@ -34,7 +34,7 @@ typedef struct {
     long eval_batch;       /* test images a forward; 0: the dataset's */
     double lr, min_lr, power, momentum, weight_decay;
     const char *out;
-    bool resume;
+    tg_train_start start;  /* new, --resume or --overwrite */
     long stop_after_epoch, stop_after_step; /* save and stop there (0: no) */
 } finetune_config;
 
@@ -51,10 +51,11 @@ typedef struct {
  * test images at 64 px; ResNet-18, small stem, width 0.25. */
 finetune_config finetune_defaults(void);
 
-/* Runs (or resumes) the fine-tuning c describes. 0 when every step is done
- * (r filled, fcn.safetensors and results.json written), 1 when stopped
- * early (Ctrl-C or stop_after_*) with the checkpoint saved, -1 after
- * printing why. */
+/* Runs (or resumes) the fine-tuning c describes. TG_TRAIN_DONE when every
+ * step is done (r filled, fcn.safetensors and results.json written),
+ * TG_TRAIN_STOPPED or TG_TRAIN_INTERRUPTED when stopped early
+ * (stop_after_*, Ctrl-C) with the checkpoint saved (train/loop.h), -1
+ * after printing why. */
 int finetune_run(const finetune_config *c, finetune_result *r);
 
 #endif

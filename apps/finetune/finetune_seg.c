@@ -19,8 +19,14 @@
  * --stop-after-epoch/--stop-after-step), fcn.safetensors (the final
  * weights, mmseg names) and results.json (config, test scores and, on its
  * own "timing" line, the times). The run itself is finetune_run.h. Ctrl-C
- * saves and exits 0; --resume continues with bitwise the same numbers as
- * a run that never stopped, whatever --threads and --workers. */
+ * saves and exits 130; --resume continues with bitwise the same numbers
+ * as a run that never stopped, whatever --threads and --workers. An OUT
+ * holding another run is refused unless --resume or --overwrite is given,
+ * and one in use by a running program always is.
+ *
+ * Exit status: 0 when the run is done or stopped where --stop-after-*
+ * asked, 130 after Ctrl-C or SIGTERM (the checkpoint saved), 1 when it
+ * failed, 2 for bad flags. */
 #include <stdio.h>
 
 #include "app.h"
@@ -30,6 +36,7 @@
 
 static int parse_options(int argc, char **argv, finetune_config *o)
 {
+    bool resume = false, overwrite = false;
     const tg_train_flag own[] = {
         {"out", TG_FLAG_STRING, &o->out, 0, 0, "output directory"},
         {"backbone", TG_FLAG_STRING, &o->backbone, 0, 0, "torchvision-named safetensors backbone (none: random init)"},
@@ -46,11 +53,18 @@ static int parse_options(int argc, char **argv, finetune_config *o)
         {"workers", TG_FLAG_LONG, &o->workers, 0, 64, "data loading threads"},
         {"log-every", TG_FLAG_LONG, &o->log_every, 1, 1e9, "steps between log lines"},
         {"eval-batch", TG_FLAG_LONG, &o->eval_batch, 0, 4096, "test images a forward (0: 32, 1 for VOC/Cityscapes)"},
-        {"resume", TG_FLAG_BOOL, &o->resume, 0, 0, "continue from OUT/checkpoint.safetensors"},
+        {"resume", TG_FLAG_BOOL, &resume, 0, 0, "continue the run in OUT from its checkpoint.safetensors"},
+        {"overwrite", TG_FLAG_BOOL, &overwrite, 0, 0, "start over in an OUT that holds another run (replaced at the "
+                                                      "first checkpoint)"},
         {"stop-after-epoch", TG_FLAG_LONG, &o->stop_after_epoch, 0, 1e6, "save and stop after this epoch (0: no)"},
         {"stop-after-step", TG_FLAG_LONG, &o->stop_after_step, 0, 1e9, "save and stop after this step (0: no)"},
     };
-    return seg_cli_parse(argc, argv, &o->data, true, &o->arch, own, TG_FLAG_COUNT(own), ABOUT);
+    int rc = seg_cli_parse(argc, argv, &o->data, true, &o->arch, own, TG_FLAG_COUNT(own), ABOUT);
+    if (rc) return rc;
+    return app_start_mode(resume, overwrite, &o->start, "finetune_seg") ||
+                   app_check_lr_floor("min-lr", o->min_lr, "lr", o->lr, "finetune_seg")
+               ? -1
+               : 0;
 }
 
 int main(int argc, char **argv)
@@ -59,5 +73,5 @@ int main(int argc, char **argv)
     int rc = parse_options(argc, argv, &c);
     if (rc) return rc > 0 ? 0 : 2;
     finetune_result r;
-    return finetune_run(&c, &r) < 0 ? 1 : 0;
+    return tg_train_exit_status(finetune_run(&c, &r));
 }

@@ -7,9 +7,13 @@
 #      weights, bit for bit, and results.json (apart from its timing line)
 #      as the uninterrupted one, and the same log apart from the times;
 #   3. Ctrl-C (SIGINT) in the middle of a longer run saves the checkpoint
-#      and exits 0, and --resume ends with the weights of a run that was
+#      and exits 130, a second run into its directory meanwhile is refused
+#      (the lock), and --resume ends with the weights of a run that was
 #      never interrupted;
-#   4. eval_seg on the saved weights gives the test scores finetune_seg gave.
+#   4. a rerun into a finished run's directory is refused, naming it and
+#      both flags, and changes nothing; --overwrite starts it over and ends
+#      with the same weights; --min-lr above --lr is refused;
+#   5. eval_seg on the saved weights gives the test scores finetune_seg gave.
 # usage: seg_smoke.sh FINETUNE_SEG EVAL_SEG
 set -eu
 finetune=$1
@@ -52,15 +56,42 @@ for _ in $(seq 600); do # wait for the first log line (the handler is installed 
     [ -s "$dir/ctrl_c/log.jsonl" ] && break
     sleep 0.05
 done
+status=0
+$finetune $long --out "$dir/ctrl_c" --resume > "$dir/second.txt" 2>&1 || status=$?
+[ $status -ne 0 ] || fail "a second run into a directory in use was accepted"
+grep -q "run directory $dir/ctrl_c is in use by another run (pid $pid)" "$dir/second.txt" ||
+    fail "the second run was refused without saying why: $(cat "$dir/second.txt")"
+echo "a second run into the same directory: refused"
 kill -INT $pid
 status=0
 wait $pid || status=$?
-[ $status -eq 0 ] || { cat "$dir/ctrl_c.txt"; fail "Ctrl-C: exit status $status"; }
+[ $status -eq 130 ] || { cat "$dir/ctrl_c.txt"; fail "Ctrl-C: exit status $status, not 130"; }
 grep -q '^interrupted: saved' "$dir/ctrl_c.txt" || fail "Ctrl-C: the run ended without saying it was interrupted"
 [ ! -e "$dir/ctrl_c/results.json" ] || fail "Ctrl-C: the run did not stop"
 quiet $finetune $long --out "$dir/ctrl_c" --resume
 cmp "$dir/long/fcn.safetensors" "$dir/ctrl_c/fcn.safetensors" || fail "Ctrl-C, then --resume: other weights"
-echo "Ctrl-C: $(grep '^interrupted' "$dir/ctrl_c.txt"); --resume ends with the same weights"
+echo "Ctrl-C: exit 130, $(grep '^interrupted' "$dir/ctrl_c.txt"); --resume ends with the same weights"
+
+cp "$dir/full/fcn.safetensors" "$dir/fcn_before"
+cp "$dir/full/log.jsonl" "$dir/log_before"
+status=0
+$finetune $tiny --out "$dir/full" > "$dir/rerun.txt" 2>&1 || status=$?
+[ $status -eq 1 ] || fail "a rerun into a finished run: exit status $status, not 1"
+grep -q "run directory $dir/full already holds a run.*--resume.*--overwrite" "$dir/rerun.txt" ||
+    fail "the rerun was refused without naming the directory and both flags: $(cat "$dir/rerun.txt")"
+cmp "$dir/full/log.jsonl" "$dir/log_before" || fail "the refused rerun changed the log"
+quiet $finetune $tiny --out "$dir/full" --overwrite
+cmp "$dir/full/fcn.safetensors" "$dir/fcn_before" || fail "--overwrite: other weights"
+untimed "$dir/full/log.jsonl" > "$dir/a.txt"
+untimed "$dir/log_before" > "$dir/b.txt"
+cmp "$dir/a.txt" "$dir/b.txt" || fail "--overwrite: another log"
+echo "a rerun into a finished run: refused; --overwrite: the same weights and log"
+status=0
+$finetune $tiny --out "$dir/lr" --lr 0.01 --min-lr 0.1 > "$dir/lr.txt" 2>&1 || status=$?
+[ $status -eq 2 ] && grep -q -- "--min-lr 0.1 is above --lr 0.01" "$dir/lr.txt" ||
+    fail "--min-lr above --lr: exit status $status, $(cat "$dir/lr.txt")"
+[ ! -e "$dir/lr" ] || fail "--min-lr above --lr: the run directory was made"
+echo "--min-lr above --lr: refused"
 
 quiet $eval_seg --test-images 16 --size 32 --width 0.125 --threads 2 --overlays 2 \
     --weights "$dir/full/fcn.safetensors" --out "$dir/eval"

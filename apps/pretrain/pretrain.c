@@ -9,11 +9,16 @@
  *
  * --stem is small (3x3 stride 1, no max-pool: a C5 grid of size/8) for
  * ShapeScenes and standard for --voc and --folder unless given. OUT
- * receives log.jsonl, checkpoint.safetensors (each epoch and on Ctrl-C,
- * which saves and exits 0), backbone.safetensors (the query backbone,
- * torchvision names) and results.json (see pretrain_run.h). --resume
- * continues with bitwise the same numbers as a run that never stopped,
- * whatever --threads and --workers. */
+ * receives log.jsonl, checkpoint.safetensors (each epoch and on Ctrl-C),
+ * backbone.safetensors (the query backbone, torchvision names) and
+ * results.json (see pretrain_run.h). --resume continues with bitwise the
+ * same numbers as a run that never stopped, whatever --threads and
+ * --workers. An OUT holding another run is refused unless --resume or
+ * --overwrite is given, and one in use by a running program always is.
+ *
+ * Exit status: 0 when the run is done or stopped where --stop-after-*
+ * asked, 130 after Ctrl-C or SIGTERM (the checkpoint saved), 1 when it
+ * failed, 2 for bad flags. */
 #include <stdio.h>
 #include <string.h>
 
@@ -28,6 +33,7 @@
 static int parse_options(int argc, char **argv, pretrain_config *c)
 {
     long threads = 0;
+    bool resume = false, overwrite = false;
     const tg_train_flag own[] = {
         {"method", TG_FLAG_STRING, &c->method, 0, 0, "mocov2 or densecl"},
         {"voc", TG_FLAG_STRING, &c->voc, 0, 0, "PASCAL VOC root: pretrain on a split's images (instead of ShapeScenes)"},
@@ -53,7 +59,9 @@ static int parse_options(int argc, char **argv, pretrain_config *c)
         {"workers", TG_FLAG_LONG, &c->workers, 0, 64, "data loading threads"},
         {"log-every", TG_FLAG_LONG, &c->log_every, 1, 1e9, "steps between log lines"},
         {"out", TG_FLAG_STRING, &c->out, 0, 0, "output directory"},
-        {"resume", TG_FLAG_BOOL, &c->resume, 0, 0, "continue from OUT/checkpoint.safetensors"},
+        {"resume", TG_FLAG_BOOL, &resume, 0, 0, "continue the run in OUT from its checkpoint.safetensors"},
+        {"overwrite", TG_FLAG_BOOL, &overwrite, 0, 0, "start over in an OUT that holds another run (replaced at the "
+                                                      "first checkpoint)"},
         {"stop-after-epoch", TG_FLAG_LONG, &c->stop_after_epoch, 0, 1e6, "save and stop after this epoch (0: no)"},
         {"stop-after-step", TG_FLAG_LONG, &c->stop_after_step, 0, 1e9, "save and stop after this step (0: no)"},
     };
@@ -61,7 +69,7 @@ static int parse_options(int argc, char **argv, pretrain_config *c)
     memcpy(flags, own, sizeof own);
     int n = TG_FLAG_COUNT(own) + backbone_arch_flags(&c->arch, flags + TG_FLAG_COUNT(own));
     int rc = app_parse_flags(argc, argv, flags, n, ABOUT);
-    return rc ? rc : app_set_threads(threads);
+    return rc ? rc : app_start_mode(resume, overwrite, &c->start, "pretrain") ? -1 : app_set_threads(threads);
 }
 
 int main(int argc, char **argv)
@@ -70,5 +78,5 @@ int main(int argc, char **argv)
     int rc = parse_options(argc, argv, &c);
     if (rc) return rc > 0 ? 0 : 2;
     pretrain_result r;
-    return pretrain_run(&c, &r) < 0 ? 1 : 0;
+    return tg_train_exit_status(pretrain_run(&c, &r));
 }

@@ -217,8 +217,8 @@ static int trainer_init(trainer *t, const pretrain_config *c)
     t->config = make_config(t);
     t->config_text = t->config ? json_dumps(t->config, OUT_JSON_FLAGS) : NULL;
     if (!t->config_text) return fail("config: out of memory, or text that is not UTF-8");
-    if (app_open_run(&t->run, c->out, t->config_text, c->resume, &t->state, t->total, "pretrain") ||
-        (c->resume && read_meta(t)))
+    if (app_open_run(&t->run, c->out, t->config_text, c->start, &t->state, t->total, "pretrain") ||
+        (c->start == TG_TRAIN_RESUME && read_meta(t)))
         return -1;
     describe(t);
     if (tg_train_interrupt_install()) return fail("Ctrl-C");
@@ -407,8 +407,11 @@ static int finish(trainer *t, pretrain_result *r)
     r->seconds = seconds(t);
     r->seconds_per_step = t->steps_timed > 0 ? t->step_seconds / t->steps_timed : NAN;
     r->images_per_second = (double)t->c->batch / r->seconds_per_step;
-    printf("pretrained %lld steps in %.1f s (%.3f s a step, %.1f img/s); backbone in %s\n", (long long)t->total,
-           r->seconds, r->seconds_per_step, r->images_per_second, r->backbone);
+    char speed[64] = "no step timed: the first step of each part warms up";
+    if (t->steps_timed > 0)
+        snprintf(speed, sizeof speed, "%.3f s a step, %.1f img/s", r->seconds_per_step, r->images_per_second);
+    printf("pretrained %lld steps in %.1f s (%s); backbone in %s\n", (long long)t->total, r->seconds, speed,
+           r->backbone);
     return write_results(t, r);
 }
 

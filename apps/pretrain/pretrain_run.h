@@ -40,7 +40,7 @@ typedef struct {
     double moco_momentum, lr, weight_decay, momentum, tau, lambda, warmup;
     long workers, log_every;
     const char *out;
-    bool resume;
+    tg_train_start start;  /* new, --resume or --overwrite */
     long stop_after_epoch, stop_after_step; /* save and stop there (0: no) */
 } pretrain_config;
 
@@ -66,10 +66,11 @@ typedef struct {
  * method DenseCL. */
 pretrain_config pretrain_defaults(void);
 
-/* Runs (or resumes) the pretraining c describes. 0 when every step is
- * done (r filled, backbone and results.json written), 1 when stopped
- * early (Ctrl-C or stop_after_*) with the checkpoint saved, -1 after
- * printing why. */
+/* Runs (or resumes) the pretraining c describes. TG_TRAIN_DONE when every
+ * step is done (r filled, backbone and results.json written),
+ * TG_TRAIN_STOPPED or TG_TRAIN_INTERRUPTED when stopped early
+ * (stop_after_*, Ctrl-C) with the checkpoint saved (train/loop.h), -1
+ * after printing why. */
 int pretrain_run(const pretrain_config *c, pretrain_result *r);
 
 #endif

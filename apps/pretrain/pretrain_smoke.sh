@@ -6,7 +6,9 @@
 #      epoch, then --resume'd (with other --workers), ends with the same
 #      backbone, bit for bit, the same results.json apart from its timing
 #      line, and the same log apart from times and rates;
-#   3. finetune_seg trains an epoch from the DenseCL backbone.
+#   3. finetune_seg trains an epoch from the DenseCL backbone;
+#   4. a one-step run says it timed no step (no "nan s a step"), and its
+#      results.json holds null for the step time.
 # usage: pretrain_smoke.sh PRETRAIN FINETUNE_SEG
 set -eu
 pretrain=$1
@@ -58,3 +60,10 @@ quiet $finetune --train-images 16 --test-images 8 --size 32 --width 0.125 --batc
 miou=$(number "$dir/fcn/results.json" miou | head -n 1)
 finite "finetune_seg's test mIoU" "$miou"
 echo "finetune_seg from the DenseCL backbone: test mIoU $miou"
+
+$pretrain --method mocov2 --images 8 --size 32 --width 0.125 --batch 8 --queue 16 --bn-groups 2 --epochs 1 \
+    --threads 2 --out "$dir/one_step" > "$dir/one_step.txt" 2>&1 || { cat "$dir/one_step.txt"; fail "a one-step run failed"; }
+grep -q '^pretrained 1 steps in .* (no step timed' "$dir/one_step.txt" ||
+    fail "a one-step run's speed: $(grep '^pretrained' "$dir/one_step.txt")"
+[ "$(number "$dir/one_step/results.json" seconds_per_step)" = null ] || fail "a one-step run's step time is not null"
+echo "a one-step run: $(grep '^pretrained' "$dir/one_step.txt")"

@@ -7,6 +7,7 @@
 
 #include "tensor/internal/conv.h"
 #include "tensor/internal/elementwise.h"
+#include "tensor/internal/finite.h"
 #include "tensor/internal/index.h"
 #include "tensor/internal/linalg.h"
 #include "tensor/internal/loss.h"

@@ -542,6 +542,116 @@ START_TEST(test_weights_round_trip)
 }
 END_TEST
 
+/* ---- integrity: non-finite values and corrupt bytes ---- */
+
+/* Puts value into element 0 of the model's tensor named name. */
+static void poke(tg_module *m, const char *name, float value)
+{
+    tg_tensor_list sd = {0};
+    ck_assert_int_eq(tg_module_state_dict(m, &sd), 0);
+    tg_tensor *t = tg_tensor_list_get(&sd, name);
+    ck_assert_ptr_nonnull(t);
+    tg_data_f32(t)[0] = value;
+    tg_release(t);
+    tg_tensor_list_clear(&sd);
+}
+
+/* A NaN running variance: every save and load refuses it, naming the
+ * tensor, unless the caller allows non-finite values. */
+START_TEST(test_nonfinite_weights_are_refused)
+{
+    char weights[256], ckpt[256];
+    tmpdir_file(weights, "w.safetensors");
+    tmpdir_file(ckpt, "c.safetensors");
+    tg_module *a = small_cnn(1, 77, CLASSES, true), *b = small_cnn(2, 5, CLASSES, true);
+    poke(a, "1.running_var", NAN);
+    ck_assert_int_eq(tg_module_save(weights, a), -1);
+    CK_ERROR_HAS("tensor 1.running_var has a non-finite value (nan)");
+    CK_ERROR_HAS(weights);
+    ck_assert_int_eq(tg_checkpoint_save(ckpt, a, NULL, NULL), -1);
+    CK_ERROR_HAS("tensor model.1.running_var has a non-finite value (nan)");
+    FILE *f = fopen(weights, "rb");
+    ck_assert_ptr_null(f); /* nothing written */
+
+    tg_weights_opts allow = {.allow_nonfinite = true};
+    tg_checkpoint_extra extra = {.allow_nonfinite = true};
+    ck_assert_int_eq(tg_module_save_opts(weights, a, &allow), 0);
+    ck_assert_int_eq(tg_checkpoint_save(ckpt, a, NULL, &extra), 0);
+    tg_tensor_list before = copy_state(b);
+    ck_assert_int_eq(tg_module_load(weights, b, true), -1);
+    CK_ERROR_HAS("tensor 1.running_var has a non-finite value (nan)");
+    ck_assert_int_eq(tg_module_load(ckpt, b, true), -1);
+    ck_assert_int_eq(tg_checkpoint_load(ckpt, b, NULL, NULL), -1);
+    CK_ERROR_HAS("tensor model.1.running_var has a non-finite value (nan)");
+    tg_tensor_list after = copy_state(b);
+    assert_bitwise_equal(&before, &after); /* nothing changed */
+    tg_tensor_list_clear(&after);
+
+    ck_assert_msg(tg_module_load_opts(weights, b, true, &allow) == 0, "%s", tg_last_error());
+    ck_assert_msg(tg_checkpoint_load(ckpt, b, NULL, &extra) == 0, "%s", tg_last_error());
+    tg_metadata_clear(&extra.metadata);
+    after = copy_state(b);
+    tg_tensor *var = tg_tensor_list_get(&after, "1.running_var");
+    ck_assert(isnan(tg_data_f32(var)[0]));
+    tg_release(var);
+    poke(a, "0.weight", -INFINITY);
+    ck_assert_int_eq(tg_module_save(weights, a), -1);
+    CK_ERROR_HAS("tensor 0.weight has a non-finite value (-inf)");
+    tg_tensor_list_clear(&before), tg_tensor_list_clear(&after);
+    tg_module_free(a), tg_module_free(b);
+}
+END_TEST
+
+/* Where the bytes of tensor name begin in the safetensors file at path. */
+static long data_offset(const char *path, const char *name)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    uint64_t len;
+    ck_assert_int_eq(fread(&len, 8, 1, f), 1);
+    char *header = calloc(len + 1, 1);
+    ck_assert_ptr_nonnull(header);
+    ck_assert_int_eq(fread(header, 1, len, f), len);
+    fclose(f);
+    char key[128];
+    snprintf(key, sizeof key, "\"%s\":{", name);
+    const char *at = strstr(header, key), *offsets = at ? strstr(at, "\"data_offsets\":[") : NULL;
+    long begin = -1;
+    ck_assert_ptr_nonnull(offsets);
+    ck_assert_int_eq(sscanf(offsets, "\"data_offsets\":[%ld", &begin), 1);
+    free(header);
+    return 8 + (long)len + begin;
+}
+
+/* One flipped exponent bit in a saved checkpoint's weights: the load is
+ * refused, naming the file and the tensor, and the model is unchanged. */
+START_TEST(test_a_flipped_bit_in_a_checkpoint_is_refused)
+{
+    char ckpt[256];
+    tmpdir_file(ckpt, "c.safetensors");
+    tg_module *a = small_cnn(1, 77, CLASSES, true), *b = small_cnn(2, 5, CLASSES, true);
+    ck_assert_int_eq(tg_checkpoint_save(ckpt, a, NULL, NULL), 0);
+    long at = data_offset(ckpt, "model.0.weight") + 3; /* the first float's sign and high exponent bits */
+    FILE *f = fopen(ckpt, "r+b");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, at, SEEK_SET);
+    int c = fgetc(f);
+    fseek(f, at, SEEK_SET);
+    fputc(c ^ 0x40, f);
+    fclose(f);
+    tg_tensor_list before = copy_state(b);
+    ck_assert_int_eq(tg_checkpoint_load(ckpt, b, NULL, NULL), -1);
+    CK_ERROR_HAS("tensor 'model.0.weight' is corrupt");
+    CK_ERROR_HAS(ckpt);
+    ck_assert_int_eq(tg_module_load(ckpt, b, true), -1);
+    CK_ERROR_HAS("tensor 'model.0.weight' is corrupt");
+    tg_tensor_list after = copy_state(b);
+    assert_bitwise_equal(&before, &after);
+    tg_tensor_list_clear(&before), tg_tensor_list_clear(&after);
+    tg_module_free(a), tg_module_free(b);
+}
+END_TEST
+
 /* tools/make_fixtures_checkpoint.py: a torch Sequential of the same
  * layers, its state_dict written as safetensors, and its eval output. */
 START_TEST(test_loads_torch_weights)
@@ -588,6 +698,8 @@ Suite *checkpoint_suite(void)
     tcase_add_test(tc, test_refuses_other_architecture);
     tcase_add_test(tc, test_weights_round_trip);
     tcase_add_test(tc, test_loads_torch_weights);
+    tcase_add_test(tc, test_nonfinite_weights_are_refused);
+    tcase_add_test(tc, test_a_flipped_bit_in_a_checkpoint_is_refused);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -169,10 +169,10 @@ START_TEST(test_no_metadata_and_no_tensors)
     ck_assert_int_eq(tg_safetensors_save(path, &l, NULL), 0);
     size_t len;
     char *bytes = slurp(path, &len);
-    ck_assert_ptr_null(strstr(bytes + 8, "__metadata__"));
+    ck_assert_ptr_nonnull(strstr(bytes + 8, "{\"__metadata__\":{\"crc32.t\":\"")); /* only the checksum */
     free(bytes);
     ck_assert_int_eq(tg_safetensors_load(path, &back, &meta), 0);
-    ck_assert_int_eq(meta.n, 0);
+    ck_assert_int_eq(meta.n, 0); /* checksums are verified, not returned */
     assert_same_tensor(back.items[0].tensor, t);
     tg_tensor_list_clear(&back);
     ck_assert_int_eq(tg_safetensors_load(path, &back, NULL), 0); /* metadata not wanted */
@@ -582,6 +582,68 @@ START_TEST(test_tensor_list_and_metadata)
 }
 END_TEST
 
+/* ---- checksums ---- */
+
+/* Flips one bit of the byte at offset from the end of the file at path. */
+static void flip_bit(const char *path, long from_end, int bit)
+{
+    FILE *f = fopen(path, "r+b");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fseek(f, -from_end, SEEK_END), 0);
+    int c = fgetc(f);
+    ck_assert_int_ne(c, EOF);
+    ck_assert_int_eq(fseek(f, -from_end, SEEK_END), 0);
+    fputc(c ^ (1 << bit), f);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* One flipped exponent bit in a tensor's data: the load is refused, the
+ * tensor named; the other tensor's bytes are not what is blamed. */
+START_TEST(test_a_flipped_bit_is_refused_and_named)
+{
+    char path[256];
+    tmpdir_file(path, "flip.safetensors");
+    tg_tensor_list l = {0}, back = {0};
+    tg_tensor *a = tg_ones(TG_SHAPE(4), TG_FLOAT32), *b = tg_full(TG_SHAPE(2, 3), 0.5f);
+    tg_tensor_list_add(&l, "layer.a", a);
+    tg_tensor_list_add(&l, "layer.b", b);
+    ck_assert_int_eq(tg_safetensors_save(path, &l, NULL), 0);
+    ck_assert_int_eq(tg_safetensors_load(path, &back, NULL), 0);
+    tg_tensor_list_clear(&back);
+    flip_bit(path, 1, 6); /* the last byte of b's last float: an exponent bit */
+    ck_assert_int_eq(tg_safetensors_load(path, &back, NULL), -1);
+    const char *e = tg_last_error();
+    ck_assert_msg(strstr(e, path) && strstr(e, "tensor 'layer.b' is corrupt"), "%s", e);
+    ck_assert_int_eq(back.n, 0);
+    tg_tensor_list_clear(&l);
+    tg_release(a), tg_release(b);
+}
+END_TEST
+
+START_TEST(test_checksum_keys_are_the_writers)
+{
+    char path[256];
+    tmpdir_file(path, "keys.safetensors");
+    tg_tensor_list l = {0};
+    tg_metadata m = {0};
+    tg_tensor *t = tg_ones(TG_SHAPE(2), TG_FLOAT32);
+    tg_tensor_list_add(&l, "t", t);
+    tg_metadata_add(&m, "crc32.t", "00000000");
+    ck_assert_int_eq(tg_safetensors_save(path, &l, &m), -1);
+    ck_assert_msg(strstr(tg_last_error(), "crc32.") && strstr(tg_last_error(), "checksums"), "%s", tg_last_error());
+    tg_metadata_clear(&m);
+    /* a malformed stored checksum is refused */
+    const char header[] = "{\"__metadata__\":{\"crc32.t\":\"xyz\"},\"t\":{\"dtype\":\"F32\",\"shape\":[1],"
+                          "\"data_offsets\":[0,4]}}";
+    write_raw(path, sizeof header - 1, header, sizeof header - 1, 4);
+    tg_tensor_list back = {0};
+    ck_assert_int_eq(tg_safetensors_load(path, &back, NULL), -1);
+    ck_assert_msg(strstr(tg_last_error(), "not 8 hex digits"), "%s", tg_last_error());
+    tg_tensor_list_clear(&l);
+    tg_release(t);
+}
+END_TEST
+
 /* ---- interop with PyTorch ---- */
 
 static tg_tensor *fixture_tensor(const tw_tensor *w)
@@ -691,6 +753,8 @@ Suite *safetensors_suite(void)
     tcase_add_test(tc, test_failed_write_keeps_the_old_file);
     tcase_add_test(tc, test_failed_rename_removes_the_temporary_file);
     tcase_add_test(tc, test_tensor_list_and_metadata);
+    tcase_add_test(tc, test_a_flipped_bit_is_refused_and_named);
+    tcase_add_test(tc, test_checksum_keys_are_the_writers);
     tcase_add_test(tc, test_loads_a_file_written_by_torch);
     tcase_add_test(tc, test_committed_c_fixture_is_current);
     suite_add_tcase(s, tc);

@@ -14,5 +14,6 @@ Suite *index_suite(void);
 Suite *conv_suite(void);
 Suite *norm_suite(void);
 Suite *nn_suite(void);
+Suite *finite_suite(void);
 
 #endif

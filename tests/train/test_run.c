@@ -1,18 +1,24 @@
 /* The run directory and the loop: checkpoints every epoch and every N
  * steps, exact resume (bitwise the same weights and log as a run that never
  * stopped), a resume with other settings refused, Ctrl-C, the log cut back
- * to the checkpoint, the stop on a non-finite loss.
+ * to the checkpoint, the stop on a non-finite loss and the NaN guard; a
+ * directory holding another run refused unless resumed or overwritten, an
+ * overwrite that leaves the old run whole until its first checkpoint, the
+ * lock against a second run, the clean-up of killed writers' files.
  *
  * The run is a linear regression on a toy dataset of 10 samples through
  * the real loader (3 batches of 3 an epoch, shuffled), with SGD and
  * momentum, so the model, optimizer, loader position and a generator of
  * the program's own (noise on the targets) all have to come back. */
 #include <check.h>
+#include <dirent.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "suites.h"
 #include "tensorgrad.h"
@@ -70,12 +76,14 @@ typedef struct {
     double last_loss;
     int saves;          /* checkpoints written */
     int64_t interrupt_at, nan_at; /* raise SIGINT / return NaN at this step (0: never) */
+    int64_t nan_weight_at, nan_grad_at; /* put a NaN in the weight / its gradient after this step (0: never) */
+    int64_t check_every;          /* the loop's NaN guard period (0: its default) */
     double loss_sum;    /* the program's own number, kept in the checkpoint */
 } trainer;
 
 static char run_dir[256];
 
-static void trainer_init(trainer *t, const char *config, bool resume)
+static void trainer_init(trainer *t, const char *config, tg_train_start start)
 {
     *t = (trainer){.noise = tg_rng_new(5, 1)};
     tg_rng init = tg_rng_new(1, 0);
@@ -91,9 +99,9 @@ static void trainer_init(trainer *t, const char *config, bool resume)
     t->rngs[0] = (tg_checkpoint_rng){"noise", &t->noise};
     t->state.n_rngs = 1;
     t->state.rngs = t->rngs;
-    int rc = tg_train_run_open(&t->run, run_dir, config, resume, &t->state);
+    int rc = tg_train_run_open(&t->run, run_dir, config, start, &t->state);
     ck_assert_msg(rc == 0, "%s", tg_last_error());
-    if (resume) ck_assert_int_eq(tg_train_meta_get(&t->state, "loss_sum", &t->loss_sum), 0);
+    if (start == TG_TRAIN_RESUME) ck_assert_int_eq(tg_train_meta_get(&t->state, "loss_sum", &t->loss_sum), 0);
 }
 
 static void trainer_free(trainer *t)
@@ -112,6 +120,18 @@ static int next_batch(tg_loader *l, tg_batch *b)
     return rc == 1 ? 0 : -1;
 }
 
+/* A NaN in the first element of the weight, or of its gradient. */
+static void poison(trainer *t, bool gradient)
+{
+    tg_tensor_list params = {0};
+    ck_assert_int_eq(tg_module_parameters(t->state.model, &params), 0);
+    tg_tensor *target = gradient ? tg_grad(params.items[0].tensor) : tg_retain(params.items[0].tensor);
+    ck_assert_ptr_nonnull(target);
+    tg_data_f32(target)[0] = NAN;
+    tg_release(target);
+    tg_tensor_list_clear(&params);
+}
+
 static int step(void *ctx, double *loss_out)
 {
     trainer *t = ctx;
@@ -124,7 +144,9 @@ static int step(void *ctx, double *loss_out)
     tg_tensor *sq = tg_mul(diff, diff);
     tg_tensor *loss = tg_mean(sq, 0, NULL, false);
     int rc = !loss || tg_backward(loss, NULL) || tg_optimizer_step(t->state.opt) ? -1 : 0;
-    tg_optimizer_zero_grad(t->state.opt);
+    if (t->state.step + 1 == t->nan_grad_at) poison(t, true);
+    else tg_optimizer_zero_grad(t->state.opt);
+    if (t->state.step + 1 == t->nan_weight_at) poison(t, false);
     *loss_out = loss ? tg_item(loss) : 0;
     if (t->state.step + 1 == t->nan_at) *loss_out = NAN;
     if (t->state.step + 1 == t->interrupt_at) raise(SIGINT);
@@ -152,8 +174,8 @@ static int before_save(void *ctx)
 static int train(trainer *t, int64_t stop_after_step, int64_t save_every)
 {
     tg_train_loop l = {.total_steps = TOTAL, .steps_per_epoch = PER_EPOCH, .stop_after_step = stop_after_step,
-                       .save_every = save_every, .ctx = t, .step = step, .after_step = after_step,
-                       .before_save = before_save};
+                       .save_every = save_every, .check_every = t->check_every, .ctx = t, .step = step,
+                       .after_step = after_step, .before_save = before_save};
     return tg_train_loop_run(&l, &t->run, &t->state);
 }
 
@@ -199,8 +221,8 @@ static void assert_same(const outcome *a, const outcome *b)
 static outcome full_run(void)
 {
     trainer t;
-    trainer_init(&t, CONFIG, false);
-    ck_assert_int_eq(train(&t, 0, 0), 0);
+    trainer_init(&t, CONFIG, TG_TRAIN_NEW);
+    ck_assert_int_eq(train(&t, 0, 0), TG_TRAIN_DONE);
     ck_assert_int_eq(t.state.step, TOTAL);
     ck_assert_int_eq(t.saves, EPOCHS);
     outcome o = outcome_of(&t);
@@ -214,18 +236,18 @@ static outcome full_run(void)
 static void stopped_run(int64_t stop)
 {
     trainer t;
-    trainer_init(&t, CONFIG, false);
-    ck_assert_int_eq(train(&t, stop, 0), 1);
+    trainer_init(&t, CONFIG, TG_TRAIN_NEW);
+    ck_assert_int_eq(train(&t, stop, 0), TG_TRAIN_STOPPED);
     ck_assert_int_eq(t.state.step, stop);
     trainer_free(&t);
 }
 
-/* Resumes the run in run_dir with config and takes it to the end. */
-static outcome resumed_run(const char *config)
+/* Runs the run in run_dir, started as start asks, to the end. */
+static outcome run_to_the_end(const char *config, tg_train_start start)
 {
     trainer t;
-    trainer_init(&t, config, true);
-    ck_assert_int_eq(train(&t, 0, 0), 0);
+    trainer_init(&t, config, start);
+    ck_assert_int_eq(train(&t, 0, 0), TG_TRAIN_DONE);
     outcome o = outcome_of(&t);
     trainer_free(&t);
     return o;
@@ -257,7 +279,7 @@ START_TEST(test_stop_and_resume_is_exact)
 {
     outcome full = full_run();
     stopped_run(5);
-    outcome resumed = resumed_run(CONFIG);
+    outcome resumed = run_to_the_end(CONFIG, TG_TRAIN_RESUME);
     assert_same(&full, &resumed);
     free(full.log), free(resumed.log);
 }
@@ -274,7 +296,7 @@ START_TEST(test_resume_cuts_the_log_to_the_checkpoint)
     ck_assert_ptr_nonnull(f);
     fputs("{\"step\":6,\"loss\":99}\n{\"step\":7,\"loss\":99}\n", f);
     fclose(f);
-    outcome resumed = resumed_run(CONFIG);
+    outcome resumed = run_to_the_end(CONFIG, TG_TRAIN_RESUME);
     assert_same(&full, &resumed);
     free(full.log), free(resumed.log);
 }
@@ -284,8 +306,8 @@ END_TEST
 START_TEST(test_checkpoints_every_epoch_and_every_n_steps)
 {
     trainer t;
-    trainer_init(&t, CONFIG, false);
-    ck_assert_int_eq(train(&t, 0, 2), 0);
+    trainer_init(&t, CONFIG, TG_TRAIN_NEW);
+    ck_assert_int_eq(train(&t, 0, 2), TG_TRAIN_DONE);
     ck_assert_int_eq(t.saves, 8); /* steps 2, 3, 4, 6, 8, 9, 10, 12 */
     trainer_free(&t);
 }
@@ -297,7 +319,7 @@ START_TEST(test_resume_with_other_settings_is_refused)
     tg_train_run run;
     tg_rng rng = tg_rng_new(0, 0);
     tg_train_state s = {.model = tg_nn_linear(FEATURES, 1, true, &rng)};
-    ck_assert_int_eq(tg_train_run_open(&run, run_dir, "{\"lr\":0.1}", true, &s), -1);
+    ck_assert_int_eq(tg_train_run_open(&run, run_dir, "{\"lr\":0.1}", TG_TRAIN_RESUME, &s), -1);
     const char *e = tg_last_error();
     ck_assert_msg(strstr(e, "other settings") && strstr(e, CONFIG) && strstr(e, "{\"lr\":0.1}"), "%s", e);
     ck_assert_int_eq(s.step, 0);
@@ -310,7 +332,7 @@ START_TEST(test_resume_compares_configs_by_value)
 {
     outcome full = full_run();
     stopped_run(5);
-    outcome resumed = resumed_run("{ \"lr\": 5e-2 }");
+    outcome resumed = run_to_the_end("{ \"lr\": 5e-2 }", TG_TRAIN_RESUME);
     assert_same(&full, &resumed);
     free(full.log), free(resumed.log);
 }
@@ -336,28 +358,28 @@ START_TEST(test_resume_without_a_checkpoint_fails)
     tg_train_run run;
     tg_rng rng = tg_rng_new(0, 0);
     tg_train_state s = {.model = tg_nn_linear(FEATURES, 1, true, &rng)};
-    ck_assert_int_eq(tg_train_run_open(&run, run_dir, "{}", true, &s), -1);
+    ck_assert_int_eq(tg_train_run_open(&run, run_dir, "{}", TG_TRAIN_RESUME, &s), -1);
     ck_assert_ptr_nonnull(strstr(tg_last_error(), "checkpoint.safetensors"));
     tg_module_free(s.model);
 }
 END_TEST
 
 /* Ctrl-C: the step under way finishes, the checkpoint is written, the
- * loop returns 1; resuming gives the same bits. */
+ * loop says it was interrupted; resuming gives the same bits. */
 START_TEST(test_ctrl_c_saves_and_stops)
 {
     outcome full = full_run();
     ck_assert_int_eq(tg_train_interrupt_install(), 0);
     trainer t;
-    trainer_init(&t, CONFIG, false);
+    trainer_init(&t, CONFIG, TG_TRAIN_NEW);
     t.interrupt_at = 7;
-    ck_assert_int_eq(train(&t, 0, 0), 1);
+    ck_assert_int_eq(train(&t, 0, 0), TG_TRAIN_INTERRUPTED);
     ck_assert(tg_train_interrupt_requested());
     ck_assert_int_eq(t.state.step, 7);
     trainer_free(&t);
     tg_train_interrupt_clear();
     ck_assert(!tg_train_interrupt_requested());
-    outcome resumed = resumed_run(CONFIG);
+    outcome resumed = run_to_the_end(CONFIG, TG_TRAIN_RESUME);
     assert_same(&full, &resumed);
     free(full.log), free(resumed.log);
 }
@@ -367,7 +389,7 @@ END_TEST
 START_TEST(test_nan_loss_stops_the_run)
 {
     trainer t;
-    trainer_init(&t, CONFIG, false);
+    trainer_init(&t, CONFIG, TG_TRAIN_NEW);
     t.nan_at = 5;
     ck_assert_int_eq(train(&t, 0, 0), -1);
     ck_assert_msg(strstr(tg_last_error(), "the loss is nan at step 5: training diverged"), "%s", tg_last_error());
@@ -381,8 +403,8 @@ START_TEST(test_bad_runs_are_refused)
 {
     tg_train_run run;
     tg_train_state s = {0};
-    ck_assert_int_eq(tg_train_run_open(&run, "", "{}", false, &s), -1);
-    ck_assert_int_eq(tg_train_run_open(&run, run_dir, "{}", false, &s), -1);
+    ck_assert_int_eq(tg_train_run_open(&run, "", "{}", TG_TRAIN_NEW, &s), -1);
+    ck_assert_int_eq(tg_train_run_open(&run, run_dir, "{}", TG_TRAIN_NEW, &s), -1);
     ck_assert_ptr_nonnull(strstr(tg_last_error(), "no model"));
     char file[256];
     FILE *f = fopen(tmpdir_file(file, "plain"), "w");
@@ -406,6 +428,227 @@ START_TEST(test_write_file_replaces_whole)
 }
 END_TEST
 
+/* ---- starting in a directory that holds a run ---- */
+
+typedef struct {
+    char *bytes;
+    long len;
+} file_copy;
+
+static file_copy copy_of(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", run_dir, name);
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "no %s", path);
+    fseek(f, 0, SEEK_END);
+    file_copy c = {.len = ftell(f)};
+    rewind(f);
+    c.bytes = malloc((size_t)c.len + 1);
+    ck_assert_ptr_nonnull(c.bytes);
+    ck_assert_int_eq(fread(c.bytes, 1, (size_t)c.len, f), c.len);
+    fclose(f);
+    return c;
+}
+
+/* The file is still byte for byte what it was; frees the copy. */
+static void assert_unchanged(const char *name, file_copy *then)
+{
+    file_copy now = copy_of(name);
+    ck_assert_msg(now.len == then->len && memcmp(now.bytes, then->bytes, (size_t)now.len) == 0, "%s changed", name);
+    free(now.bytes), free(then->bytes);
+}
+
+/* Entries of run_dir whose names contain part. */
+static int entries_with(const char *part)
+{
+    DIR *d = opendir(run_dir);
+    ck_assert_ptr_nonnull(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) n += strstr(e->d_name, part) != NULL;
+    closedir(d);
+    return n;
+}
+
+/* Opens run_dir as start asks with a throwaway model: the open's result. */
+static int try_open(tg_train_start start)
+{
+    tg_train_run run;
+    tg_rng rng = tg_rng_new(0, 0);
+    tg_train_state s = {.model = tg_nn_linear(FEATURES, 1, true, &rng)};
+    int rc = tg_train_run_open(&run, run_dir, CONFIG, start, &s);
+    if (rc == 0) tg_train_run_close(&run);
+    tg_metadata_clear(&s.meta);
+    tg_module_free(s.model);
+    return rc;
+}
+
+START_TEST(test_a_directory_with_a_run_is_refused)
+{
+    stopped_run(5);
+    file_copy ckpt = copy_of("checkpoint.safetensors"), log = copy_of("log.jsonl");
+    ck_assert_int_eq(try_open(TG_TRAIN_NEW), -1);
+    const char *e = tg_last_error();
+    ck_assert_msg(strstr(e, run_dir) && strstr(e, "already holds a run") && strstr(e, "--resume") &&
+                      strstr(e, "--overwrite"),
+                  "%s", e);
+    assert_unchanged("checkpoint.safetensors", &ckpt);
+    assert_unchanged("log.jsonl", &log);
+    /* a log alone (a run killed before its first checkpoint) is a run too */
+    char path[512];
+    snprintf(path, sizeof path, "%s/checkpoint.safetensors", run_dir);
+    ck_assert_int_eq(remove(path), 0);
+    ck_assert_int_eq(try_open(TG_TRAIN_NEW), -1);
+    ck_assert_msg(strstr(tg_last_error(), "log.jsonl"), "%s", tg_last_error());
+}
+END_TEST
+
+/* --overwrite: the run starts over and ends as a fresh one would. */
+START_TEST(test_overwrite_starts_over)
+{
+    outcome full = full_run();
+    stopped_run(5);
+    outcome over = run_to_the_end(CONFIG, TG_TRAIN_OVERWRITE);
+    assert_same(&full, &over);
+    ck_assert_int_eq(entries_with(".tmp-"), 0);
+    free(full.log), free(over.log);
+}
+END_TEST
+
+/* An overwrite that fails before its first checkpoint (at step 3) leaves
+ * the old run's checkpoint and log as they were, and nothing else. */
+START_TEST(test_a_failed_overwrite_leaves_the_old_run)
+{
+    outcome full = full_run();
+    stopped_run(5);
+    file_copy ckpt = copy_of("checkpoint.safetensors"), log = copy_of("log.jsonl"), log_then = copy_of("log.jsonl");
+    trainer t;
+    trainer_init(&t, CONFIG, TG_TRAIN_OVERWRITE);
+    t.nan_at = 2;
+    ck_assert_int_eq(train(&t, 0, 0), -1);
+    assert_unchanged("log.jsonl", &log_then); /* while the new run is still open, too */
+    trainer_free(&t);
+    assert_unchanged("checkpoint.safetensors", &ckpt);
+    assert_unchanged("log.jsonl", &log);
+    ck_assert_int_eq(entries_with(".tmp-"), 0);
+    outcome resumed = run_to_the_end(CONFIG, TG_TRAIN_RESUME); /* the old run goes on */
+    assert_same(&full, &resumed);
+    free(full.log), free(resumed.log);
+}
+END_TEST
+
+/* While a run holds the directory, a second is refused, whatever its
+ * mode, naming the directory and the holder; after close it may go on. */
+START_TEST(test_a_second_run_is_refused_while_one_is_open)
+{
+    trainer t;
+    trainer_init(&t, CONFIG, TG_TRAIN_NEW);
+    ck_assert_int_eq(train(&t, 4, 0), TG_TRAIN_STOPPED);
+    file_copy ckpt = copy_of("checkpoint.safetensors");
+    char want[512];
+    snprintf(want, sizeof want, "run directory %s is in use by another run (pid %ld)", run_dir, (long)getpid());
+    for (int start = TG_TRAIN_NEW; start <= TG_TRAIN_OVERWRITE; start++) {
+        ck_assert_int_eq(try_open((tg_train_start)start), -1);
+        ck_assert_msg(strstr(tg_last_error(), want), "%s", tg_last_error());
+    }
+    assert_unchanged("checkpoint.safetensors", &ckpt);
+    ck_assert_int_eq(entries_with(".tmp-"), 0);
+    trainer_free(&t);
+    ck_assert_msg(try_open(TG_TRAIN_RESUME) == 0, "%s", tg_last_error());
+}
+END_TEST
+
+static bool exists_in_run(const char *name)
+{
+    char path[512];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", run_dir, name);
+    return stat(path, &st) == 0;
+}
+
+static void make_file(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", run_dir, name);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("left over", f);
+    fclose(f);
+}
+
+/* What writers killed mid-write left ("<file>.tmp-" and six letters or
+ * digits, regular files) is removed when a run opens; nothing else is. */
+START_TEST(test_killed_writers_files_are_removed)
+{
+    ck_assert_int_eq(tg_train_make_dir(run_dir), 0);
+    const char *stale[] = {"checkpoint.safetensors.tmp-Ab3dE9", "log.jsonl.tmp-zzzzzz", "results.json.tmp-000000"};
+    const char *kept[] = {"notes.tmp-abcde", "keep.tmp-abcdefg", "data.tmp-ab_def", "tmp-abcdef", "x.tmp-abcdef.txt"};
+    for (int i = 0; i < 3; i++) make_file(stale[i]);
+    for (int i = 0; i < 5; i++) make_file(kept[i]);
+    char sub[512];
+    snprintf(sub, sizeof sub, "%s/dir.tmp-abcdef", run_dir);
+    ck_assert_int_eq(mkdir(sub, 0777), 0);
+    ck_assert_msg(try_open(TG_TRAIN_NEW) == 0, "%s", tg_last_error());
+    for (int i = 0; i < 3; i++) ck_assert_msg(!exists_in_run(stale[i]), "%s is still there", stale[i]);
+    for (int i = 0; i < 5; i++) ck_assert_msg(exists_in_run(kept[i]), "%s was removed", kept[i]);
+    ck_assert(exists_in_run("dir.tmp-abcdef"));
+}
+END_TEST
+
+/* ---- the NaN guard ---- */
+
+/* The checkpoint's step, read back by resuming from it. */
+static int64_t saved_step(void)
+{
+    trainer t;
+    trainer_init(&t, CONFIG, TG_TRAIN_RESUME);
+    int64_t step = t.state.step;
+    trainer_free(&t);
+    return step;
+}
+
+/* A NaN written into the weight at step 5: the guard (every step here)
+ * stops the run there naming the parameter, and the checkpoint on disk
+ * stays the one of step 3. */
+START_TEST(test_the_nan_guard_stops_at_a_nan_weight)
+{
+    trainer t;
+    trainer_init(&t, CONFIG, TG_TRAIN_NEW);
+    t.check_every = 1;
+    t.nan_weight_at = 5;
+    ck_assert_int_eq(train(&t, 0, 0), -1);
+    ck_assert_msg(strstr(tg_last_error(), "step 5: parameter weight has a non-finite value (nan)"), "%s",
+                  tg_last_error());
+    ck_assert_int_eq(t.saves, 1);
+    trainer_free(&t);
+    ck_assert_int_eq(saved_step(), 3);
+}
+END_TEST
+
+/* A NaN gradient at step 4 is caught by the guard every 2 steps. */
+START_TEST(test_the_nan_guard_checks_gradients)
+{
+    trainer t;
+    trainer_init(&t, CONFIG, TG_TRAIN_NEW);
+    t.check_every = 2;
+    t.nan_grad_at = 4;
+    ck_assert_int_eq(train(&t, 0, 0), -1);
+    ck_assert_msg(strstr(tg_last_error(), "step 4: the gradient of parameter weight has a non-finite value (nan)"),
+                  "%s", tg_last_error());
+    trainer_free(&t);
+    ck_assert_int_eq(saved_step(), 3);
+}
+END_TEST
+
+START_TEST(test_exit_statuses)
+{
+    ck_assert_int_eq(tg_train_exit_status(TG_TRAIN_DONE), 0);
+    ck_assert_int_eq(tg_train_exit_status(TG_TRAIN_STOPPED), 0);
+    ck_assert_int_eq(tg_train_exit_status(TG_TRAIN_INTERRUPTED), 130);
+    ck_assert_int_eq(tg_train_exit_status(-1), 1);
+}
+END_TEST
+
 Suite *run_suite(void)
 {
     Suite *s = suite_create("run");
@@ -423,6 +666,14 @@ Suite *run_suite(void)
     tcase_add_test(tc, test_nan_loss_stops_the_run);
     tcase_add_test(tc, test_bad_runs_are_refused);
     tcase_add_test(tc, test_write_file_replaces_whole);
+    tcase_add_test(tc, test_a_directory_with_a_run_is_refused);
+    tcase_add_test(tc, test_overwrite_starts_over);
+    tcase_add_test(tc, test_a_failed_overwrite_leaves_the_old_run);
+    tcase_add_test(tc, test_a_second_run_is_refused_while_one_is_open);
+    tcase_add_test(tc, test_killed_writers_files_are_removed);
+    tcase_add_test(tc, test_the_nan_guard_stops_at_a_nan_weight);
+    tcase_add_test(tc, test_the_nan_guard_checks_gradients);
+    tcase_add_test(tc, test_exit_statuses);
     suite_add_tcase(s, tc);
     return s;
 }
