@@ -195,6 +195,9 @@ START_TEST(test_voc_errors)
     assert_open_fails(tg_voc_open(root, "empty", 21), "holds no ids");
     write_text("voc/ImageSets/Segmentation/two.txt", "a b\n");
     assert_open_fails(tg_voc_open(root, "two", 21), "line 1: 'a b' is not one id");
+    /* An id names a file in JPEGImages: a list cannot reach outside root. */
+    write_text("voc/ImageSets/Segmentation/escape.txt", "a\n../ImageSets/Segmentation/two\n");
+    assert_open_fails(tg_voc_open(root, "escape", 21), "line 2: '../ImageSets/Segmentation/two' is not one id");
     write_text("voc/ImageSets/Segmentation/ghost.txt", "a\nghost\n");
     assert_open_fails(tg_voc_open(root, "ghost", 21), "no image for id 'ghost'");
     write_photo("voc/JPEGImages/ghost.jpg", H, W, 5);
