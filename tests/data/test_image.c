@@ -17,6 +17,7 @@
 #include <zlib.h>
 
 #include "data/image.h"
+#include "fixtures/attacks.h"
 #include "suites.h"
 #include "tensor/error.h"
 #include "tensor/rng.h"
@@ -510,74 +511,31 @@ static void assert_refused_cheaply(const uint8_t *bytes, size_t size, const tg_i
     if (MEASURE_MEMORY) ck_assert_int_lt(peak_rss_kb() - rss_before, 100 * 1024);
 }
 
-static void put_u32_be(uint8_t *at, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) at[i] = (uint8_t)(v >> (24 - 8 * i));
-}
-
-/* The first attacker's file: a valid 1x1 gray PNG header, then a text
- * chunk whose length field claims 0x7ffffff0 bytes, 50 bytes in all. */
-static size_t text_bomb_png(uint8_t bytes[50], const char *chunk)
-{
-    static const uint8_t magic[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    memset(bytes, 0, 50);
-    memcpy(bytes, magic, 8);
-    put_u32_be(bytes + 8, 13);
-    memcpy(bytes + 12, "IHDR", 4);
-    put_u32_be(bytes + 16, 1), put_u32_be(bytes + 20, 1);
-    bytes[24] = 8; /* bit depth; colour type, compression, filter, interlace 0 */
-    put_u32_be(bytes + 29, (uint32_t)crc32(0, bytes + 12, 17));
-    put_u32_be(bytes + 33, 0x7ffffff0u);
-    memcpy(bytes + 37, chunk, 4);
-    memcpy(bytes + 41, "Comment", 7);
-    return 50;
-}
-
+/* The first attacker's file (fixtures/attacks.h), for each text chunk and
+ * an unknown one: once 2 GB and 6 s, now refused cheaply, corrupt data
+ * tolerated or not. */
 START_TEST(test_png_text_chunk_claiming_2gb_is_refused)
 {
     const char *chunks[] = {"tEXt", "zTXt", "iTXt", "zzZz"};
     for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
-        uint8_t bytes[50];
-        size_t size = text_bomb_png(bytes, chunks[i]);
-        assert_refused_cheaply(bytes, size, NULL, "chunk data is too large");
+        uint8_t bytes[ATTACK_PNG_BYTES];
+        attack_png_chunk_bomb(bytes, chunks[i]);
+        assert_refused_cheaply(bytes, sizeof bytes, NULL, "chunk data is too large");
         ck_assert_ptr_nonnull(strstr(tg_last_error(), chunks[i]));
         tg_image_decode_options tolerant = {.tolerate_corrupt = true};
-        assert_refused_cheaply(bytes, size, &tolerant, "chunk data is too large");
+        assert_refused_cheaply(bytes, sizeof bytes, &tolerant, "chunk data is too large");
     }
 }
 END_TEST
 
-/* Where the SOF0 marker's height field is in a baseline JPEG. */
-static size_t sof0_size_at(const uint8_t *bytes, size_t size)
-{
-    for (size_t at = 2; at + 9 < size; at++)
-        if (bytes[at] == 0xff && bytes[at + 1] == 0xc0) return at + 5;
-    ck_abort_msg("no SOF0 marker");
-    return 0;
-}
-
-/* The second attacker's file: a small valid JPEG whose header is patched
- * to claim 11520 wide and 30772 high, its data cut after 828 bytes (at
- * most). */
-static uint8_t *size_bomb_jpeg(size_t *size)
-{
-    char path[256];
-    tg_image img = pattern(64, 64, 3, 4);
-    ck_assert_int_eq(tg_image_write_jpeg(tmpdir_file(path, "bomb.jpg"), &img, 90), 0);
-    tg_image_free(&img);
-    uint8_t *bytes = slurp(path, size);
-    size_t at = sof0_size_at(bytes, *size);
-    bytes[at] = 30772 >> 8, bytes[at + 1] = 30772 & 0xff;
-    bytes[at + 2] = 11520 >> 8, bytes[at + 3] = 11520 & 0xff;
-    ck_assert_uint_gt(*size, 828);
-    *size = 828;
-    return bytes;
-}
-
+/* The second attacker's file: once a 1 GB image of filler, now refused
+ * from its header. */
 START_TEST(test_jpeg_claiming_354_mpixel_is_refused)
 {
+    char path[256];
     size_t size;
-    uint8_t *bytes = size_bomb_jpeg(&size);
+    uint8_t *bytes = attack_jpeg_size_bomb(tmpdir_file(path, "bomb.jpg"), &size);
+    ck_assert_ptr_nonnull(bytes);
     assert_refused_cheaply(bytes, size, NULL, "11520x30772 (354493440 pixels) is over the limit of 67108864");
     tg_image_decode_options tolerant = {.tolerate_corrupt = true};
     assert_refused_cheaply(bytes, size, &tolerant, "is over the limit");
