@@ -35,7 +35,8 @@ const char *fuzz_dir(void)
 {
     if (*dir) return dir;
     struct stat st;
-    const char *base = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) ? "/dev/shm" : "/tmp";
+    const char *base = getenv("FUZZ_TMPDIR");
+    if (!base) base = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) ? "/dev/shm" : "/tmp";
     snprintf(dir, sizeof dir, "%s/tg_fuzz_XXXXXX", base);
     if (!mkdtemp(dir)) die("cannot make", dir);
     atexit(remove_dir);

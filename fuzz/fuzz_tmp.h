@@ -1,6 +1,8 @@
 /* What the harnesses share: one private directory per fuzzing process for
- * the files a reader needs (under /dev/shm when it exists, so no disk is
- * touched), removed with everything in it when the process exits. Failures
+ * the files a reader needs (under $FUZZ_TMPDIR if set, else /dev/shm when
+ * it exists, so no disk is touched), removed with everything in it when
+ * the process exits (fuzz/run.sh also removes its FUZZ_TMPDIR, for a
+ * process that crashed). Failures
  * of this scaffolding abort: they are not findings about the reader. */
 #ifndef FUZZ_TMP_H
 #define FUZZ_TMP_H

@@ -41,6 +41,13 @@ rm -rf "$build/fuzz-seeds"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive
+# The harnesses' files, in memory where possible, gone at the end even
+# after a crash.
+shm=/dev/shm
+[ -d "$shm" ] || shm=${TMPDIR:-/tmp}
+FUZZ_TMPDIR=$(mktemp -d "$shm/tg_fuzz_run.XXXXXX")
+export FUZZ_TMPDIR
+trap 'rm -rf "$FUZZ_TMPDIR"' EXIT
 
 # The extra seed folders and the dictionary of a target.
 seed_dirs() {
