@@ -5,16 +5,16 @@
  * keeps the message and longjmps back to the setjmp of the run_* function
  * that started the work; its caller frees what was made and the failure is
  * recorded with the file's name. Nothing is printed: the first warning is
- * kept to explain an error that follows it.
+ * kept to explain an error that follows it. Everything that lives across
+ * the setjmp sits in a struct reached through a pointer, never in locals of
+ * the function that calls setjmp (those would be indeterminate after the
+ * longjmp unless volatile, C11 7.13.2.1).
  *
  * Hostile files: the chunks we never use (text, colour profiles, metadata)
  * are skipped unread, any chunk over CHUNK_BYTES_MAX is an error (libpng
  * would otherwise allocate what a length field claims, up to 2 GiB), and a
  * bad CRC or a benign libpng error is an error unless the options tolerate
- * corrupt data.
- * Everything that lives across the setjmp sits in a struct reached through
- * a pointer, never in locals of the function that calls setjmp (those would
- * be indeterminate after the longjmp unless volatile, C11 7.13.2.1). */
+ * corrupt data. */
 #include <png.h>
 #include <setjmp.h>
 #include <stdio.h>
