@@ -16,7 +16,8 @@
 #define TG_CITYSCAPES_CLASSES 19 /* the train ids */
 
 /* PASCAL VOC 2012 layout under root:
- *   ImageSets/Segmentation/<split>.txt   ids, one per line, in list order
+ *   ImageSets/Segmentation/<split>.txt   ids, one per line, in list order (an id
+ *                                        is a file name: no spaces, no '/')
  *   JPEGImages/<id>.jpg, or <id>.png when there is no .jpg
  *   SegmentationClass/<id>.png           indexed PNG of class ids, 255 = ignore
  * For split "train_aug", masks come from SegmentationClassAug/<id>.png when

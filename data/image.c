@@ -1,6 +1,6 @@
 /* Images in memory: allocation, reading a file and picking its decoder by
- * its first bytes, the size and writer checks the codecs share, and the VOC
- * palette. The codecs themselves live in png.c and jpeg.c. */
+ * its first bytes, the decode options' defaults, the size and writer checks
+ * the codecs share, and the VOC palette. The codecs themselves live in png.c and jpeg.c. */
 #include "data/image.h"
 
 #include <errno.h>
@@ -14,8 +14,6 @@
 #include "data/internal/codec.h"
 #include "tensor/error.h"
 
-#define MAX_SIDE 65535u
-#define MAX_PIXEL_BYTES (1ull << 30)
 /* Files larger than this are refused before they are read. */
 #define MAX_FILE_BYTES (1ll << 30)
 
@@ -36,12 +34,19 @@ void tg_image_free(tg_image *img)
     memset(img, 0, sizeof *img);
 }
 
-int tg_image_check_size(const char *name, uint32_t width, uint32_t height, int channels)
+int tg_image_check_size(const char *name, uint32_t width, uint32_t height, int channels,
+                        const tg_image_decode_options *options)
 {
-    if (width == 0 || height == 0 || width > MAX_SIDE || height > MAX_SIDE ||
-        (uint64_t)width * height * (uint64_t)channels > MAX_PIXEL_BYTES)
-        return TG_FAIL("%s: image size %ux%u is outside what we decode (sides 1-%u, at most %llu MiB of pixels)",
-                       name, width, height, MAX_SIDE, MAX_PIXEL_BYTES >> 20);
+    uint64_t pixels = (uint64_t)width * height, bytes = pixels * (uint64_t)channels;
+    if (width == 0 || height == 0) return TG_FAIL("%s: the header claims an empty image (%ux%u)", name, width, height);
+    if (width > TG_IMAGE_MAX_SIDE || height > TG_IMAGE_MAX_SIDE)
+        return TG_FAIL("%s: image size %ux%u has a side over %u pixels", name, width, height, TG_IMAGE_MAX_SIDE);
+    if (pixels > (uint64_t)options->max_pixels)
+        return TG_FAIL("%s: image size %ux%u (%llu pixels) is over the limit of %lld pixels (options.max_pixels)",
+                       name, width, height, (unsigned long long)pixels, (long long)options->max_pixels);
+    if (bytes > (uint64_t)options->max_bytes)
+        return TG_FAIL("%s: image size %ux%ux%d (%llu bytes) is over the limit of %lld bytes (options.max_bytes)",
+                       name, width, height, channels, (unsigned long long)bytes, (long long)options->max_bytes);
     return 0;
 }
 
@@ -56,19 +61,41 @@ int tg_image_check_writable(const char *who, const char *path, const tg_image *i
     return 0;
 }
 
-int tg_image_decode(const uint8_t *bytes, size_t size, const char *name, tg_image_mode mode, tg_image *out)
+/* given with its zeros replaced by the defaults, in *used; -1 for a
+ * negative limit. */
+static int resolve_options(const char *name, const tg_image_decode_options *given,
+                           tg_image_decode_options *used)
+{
+    *used = given ? *given : (tg_image_decode_options){0};
+    if (used->max_pixels < 0 || used->max_bytes < 0)
+        return TG_FAIL("%s: negative decode limit (max_pixels %lld, max_bytes %lld)", name,
+                       (long long)used->max_pixels, (long long)used->max_bytes);
+    if (!used->max_pixels) used->max_pixels = TG_IMAGE_DEFAULT_MAX_PIXELS;
+    if (!used->max_bytes) used->max_bytes = used->max_pixels > INT64_MAX / 3 ? INT64_MAX : 3 * used->max_pixels;
+    return 0;
+}
+
+int tg_image_decode_with(const uint8_t *bytes, size_t size, const char *name, tg_image_mode mode,
+                         const tg_image_decode_options *options, tg_image *out)
 {
     static const uint8_t png_magic[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     static const uint8_t jpeg_magic[3] = {0xff, 0xd8, 0xff};
     if (!out) return TG_FAIL("%s: NULL output image", name ? name : "decode");
     memset(out, 0, sizeof *out);
     if (!name) name = "(memory)";
+    tg_image_decode_options used;
+    if (resolve_options(name, options, &used)) return -1;
     if (!bytes || size == 0) return TG_FAIL("%s: empty file", name);
     if (size >= sizeof png_magic && memcmp(bytes, png_magic, sizeof png_magic) == 0)
-        return tg_png_decode(bytes, size, name, mode, out);
+        return tg_png_decode(bytes, size, name, mode, &used, out);
     if (size >= sizeof jpeg_magic && memcmp(bytes, jpeg_magic, sizeof jpeg_magic) == 0)
-        return tg_jpeg_decode(bytes, size, name, mode, out);
+        return tg_jpeg_decode(bytes, size, name, mode, &used, out);
     return TG_FAIL("%s: not a PNG or JPEG file", name);
+}
+
+int tg_image_decode(const uint8_t *bytes, size_t size, const char *name, tg_image_mode mode, tg_image *out)
+{
+    return tg_image_decode_with(bytes, size, name, mode, NULL, out);
 }
 
 /* The whole of the open file fd (path) in a new buffer *bytes. */
@@ -95,7 +122,8 @@ static int read_all(int fd, const char *path, uint8_t **bytes, size_t *size)
     return 0;
 }
 
-int tg_image_read(const char *path, tg_image_mode mode, tg_image *out)
+int tg_image_read_with(const char *path, tg_image_mode mode, const tg_image_decode_options *options,
+                       tg_image *out)
 {
     if (!out) return TG_FAIL("read_image: NULL output image");
     memset(out, 0, sizeof *out);
@@ -107,9 +135,14 @@ int tg_image_read(const char *path, tg_image_mode mode, tg_image *out)
     int rc = read_all(fd, path, &bytes, &size);
     close(fd);
     if (rc) return -1;
-    rc = tg_image_decode(bytes, size, path, mode, out);
+    rc = tg_image_decode_with(bytes, size, path, mode, options, out);
     free(bytes);
     return rc;
+}
+
+int tg_image_read(const char *path, tg_image_mode mode, tg_image *out)
+{
+    return tg_image_read_with(path, mode, NULL, out);
 }
 
 /* ---- the VOC palette ---- */

@@ -4,10 +4,17 @@
  * libpng reports an error by calling a handler that must not return. Ours
  * keeps the message and longjmps back to the setjmp of the run_* function
  * that started the work; its caller frees what was made and the failure is
- * recorded with the file's name. Warnings are dropped: nothing is printed.
- * Everything that lives across the setjmp sits in a struct reached through
- * a pointer, never in locals of the function that calls setjmp (those would
- * be indeterminate after the longjmp unless volatile, C11 7.13.2.1). */
+ * recorded with the file's name. Nothing is printed: the first warning is
+ * kept to explain an error that follows it. Everything that lives across
+ * the setjmp sits in a struct reached through a pointer, never in locals of
+ * the function that calls setjmp (those would be indeterminate after the
+ * longjmp unless volatile, C11 7.13.2.1).
+ *
+ * Hostile files: the chunks we never use (text, colour profiles, metadata)
+ * are skipped unread, any chunk over CHUNK_BYTES_MAX is an error (libpng
+ * would otherwise allocate what a length field claims, up to 2 GiB), and a
+ * bad CRC or a benign libpng error is an error unless the options tolerate
+ * corrupt data. */
 #include <png.h>
 #include <setjmp.h>
 #include <stdio.h>
@@ -17,20 +24,31 @@
 #include "tensor/internal/atomic_file.h"
 #include "tensor/error.h"
 
+/* The largest chunk libpng may allocate, and how many ancillary chunks it
+ * may keep. */
+#define CHUNK_BYTES_MAX (8u << 20)
+#define CHUNK_COUNT_MAX 64
+
 /* Where a libpng error goes. */
 typedef struct {
     jmp_buf jmp;
-    char message[200];
+    char message[300];
+    char warning[200]; /* the first warning, "" if none */
 } png_failure;
 
 static void on_error(png_structp png, png_const_charp message)
 {
     png_failure *fail = png_get_error_ptr(png);
-    snprintf(fail->message, sizeof fail->message, "%s", message);
+    snprintf(fail->message, sizeof fail->message, "%s%s%s", message, *fail->warning ? ", after: " : "",
+             fail->warning);
     longjmp(fail->jmp, 1);
 }
 
-static void on_warning(png_structp png, png_const_charp message) { (void)png, (void)message; }
+static void on_warning(png_structp png, png_const_charp message)
+{
+    png_failure *fail = png_get_error_ptr(png);
+    if (!*fail->warning) snprintf(fail->warning, sizeof fail->warning, "%s", message);
+}
 
 /* ---- decoding ---- */
 
@@ -40,6 +58,7 @@ typedef struct {
     int truncated; /* the decoder asked for bytes past the end */
     const char *name;
     tg_image_mode mode;
+    const tg_image_decode_options *options;
     tg_image *out;
     png_failure fail;
     png_structp png;
@@ -78,13 +97,34 @@ static int set_transforms(png_reader *r)
     return 1;
 }
 
+/* Chunks we never use, skipped unread (their CRC is still checked): text,
+ * which can claim gigabytes, colour management (iCCP is compressed) and
+ * metadata. Five bytes each, as png_set_keep_unknown_chunks wants them. */
+static const png_byte unused_chunks[] = "tEXt\0zTXt\0iTXt\0iCCP\0sPLT\0eXIf\0tIME\0pHYs\0oFFs\0"
+                                        "pCAL\0sCAL\0hIST\0bKGD\0cHRM\0gAMA\0sRGB\0sBIT";
+
+/* Bounds libpng's allocations and sets what corrupt data does. */
+static void set_limits(png_reader *r)
+{
+    png_set_user_limits(r->png, TG_IMAGE_MAX_SIDE, TG_IMAGE_MAX_SIDE);
+    png_set_chunk_malloc_max(r->png, CHUNK_BYTES_MAX);
+    png_set_chunk_cache_max(r->png, CHUNK_COUNT_MAX);
+    png_set_keep_unknown_chunks(r->png, PNG_HANDLE_CHUNK_NEVER, NULL, 0);
+    png_set_keep_unknown_chunks(r->png, PNG_HANDLE_CHUNK_NEVER, unused_chunks, (int)(sizeof unused_chunks / 5));
+    int tolerate = r->options->tolerate_corrupt;
+    png_set_benign_errors(r->png, tolerate);
+    if (tolerate) png_set_crc_action(r->png, PNG_CRC_WARN_USE, PNG_CRC_WARN_DISCARD);
+    else png_set_crc_action(r->png, PNG_CRC_ERROR_QUIT, PNG_CRC_ERROR_QUIT);
+}
+
 static int read_pixels(png_reader *r)
 {
+    set_limits(r);
     png_set_read_fn(r->png, r, read_bytes);
     png_read_info(r->png, r->info);
     int channels = set_transforms(r);
     uint32_t width = png_get_image_width(r->png, r->info), height = png_get_image_height(r->png, r->info);
-    if (channels < 0 || tg_image_check_size(r->name, width, height, channels)) return -1;
+    if (channels < 0 || tg_image_check_size(r->name, width, height, channels, r->options)) return -1;
     int passes = png_set_interlace_handling(r->png);
     png_read_update_info(r->png, r->info);
     size_t stride = (size_t)width * (size_t)channels;
@@ -108,10 +148,11 @@ static int run_decoder(png_reader *r)
     return read_pixels(r);
 }
 
-int tg_png_decode(const uint8_t *bytes, size_t size, const char *name, tg_image_mode mode, tg_image *out)
+int tg_png_decode(const uint8_t *bytes, size_t size, const char *name, tg_image_mode mode,
+                  const tg_image_decode_options *options, tg_image *out)
 {
     memset(out, 0, sizeof *out);
-    png_reader r = {.bytes = bytes, .size = size, .name = name, .mode = mode, .out = out};
+    png_reader r = {.bytes = bytes, .size = size, .name = name, .mode = mode, .options = options, .out = out};
     int rc = run_decoder(&r);
     png_destroy_read_struct(&r.png, &r.info, NULL);
     if (rc) tg_image_free(out);

@@ -22,8 +22,10 @@ static int read_ids(const char *list, tg_path_list *ids)
         while (isspace((unsigned char)*id)) id++;
         while (end > id && isspace((unsigned char)end[-1])) *--end = '\0';
         if (!*id) continue;
-        for (char *c = id; *c && rc == 0; c++)
-            if (isspace((unsigned char)*c)) rc = TG_FAIL("voc: %s: line %d: '%s' is not one id", list, number, id);
+        for (char *c = id; *c && rc == 0; c++) /* a file name: a list cannot reach outside root */
+            if (isspace((unsigned char)*c) || *c == '/')
+                rc = TG_FAIL("voc: %s: line %d: '%s' is not one id (a file name without spaces or '/')", list,
+                             number, id);
         if (rc == 0) rc = tg_path_list_addf(ids, "%s", id);
     }
     if (rc == 0 && ferror(f)) rc = TG_FAIL("voc: cannot read %s: %s", list, strerror(errno));

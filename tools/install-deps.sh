@@ -6,6 +6,8 @@
 #                                   tools/ import: PyTorch, torchvision, NumPy, Pillow
 #   tools/install-deps.sh --docs    also doxygen, for the API reference
 #                                   (meson option docs, target docs)
+#   tools/install-deps.sh --fuzz    also clang and its sanitizer runtimes,
+#                                   for the libFuzzer harnesses (fuzz/run.sh)
 # The flags combine. Run as root, or as a user with sudo.
 . "$(dirname "$0")/script_help.sh"
 set -euo pipefail
@@ -18,7 +20,8 @@ for arg in "$@"; do
     case "$arg" in
         --bench) packages+=("${python_packages[@]}") ;;
         --docs) packages+=(doxygen) ;;
-        *) echo "usage: $0 [--bench] [--docs] [--help]" >&2; exit 2 ;;
+        --fuzz) packages+=(clang clang-14 libclang-rt-14-dev) ;;
+        *) echo "usage: $0 [--bench] [--docs] [--fuzz] [--help]" >&2; exit 2 ;;
     esac
 done
 

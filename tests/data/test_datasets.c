@@ -2,7 +2,8 @@
  * folder trees that each test writes with the library's own writers:
  * order, contents, label mapping, concurrent get(), and the clear errors
  * for missing lists, images and masks, size mismatches, unknown label
- * values and empty folders. */
+ * values and empty folders; a file the decoder refuses fails a loader
+ * batch made on a worker thread. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "data/datasets.h"
+#include "data/loader.h"
 #include "suites.h"
 #include "tensor/error.h"
 #include "tmpdir.h"
@@ -195,6 +197,9 @@ START_TEST(test_voc_errors)
     assert_open_fails(tg_voc_open(root, "empty", 21), "holds no ids");
     write_text("voc/ImageSets/Segmentation/two.txt", "a b\n");
     assert_open_fails(tg_voc_open(root, "two", 21), "line 1: 'a b' is not one id");
+    /* An id names a file in JPEGImages: a list cannot reach outside root. */
+    write_text("voc/ImageSets/Segmentation/escape.txt", "a\n../ImageSets/Segmentation/two\n");
+    assert_open_fails(tg_voc_open(root, "escape", 21), "line 2: '../ImageSets/Segmentation/two' is not one id");
     write_text("voc/ImageSets/Segmentation/ghost.txt", "a\nghost\n");
     assert_open_fails(tg_voc_open(root, "ghost", 21), "no image for id 'ghost'");
     write_photo("voc/JPEGImages/ghost.jpg", H, W, 5);
@@ -367,6 +372,42 @@ START_TEST(test_image_folder_errors)
 }
 END_TEST
 
+static int prepare_nothing(void *ctx, const tg_sample *sample, int64_t index, tg_rng *rng,
+                           const tg_loader_slots *slots)
+{
+    (void)ctx, (void)sample, (void)index, (void)rng, (void)slots;
+    return 0;
+}
+
+/* A file the decoder refuses (a JPEG cut short) fails the batch made by a
+ * worker thread, naming the file, as it does on the caller's thread. */
+START_TEST(test_a_corrupt_file_fails_the_loader)
+{
+    make_dirs("photos");
+    write_photo("photos/a.png", H, W, 1);
+    write_photo("photos/b.jpg", 32, 32, 2);
+    char path[256], root[256];
+    FILE *f = fopen(tmpdir_file(path, "photos/b.jpg"), "r+");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(ftruncate(fileno(f), 400), 0);
+    ck_assert_int_eq(fclose(f), 0);
+    tg_dataset *ds = tg_image_folder_open(tmpdir_file(root, "photos"));
+    ck_assert_ptr_nonnull(ds);
+    for (int workers = 0; workers <= 2; workers += 2) {
+        tg_loader_config cfg = {.batch_size = 2, .num_workers = workers, .num_fields = 1,
+                                .field_shape = {{.ndim = 1, .dims = {1}}}, .prepare = prepare_nothing};
+        tg_loader *l = tg_loader_new(ds, &cfg);
+        ck_assert_ptr_nonnull(l);
+        tg_batch b;
+        ck_assert_int_eq(tg_loader_next(l, &b), -1);
+        ck_assert_msg(strstr(tg_last_error(), path) && strstr(tg_last_error(), "truncated JPEG"), "%s",
+                      tg_last_error());
+        tg_loader_free(l);
+    }
+    tg_dataset_free(ds);
+}
+END_TEST
+
 Suite *datasets_suite(void)
 {
     Suite *s = suite_create("datasets");
@@ -380,6 +421,7 @@ Suite *datasets_suite(void)
     tcase_add_test(tc, test_cityscapes_errors);
     tcase_add_test(tc, test_image_folder_finds_images_recursively);
     tcase_add_test(tc, test_image_folder_errors);
+    tcase_add_test(tc, test_a_corrupt_file_fails_the_loader);
     suite_add_tcase(s, tc);
     return s;
 }

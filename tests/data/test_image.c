@@ -1,18 +1,23 @@
 /* Image codecs (data/image.h): exact PNG round trips, a JPEG round trip
  * within a tolerance, every PNG layout written directly with libpng, and
  * corrupt, truncated, missing and unwritable files: each refused with the
- * path in the message, no crash, no leak, no file left behind. */
+ * path in the message, no crash, no leak, no file left behind; the decode
+ * limits and the choice between refusing and tolerating corrupt data, with
+ * two attackers' files that once cost 2 GB and 1 GB. */
 #include <dirent.h>
 #include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <jpeglib.h>
 #include <zlib.h>
 
 #include "data/image.h"
+#include "fixtures/attacks.h"
 #include "suites.h"
 #include "tensor/error.h"
 #include "tensor/rng.h"
@@ -463,6 +468,179 @@ START_TEST(test_damaged_files_never_crash)
 }
 END_TEST
 
+/* ---- limits and corrupt data ---- */
+
+/* ASan's allocator has overheads of its own: memory is not measured under it. */
+#if defined(__SANITIZE_ADDRESS__)
+#define MEASURE_MEMORY 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MEASURE_MEMORY 0
+#endif
+#endif
+#ifndef MEASURE_MEMORY
+#define MEASURE_MEMORY 1
+#endif
+
+static double seconds_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static long peak_rss_kb(void)
+{
+    struct rusage u;
+    ck_assert_int_eq(getrusage(RUSAGE_SELF, &u), 0);
+    return u.ru_maxrss;
+}
+
+/* Decoding bytes (options: NULL for the defaults) is refused within a
+ * second, with a message naming the file and containing what, and the
+ * process's peak memory grows by less than 100 MB (MEASURE_MEMORY). */
+static void assert_refused_cheaply(const uint8_t *bytes, size_t size, const tg_image_decode_options *options,
+                                   const char *what)
+{
+    long rss_before = peak_rss_kb();
+    double start = seconds_now();
+    tg_image img;
+    assert_refused(tg_image_decode_with(bytes, size, "attack.img", TG_IMAGE_RGB, options, &img), &img,
+                   "attack.img", what);
+    ck_assert_double_lt(seconds_now() - start, 1.0);
+    if (MEASURE_MEMORY) ck_assert_int_lt(peak_rss_kb() - rss_before, 100 * 1024);
+}
+
+/* The first attacker's file (fixtures/attacks.h), for each text chunk and
+ * an unknown one: once 2 GB and 6 s, now refused cheaply, corrupt data
+ * tolerated or not. */
+START_TEST(test_png_text_chunk_claiming_2gb_is_refused)
+{
+    const char *chunks[] = {"tEXt", "zTXt", "iTXt", "zzZz"};
+    for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
+        uint8_t bytes[ATTACK_PNG_BYTES];
+        attack_png_chunk_bomb(bytes, chunks[i]);
+        assert_refused_cheaply(bytes, sizeof bytes, NULL, "chunk data is too large");
+        ck_assert_ptr_nonnull(strstr(tg_last_error(), chunks[i]));
+        tg_image_decode_options tolerant = {.tolerate_corrupt = true};
+        assert_refused_cheaply(bytes, sizeof bytes, &tolerant, "chunk data is too large");
+    }
+}
+END_TEST
+
+/* The second attacker's file: once a 1 GB image of filler, now refused
+ * from its header. */
+START_TEST(test_jpeg_claiming_354_mpixel_is_refused)
+{
+    char path[256];
+    size_t size;
+    uint8_t *bytes = attack_jpeg_size_bomb(tmpdir_file(path, "bomb.jpg"), &size);
+    ck_assert_ptr_nonnull(bytes);
+    assert_refused_cheaply(bytes, size, NULL, "11520x30772 (354493440 pixels) is over the limit of 67108864");
+    tg_image_decode_options tolerant = {.tolerate_corrupt = true};
+    assert_refused_cheaply(bytes, size, &tolerant, "is over the limit");
+    free(bytes);
+}
+END_TEST
+
+/* Decodes bytes with the given limits: 0, or -1 with the image empty. */
+static int decode_within(const uint8_t *bytes, size_t size, tg_image_mode mode, int64_t max_pixels,
+                         int64_t max_bytes)
+{
+    tg_image_decode_options options = {.max_pixels = max_pixels, .max_bytes = max_bytes};
+    tg_image img;
+    int rc = tg_image_decode_with(bytes, size, "limited", mode, &options, &img);
+    if (rc == 0) {
+        ck_assert_int_eq(img.height * img.width, 12 * 10);
+        tg_image_free(&img);
+    } else {
+        ck_assert_ptr_null(img.data);
+        ck_assert_ptr_nonnull(strstr(tg_last_error(), "is over the limit"));
+    }
+    return rc;
+}
+
+START_TEST(test_caller_limits_are_exact)
+{
+    char path[256];
+    tg_image gray = pattern(12, 10, 1, 3), rgb = pattern(12, 10, 3, 3);
+    size_t png_size, jpeg_size;
+    ck_assert_int_eq(tg_image_write_png(tmpdir_file(path, "gray.png"), &gray), 0);
+    uint8_t *png = slurp(path, &png_size);
+    ck_assert_int_eq(tg_image_write_jpeg(tmpdir_file(path, "rgb.jpg"), &rgb, 90), 0);
+    uint8_t *jpeg = slurp(path, &jpeg_size);
+    for (int is_jpeg = 0; is_jpeg < 2; is_jpeg++) {
+        const uint8_t *bytes = is_jpeg ? jpeg : png;
+        size_t size = is_jpeg ? jpeg_size : png_size;
+        ck_assert_int_eq(decode_within(bytes, size, TG_IMAGE_RGB, 120, 0), 0);
+        ck_assert_int_eq(decode_within(bytes, size, TG_IMAGE_RGB, 119, 0), -1);
+        ck_assert_int_eq(decode_within(bytes, size, TG_IMAGE_RGB, 0, 360), 0);
+        ck_assert_int_eq(decode_within(bytes, size, TG_IMAGE_RGB, 0, 359), -1);
+        ck_assert_int_eq(decode_within(bytes, size, TG_IMAGE_RGB, 1000, 359), -1);
+    }
+    /* A label image has one byte a pixel. */
+    ck_assert_int_eq(decode_within(png, png_size, TG_IMAGE_LABEL, 0, 120), 0);
+    ck_assert_int_eq(decode_within(png, png_size, TG_IMAGE_LABEL, 0, 119), -1);
+    /* The same limits through a file; a negative one is refused. */
+    tg_image img;
+    tg_image_decode_options small = {.max_pixels = 100}, negative = {.max_bytes = -1};
+    assert_refused(tg_image_read_with(path, TG_IMAGE_RGB, &small, &img), &img, path, "limit of 100 pixels");
+    assert_refused(tg_image_read_with(path, TG_IMAGE_RGB, &negative, &img), &img, path, "negative decode limit");
+    ck_assert_int_eq(tg_image_read_with(path, TG_IMAGE_RGB, NULL, &img), 0);
+    tg_image_free(&img);
+    free(png), free(jpeg);
+    tg_image_free(&gray), tg_image_free(&rgb);
+}
+END_TEST
+
+/* bytes is refused by default with a message containing what, and decodes
+ * to a height x width image when corrupt data is tolerated. */
+static void assert_tolerable(const uint8_t *bytes, size_t size, const char *what, int height, int width)
+{
+    tg_image img;
+    assert_refused(tg_image_decode(bytes, size, "damaged", TG_IMAGE_RGB, &img), &img, "damaged", what);
+    tg_image_decode_options tolerant = {.tolerate_corrupt = true};
+    ck_assert_msg(tg_image_decode_with(bytes, size, "damaged", TG_IMAGE_RGB, &tolerant, &img) == 0, "%s",
+                  tg_last_error());
+    ck_assert_int_eq(img.height, height);
+    ck_assert_int_eq(img.width, width);
+    tg_image_free(&img);
+}
+
+START_TEST(test_corrupt_jpeg_is_refused_unless_tolerated)
+{
+    char path[256];
+    tg_image img = pattern(48, 64, 3, 4);
+    ck_assert_int_eq(tg_image_write_jpeg(tmpdir_file(path, "c.jpg"), &img, 90), 0);
+    tg_image_free(&img);
+    size_t size;
+    uint8_t *bytes = slurp(path, &size), *longer = malloc(size + 3);
+    ck_assert_ptr_nonnull(longer);
+    assert_tolerable(bytes, size * 3 / 4, "truncated JPEG (libjpeg: Premature end of JPEG file)", 48, 64);
+    tg_image_decode(bytes, size * 3 / 4, "damaged", TG_IMAGE_RGB, &img);
+    ck_assert_ptr_nonnull(strstr(tg_last_error(), "options.tolerate_corrupt would decode"));
+    /* Three stray bytes before the final marker (EOI); libjpeg reports two. */
+    memcpy(longer, bytes, size - 2);
+    memcpy(longer + size - 2, "\x12\x34\x56\xff\xd9", 5);
+    assert_tolerable(longer, size + 3,
+                     "corrupt JPEG (libjpeg: Corrupt JPEG data: 2 extraneous bytes before marker 0xd9", 48, 64);
+    free(bytes), free(longer);
+}
+END_TEST
+
+START_TEST(test_png_with_a_bad_crc_is_refused_unless_tolerated)
+{
+    size_t size;
+    uint8_t *bytes = small_file("c.png", 0, &size);
+    bytes[8 + 8 + 13 + 1] ^= 0x20; /* the second byte of IHDR's CRC */
+    assert_tolerable(bytes, size, "IHDR: CRC error", 6, 8);
+    bytes[8 + 8 + 13 + 1] ^= 0x20;
+    bytes[size - 12 - 1] ^= 0x01; /* the last byte of the last IDAT's CRC */
+    assert_tolerable(bytes, size, "IDAT: CRC error", 6, 8);
+    free(bytes);
+}
+END_TEST
+
 START_TEST(test_missing_and_foreign_files_are_refused)
 {
     char path[256];
@@ -533,6 +711,11 @@ Suite *image_suite(void)
     tcase_add_test(tc, test_voc_palette);
     tcase_add_test(tc, test_every_truncation_is_refused);
     tcase_add_test(tc, test_damaged_files_never_crash);
+    tcase_add_test(tc, test_png_text_chunk_claiming_2gb_is_refused);
+    tcase_add_test(tc, test_jpeg_claiming_354_mpixel_is_refused);
+    tcase_add_test(tc, test_caller_limits_are_exact);
+    tcase_add_test(tc, test_corrupt_jpeg_is_refused_unless_tolerated);
+    tcase_add_test(tc, test_png_with_a_bad_crc_is_refused_unless_tolerated);
     tcase_add_test(tc, test_missing_and_foreign_files_are_refused);
     tcase_add_test(tc, test_failed_writes_leave_no_file);
     tcase_add_test(tc, test_write_replaces_an_existing_file);
