@@ -5,7 +5,9 @@
  * tg_last_error() naming what is missing. Samples come in a fixed order;
  * get() decodes the files on each call (no caching), may run on several
  * threads at once, and fails naming the file (corrupt image, mask of
- * another size, a mask value the dataset does not know). */
+ * another size, a mask value the dataset does not know). They decode with
+ * the default limits and refuse corrupt files (data/image.h) unless given
+ * other options (tg_dataset_set_decode_options). */
 #ifndef TG_DATA_DATASETS_H
 #define TG_DATA_DATASETS_H
 
@@ -37,5 +39,12 @@ TG_API tg_dataset *tg_cityscapes_open(const char *root, const char *split);
  * sorted by path; unlabeled (has_masks 0, num_classes 0). Symbolic links
  * to directories inside root are not followed. */
 TG_API tg_dataset *tg_image_folder_open(const char *root);
+
+/* How a dataset made by one of the constructors above decodes its files:
+ * size limits and tolerance of corrupt data (data/image.h; NULL: the
+ * defaults). Set it before a loader reads the dataset. Refused for a
+ * dataset that decodes no image files (ShapeScenes) and for a negative
+ * limit. 0 or -1. */
+TG_API int tg_dataset_set_decode_options(tg_dataset *ds, const tg_image_decode_options *options);
 
 #endif

@@ -1,6 +1,7 @@
 /* Datasets of image (and mask) files (see internal/file_dataset.h): each get()
  * reads and decodes its files and maps the mask's values to class ids.
- * Nothing changes after construction, so get() is safe on any thread. */
+ * Nothing changes while a loader reads it (decode options are set before),
+ * so get() is safe on any thread. */
 #include "data/internal/file_dataset.h"
 
 #include <inttypes.h>
@@ -8,12 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/datasets.h"
 #include "tensor/error.h"
 
 typedef struct {
     tg_dataset base; /* first: what users see */
     tg_path_list images, masks;
     tg_label_map map;
+    tg_image_decode_options decode;
 } file_dataset;
 
 /* Checks and maps every value of mask (read from path) in place. */
@@ -32,7 +35,7 @@ static int map_labels(const tg_label_map *map, tg_image *mask, const char *path)
 static int read_mask(const file_dataset *fd, int64_t index, const tg_image *image, tg_image *mask)
 {
     const char *path = fd->masks.items[index];
-    if (tg_image_read(path, TG_IMAGE_LABEL, mask)) return -1;
+    if (tg_image_read_with(path, TG_IMAGE_LABEL, &fd->decode, mask)) return -1;
     if (mask->height != image->height || mask->width != image->width)
         return TG_FAIL("%s: mask is %dx%d (width x height) but its image %s is %dx%d", path, mask->width,
                        mask->height, fd->images.items[index], image->width, image->height);
@@ -45,7 +48,7 @@ static int get_sample(const tg_dataset *ds, int64_t index, tg_sample *out)
     memset(out, 0, sizeof *out);
     if (index < 0 || index >= ds->size)
         return TG_FAIL("dataset: index %" PRId64 " is out of range (%" PRId64 " samples)", index, ds->size);
-    int rc = tg_image_read(fd->images.items[index], TG_IMAGE_RGB, &out->image);
+    int rc = tg_image_read_with(fd->images.items[index], TG_IMAGE_RGB, &fd->decode, &out->image);
     if (rc == 0 && ds->has_masks) rc = read_mask(fd, index, &out->image, &out->mask);
     if (rc) tg_sample_free(out);
     return rc;
@@ -65,6 +68,19 @@ static void destroy(tg_dataset *ds)
     tg_path_list_clear(&fd->images);
     tg_path_list_clear(&fd->masks);
     free(fd);
+}
+
+int tg_dataset_set_decode_options(tg_dataset *ds, const tg_image_decode_options *options)
+{
+    if (!ds) return TG_FAIL("dataset_set_decode_options: the dataset is NULL");
+    if (ds->get != get_sample)
+        return TG_FAIL("dataset_set_decode_options: this dataset decodes no image files (ShapeScenes?)");
+    tg_image_decode_options o = options ? *options : (tg_image_decode_options){0};
+    if (o.max_pixels < 0 || o.max_bytes < 0)
+        return TG_FAIL("dataset_set_decode_options: negative limit (max_pixels %lld, max_bytes %lld)",
+                       (long long)o.max_pixels, (long long)o.max_bytes);
+    ((file_dataset *)ds)->decode = o;
+    return 0;
 }
 
 tg_dataset *tg_file_dataset_new(tg_path_list *images, tg_path_list *masks, int num_classes,

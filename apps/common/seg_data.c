@@ -33,6 +33,8 @@ int seg_data_flags(seg_data_opts *o, tg_train_flag *table, bool with_train)
         {"size", TG_FLAG_LONG, &o->size, 8, 1024, "ShapeScenes image side in pixels"},
         {"data-seed", TG_FLAG_LONG, &o->data_seed, 0, 2147483647.0, "ShapeScenes content seed"},
         {"crop", TG_FLAG_LONG, &o->crop, 0, 4096, "training crop; 0: ShapeScenes size, VOC 512, Cityscapes 769"},
+        {"tolerate-corrupt-images", TG_FLAG_BOOL, &o->tolerate_corrupt, 0, 0,
+         "VOC, Cityscapes: decode what can be decoded of a truncated or corrupt image (default: refuse it)"},
         {"train-split", TG_FLAG_STRING, &o->train_split, 0, 0, "split trained on (train)"},
         {"train-images", TG_FLAG_LONG, &o->train_images, 1, 1e7, "ShapeScenes training images"},
     };
@@ -63,9 +65,14 @@ static tg_dataset *open_scenes(const seg_data_opts *o, const char *split, long c
 
 static tg_dataset *open_split(const seg_data_opts *o, const char *split, long count)
 {
-    if (o->voc) return tg_voc_open(o->voc, split, TG_VOC_CLASSES);
-    if (o->cityscapes) return tg_cityscapes_open(o->cityscapes, split);
-    return open_scenes(o, split, count);
+    if (!o->voc && !o->cityscapes) return open_scenes(o, split, count);
+    tg_dataset *ds = o->voc ? tg_voc_open(o->voc, split, TG_VOC_CLASSES) : tg_cityscapes_open(o->cityscapes, split);
+    tg_image_decode_options decode = {.tolerate_corrupt = o->tolerate_corrupt};
+    if (ds && tg_dataset_set_decode_options(ds, &decode)) {
+        tg_dataset_free(ds);
+        return NULL;
+    }
+    return ds;
 }
 
 /* The dataset's name, classes and recipe. */
@@ -94,8 +101,12 @@ int seg_data_open(seg_data *d, const seg_data_opts *o, bool with_train)
         fprintf(stderr, "--voc and --cityscapes: choose one\n");
         return -1;
     }
-    describe(d, o);
     bool scenes = !o->voc && !o->cityscapes;
+    if (scenes && o->tolerate_corrupt) {
+        fprintf(stderr, "--tolerate-corrupt-images: ShapeScenes decodes no files (give --voc or --cityscapes)\n");
+        return -1;
+    }
+    describe(d, o);
     d->test_split = o->test_split ? o->test_split : scenes ? "test" : "val";
     const char *train_split = o->train_split ? o->train_split : "train";
     d->test = open_split(o, d->test_split, o->test_images);
@@ -118,6 +129,7 @@ json_t *seg_data_config(const seg_data_opts *o, const seg_data *d, bool with_tra
     config = out_json_set(config, "dataset", json_string(d->name));
     if (o->voc || o->cityscapes) {
         config = out_json_set(config, "root", json_string(o->voc ? o->voc : o->cityscapes));
+        if (o->tolerate_corrupt) config = out_json_set(config, "tolerate_corrupt_images", json_true());
     } else {
         config = out_json_set(config, "size", json_integer(o->size));
         config = out_json_set(config, "data_seed", json_integer(o->data_seed));

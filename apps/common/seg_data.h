@@ -22,13 +22,14 @@
 #include "app.h"
 #include "tensorgrad.h"
 
-#define SEG_DATA_FLAGS 9 /* the most flags seg_data_flags adds */
+#define SEG_DATA_FLAGS 10 /* the most flags seg_data_flags adds */
 
 typedef struct {
     const char *voc, *cityscapes; /* roots; neither: ShapeScenes */
     const char *train_split, *test_split; /* NULL: the dataset's */
     long train_images, test_images, size, data_seed; /* ShapeScenes */
     long crop; /* 0: the dataset's */
+    bool tolerate_corrupt; /* VOC, Cityscapes: decode what can be decoded of a corrupt image */
 } seg_data_opts;
 
 typedef struct {

@@ -39,6 +39,8 @@ static int parse_options(int argc, char **argv, pretrain_config *c)
         {"voc", TG_FLAG_STRING, &c->voc, 0, 0, "PASCAL VOC root: pretrain on a split's images (instead of ShapeScenes)"},
         {"voc-split", TG_FLAG_STRING, &c->voc_split, 0, 0, "the VOC split whose images are used"},
         {"folder", TG_FLAG_STRING, &c->folder, 0, 0, "a folder of images (instead of ShapeScenes)"},
+        {"tolerate-corrupt-images", TG_FLAG_BOOL, &c->tolerate_corrupt, 0, 0,
+         "--voc, --folder: decode what can be decoded of a truncated or corrupt image (default: refuse it)"},
         {"images", TG_FLAG_LONG, &c->images, 1, 1e7, "ShapeScenes pretraining images"},
         {"size", TG_FLAG_LONG, &c->size, 8, 1024, "view side in pixels (and ShapeScenes' image side)"},
         {"data-seed", TG_FLAG_LONG, &c->data_seed, 0, 2147483647.0, "ShapeScenes content seed"},

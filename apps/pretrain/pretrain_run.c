@@ -81,10 +81,19 @@ static int open_data(trainer *t)
         fprintf(stderr, "pretrain: --voc and --folder: choose one\n");
         return -1;
     }
+    if (c->tolerate_corrupt && !c->voc && !c->folder) {
+        fprintf(stderr, "pretrain: --tolerate-corrupt-images: ShapeScenes decodes no files (give --voc or --folder)\n");
+        return -1;
+    }
     t->data_name = c->voc ? "voc" : c->folder ? "folder" : "shapescenes";
-    if (c->voc) t->data = tg_voc_open(c->voc, c->voc_split, 0);
-    else if (c->folder) t->data = tg_image_folder_open(c->folder);
-    else {
+    if (c->voc || c->folder) {
+        t->data = c->voc ? tg_voc_open(c->voc, c->voc_split, 0) : tg_image_folder_open(c->folder);
+        tg_image_decode_options decode = {.tolerate_corrupt = c->tolerate_corrupt};
+        if (t->data && tg_dataset_set_decode_options(t->data, &decode)) {
+            tg_dataset_free(t->data);
+            t->data = NULL;
+        }
+    } else {
         tg_shapescenes_config s = tg_shapescenes_defaults(TG_SHAPESCENES_PRETRAIN);
         s.seed = (uint64_t)c->data_seed;
         s.size = (int)c->size;
@@ -159,6 +168,7 @@ static json_t *make_config(const trainer *t)
     json_t *j = json_pack("{s:s,s:s,s:s}", "program", "pretrain", "method", c->method, "dataset", t->data_name);
     if (c->voc || c->folder) j = out_json_set(j, "root", json_string(c->voc ? c->voc : c->folder));
     if (c->voc) j = out_json_set(j, "split", json_string(c->voc_split));
+    if (c->tolerate_corrupt) j = out_json_set(j, "tolerate_corrupt_images", json_true());
     if (!c->voc && !c->folder)
         j = out_json_merge(j, json_pack("{s:I,s:I,s:b}", "images", (json_int_t)c->images, "data_seed",
                                         (json_int_t)c->data_seed, "single", c->single));

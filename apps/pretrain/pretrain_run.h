@@ -35,6 +35,7 @@ typedef struct {
     const char *voc_split;    /* the VOC split whose images are used */
     long images, size, data_seed; /* ShapeScenes: pretrain images, side, content seed */
     bool single;              /* ShapeScenes' single-object control variant */
+    bool tolerate_corrupt;    /* --voc, --folder: decode what can be decoded of a corrupt image */
     backbone_arch arch;            /* stem NULL: small for ShapeScenes, standard otherwise */
     long epochs, batch, queue, bn_groups, seed;
     double moco_momentum, lr, weight_decay, momentum, tau, lambda, warmup;

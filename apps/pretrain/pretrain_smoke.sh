@@ -8,11 +8,14 @@
 #      line, and the same log apart from times and rates;
 #   3. finetune_seg trains an epoch from the DenseCL backbone;
 #   4. a one-step run says it timed no step (no "nan s a step"), and its
-#      results.json holds null for the step time.
-# usage: pretrain_smoke.sh PRETRAIN FINETUNE_SEG
+#      results.json holds null for the step time;
+#   5. a folder holding a JPEG cut short is refused, naming the file, unless
+#      --tolerate-corrupt-images.
+# usage: pretrain_smoke.sh PRETRAIN FINETUNE_SEG SHAPESCENES_EXPORT
 set -eu
 pretrain=$1
 finetune=$2
+export_scenes=$3
 smoke=pretrain_smoke
 . "$(dirname "$0")/../common/smoke_lib.sh"
 
@@ -67,3 +70,15 @@ grep -q '^pretrained 1 steps in .* (no step timed' "$dir/one_step.txt" ||
     fail "a one-step run's speed: $(grep '^pretrained' "$dir/one_step.txt")"
 [ "$(number "$dir/one_step/results.json" seconds_per_step)" = null ] || fail "a one-step run's step time is not null"
 echo "a one-step run: $(grep '^pretrained' "$dir/one_step.txt")"
+
+quiet $export_scenes --out "$dir/photos" --split pretrain --count 8 --size 32 --jpeg
+cut_short=$(find "$dir/photos/JPEGImages" -name '*.jpg' | sort | head -n 1)
+truncate -s -64 "$cut_short"
+one_epoch="--images 8 --size 32 --width 0.125 --batch 8 --queue 16 --bn-groups 2 --epochs 1 --threads 2"
+if $pretrain $one_epoch --folder "$dir/photos" --out "$dir/corrupt" > "$dir/corrupt.txt" 2>&1; then
+    fail "a folder with a JPEG cut short was pretrained on"
+fi
+grep -q "$cut_short.*truncated" "$dir/corrupt.txt" || fail "the refusal does not name the file: $(cat "$dir/corrupt.txt")"
+quiet $pretrain $one_epoch --folder "$dir/photos" --out "$dir/tolerant" --tolerate-corrupt-images
+grep -q '"tolerate_corrupt_images":true' "$dir/tolerant/results.json" || fail "the config does not say tolerant"
+echo "a JPEG cut short: refused by default, decoded with --tolerate-corrupt-images"

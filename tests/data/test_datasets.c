@@ -13,6 +13,7 @@
 
 #include "data/datasets.h"
 #include "data/loader.h"
+#include "data/shapescenes.h"
 #include "suites.h"
 #include "tensor/error.h"
 #include "tmpdir.h"
@@ -408,6 +409,42 @@ START_TEST(test_a_corrupt_file_fails_the_loader)
 }
 END_TEST
 
+/* A dataset of files may opt into tolerance of corrupt data, or into
+ * tighter limits; ShapeScenes, which decodes nothing, refuses options. */
+START_TEST(test_decode_options_of_a_dataset)
+{
+    make_dirs("photos");
+    write_photo("photos/b.jpg", 32, 32, 2);
+    char path[256], root[256];
+    struct stat st;
+    ck_assert_int_eq(stat(tmpdir_file(path, "photos/b.jpg"), &st), 0);
+    ck_assert_int_eq(truncate(path, st.st_size - 64), 0); /* the end of the scan cut off */
+    tg_dataset *ds = tg_image_folder_open(tmpdir_file(root, "photos"));
+    ck_assert_ptr_nonnull(ds);
+    tg_sample s;
+    ck_assert_int_eq(ds->get(ds, 0, &s), -1);
+    ck_assert_int_eq(tg_dataset_set_decode_options(ds, &(tg_image_decode_options){.tolerate_corrupt = true}), 0);
+    ck_assert_msg(ds->get(ds, 0, &s) == 0, "%s", tg_last_error());
+    ck_assert_int_eq(s.image.height, 32);
+    tg_sample_free(&s);
+    ck_assert_int_eq(tg_dataset_set_decode_options(ds, &(tg_image_decode_options){.max_pixels = 32 * 31}), 0);
+    ck_assert_int_eq(ds->get(ds, 0, &s), -1);
+    ck_assert_msg(strstr(tg_last_error(), "over the limit"), "%s", tg_last_error());
+    ck_assert_int_eq(tg_dataset_set_decode_options(ds, &(tg_image_decode_options){.max_pixels = -1}), -1);
+    ck_assert_int_eq(tg_dataset_set_decode_options(ds, NULL), 0); /* the defaults again */
+    ck_assert_int_eq(ds->get(ds, 0, &s), -1);
+    tg_dataset_free(ds);
+
+    tg_shapescenes_config cfg = tg_shapescenes_defaults(TG_SHAPESCENES_TRAIN);
+    cfg.count = 1;
+    ds = tg_shapescenes_open(&cfg);
+    ck_assert_ptr_nonnull(ds);
+    ck_assert_int_eq(tg_dataset_set_decode_options(ds, NULL), -1);
+    ck_assert_msg(strstr(tg_last_error(), "decodes no image files"), "%s", tg_last_error());
+    tg_dataset_free(ds);
+}
+END_TEST
+
 Suite *datasets_suite(void)
 {
     Suite *s = suite_create("datasets");
@@ -422,6 +459,7 @@ Suite *datasets_suite(void)
     tcase_add_test(tc, test_image_folder_finds_images_recursively);
     tcase_add_test(tc, test_image_folder_errors);
     tcase_add_test(tc, test_a_corrupt_file_fails_the_loader);
+    tcase_add_test(tc, test_decode_options_of_a_dataset);
     suite_add_tcase(s, tc);
     return s;
 }
