@@ -13,6 +13,7 @@
 
 #include "data/internal/codec.h"
 #include "tensor/error.h"
+#include "tensor/internal/check.h"
 
 #define MAX_SIDE 65535u
 #define MAX_PIXEL_BYTES (1ull << 30)
@@ -21,9 +22,11 @@
 
 int tg_image_alloc(tg_image *img, int height, int width, int channels)
 {
+    if (TG_NEED("image_alloc", img)) return -1;
     memset(img, 0, sizeof *img);
     if (height <= 0 || width <= 0 || (channels != 1 && channels != 3))
         return TG_FAIL("image: cannot allocate %dx%d with %d channels", height, width, channels);
+    if (tg_image_check_size("image_alloc", (uint32_t)width, (uint32_t)height, channels)) return -1;
     img->data = calloc((size_t)height * (size_t)width * (size_t)channels, 1);
     if (!img->data) return TG_FAIL("image: out of memory for %dx%dx%d", height, width, channels);
     img->height = height, img->width = width, img->channels = channels;
@@ -32,6 +35,7 @@ int tg_image_alloc(tg_image *img, int height, int width, int channels)
 
 void tg_image_free(tg_image *img)
 {
+    if (!img) return;
     free(img->data);
     memset(img, 0, sizeof *img);
 }

@@ -26,7 +26,7 @@ typedef enum tg_image_mode {
 
 /* A zeroed image of the given size (data calloc'd). */
 TG_API int tg_image_alloc(tg_image *img, int height, int width, int channels);
-/* Frees img->data and zeroes img; safe on an empty image. */
+/* Frees img->data and zeroes img; safe on an empty image and on NULL. */
 TG_API void tg_image_free(tg_image *img);
 
 /* Decodes a JPEG or PNG file (format from its first bytes, not its name). */

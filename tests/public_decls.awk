@@ -5,7 +5,7 @@
 # declaration with its white space folded and without its ';'.
 # Comments and preprocessor lines are dropped; struct, enum and function
 # bodies are skipped; typedefs and static functions are not declarations
-# of exported functions. Used by tests/symbols.sh.
+# of exported functions. Used by tests/symbols.sh and tests/api/gen_sweep.sh.
 BEGIN { depth = 0; stmt = ""; comment = 0; directive = 0; documented = 0 }
 function emit(s) {
     gsub(/[ \t]+/, " ", s)

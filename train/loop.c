@@ -4,10 +4,12 @@
 #include <math.h>
 
 #include "tensor/error.h"
+#include "tensor/internal/check.h"
 #include "train/interrupt.h"
 
 int tg_train_loop_save(const tg_train_loop *l, tg_train_run *r, tg_train_state *s)
 {
+    if (TG_NEED("train_loop_save", l, r, s) || TG_NEED_MIN("train_loop_save", l->steps_per_epoch, 1)) return -1;
     s->epoch = s->step / l->steps_per_epoch;
     if (l->before_save && l->before_save(l->ctx)) return -1;
     return tg_train_run_save(r, s);
@@ -41,6 +43,7 @@ static int run_step(const tg_train_loop *l, tg_train_run *r, tg_train_state *s, 
 
 static int check(const tg_train_loop *l, const tg_train_state *s)
 {
+    if (TG_NEED("train_loop_run", l, s)) return -1;
     if (!l->step) return TG_FAIL("train_loop_run: no step function");
     if (l->steps_per_epoch <= 0 || l->total_steps < 0)
         return TG_FAIL("train_loop_run: %lld steps an epoch, %lld in all", (long long)l->steps_per_epoch,
@@ -52,7 +55,7 @@ static int check(const tg_train_loop *l, const tg_train_state *s)
 
 int tg_train_loop_run(const tg_train_loop *l, tg_train_run *r, tg_train_state *s)
 {
-    if (check(l, s)) return -1;
+    if (TG_NEED("train_loop_run", r) || check(l, s)) return -1;
     int64_t stop_at = stop_point(l);
     bool saved = false; /* the checkpoint holds this step already */
     while (s->step < l->total_steps) {

@@ -85,7 +85,7 @@ TG_API char *tg_train_run_path(const tg_train_run *r, const char *name, char *bu
  * text is not JSON. */
 TG_API bool tg_train_same_config(const char *a, const char *b);
 
-/* Closes the log and frees the config copy; r may be zeroed or closed. */
+/* Closes the log and frees the config copy; r may be zeroed, closed or NULL. */
 TG_API void tg_train_run_close(tg_train_run *r);
 
 /* Makes dir and its missing parents (mkdir -p). 0 or -1. */
