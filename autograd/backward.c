@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "autograd/internal/graph.h"
+#include "tensor/internal/check.h"
 #include "tensor/internal/elementwise.h"
 #include "tensor/internal/view.h"
 
@@ -155,8 +156,8 @@ static int run_graph(tg_tensor *root, tg_tensor *grad, bool retain)
 
 static int backward(tg_tensor *root, tg_tensor *grad, bool retain)
 {
-    if (!root) return -1;
-    if (!tg_requires_grad(root))
+    if (TG_NEED(retain ? "backward_retain" : "backward", root)) return -1;
+    if (!tg_wants_grad(root))
         return TG_FAIL("backward: the tensor does not require grad (no input of its graph requires grad)");
     tg_tensor *g = grad ? tg_retain(grad) : NULL;
     if (!grad && tg_numel(root) != 1) {

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 
 #include "autograd/autograd.h"
+#include "autograd/internal/node.h"
+#include "tensor/internal/check.h"
 #include "tensor/rng.h"
 
 /* L = sum(w * out) in double. */
@@ -73,9 +75,9 @@ static int check_input(tg_gradcheck_fn f, void *ctx, tg_tensor *const *inputs, i
 static int check_inputs_distinct(int n, tg_tensor *const *inputs)
 {
     for (int k = 0; k < n; k++) {
-        if (!inputs[k]) return TG_FAIL("gradcheck: input %d is NULL", k);
+        if (!inputs[k]) return tg_need_argument(__FILE__, __LINE__, "gradcheck input", k + 1);
         for (int d = 0; d < inputs[k]->ndim; d++)
-            if (tg_requires_grad(inputs[k]) && inputs[k]->stride[d] == 0 && inputs[k]->shape[d] > 1)
+            if (tg_wants_grad(inputs[k]) && inputs[k]->stride[d] == 0 && inputs[k]->shape[d] > 1)
                 return TG_FAIL("gradcheck: input %d is an expanded view; pass its base", k);
     }
     return 0;
@@ -84,7 +86,8 @@ static int check_inputs_distinct(int n, tg_tensor *const *inputs)
 int tg_gradcheck(tg_gradcheck_fn f, void *ctx, int n, tg_tensor *const *inputs, const tg_gradcheck_opts *opts)
 {
     tg_gradcheck_opts o = opts ? *opts : (tg_gradcheck_opts){1e-2, 1e-2, 1e-2};
-    if (check_inputs_distinct(n, inputs)) return -1;
+    if (!f) return TG_FAIL("gradcheck: f is NULL");
+    if (TG_NEED_MIN("gradcheck", n, 1) || TG_NEED("gradcheck", inputs) || check_inputs_distinct(n, inputs)) return -1;
     for (int k = 0; k < n; k++) tg_zero_grad(inputs[k]);
     tg_tensor *out = f(inputs, ctx);
     if (!out) return -1;
@@ -94,7 +97,7 @@ int tg_gradcheck(tg_gradcheck_fn f, void *ctx, int n, tg_tensor *const *inputs, 
     tg_release(out);
     tg_no_grad_enter();
     for (int k = 0; k < n && !rc; k++)
-        if (tg_requires_grad(inputs[k])) rc = check_input(f, ctx, inputs, k, tg_data_f32(w), &o);
+        if (tg_wants_grad(inputs[k])) rc = check_input(f, ctx, inputs, k, tg_data_f32(w), &o);
     tg_no_grad_exit();
     tg_release(w);
     return rc;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tensor/internal/check.h"
 #include "tensor/internal/reduce.h"
 #include "tensor/internal/storage.h"
 #include "tensor/internal/view.h"
@@ -81,18 +82,21 @@ struct tg_autograd_meta *tg_meta(tg_tensor *t, bool create)
     return t->autograd;
 }
 
-bool tg_requires_grad(const tg_tensor *t) { return t && t->autograd && t->autograd->requires_grad; }
+bool tg_wants_grad(const tg_tensor *t) { return t && t->autograd && t->autograd->requires_grad; }
 
-bool tg_is_leaf(const tg_tensor *t) { return !t->autograd || !t->autograd->grad_fn; }
+bool tg_requires_grad(const tg_tensor *t) { return !TG_NEED("requires_grad", t) && tg_wants_grad(t); }
+
+bool tg_is_leaf(const tg_tensor *t) { return !TG_NEED("is_leaf", t) && (!t->autograd || !t->autograd->grad_fn); }
 
 const char *tg_grad_fn_name(const tg_tensor *t)
 {
-    return t && t->autograd && t->autograd->grad_fn ? t->autograd->grad_fn->name : NULL;
+    if (TG_NEED("grad_fn_name", t)) return NULL;
+    return t->autograd && t->autograd->grad_fn ? t->autograd->grad_fn->name : NULL;
 }
 
 int tg_set_requires_grad(tg_tensor *t, bool requires_grad)
 {
-    if (!t) return -1;
+    if (TG_NEED("set_requires_grad", t)) return -1;
     if (!tg_is_leaf(t))
         return TG_FAIL("set_requires_grad: only leaf tensors can change it (this one came from %s)",
                        tg_grad_fn_name(t));
@@ -103,11 +107,15 @@ int tg_set_requires_grad(tg_tensor *t, bool requires_grad)
     return requires_grad && !m ? -1 : 0;
 }
 
-tg_tensor *tg_grad(const tg_tensor *t) { return t && t->autograd ? tg_retain(t->autograd->grad) : NULL; }
+tg_tensor *tg_grad(const tg_tensor *t)
+{
+    if (TG_NEED("grad", t)) return NULL;
+    return t->autograd ? tg_retain(t->autograd->grad) : NULL;
+}
 
 void tg_zero_grad(tg_tensor *t)
 {
-    if (!t || !t->autograd) return;
+    if (TG_NEED("zero_grad", t) || !t->autograd) return;
     tg_release(t->autograd->grad);
     t->autograd->grad = NULL;
 }
@@ -117,7 +125,7 @@ static tg_tensor *alias(tg_tensor *t)
     return tg_tensor_wrap(t->storage, t->offset, t->ndim, t->shape, t->stride, t->dtype);
 }
 
-tg_tensor *tg_detach(tg_tensor *t) { return t ? alias(t) : NULL; }
+tg_tensor *tg_detach(tg_tensor *t) { return TG_NEED("detach", t) ? NULL : alias(t); }
 
 /* ---- recording ---- */
 
@@ -125,7 +133,7 @@ bool tg_needs_grad(int n, tg_tensor *const *inputs)
 {
     if (!tg_grad_enabled()) return false;
     for (int i = 0; i < n; i++)
-        if (tg_requires_grad(inputs[i])) return true;
+        if (tg_wants_grad(inputs[i])) return true;
     return false;
 }
 
@@ -133,7 +141,7 @@ static void make_edge(tg_edge *e, tg_tensor *t)
 {
     e->ndim = t->ndim;
     memcpy(e->shape, t->shape, sizeof e->shape);
-    if (!tg_requires_grad(t)) return;
+    if (!tg_wants_grad(t)) return;
     if (t->autograd->grad_fn) {
         e->node = t->autograd->grad_fn;
         atomic_fetch_add(&e->node->refcount, 1);
@@ -232,11 +240,11 @@ bool tg_node_needs_grad(const tg_node *n, int i) { return n->inputs[i].node || n
 
 int tg_check_inplace(const char *op, tg_tensor *t, bool other_requires_grad)
 {
-    if (!t) return -1;
+    if (TG_NEED(op, t)) return -1;
     if (!tg_grad_enabled()) return 0;
-    if (tg_requires_grad(t) && tg_is_leaf(t))
+    if (tg_wants_grad(t) && tg_is_leaf(t))
         return TG_FAIL("%s: a leaf tensor that requires grad cannot be modified in place", op);
-    if (t->is_view && (tg_requires_grad(t) || other_requires_grad))
+    if (t->is_view && (tg_wants_grad(t) || other_requires_grad))
         return TG_FAIL("%s: in-place ops on views are not differentiable here; "
                        "use the out-of-place op or write into a tensor that is not a view", op);
     return 0;
@@ -244,7 +252,7 @@ int tg_check_inplace(const char *op, tg_tensor *t, bool other_requires_grad)
 
 tg_tensor *tg_sum_to(tg_tensor *g, int ndim, const int64_t *shape)
 {
-    if (!g) return NULL;
+    if (TG_NEED("sum_to", g)) return NULL;
     int dims[TG_MAX_DIMS], nd = 0, lead = g->ndim - ndim;
     for (int i = 0; i < g->ndim; i++)
         if (i < lead || (shape[i - lead] == 1 && g->shape[i] != 1)) dims[nd++] = i;

@@ -36,11 +36,11 @@ tg_tensor *tg_conv2d(tg_tensor *x, tg_tensor *w, tg_tensor *bias, tg_conv2d_opts
     tg_tensor *out = tg_k_conv2d(x, w, bias, c.opts);
     tg_tensor *in[] = {x, w, bias}, *save[2];
     int nsave = 0;
-    if (out && tg_requires_grad(w)) { /* x, for w's gradient */
+    if (out && tg_wants_grad(w)) { /* x, for w's gradient */
         c.x_at = nsave;
         save[nsave++] = x;
     }
-    if (out && tg_requires_grad(x)) {
+    if (out && tg_wants_grad(x)) {
         c.w_at = nsave;
         save[nsave++] = w;
     }

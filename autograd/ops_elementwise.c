@@ -318,7 +318,7 @@ static int where_backward(tg_node *n, tg_tensor *g, tg_tensor **grads)
 
 tg_tensor *tg_where(tg_tensor *cond, tg_tensor *a, tg_tensor *b)
 {
-    if (tg_requires_grad(cond)) {
+    if (tg_wants_grad(cond)) {
         TG_FAIL("where: the condition is a mask and cannot require grad");
         return NULL;
     }
@@ -331,21 +331,21 @@ tg_tensor *tg_where(tg_tensor *cond, tg_tensor *a, tg_tensor *b)
 int tg_add_(tg_tensor *a, tg_tensor *b)
 {
     tg_tensor *in[] = {a, b};
-    if (tg_check_inplace("add_", a, tg_requires_grad(b))) return -1;
+    if (tg_check_inplace("add_", a, tg_wants_grad(b))) return -1;
     return tg_recorded_(tg_k_add_(a, b), "add_", add_backward, 2, in, 0, NULL, NULL, 0);
 }
 
 int tg_sub_(tg_tensor *a, tg_tensor *b)
 {
     tg_tensor *in[] = {a, b};
-    if (tg_check_inplace("sub_", a, tg_requires_grad(b))) return -1;
+    if (tg_check_inplace("sub_", a, tg_wants_grad(b))) return -1;
     return tg_recorded_(tg_k_sub_(a, b), "sub_", sub_backward, 2, in, 0, NULL, NULL, 0);
 }
 
 /* b's gradient needs a as it was: keep a copy when b requires grad. */
 int tg_mul_(tg_tensor *a, tg_tensor *b)
 {
-    if (tg_check_inplace("mul_", a, tg_requires_grad(b))) return -1;
+    if (tg_check_inplace("mul_", a, tg_wants_grad(b))) return -1;
     bool keep = tg_needs_grad(1, &b);
     tg_tensor *before = keep ? tg_k_clone(a) : tg_retain(a);
     if (!before) return -1;

@@ -8,6 +8,7 @@
  * matrix core has a backward of its own. */
 #include "autograd/internal/node.h"
 #include "autograd/ops.h"
+#include "tensor/internal/check.h"
 #include "tensor/internal/linalg.h"
 #include "tensor/internal/view.h"
 
@@ -77,11 +78,11 @@ static tg_tensor *record(tg_tensor *out, const char *name, tg_tensor *a, tg_tens
     tg_tensor *in[] = {a, b}, *save[2];
     saved_slots slot = {-1, -1};
     int nsave = 0;
-    if (tg_requires_grad(b)) { /* a, for b's gradient */
+    if (tg_wants_grad(b)) { /* a, for b's gradient */
         slot.a_at = nsave;
         save[nsave++] = a;
     }
-    if (tg_requires_grad(a)) {
+    if (tg_wants_grad(a)) {
         slot.b_at = nsave;
         save[nsave++] = b;
     }
@@ -90,7 +91,7 @@ static tg_tensor *record(tg_tensor *out, const char *name, tg_tensor *a, tg_tens
 
 tg_tensor *tg_matmul(tg_tensor *a, tg_tensor *b)
 {
-    if (!a || !b) return NULL;
+    if (TG_NEED("matmul", a, b)) return NULL;
     if (!tg_needs_grad(2, (tg_tensor *[]){a, b})) return tg_k_matmul(a, b);
     int ndim;
     int64_t shape[TG_MAX_DIMS];

@@ -3,6 +3,7 @@
  * backward right above its forward. All return 0-dim means. */
 #include "autograd/internal/node.h"
 #include "autograd/ops.h"
+#include "tensor/internal/check.h"
 #include "tensor/internal/elementwise.h"
 #include "tensor/internal/iter.h"
 #include "tensor/internal/loss.h"
@@ -55,7 +56,8 @@ tg_tensor *tg_mse_loss(tg_tensor *a, tg_tensor *b)
 {
     int ndim;
     int64_t shape[TG_MAX_DIMS];
-    if (!a || !b || tg_broadcast_shapes("mse_loss", 2, (tg_tensor *[]){a, b}, &ndim, shape)) return NULL;
+    if (TG_NEED("mse_loss", a, b) || tg_broadcast_shapes("mse_loss", 2, (tg_tensor *[]){a, b}, &ndim, shape))
+        return NULL;
     tg_tensor *d = tg_k_sub(a, b);
     tg_tensor *sq = d ? tg_k_mul(d, d) : NULL;
     tg_tensor *out = sq ? tg_k_mean(sq, 0, NULL, false) : NULL;
@@ -78,6 +80,7 @@ static int info_nce_backward(tg_node *n, tg_tensor *g, tg_tensor **grads)
 
 tg_tensor *tg_info_nce(tg_tensor *q, tg_tensor *pos, tg_tensor *queue, float tau, int64_t *correct)
 {
+    if (TG_NEED("info_nce", q, pos, queue)) return NULL;
     if (tg_needs_grad(2, (tg_tensor *[]){pos, queue})) {
         TG_FAIL("info_nce: pos and queue are constants (keys get no gradient); detach them");
         return NULL;

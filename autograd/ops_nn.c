@@ -6,6 +6,7 @@
 
 #include "autograd/internal/node.h"
 #include "autograd/ops.h"
+#include "tensor/internal/check.h"
 #include "tensor/internal/elementwise.h"
 #include "tensor/internal/linalg.h"
 #include "tensor/internal/reduce.h"
@@ -105,7 +106,7 @@ static int linear_into(tg_tensor *out, tg_tensor *x, tg_tensor *w, tg_tensor *bi
 
 tg_tensor *tg_linear(tg_tensor *x, tg_tensor *w, tg_tensor *bias)
 {
-    if (!x || !w || check_linear(x, w, bias)) return NULL;
+    if (TG_NEED("linear", x, w) || check_linear(x, w, bias)) return NULL;
     int64_t shape[TG_MAX_DIMS];
     memcpy(shape, x->shape, sizeof shape);
     shape[x->ndim - 1] = w->shape[0];
@@ -118,11 +119,11 @@ tg_tensor *tg_linear(tg_tensor *x, tg_tensor *w, tg_tensor *bias)
     tg_tensor *in[] = {x, w, bias}, *save[2];
     linear_slots slot = {-1, -1};
     int nsave = 0;
-    if (tg_requires_grad(w)) {
+    if (tg_wants_grad(w)) {
         slot.x_at = nsave;
         save[nsave++] = x;
     }
-    if (tg_requires_grad(x)) {
+    if (tg_wants_grad(x)) {
         slot.w_at = nsave;
         save[nsave++] = w;
     }
@@ -182,7 +183,7 @@ static tg_tensor *dropout_common(const char *name, tg_tensor *x, float p, bool t
 
 tg_tensor *tg_dropout(tg_tensor *x, float p, bool training, tg_rng *rng)
 {
-    return x ? dropout_common("dropout", x, p, training, rng, x->ndim) : NULL;
+    return TG_NEED("dropout", x) ? NULL : dropout_common("dropout", x, p, training, rng, x->ndim);
 }
 
 /* Whole channels: (N,C,H,W) draws (N,C), (C,H,W) draws (C). torch 1.13 reads
@@ -190,7 +191,7 @@ tg_tensor *tg_dropout(tg_tensor *x, float p, bool training, tg_rng *rng)
  * documented (C,H,W) meaning. */
 tg_tensor *tg_dropout2d(tg_tensor *x, float p, bool training, tg_rng *rng)
 {
-    if (!x) return NULL;
+    if (TG_NEED("dropout2d", x)) return NULL;
     if (x->ndim != 3 && x->ndim != 4) {
         char s[TG_SHAPE_STR_LEN];
         TG_FAIL("dropout2d: input %s is not (N,C,H,W) or (C,H,W)", tg_shape_str(x->ndim, x->shape, s, sizeof s));
@@ -250,7 +251,7 @@ static int normalize_backward(tg_node *n, tg_tensor *g, tg_tensor **grads)
 
 tg_tensor *tg_normalize(tg_tensor *x, int dim, float eps)
 {
-    if (!x) return NULL;
+    if (TG_NEED("normalize", x)) return NULL;
     if (x->ndim < 1) {
         TG_FAIL("normalize: the input is 0-dim; it needs a dim to normalise along");
         return NULL;

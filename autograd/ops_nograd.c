@@ -2,7 +2,9 @@
  * records nothing; the in-place ones first check that the write hides
  * nothing from autograd. */
 #include "autograd/autograd.h"
+#include "autograd/internal/node.h"
 #include "autograd/ops_nograd.h"
+#include "tensor/internal/check.h"
 #include "tensor/internal/elementwise.h"
 #include "tensor/internal/finite.h"
 #include "tensor/internal/index.h"
@@ -15,8 +17,8 @@
  * rule), or a tensor in a graph, whose backward would not see the write. */
 static int check_unrecorded_write(const char *op, tg_tensor *dst)
 {
-    if (!dst) return -1;
-    if (!tg_grad_enabled() || !tg_requires_grad(dst)) return 0;
+    if (TG_NEED(op, dst)) return -1;
+    if (!tg_grad_enabled() || !tg_wants_grad(dst)) return 0;
     if (tg_is_leaf(dst))
         return TG_FAIL("%s: a leaf tensor that requires grad cannot be modified in place outside a no-grad scope "
                        "(tg_no_grad_enter)", op);

@@ -3,6 +3,7 @@
  * closed-form backward (tensor/norm.c's fused kernel) beside it. */
 #include "autograd/internal/node.h"
 #include "autograd/ops.h"
+#include "tensor/internal/check.h"
 #include "tensor/internal/norm.h"
 #include "tensor/internal/view.h"
 
@@ -78,7 +79,7 @@ static tg_tensor *normalise(tg_tensor *xc, tg_tensor *rm, tg_tensor *rv, tg_tens
 tg_tensor *tg_batch_norm(tg_tensor *x, tg_tensor *running_mean, tg_tensor *running_var, tg_tensor *weight,
                          tg_tensor *bias, bool training, float momentum, float eps, int groups)
 {
-    if (!x || check_args(running_mean, running_var, training, groups)) return NULL;
+    if (TG_NEED("batch_norm", x) || check_args(running_mean, running_var, training, groups)) return NULL;
     tg_tensor *in[3] = {x, NULL, NULL};
     int nin = 1;
     bn_ctx c = {eps, training, -1, -1};

@@ -8,6 +8,7 @@
 #include "data/internal/draw.h"
 #include "data/transforms.h"
 #include "tensor/error.h"
+#include "tensor/internal/check.h"
 
 #define MAX_SIZE 8192
 
@@ -44,6 +45,7 @@ static bool is_range(tg_range r)
 
 int tg_aug_pretrain_check(const tg_aug_pretrain *c)
 {
+    if (TG_NEED("aug_pretrain_check", c)) return -1;
     if (c->size < 1 || c->size > MAX_SIZE) return TG_FAIL("pretrain aug: size %d (1 .. %d)", c->size, MAX_SIZE);
     if (!is_range(c->scale)) return TG_FAIL("pretrain aug: scale (%g, %g)", c->scale.lo, c->scale.hi);
     if (!is_range(c->ratio)) return TG_FAIL("pretrain aug: ratio (%g, %g)", c->ratio.lo, c->ratio.hi);
@@ -82,7 +84,7 @@ static void draw_jitter(const tg_aug_pretrain *c, tg_rng *rng, tg_view_params *p
 
 int tg_aug_pretrain_draw(const tg_aug_pretrain *c, int height, int width, tg_rng *rng, tg_view_params *p)
 {
-    if (tg_aug_pretrain_check(c) != 0) return -1;
+    if (tg_aug_pretrain_check(c) != 0 || TG_NEED("aug_pretrain_draw", rng, p)) return -1;
     if (height < 1 || width < 1) return TG_FAIL("pretrain aug: empty %dx%d source", height, width);
     *p = (tg_view_params){.order = {0, 1, 2, 3}, .factor = {1, 1, 1, 0}};
     p->geom.crop = tg_tf_sample_resized_crop(rng, height, width, c->scale, c->ratio);
@@ -115,7 +117,7 @@ static int blur_ksize(double sigma)
 
 int tg_aug_pretrain_apply(const tg_aug_pretrain *c, const tg_image *img, const tg_view_params *p, float *out)
 {
-    if (tg_aug_pretrain_check(c) != 0) return -1;
+    if (tg_aug_pretrain_check(c) != 0 || TG_NEED("aug_pretrain_apply", img, p, out)) return -1;
     if (!img->data || img->channels != 3)
         return TG_FAIL("pretrain aug: source is %dx%dx%d; RGB needed", img->height, img->width, img->channels);
     if (p->geom.size != c->size)
@@ -136,6 +138,7 @@ int tg_aug_pretrain_apply(const tg_aug_pretrain *c, const tg_image *img, const t
 int tg_aug_pretrain_view(const tg_aug_pretrain *c, const tg_image *img, tg_rng *rng, float *out, tg_view_geom *geom)
 {
     tg_view_params p;
+    if (TG_NEED("aug_pretrain_view", img)) return -1;
     if (tg_aug_pretrain_draw(c, img->height, img->width, rng, &p) != 0) return -1;
     if (tg_aug_pretrain_apply(c, img, &p, out) != 0) return -1;
     if (geom) *geom = p.geom;
@@ -144,6 +147,7 @@ int tg_aug_pretrain_view(const tg_aug_pretrain *c, const tg_image *img, tg_rng *
 
 void tg_view_geom_to_source(const tg_view_geom *g, double u, double v, double *x, double *y)
 {
+    if (TG_NEED("view_geom_to_source", g, x, y)) return;
     *x = g->crop.x + (g->flipped ? g->size - u : u) * g->crop.w / g->size;
     *y = g->crop.y + v * g->crop.h / g->size;
 }

@@ -9,12 +9,14 @@
 #include "data/internal/draw.h"
 #include "data/transforms.h"
 #include "tensor/error.h"
+#include "tensor/internal/check.h"
 
 #define CROP_TRIES 10
 #define MAX_SIDE 16384
 
 tg_aug_seg tg_aug_seg_default(int crop)
 {
+    if (TG_NEED_RANGE("aug_seg_default", crop, 1, MAX_SIDE / 4)) return (tg_aug_seg){0};
     return (tg_aug_seg){
         .crop_h = crop,
         .crop_w = crop,
@@ -45,6 +47,7 @@ static int check_photometric(const tg_photometric *p)
 
 int tg_aug_seg_check(const tg_aug_seg *c)
 {
+    if (TG_NEED("aug_seg_check", c)) return -1;
     if (c->crop_h < 1 || c->crop_w < 1 || c->crop_h > MAX_SIDE || c->crop_w > MAX_SIDE)
         return TG_FAIL("seg aug: crop %dx%d (1 .. %d)", c->crop_h, c->crop_w, MAX_SIDE);
     if (c->scale_long < 1 || c->scale_short < 1 || c->scale_long > MAX_SIDE || c->scale_short > MAX_SIDE)
@@ -145,7 +148,9 @@ static int train_image(const tg_aug_seg *c, const tg_image *img, int rh, int rw,
 int tg_aug_seg_train(const tg_aug_seg *c, const tg_image *img, const tg_image *mask, tg_rng *rng, float *out_img,
                      int64_t *out_mask)
 {
-    if (tg_aug_seg_check(c) != 0 || check_sources(img, mask) != 0) return -1;
+    if (tg_aug_seg_check(c) != 0 || TG_NEED("aug_seg_train", img, mask, rng, out_img, out_mask) ||
+        check_sources(img, mask) != 0)
+        return -1;
     double r = tg_draw_uniform(rng, c->ratio.lo, c->ratio.hi);
     int rh, rw;
     rescale_size(img->height, img->width, (int)(c->scale_long * r), (int)(c->scale_short * r), &rh, &rw);
@@ -163,12 +168,16 @@ int tg_aug_seg_train(const tg_aug_seg *c, const tg_image *img, const tg_image *m
 
 void tg_aug_seg_test_size(const tg_aug_seg *c, int height, int width, int *out_h, int *out_w)
 {
+    const char *fn = "aug_seg_test_size";
+    if (TG_NEED(fn, c, out_h, out_w)) return;
+    *out_h = *out_w = 0;
+    if (TG_NEED_MIN(fn, height, 1) || TG_NEED_MIN(fn, width, 1)) return;
     rescale_size(height, width, c->scale_long, c->scale_short, out_h, out_w);
 }
 
 int tg_aug_seg_test(const tg_aug_seg *c, const tg_image *img, float *out)
 {
-    if (tg_aug_seg_check(c) != 0 || check_sources(img, NULL) != 0) return -1;
+    if (tg_aug_seg_check(c) != 0 || TG_NEED("aug_seg_test", img, out) || check_sources(img, NULL) != 0) return -1;
     int h, w;
     tg_aug_seg_test_size(c, img->height, img->width, &h, &w);
     tg_box all = {0, 0, img->width, img->height}, win = {0, 0, w, h};

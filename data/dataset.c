@@ -5,6 +5,7 @@
 
 void tg_sample_free(tg_sample *s)
 {
+    if (!s) return;
     tg_image_free(&s->image);
     tg_image_free(&s->mask);
 }

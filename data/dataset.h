@@ -32,7 +32,7 @@ struct tg_dataset {
     void (*destroy)(tg_dataset *ds); /* frees ds and what it holds */
 };
 
-/* Frees both images of a sample. */
+/* Frees both images of a sample; safe on NULL. */
 TG_API void tg_sample_free(tg_sample *s);
 /* Calls ds->destroy; safe on NULL. */
 TG_API void tg_dataset_free(tg_dataset *ds);

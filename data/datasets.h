@@ -7,7 +7,7 @@
  * threads at once, and fails naming the file (corrupt image, mask of
  * another size, a mask value the dataset does not know). They decode with
  * the default limits and refuse corrupt files (data/image.h) unless given
- * other options (tg_dataset_set_decode_options). */
+ * other options (tg_dataset_set_decode_opts). */
 #ifndef TG_DATA_DATASETS_H
 #define TG_DATA_DATASETS_H
 
@@ -45,6 +45,6 @@ TG_API tg_dataset *tg_image_folder_open(const char *root);
  * defaults). Set it before a loader reads the dataset. Refused for a
  * dataset that decodes no image files (ShapeScenes) and for a negative
  * limit. 0 or -1. */
-TG_API int tg_dataset_set_decode_options(tg_dataset *ds, const tg_image_decode_options *options);
+TG_API int tg_dataset_set_decode_opts(tg_dataset *ds, const tg_image_decode_opts *options);
 
 #endif

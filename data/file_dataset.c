@@ -16,7 +16,7 @@ typedef struct {
     tg_dataset base; /* first: what users see */
     tg_path_list images, masks;
     tg_label_map map;
-    tg_image_decode_options decode;
+    tg_image_decode_opts decode;
 } file_dataset;
 
 /* Checks and maps every value of mask (read from path) in place. */
@@ -70,14 +70,14 @@ static void destroy(tg_dataset *ds)
     free(fd);
 }
 
-int tg_dataset_set_decode_options(tg_dataset *ds, const tg_image_decode_options *options)
+int tg_dataset_set_decode_opts(tg_dataset *ds, const tg_image_decode_opts *options)
 {
-    if (!ds) return TG_FAIL("dataset_set_decode_options: the dataset is NULL");
+    if (!ds) return TG_FAIL("dataset_set_decode_opts: the dataset is NULL");
     if (ds->get != get_sample)
-        return TG_FAIL("dataset_set_decode_options: this dataset decodes no image files (ShapeScenes?)");
-    tg_image_decode_options o = options ? *options : (tg_image_decode_options){0};
+        return TG_FAIL("dataset_set_decode_opts: this dataset decodes no image files (ShapeScenes?)");
+    tg_image_decode_opts o = options ? *options : (tg_image_decode_opts){0};
     if (o.max_pixels < 0 || o.max_bytes < 0)
-        return TG_FAIL("dataset_set_decode_options: negative limit (max_pixels %lld, max_bytes %lld)",
+        return TG_FAIL("dataset_set_decode_opts: negative limit (max_pixels %lld, max_bytes %lld)",
                        (long long)o.max_pixels, (long long)o.max_bytes);
     ((file_dataset *)ds)->decode = o;
     return 0;

@@ -13,15 +13,19 @@
 
 #include "data/internal/codec.h"
 #include "tensor/error.h"
+#include "tensor/internal/check.h"
 
 /* Files larger than this are refused before they are read. */
 #define MAX_FILE_BYTES (1ll << 30)
 
 int tg_image_alloc(tg_image *img, int height, int width, int channels)
 {
+    if (TG_NEED("image_alloc", img)) return -1;
     memset(img, 0, sizeof *img);
     if (height <= 0 || width <= 0 || (channels != 1 && channels != 3))
         return TG_FAIL("image: cannot allocate %dx%d with %d channels", height, width, channels);
+    const tg_image_decode_opts sides_only = {.max_pixels = INT64_MAX, .max_bytes = INT64_MAX};
+    if (tg_image_check_size("image_alloc", (uint32_t)width, (uint32_t)height, channels, &sides_only)) return -1;
     img->data = calloc((size_t)height * (size_t)width * (size_t)channels, 1);
     if (!img->data) return TG_FAIL("image: out of memory for %dx%dx%d", height, width, channels);
     img->height = height, img->width = width, img->channels = channels;
@@ -30,12 +34,13 @@ int tg_image_alloc(tg_image *img, int height, int width, int channels)
 
 void tg_image_free(tg_image *img)
 {
+    if (!img) return;
     free(img->data);
     memset(img, 0, sizeof *img);
 }
 
 int tg_image_check_size(const char *name, uint32_t width, uint32_t height, int channels,
-                        const tg_image_decode_options *options)
+                        const tg_image_decode_opts *options)
 {
     uint64_t pixels = (uint64_t)width * height, bytes = pixels * (uint64_t)channels;
     if (width == 0 || height == 0) return TG_FAIL("%s: the header claims an empty image (%ux%u)", name, width, height);
@@ -63,10 +68,10 @@ int tg_image_check_writable(const char *who, const char *path, const tg_image *i
 
 /* given with its zeros replaced by the defaults, in *used; -1 for a
  * negative limit. */
-static int resolve_options(const char *name, const tg_image_decode_options *given,
-                           tg_image_decode_options *used)
+static int resolve_options(const char *name, const tg_image_decode_opts *given,
+                           tg_image_decode_opts *used)
 {
-    *used = given ? *given : (tg_image_decode_options){0};
+    *used = given ? *given : (tg_image_decode_opts){0};
     if (used->max_pixels < 0 || used->max_bytes < 0)
         return TG_FAIL("%s: negative decode limit (max_pixels %lld, max_bytes %lld)", name,
                        (long long)used->max_pixels, (long long)used->max_bytes);
@@ -76,14 +81,14 @@ static int resolve_options(const char *name, const tg_image_decode_options *give
 }
 
 int tg_image_decode_with(const uint8_t *bytes, size_t size, const char *name, tg_image_mode mode,
-                         const tg_image_decode_options *options, tg_image *out)
+                         const tg_image_decode_opts *options, tg_image *out)
 {
     static const uint8_t png_magic[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     static const uint8_t jpeg_magic[3] = {0xff, 0xd8, 0xff};
     if (!out) return TG_FAIL("%s: NULL output image", name ? name : "decode");
     memset(out, 0, sizeof *out);
     if (!name) name = "(memory)";
-    tg_image_decode_options used;
+    tg_image_decode_opts used;
     if (resolve_options(name, options, &used)) return -1;
     if (!bytes || size == 0) return TG_FAIL("%s: empty file", name);
     if (size >= sizeof png_magic && memcmp(bytes, png_magic, sizeof png_magic) == 0)
@@ -122,7 +127,7 @@ static int read_all(int fd, const char *path, uint8_t **bytes, size_t *size)
     return 0;
 }
 
-int tg_image_read_with(const char *path, tg_image_mode mode, const tg_image_decode_options *options,
+int tg_image_read_with(const char *path, tg_image_mode mode, const tg_image_decode_opts *options,
                        tg_image *out)
 {
     if (!out) return TG_FAIL("read_image: NULL output image");

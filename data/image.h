@@ -4,7 +4,7 @@
  * Decoders treat their input as hostile: the image size is checked against
  * a limit from the file's header before any pixel memory is allocated, the
  * codecs' own buffers are bounded, and corrupt data is an error unless the
- * caller opts into tolerance (tg_image_decode_options).
+ * caller opts into tolerance (tg_image_decode_opts).
  *
  * Every function returns 0 or -1 with tg_last_error() naming the file and
  * what is wrong with it. On failure the output image is left empty
@@ -32,7 +32,7 @@ typedef enum tg_image_mode {
 
 /* A zeroed image of the given size (data calloc'd). */
 TG_API int tg_image_alloc(tg_image *img, int height, int width, int channels);
-/* Frees img->data and zeroes img; safe on an empty image. */
+/* Frees img->data and zeroes img; safe on an empty image and on NULL. */
 TG_API void tg_image_free(tg_image *img);
 
 /* The largest image a decoder makes unless told otherwise: 64 Mpixel
@@ -41,7 +41,7 @@ TG_API void tg_image_free(tg_image *img);
 
 /* How far a decoder trusts its input. A zero-initialised struct (or a NULL
  * pointer where one is taken) means the defaults. */
-typedef struct tg_image_decode_options {
+typedef struct tg_image_decode_opts {
     /* Largest height x width decoded, checked against the file's header
      * before the image is allocated; 0: TG_IMAGE_DEFAULT_MAX_PIXELS. */
     int64_t max_pixels;
@@ -55,7 +55,7 @@ typedef struct tg_image_decode_options {
      * error. true: decode what can be decoded, as PIL does (a truncated
      * JPEG is completed with gray rows; a bad PNG CRC is ignored). */
     bool tolerate_corrupt;
-} tg_image_decode_options;
+} tg_image_decode_opts;
 
 /* Decodes a JPEG or PNG file (format from its first bytes, not its name),
  * with the default options. */
@@ -65,11 +65,11 @@ TG_API int tg_image_decode(const uint8_t *bytes, size_t size, const char *name, 
                            tg_image *out);
 /* tg_image_read with the given options (NULL: the defaults); a negative
  * limit is refused. */
-TG_API int tg_image_read_with(const char *path, tg_image_mode mode, const tg_image_decode_options *options,
+TG_API int tg_image_read_with(const char *path, tg_image_mode mode, const tg_image_decode_opts *options,
                               tg_image *out);
 /* tg_image_decode with the given options (NULL: the defaults). */
 TG_API int tg_image_decode_with(const uint8_t *bytes, size_t size, const char *name, tg_image_mode mode,
-                                const tg_image_decode_options *options, tg_image *out);
+                                const tg_image_decode_opts *options, tg_image *out);
 
 /* Writes an 8-bit gray (1 channel) or RGB (3 channels) PNG. */
 TG_API int tg_image_write_png(const char *path, const tg_image *img);

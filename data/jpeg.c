@@ -67,7 +67,7 @@ typedef struct {
     const uint8_t *bytes;
     size_t size;
     const char *name;
-    const tg_image_decode_options *options;
+    const tg_image_decode_opts *options;
     tg_image *out;
     jpeg_failure fail;
     struct jpeg_decompress_struct cinfo;
@@ -98,7 +98,7 @@ static int read_pixels(jpeg_reader *r)
 /* libjpeg's working memory at most: the coefficient buffers of a
  * progressive file as large as the options allow (2 bytes a sample, twice
  * an RGB image's bytes), plus room for its tables and row buffers. */
-static long memory_cap(const tg_image_decode_options *options)
+static long memory_cap(const tg_image_decode_opts *options)
 {
     const int64_t room = 32 << 20;
     return options->max_bytes > (INT64_MAX - room) / 2 ? LONG_MAX : (long)(2 * options->max_bytes + room);
@@ -117,7 +117,7 @@ static int run_decoder(jpeg_reader *r)
 }
 
 int tg_jpeg_decode(const uint8_t *bytes, size_t size, const char *name, tg_image_mode mode,
-                   const tg_image_decode_options *options, tg_image *out)
+                   const tg_image_decode_opts *options, tg_image *out)
 {
     memset(out, 0, sizeof *out);
     if (mode == TG_IMAGE_LABEL)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include "data/internal/loader_build.h"
+#include "tensor/internal/check.h"
 #include "tensor/threads.h"
 
 typedef struct ring_slot {
@@ -47,19 +48,32 @@ struct tg_loader {
 
 int64_t tg_loader_pack_position(int64_t epoch, int64_t batch)
 {
+    const char *fn = "loader_pack_position";
+    if (TG_NEED_RANGE(fn, epoch, 0, INT32_MAX) || TG_NEED_RANGE(fn, batch, 0, UINT32_MAX)) return -1;
     return (int64_t)((uint64_t)epoch << 32 | (uint64_t)batch);
 }
-int64_t tg_loader_epoch(int64_t position) { return position >> 32; }
-int64_t tg_loader_batch(int64_t position) { return position & 0xFFFFFFFF; }
+
+int64_t tg_loader_epoch(int64_t position)
+{
+    return TG_NEED_MIN("loader_epoch", position, 0) ? -1 : position >> 32;
+}
+
+int64_t tg_loader_batch(int64_t position)
+{
+    return TG_NEED_MIN("loader_batch", position, 0) ? -1 : position & 0xFFFFFFFF;
+}
 
 int64_t tg_loader_position(const tg_loader *l)
 {
-    return l ? tg_loader_pack_position(l->epoch, l->batch) : -1;
+    return TG_NEED("loader_position", l) ? -1 : tg_loader_pack_position(l->epoch, l->batch);
 }
 
-int64_t tg_loader_batches_per_epoch(const tg_loader *l) { return l ? l->plan.batches_per_epoch : -1; }
+int64_t tg_loader_batches_per_epoch(const tg_loader *l)
+{
+    return TG_NEED("loader_batches_per_epoch", l) ? -1 : l->plan.batches_per_epoch;
+}
 
-int64_t tg_loader_skipped(const tg_loader *l) { return l ? l->skipped : -1; }
+int64_t tg_loader_skipped(const tg_loader *l) { return TG_NEED("loader_skipped", l) ? -1 : l->skipped; }
 
 /* ---- the ring (the mutex held) ---- */
 
@@ -234,9 +248,9 @@ static void take(tg_loader *l, build_result *r)
 
 int tg_loader_next(tg_loader *l, tg_batch *out)
 {
-    if (!out) return TG_FAIL("loader: next: no batch to fill");
+    if (TG_NEED("loader_next", out)) return -1;
     *out = (tg_batch){0};
-    if (!l) return TG_FAIL("loader: next: no loader");
+    if (TG_NEED("loader_next", l)) return -1;
     if (l->batch >= l->plan.batches_per_epoch) {
         l->epoch++;
         l->batch = 0;
@@ -266,7 +280,7 @@ void tg_batch_release(tg_batch *b)
 
 int tg_loader_seek(tg_loader *l, int64_t position)
 {
-    if (!l) return TG_FAIL("loader: seek: no loader");
+    if (TG_NEED("loader_seek", l)) return -1;
     int64_t epoch = tg_loader_epoch(position), batch = tg_loader_batch(position);
     if (position < 0 || epoch > LOADER_MAX_EPOCH || batch > l->plan.batches_per_epoch)
         return TG_FAIL("loader: seek: position %" PRId64 " (epoch %" PRId64 ", batch %" PRId64

@@ -44,6 +44,7 @@
 #include "tensor/tensor.h"
 
 #define TG_LOADER_MAX_FIELDS 4
+#define TG_LOADER_MAX_PREFETCH 1024
 
 /* Where the callback writes one sample: contiguous, row-major, zeroed
  * before each call. mask and aux are NULL when the batch has none. */
@@ -74,8 +75,8 @@ typedef struct tg_loader_config {
     bool shuffle;
     bool drop_last;
     uint64_t seed;
-    int num_workers; /* 0: batches are made in next(), on the caller's thread */
-    int prefetch;    /* batches made ahead with workers; 0 picks 2 per worker */
+    int num_workers; /* 0: batches are made in next(), on the caller's thread; at most TG_MAX_THREADS */
+    int prefetch;    /* batches made ahead with workers; 0 picks 2 per worker; at most TG_LOADER_MAX_PREFETCH */
     tg_loader_on_error on_error;
     int num_fields; /* 0 .. TG_LOADER_MAX_FIELDS */
     tg_loader_shape field_shape[TG_LOADER_MAX_FIELDS];
@@ -112,7 +113,9 @@ TG_API void tg_batch_release(tg_batch *b);
 /* Batches in each epoch. */
 TG_API int64_t tg_loader_batches_per_epoch(const tg_loader *l);
 /* The position of the next call to next(): (epoch, batch index within the
- * epoch) packed into an int64 (epoch << 32 | batch), for checkpoints. */
+ * epoch) packed into an int64 (epoch << 32 | batch), for checkpoints.
+ * Epochs below 2^31 and batches below 2^32 pack; other values, and
+ * negative positions, give -1 with an error. */
 TG_API int64_t tg_loader_position(const tg_loader *l);
 TG_API int64_t tg_loader_pack_position(int64_t epoch, int64_t batch);
 TG_API int64_t tg_loader_epoch(int64_t position);

@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tensor/internal/check.h"
+#include "tensor/threads.h"
+
 #define MAX_DATASET_SIZE (INT64_C(1) << 40) /* the index bits of a stream */
 #define MAX_SAMPLE_NUMEL (INT64_C(1) << 32)
 
@@ -34,8 +37,9 @@ static int check_config(const tg_dataset *ds, const tg_loader_config *c)
         return TG_FAIL("loader: dataset size %" PRId64 " out of range", ds->size);
     if (!c || !c->prepare) return TG_FAIL("loader: no config or no prepare callback");
     if (c->batch_size < 1) return TG_FAIL("loader: batch_size %" PRId64 " < 1", c->batch_size);
-    if (c->num_workers < 0 || c->prefetch < 0)
-        return TG_FAIL("loader: num_workers %d and prefetch %d must be >= 0", c->num_workers, c->prefetch);
+    if (TG_NEED_RANGE("loader", c->num_workers, 0, TG_MAX_THREADS) ||
+        TG_NEED_RANGE("loader", c->prefetch, 0, TG_LOADER_MAX_PREFETCH))
+        return -1;
     if (c->on_error != TG_LOADER_FAIL && c->on_error != TG_LOADER_SKIP)
         return TG_FAIL("loader: unknown on_error %d", (int)c->on_error);
     if (c->num_fields < 0 || c->num_fields > TG_LOADER_MAX_FIELDS)

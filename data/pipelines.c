@@ -3,6 +3,7 @@
 #include "data/pipelines.h"
 
 #include "tensor/error.h"
+#include "tensor/internal/check.h"
 
 static tg_loader_shape image_shape(int h, int w) { return (tg_loader_shape){3, {3, h, w}}; }
 
@@ -15,6 +16,7 @@ static void put_geom(const tg_view_geom *g, float *aux)
 
 tg_view_geom tg_pair_geom(const float *aux_row, int view)
 {
+    if (TG_NEED("pair_geom", aux_row) || TG_NEED_RANGE("pair_geom", view, 0, 1)) return (tg_view_geom){0};
     const float *a = aux_row + view * TG_PAIR_VIEW_AUX;
     return (tg_view_geom){.crop = {(int)a[0], (int)a[1], (int)a[2], (int)a[3]}, .flipped = a[4] != 0.0f,
                           .size = (int)a[5]};
@@ -34,6 +36,7 @@ static int prepare_pair(void *ctx, const tg_sample *s, int64_t index, tg_rng *rn
 
 tg_loader_config tg_pretrain_pairs_config(const tg_aug_pretrain *aug)
 {
+    if (TG_NEED("pretrain_pairs_config", aug)) return (tg_loader_config){0};
     return (tg_loader_config){.batch_size = 1,
                               .num_fields = 2,
                               .field_shape = {image_shape(aug->size, aug->size), image_shape(aug->size, aug->size)},
@@ -51,6 +54,7 @@ static int prepare_seg_train(void *ctx, const tg_sample *s, int64_t index, tg_rn
 
 tg_loader_config tg_seg_train_config(const tg_aug_seg *aug)
 {
+    if (TG_NEED("seg_train_config", aug)) return (tg_loader_config){0};
     return (tg_loader_config){.batch_size = 1,
                               .num_fields = 1,
                               .field_shape = {image_shape(aug->crop_h, aug->crop_w)},
@@ -77,6 +81,7 @@ static int prepare_seg_test(void *ctx, const tg_sample *s, int64_t index, tg_rng
 
 tg_loader_config tg_seg_test_config(const tg_seg_test *test)
 {
+    if (TG_NEED("seg_test_config", test)) return (tg_loader_config){0};
     int h, w;
     tg_aug_seg_test_size(&test->aug, test->height, test->width, &h, &w);
     return (tg_loader_config){.batch_size = 1,

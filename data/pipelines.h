@@ -1,5 +1,7 @@
 /* Ready-made loader configurations for the two recipes: pretraining view
  * pairs (MoCo-v2 / DenseCL) and segmentation samples (train and test).
+ * Given NULL, each returns a zeroed config (which tg_loader_new refuses)
+ * and records an error.
  *
  * Each returns a tg_loader_config whose fields, mask, aux and prepare
  * callback are set, with batch_size 1 and everything else zero: set the

@@ -58,7 +58,7 @@ typedef struct {
     int truncated; /* the decoder asked for bytes past the end */
     const char *name;
     tg_image_mode mode;
-    const tg_image_decode_options *options;
+    const tg_image_decode_opts *options;
     tg_image *out;
     png_failure fail;
     png_structp png;
@@ -149,7 +149,7 @@ static int run_decoder(png_reader *r)
 }
 
 int tg_png_decode(const uint8_t *bytes, size_t size, const char *name, tg_image_mode mode,
-                  const tg_image_decode_options *options, tg_image *out)
+                  const tg_image_decode_opts *options, tg_image *out)
 {
     memset(out, 0, sizeof *out);
     png_reader r = {.bytes = bytes, .size = size, .name = name, .mode = mode, .options = options, .out = out};

@@ -320,7 +320,9 @@ tg_shapescenes_config tg_shapescenes_defaults(tg_shapescenes_split split)
 const char *tg_shapescenes_split_name(tg_shapescenes_split split)
 {
     static const char *const names[4] = {"pretrain", "train", "val", "test"};
-    return (unsigned)split < 4 ? names[split] : NULL;
+    if ((unsigned)split < 4) return names[split];
+    TG_FAIL("shapescenes_split_name: unknown split %d", (int)split);
+    return NULL;
 }
 
 static int probability(float p) { return p >= 0.0f && p <= 1.0f; }

@@ -45,7 +45,7 @@ typedef struct tg_shapescenes_config {
  * (pretrain 4000, train 500, val 500, test 1000). */
 TG_API tg_shapescenes_config tg_shapescenes_defaults(tg_shapescenes_split split);
 
-/* "pretrain", "train", "val" or "test"; NULL for anything else. */
+/* "pretrain", "train", "val" or "test"; NULL with an error for anything else. */
 TG_API const char *tg_shapescenes_split_name(tg_shapescenes_split split);
 
 /* Renders sample index into *image (RGB, size x size) and, when mask is not

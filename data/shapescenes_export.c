@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "tensor/internal/check.h"
 #include "tensor/internal/atomic_file.h"
 #include "tensor/error.h"
 
@@ -79,7 +80,7 @@ int tg_shapescenes_export(const tg_shapescenes_config *cfg, const char *root, in
 {
     if (!root) return TG_FAIL(WHO ": no root directory");
     tg_dataset *ds = tg_shapescenes_open(cfg);
-    if (!ds) return -1;
+    if (TG_NEED("shapescenes_export", ds)) return -1;
     char list[4096];
     int rc = -1;
     if (snprintf(list, sizeof list, "%s/ImageSets/Segmentation/%s.txt", root, tg_shapescenes_split_name(cfg->split)) >=

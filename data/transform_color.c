@@ -11,6 +11,7 @@
 #include "data/internal/draw.h"
 #include "data/transforms.h"
 #include "tensor/error.h"
+#include "tensor/internal/check.h"
 
 static float clamp01(float x)
 {
@@ -38,14 +39,22 @@ static float mix(blend k, float x, float y)
     return clamp01(k.a * x + k.b * y);
 }
 
+/* Whether img (3 x h x w floats) can be worked on; if not, an error names fn. */
+static bool usable(const char *fn, const float *img, int h, int w)
+{
+    return !TG_NEED(fn, img) && !TG_NEED_MIN(fn, h, 0) && !TG_NEED_MIN(fn, w, 0);
+}
+
 void tg_tf_adjust_brightness(float *img, int h, int w, double factor)
 {
+    if (!usable("tf_adjust_brightness", img, h, w)) return;
     blend k = blend_of(factor);
     for (size_t i = 0; i < (size_t)3 * h * w; i++) img[i] = mix(k, img[i], 0.0f);
 }
 
 void tg_tf_adjust_contrast(float *img, int h, int w, double factor)
 {
+    if (!usable("tf_adjust_contrast", img, h, w)) return;
     size_t n = (size_t)h * w;
     double sum = 0;
     for (size_t i = 0; i < n; i++) sum += grey(img[i], img[n + i], img[2 * n + i]);
@@ -56,6 +65,7 @@ void tg_tf_adjust_contrast(float *img, int h, int w, double factor)
 
 void tg_tf_adjust_saturation(float *img, int h, int w, double factor)
 {
+    if (!usable("tf_adjust_saturation", img, h, w)) return;
     size_t n = (size_t)h * w;
     blend k = blend_of(factor);
     for (size_t i = 0; i < n; i++) {
@@ -66,6 +76,7 @@ void tg_tf_adjust_saturation(float *img, int h, int w, double factor)
 
 void tg_tf_grayscale(float *img, int h, int w)
 {
+    if (!usable("tf_grayscale", img, h, w)) return;
     size_t n = (size_t)h * w;
     for (size_t i = 0; i < n; i++) img[i] = img[n + i] = img[2 * n + i] = grey(img[i], img[n + i], img[2 * n + i]);
 }
@@ -121,8 +132,11 @@ static void hsv_adjust(float *img, int h, int w, double sat, double shift)
 
 void tg_tf_adjust_hue(float *img, int h, int w, double shift)
 {
+    if (!usable("tf_adjust_hue", img, h, w)) return;
     hsv_adjust(img, h, w, 1.0, shift);
 }
+
+#define MAX_BLUR_KSIZE 1023
 
 /* torchvision's _get_gaussian_kernel1d. */
 static void gaussian_kernel(float *k, int ksize, double sigma)
@@ -177,8 +191,10 @@ static void blur_cols(const float *src, float *dst, int h, int w, const float *k
 
 int tg_tf_gaussian_blur(float *img, int h, int w, double sigma, int ksize)
 {
-    if (!(sigma > 0) || ksize < 1 || ksize % 2 == 0)
-        return TG_FAIL("gaussian blur: sigma %g and kernel size %d (need sigma > 0, odd size)", sigma, ksize);
+    if (!usable("tf_gaussian_blur", img, h, w)) return -1;
+    if (!(sigma > 0) || ksize < 1 || ksize > MAX_BLUR_KSIZE || ksize % 2 == 0)
+        return TG_FAIL("gaussian blur: sigma %g and kernel size %d (need sigma > 0, odd size up to %d)", sigma, ksize,
+                       MAX_BLUR_KSIZE);
     size_t n = (size_t)h * w;
     float *tmp = malloc((n + 2 * (size_t)ksize + (size_t)w) * sizeof *tmp);
     if (!tmp) return TG_FAIL("gaussian blur: out of memory for %dx%d", h, w);
@@ -194,6 +210,7 @@ int tg_tf_gaussian_blur(float *img, int h, int w, double sigma, int ksize)
 
 void tg_tf_normalize(float *img, int h, int w, const float mean[3], const float std[3])
 {
+    if (!usable("tf_normalize", img, h, w) || TG_NEED("tf_normalize", mean, std)) return;
     size_t n = (size_t)h * w;
     for (int c = 0; c < 3; c++)
         for (size_t i = 0; i < n; i++) img[c * n + i] = (img[c * n + i] - mean[c]) / std[c];
@@ -209,6 +226,7 @@ tg_photometric tg_photometric_default(void)
 tg_photometric_params tg_photometric_draw(const tg_photometric *cfg, tg_rng *rng)
 {
     tg_photometric_params p = {.alpha = 1, .sat_alpha = 1};
+    if (TG_NEED("photometric_draw", cfg, rng)) return p;
     if ((p.brightness = tg_draw_coin(rng, 0.5)))
         p.delta = tg_draw_uniform(rng, -cfg->brightness_delta, cfg->brightness_delta);
     p.contrast_first = tg_draw_coin(rng, 0.5);
@@ -227,6 +245,7 @@ static void affine(float *img, int h, int w, float alpha, float beta)
 
 void tg_photometric_apply(float *img, int h, int w, const tg_photometric_params *p)
 {
+    if (!usable("photometric_apply", img, h, w) || TG_NEED("photometric_apply", p)) return;
     if (p->brightness) affine(img, h, w, 1.0f, (float)(p->delta / 255.0));
     if (p->contrast && p->contrast_first) affine(img, h, w, (float)p->alpha, 0.0f);
     if (p->saturation || p->hue)

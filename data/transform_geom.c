@@ -9,6 +9,7 @@
 #include "data/internal/draw.h"
 #include "data/transforms.h"
 #include "tensor/error.h"
+#include "tensor/internal/check.h"
 
 #define CROP_TRIES 10
 
@@ -25,6 +26,8 @@ static tg_box centre_crop(int height, int width, tg_range ratio)
 
 tg_box tg_tf_sample_resized_crop(tg_rng *rng, int height, int width, tg_range scale, tg_range ratio)
 {
+    const char *fn = "tf_sample_resized_crop";
+    if (TG_NEED(fn, rng) || TG_NEED_MIN(fn, height, 1) || TG_NEED_MIN(fn, width, 1)) return (tg_box){0};
     double area = (double)height * width, log_lo = log(ratio.lo), log_hi = log(ratio.hi);
     for (int t = 0; t < CROP_TRIES; t++) {
         double target = area * tg_draw_uniform(rng, scale.lo, scale.hi);
@@ -118,6 +121,7 @@ static void resample_cols(const float *tmp, int channels, int first, int nrows, 
 int tg_tf_resize_bilinear(const tg_image *src, tg_box crop, int out_h, int out_w, tg_box win, bool antialias,
                           float gain, float *dst)
 {
+    if (TG_NEED("tf_resize_bilinear", src, dst)) return -1;
     if (src->channels != 1 && src->channels != 3)
         return TG_FAIL("resize: %d channels (1 or 3)", src->channels);
     if (!src->data || !box_inside(crop, src->height, src->width))
@@ -159,6 +163,7 @@ static int nearest_index(int o, int in, int out)
 
 int tg_tf_resize_nearest(const tg_image *src, int out_h, int out_w, tg_image *dst)
 {
+    if (TG_NEED("tf_resize_nearest", src, dst)) return -1;
     if (!src->data) return TG_FAIL("resize nearest: empty source image");
     if (tg_image_alloc(dst, out_h, out_w, src->channels) != 0) return -1;
     int c = src->channels;
@@ -171,8 +176,15 @@ int tg_tf_resize_nearest(const tg_image *src, int out_h, int out_w, tg_image *ds
     return 0;
 }
 
+/* Whether img (channels x h x w floats) can be worked on; if not, an error names fn. */
+static bool usable(const char *fn, const float *img, int channels, int h, int w)
+{
+    return !TG_NEED(fn, img) && !TG_NEED_MIN(fn, channels, 0) && !TG_NEED_MIN(fn, h, 0) && !TG_NEED_MIN(fn, w, 0);
+}
+
 void tg_tf_hflip(float *img, int channels, int h, int w)
 {
+    if (!usable("tf_hflip", img, channels, h, w)) return;
     for (int r = 0; r < channels * h; r++) {
         float *row = img + (size_t)r * w;
         for (int a = 0, b = w - 1; a < b; a++, b--) {
@@ -184,6 +196,7 @@ void tg_tf_hflip(float *img, int channels, int h, int w)
 
 void tg_tf_pad(const float *img, int channels, int h, int w, float value, float *out, int out_h, int out_w)
 {
+    if (!usable("tf_pad", img, channels, h, w) || !usable("tf_pad", out, channels, out_h, out_w)) return;
     for (int c = 0; c < channels; c++)
         for (int i = 0; i < out_h; i++) {
             float *d = out + ((size_t)c * out_h + i) * out_w;
@@ -194,6 +207,9 @@ void tg_tf_pad(const float *img, int channels, int h, int w, float value, float 
 int tg_tf_mask_crop_pad(const tg_image *mask, tg_box box, bool flip, int pad_value, int64_t *out, int out_h,
                         int out_w)
 {
+    if (TG_NEED("tf_mask_crop_pad", mask, out) || TG_NEED_MIN("tf_mask_crop_pad", out_h, 0) ||
+        TG_NEED_MIN("tf_mask_crop_pad", out_w, 0))
+        return -1;
     if (!mask->data || mask->channels != 1 || !box_inside(box, mask->height, mask->width))
         return TG_FAIL("mask crop: box (x %d, y %d, w %d, h %d) is not inside the %dx%dx%d mask", box.x, box.y, box.w,
                        box.h, mask->height, mask->width, mask->channels);

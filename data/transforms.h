@@ -103,7 +103,8 @@ TG_API void tg_tf_adjust_hue(float *img, int h, int w, double shift);
 /* Grey 0.2989 R + 0.587 G + 0.114 B into all three channels. */
 TG_API void tg_tf_grayscale(float *img, int h, int w);
 /* Gaussian blur with standard deviation sigma pixels over a ksize x ksize
- * kernel (odd), reflect padding. 0, or -1 on bad arguments or memory. */
+ * kernel (odd, at most 1023), reflect padding. 0, or -1 on bad arguments
+ * or memory. */
 TG_API int tg_tf_gaussian_blur(float *img, int h, int w, double sigma, int ksize);
 /* (x - mean[c]) / std[c], in place. */
 TG_API void tg_tf_normalize(float *img, int h, int w, const float mean[3], const float std[3]);
@@ -217,7 +218,9 @@ typedef struct tg_aug_seg {
 } tg_aug_seg;
 
 /* The VOC recipe scaled to crop x crop: image scale (4 crop, crop), the
- * rest as VOC (crop 512 gives VOC's numbers exactly). */
+ * rest as VOC (crop 512 gives VOC's numbers exactly). crop is 1 .. 4096;
+ * another gives a zeroed config (which tg_aug_seg_check refuses) and an
+ * error. */
 TG_API tg_aug_seg tg_aug_seg_default(int crop);
 TG_API int tg_aug_seg_check(const tg_aug_seg *cfg);
 

@@ -6,7 +6,7 @@
 
 #include "data/image.h"
 
-static void decode(const uint8_t *data, size_t size, tg_image_mode mode, const tg_image_decode_options *options)
+static void decode(const uint8_t *data, size_t size, tg_image_mode mode, const tg_image_decode_opts *options)
 {
     int64_t max_pixels = options && options->max_pixels ? options->max_pixels : TG_IMAGE_DEFAULT_MAX_PIXELS;
     tg_image img;
@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     decode(data, size, TG_IMAGE_RGB, NULL);
     decode(data, size, TG_IMAGE_LABEL, NULL);
-    tg_image_decode_options tolerant = {.max_pixels = 1 << 20, .tolerate_corrupt = true};
+    tg_image_decode_opts tolerant = {.max_pixels = 1 << 20, .tolerate_corrupt = true};
     decode(data, size, TG_IMAGE_RGB, &tolerant);
     return 0;
 }

@@ -10,6 +10,7 @@
 #include "nn/checkpoint.h"
 #include "nn/init.h"
 #include "nn/layers.h"
+#include "tensor/internal/check.h"
 #include "tensor/internal/update.h"
 #include "tensor/internal/view.h"
 
@@ -26,7 +27,7 @@ static const tg_module_type neck_type = {"ContrastiveNeck", NULL, NULL};
 
 contrastive_module *tg_contrastive_cast(const char *op, const tg_module *m)
 {
-    if (!m) return NULL;
+    if (TG_NEED(op, m)) return NULL;
     if (m->type != &contrastive_type) {
         TG_FAIL("%s: the module is a %s, not a MoCo-v2/DenseCL model", op, m->type->name);
         return NULL;

@@ -118,7 +118,8 @@ TG_API int tg_contrastive_step_perm(tg_module *m, tg_tensor *im_q, tg_tensor *im
 
 /* The key cell (row-major on a grid x grid map of view k) whose area holds
  * the source point shown at the centre of query cell i of view q, or -1
- * when view k does not show that point. */
+ * when view k does not show that point (with an error when an argument
+ * is NULL, grid is not in 1 .. 65536 or i not below grid^2). */
 TG_API int64_t tg_contrastive_true_cell(const tg_view_geom *q, const tg_view_geom *k, int grid, int64_t i);
 
 typedef struct tg_match_score {

@@ -8,9 +8,13 @@
 
 #include "data/pipelines.h"
 #include "models/contrastive.h"
+#include "tensor/internal/check.h"
 
 int64_t tg_contrastive_true_cell(const tg_view_geom *q, const tg_view_geom *k, int grid, int64_t i)
 {
+    const char *fn = "contrastive_true_cell";
+    if (TG_NEED(fn, q, k) || TG_NEED_RANGE(fn, grid, 1, 65536) || TG_NEED_RANGE(fn, i, 0, (int64_t)grid * grid - 1))
+        return -1;
     double step_q = (double)q->size / grid, x, y;
     tg_view_geom_to_source(q, ((double)(i % grid) + 0.5) * step_q, ((double)(i / grid) + 0.5) * step_q, &x, &y);
     /* the inverse of tg_view_geom_to_source for view k */
@@ -23,7 +27,7 @@ int64_t tg_contrastive_true_cell(const tg_view_geom *q, const tg_view_geom *k, i
 
 int tg_contrastive_score_match(tg_tensor *match, tg_tensor *aux, tg_match_score *score)
 {
-    if (!match || !aux || !score) return TG_FAIL("contrastive_score_match: NULL argument");
+    if (TG_NEED("contrastive_score_match", match, aux, score)) return -1;
     int64_t n = match->ndim == 2 ? match->shape[0] : -1, cells = n >= 0 ? match->shape[1] : 0;
     int grid = (int)llround(sqrt((double)cells));
     if (match->dtype != TG_INT64 || n < 0 || (int64_t)grid * grid != cells || aux->dtype != TG_FLOAT32 ||

@@ -7,6 +7,7 @@
 
 #include "autograd/autograd.h"
 #include "models/internal/contrastive.h"
+#include "tensor/internal/check.h"
 #include "tensor/internal/index.h"
 #include "tensor/internal/linalg.h"
 #include "tensor/internal/reduce.h"
@@ -169,7 +170,7 @@ static int check_batch(const contrastive_module *c, const tg_tensor *im_q, const
                        const int64_t *perm)
 {
     char bq[TG_SHAPE_STR_LEN], bk[TG_SHAPE_STR_LEN];
-    if (!im_q || !im_k) return TG_FAIL("contrastive_step: a view is NULL");
+    if (TG_NEED("contrastive_step", im_q, im_k)) return -1;
     if (im_q->ndim != 4 || !tg_same_shape(im_q, im_k))
         return TG_FAIL("contrastive_step: views %s and %s; two (N, 3, H, W) batches of one shape expected",
                        tg_shape_str(im_q->ndim, im_q->shape, bq, sizeof bq),
@@ -241,7 +242,7 @@ static int losses(contrastive_module *c, embeddings *q, embeddings *k, int64_t i
 int tg_contrastive_step_perm(tg_module *m, tg_tensor *im_q, tg_tensor *im_k, int64_t iter, const int64_t *perm,
                              tg_contrastive_out *out)
 {
-    if (!out) return TG_FAIL("contrastive_step: no output struct");
+    if (TG_NEED("contrastive_step_perm", out)) return -1;
     memset(out, 0, sizeof *out);
     contrastive_module *c = tg_contrastive_cast("contrastive_step", m);
     if (!c || check_batch(c, im_q, im_k, perm)) return -1;
@@ -264,7 +265,7 @@ int tg_contrastive_step(tg_module *m, tg_tensor *im_q, tg_tensor *im_k, int64_t 
                         tg_contrastive_out *out)
 {
     if (out) memset(out, 0, sizeof *out); /* zeroed on every failure, an out-of-memory one included */
-    if (!im_q || !shuffle) return TG_FAIL("contrastive_step: %s is NULL", im_q ? "the shuffle generator" : "im_q");
+    if (TG_NEED("contrastive_step", m, im_q, im_k, shuffle, out)) return -1;
     int64_t n = im_q->shape[0];
     int64_t *perm = malloc((size_t)(n > 0 ? n : 1) * sizeof *perm);
     if (!perm) return TG_FAIL("contrastive_step: out of memory");

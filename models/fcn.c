@@ -11,6 +11,7 @@
 #include "nn/checkpoint.h"
 #include "nn/layers.h"
 #include "nn/metrics.h"
+#include "tensor/internal/check.h"
 #include "tensor/internal/reduce.h"
 
 typedef struct {
@@ -184,7 +185,8 @@ tg_module *tg_fcn_new(tg_fcn_opts opts)
 
 const tg_fcn_opts *tg_fcn_options(const tg_module *m)
 {
-    if (m && m->type == &fcn_type) return &((const fcn_module *)m)->opts;
+    if (TG_NEED("fcn_options", m)) return NULL;
+    if (m->type == &fcn_type) return &((const fcn_module *)m)->opts;
     TG_FAIL("fcn: not an FCN module");
     return NULL;
 }
@@ -213,7 +215,7 @@ static tg_tensor *head_logits(tg_module *head, tg_tensor *features, const tg_ten
 int tg_fcn_forward(tg_module *m, tg_tensor *x, tg_tensor **logits, tg_tensor **aux_logits)
 {
     const tg_fcn_opts *o = tg_fcn_options(m);
-    if (!o || !x) return -1;
+    if (!o || TG_NEED("fcn_forward", x)) return -1;
     if (x->ndim != 4) return TG_FAIL("fcn: input must be (N, 3, H, W), got %d dims", x->ndim);
     bool aux = aux_logits && o->aux_head;
     tg_tensor *c4 = NULL, *c5 = NULL;
@@ -284,7 +286,7 @@ tg_tensor *tg_fcn_loss(const tg_module *m, tg_tensor *logits, tg_tensor *aux_log
 {
     const tg_fcn_opts *o = tg_fcn_options(m);
     tg_fcn_loss_terms t = {0};
-    if (!o || !logits || !labels || count_labelled(logits, labels, &t.labelled, &t.acc)) return NULL;
+    if (!o || TG_NEED("fcn_loss", logits, labels) || count_labelled(logits, labels, &t.labelled, &t.acc)) return NULL;
     /* mmseg's mean over every pixel = PyTorch's mean over labelled ones x labelled / all */
     float scale = o->avg_non_ignore ? 1.0f : (float)((double)t.labelled / (double)tg_numel(labels));
     tg_tensor *loss;
@@ -306,7 +308,7 @@ tg_tensor *tg_fcn_loss(const tg_module *m, tg_tensor *logits, tg_tensor *aux_log
 
 tg_tensor *tg_fcn_predict(tg_module *m, tg_tensor *x)
 {
-    if (!tg_fcn_options(m)) return NULL;
+    if (!tg_fcn_options(m) || TG_NEED("fcn_predict", x)) return NULL;
     bool training = m->training;
     tg_module_train(m, false);
     tg_no_grad_enter();

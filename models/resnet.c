@@ -11,6 +11,7 @@
 
 #include "autograd/autograd.h"
 #include "nn/layers.h"
+#include "tensor/internal/check.h"
 
 typedef struct {
     tg_module base;
@@ -141,6 +142,7 @@ static int64_t base_width(const tg_resnet_opts *o)
 
 int64_t tg_resnet_channels(tg_resnet_opts opts, int stage)
 {
+    if (TG_NEED_RANGE("resnet_channels", stage, 1, 4)) return -1;
     int64_t width = base_width(&opts) << (stage - 1);
     return opts.depth == 50 ? 4 * width : width;
 }
@@ -183,8 +185,14 @@ static int add_stem(tg_module *m, const tg_resnet_opts *o, tg_rng *rng)
     return rc;
 }
 
+static const tg_module_type resnet_type;
+
 int tg_resnet_features(tg_module *m, tg_tensor *x, tg_tensor **c4, tg_tensor **c5)
 {
+    if (c4) *c4 = NULL;
+    if (TG_NEED("resnet_features", m, x, c5)) return -1;
+    *c5 = NULL;
+    if (m->type != &resnet_type) return TG_FAIL("resnet_features: the module is a %s, not a ResNet", m->type->name);
     const tg_resnet_opts *o = &((resnet_module *)m)->opts;
     tg_tensor *h = tg_module_forward(child(m, "conv1"), x), *next;
     next = h ? tg_module_forward(child(m, "bn1"), h) : NULL;

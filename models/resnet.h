@@ -27,7 +27,8 @@ TG_API tg_module *tg_resnet_new(tg_resnet_opts opts);
 /* Runs the backbone; *c4 (may be NULL: not returned) and *c5 get new
  * references to stage 3's and stage 4's outputs. */
 TG_API int tg_resnet_features(tg_module *m, tg_tensor *x, tg_tensor **c4, tg_tensor **c5);
-/* Channels of C4 and C5 for these options. */
+/* Channels of stage 1 to 4 (C4: 3, C5: 4) for these options; -1 with an
+ * error for another stage. */
 TG_API int64_t tg_resnet_channels(tg_resnet_opts opts, int stage);
 
 #endif

@@ -439,7 +439,7 @@ int tg_checkpoint_load(const char *path, tg_module *model, tg_optimizer *opt, tg
 
 /* ---- weights only ---- */
 
-int tg_module_save_opts(const char *path, const tg_module *model, const tg_weights_opts *opts)
+int tg_module_save_with(const char *path, const tg_module *model, const tg_weights_opts *opts)
 {
     if (!path || !model) return TG_FAIL("module_save: NULL path or model");
     tg_tensor_list sd = {0};
@@ -453,7 +453,7 @@ int tg_module_save_opts(const char *path, const tg_module *model, const tg_weigh
     return rc ? -1 : 0;
 }
 
-int tg_module_save(const char *path, const tg_module *model) { return tg_module_save_opts(path, model, NULL); }
+int tg_module_save(const char *path, const tg_module *model) { return tg_module_save_with(path, model, NULL); }
 
 /* tg_module_load, and when not strict the keys it skipped appended to
  * missing and unexpected (either may be NULL). */
@@ -486,7 +486,7 @@ int tg_module_load(const char *path, tg_module *model, bool strict)
     return load_weights(path, model, strict, NULL, NULL, NULL);
 }
 
-int tg_module_load_opts(const char *path, tg_module *model, bool strict, const tg_weights_opts *opts)
+int tg_module_load_with(const char *path, tg_module *model, bool strict, const tg_weights_opts *opts)
 {
     return load_weights(path, model, strict, opts, NULL, NULL);
 }

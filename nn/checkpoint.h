@@ -100,7 +100,7 @@ typedef struct tg_weights_opts {
  * non-finite value among them is refused). */
 TG_API int tg_module_save(const char *path, const tg_module *model);
 /* tg_module_save with options (opts may be NULL: the defaults). */
-TG_API int tg_module_save_opts(const char *path, const tg_module *model, const tg_weights_opts *opts);
+TG_API int tg_module_save_with(const char *path, const tg_module *model, const tg_weights_opts *opts);
 
 /* Loads a weights file (from tg_module_save or PyTorch; the "model."
  * entries of a training checkpoint also do) into model, as
@@ -109,7 +109,7 @@ TG_API int tg_module_save_opts(const char *path, const tg_module *model, const t
  * with an error naming the file and the first bad key. */
 TG_API int tg_module_load(const char *path, tg_module *model, bool strict);
 /* tg_module_load with options (opts may be NULL: the defaults). */
-TG_API int tg_module_load_opts(const char *path, tg_module *model, bool strict, const tg_weights_opts *opts);
+TG_API int tg_module_load_with(const char *path, tg_module *model, bool strict, const tg_weights_opts *opts);
 /* tg_module_load not strict, saying what it skipped: the model's keys the
  * file lacks are appended to missing, the file's keys the model lacks to
  * unexpected (tg_module_state_dict_diff; either may be NULL), which

@@ -3,12 +3,15 @@
 
 #include <math.h>
 
+#include "tensor/internal/check.h"
 #include "tensor/internal/random.h"
 #include "tensor/internal/view.h"
 
 int64_t tg_init_fan(const tg_tensor *w, tg_fan_mode mode)
 {
-    if (!w || w->ndim < 2) return -1;
+    if (TG_NEED("init_fan", w)) return -1;
+    if (mode != TG_FAN_IN && mode != TG_FAN_OUT) return TG_FAIL("init_fan: unknown fan mode %d", (int)mode);
+    if (w->ndim < 2) return -1;
     int64_t receptive = 1;
     for (int i = 2; i < w->ndim; i++) receptive *= w->shape[i];
     return (mode == TG_FAN_IN ? w->shape[1] : w->shape[0]) * receptive;
@@ -16,7 +19,7 @@ int64_t tg_init_fan(const tg_tensor *w, tg_fan_mode mode)
 
 static int fan_of(const char *op, const tg_tensor *w, tg_fan_mode mode, double *fan)
 {
-    if (!w) return -1;
+    if (TG_NEED(op, w)) return -1;
     int64_t f = tg_init_fan(w, mode);
     if (f <= 0) return TG_FAIL("%s: needs a tensor of at least 2 dims with a non-zero fan, got %d dims", op, w->ndim);
     *fan = (double)f;

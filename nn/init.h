@@ -9,7 +9,8 @@
 typedef enum { TG_FAN_IN, TG_FAN_OUT } tg_fan_mode;
 
 /* fan_in = size(1) x receptive field, fan_out = size(0) x receptive field
- * (PyTorch's _calculate_fan_in_and_fan_out); -1 for fewer than 2 dims. */
+ * (PyTorch's _calculate_fan_in_and_fan_out); -1 for fewer than 2 dims
+ * (no error), or with an error for NULL or an unknown mode. */
 TG_API int64_t tg_init_fan(const tg_tensor *w, tg_fan_mode mode);
 /* N(0, gain / sqrt(fan)); gain sqrt(2) for ReLU. */
 TG_API int tg_init_kaiming_normal_(tg_tensor *w, tg_rng *rng, tg_fan_mode mode, double gain);

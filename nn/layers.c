@@ -9,6 +9,7 @@
 
 #include "autograd/autograd.h"
 #include "nn/init.h"
+#include "tensor/internal/check.h"
 #include "tensor/internal/elementwise.h"
 #include "tensor/internal/view.h"
 
@@ -244,6 +245,7 @@ tg_module *tg_nn_dropout2d(float p, uint64_t seed) { return dropout_new(&dropout
 
 tg_rng *tg_nn_module_rng(tg_module *m)
 {
+    if (TG_NEED("nn_module_rng", m)) return NULL;
     if (m->type == &dropout_type || m->type == &dropout2d_type) return &((dropout_module *)m)->rng;
     return NULL;
 }
@@ -284,6 +286,10 @@ tg_module *tg_nn_sequential(void) { return tg_module_new(&sequential_type, sizeo
 
 int tg_nn_sequential_append(tg_module *seq, tg_module *child)
 {
+    if (TG_NEED("nn_sequential_append", seq)) {
+        tg_module_free(child);
+        return -1;
+    }
     if (seq->type != &sequential_type) {
         tg_module_free(child);
         return TG_FAIL("sequential_append: %s is not a Sequential", seq->type->name);

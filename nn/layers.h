@@ -28,7 +28,8 @@ TG_API tg_module *tg_nn_sequential(void);
 /* Appends child (taken) to a sequential module. */
 TG_API int tg_nn_sequential_append(tg_module *seq, tg_module *child);
 
-/* A Dropout's RNG state, for checkpoints (NULL for modules without one). */
+/* A Dropout's RNG state, for checkpoints (NULL for modules without one;
+ * NULL with an error for a NULL module). */
 TG_API tg_rng *tg_nn_module_rng(tg_module *m);
 
 #endif

@@ -5,10 +5,12 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "tensor/internal/check.h"
 #include "tensor/internal/index.h"
 
 int tg_confusion_init(tg_confusion *cm, int64_t num_classes, int64_t ignore_index)
 {
+    if (TG_NEED("confusion_init", cm)) return -1;
     *cm = (tg_confusion){0};
     if (num_classes < 1) return TG_FAIL("confusion: %" PRId64 " classes; need at least 1", num_classes);
     cm->counts = tg_zeros(TG_SHAPE(num_classes, num_classes), TG_INT64);
@@ -20,12 +22,14 @@ int tg_confusion_init(tg_confusion *cm, int64_t num_classes, int64_t ignore_inde
 
 void tg_confusion_free(tg_confusion *cm)
 {
+    if (!cm) return;
     tg_release(cm->counts);
     *cm = (tg_confusion){0};
 }
 
 int tg_confusion_add(tg_confusion *cm, tg_tensor *target, tg_tensor *pred)
 {
+    if (TG_NEED("confusion_add", cm)) return -1;
     if (!cm->counts) return TG_FAIL("confusion: not initialised");
     return tg_k_confusion_add_(cm->counts, target, pred, cm->ignore_index);
 }
@@ -43,6 +47,7 @@ static double mean_iou(const double *iou, int64_t from, int64_t c, int64_t *clas
 
 int tg_confusion_scores(const tg_confusion *cm, tg_seg_scores *out, double *iou)
 {
+    if (TG_NEED("confusion_scores", cm, out)) return -1;
     if (!cm->counts) return TG_FAIL("confusion: not initialised");
     int64_t c = cm->num_classes;
     int64_t *m = malloc((size_t)(c * c) * sizeof *m);

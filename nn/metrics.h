@@ -33,7 +33,7 @@ typedef struct tg_seg_scores {
 
 /* Zero counts for num_classes >= 1 classes. 0, or -1 with cm zeroed. */
 TG_API int tg_confusion_init(tg_confusion *cm, int64_t num_classes, int64_t ignore_index);
-TG_API void tg_confusion_free(tg_confusion *cm); /* safe on a zeroed or freed one */
+TG_API void tg_confusion_free(tg_confusion *cm); /* safe on a zeroed or freed one, and on NULL */
 /* Counts every pixel of target (int64 labels, any shape) against pred
  * (int64, the same shape), skipping ignore_index. A counted label or
  * prediction outside [0, C) is an error, and nothing is counted. */

@@ -6,12 +6,18 @@
 #include <string.h>
 
 #include "autograd/autograd.h"
+#include "tensor/internal/check.h"
 #include "tensor/internal/view.h"
 
 #define NAME_MAX_LEN 512
 
 tg_module *tg_module_new(const tg_module_type *type, size_t size)
 {
+    if (TG_NEED("module_new", type)) return NULL;
+    if (size > TG_MODULE_MAX_SIZE) {
+        TG_FAIL("module_new: size %zu is above %u bytes", size, TG_MODULE_MAX_SIZE);
+        return NULL;
+    }
     tg_module *m = calloc(1, size < sizeof *m ? sizeof *m : size);
     if (!m) {
         TG_FAIL("%s: out of memory creating the module", type->name);
@@ -35,28 +41,28 @@ static int check_name(const tg_module *m, const char *name)
     return taken ? TG_FAIL("%s: the name \"%s\" is already registered", m->type->name, name) : 0;
 }
 
-static int add_tensor(tg_module *m, tg_tensor_list *list, const char *name, tg_tensor *t)
+static int add_tensor(const char *fn, tg_module *m, const char *name, tg_tensor *t, bool param)
 {
-    int rc = t ? check_name(m, name) : -1;
-    if (!rc) rc = tg_tensor_list_add(list, name, t);
+    int rc = TG_NEED(fn, m, t) ? -1 : check_name(m, name);
+    if (!rc && param) rc = tg_set_requires_grad(t, true);
+    if (!rc) rc = tg_tensor_list_add(param ? &m->params : &m->buffers, name, t);
     tg_release(t);
     return rc;
 }
 
 int tg_module_add_param(tg_module *m, const char *name, tg_tensor *t)
 {
-    if (t && tg_set_requires_grad(t, true)) {
-        tg_release(t);
-        return -1;
-    }
-    return add_tensor(m, &m->params, name, t);
+    return add_tensor("module_add_param", m, name, t, true);
 }
 
-int tg_module_add_buffer(tg_module *m, const char *name, tg_tensor *t) { return add_tensor(m, &m->buffers, name, t); }
+int tg_module_add_buffer(tg_module *m, const char *name, tg_tensor *t)
+{
+    return add_tensor("module_add_buffer", m, name, t, false);
+}
 
 int tg_module_add_child(tg_module *m, const char *name, tg_module *child)
 {
-    if (!child || check_name(m, name)) {
+    if (TG_NEED("module_add_child", m, child) || check_name(m, name)) {
         tg_module_free(child);
         return -1;
     }
@@ -81,6 +87,7 @@ int tg_module_add_child(tg_module *m, const char *name, tg_module *child)
 
 tg_module *tg_module_child(const tg_module *m, const char *name)
 {
+    if (TG_NEED("module_child", m, name)) return NULL;
     for (int i = 0; i < m->n_children; i++)
         if (strcmp(m->children[i].name, name) == 0) return m->children[i].module;
     TG_FAIL("%s: no child named \"%s\"", m->type->name, name);
@@ -89,7 +96,7 @@ tg_module *tg_module_child(const tg_module *m, const char *name)
 
 tg_tensor *tg_module_forward(tg_module *m, tg_tensor *x)
 {
-    if (!m || !x) return NULL;
+    if (TG_NEED("module_forward", m, x)) return NULL;
     if (!m->type->forward) {
         TG_FAIL("%s: has no one-input forward", m->type->name);
         return NULL;
@@ -113,18 +120,21 @@ void tg_module_free(tg_module *m)
 
 void tg_module_train(tg_module *m, bool training)
 {
+    if (TG_NEED("module_train", m)) return;
     m->training = training;
     for (int i = 0; i < m->n_children; i++) tg_module_train(m->children[i].module, training);
 }
 
 void tg_module_zero_grad(tg_module *m)
 {
+    if (TG_NEED("module_zero_grad", m)) return;
     for (int i = 0; i < m->params.n; i++) tg_zero_grad(m->params.items[i].tensor);
     for (int i = 0; i < m->n_children; i++) tg_module_zero_grad(m->children[i].module);
 }
 
 int tg_module_set_requires_grad(tg_module *m, bool requires_grad)
 {
+    if (TG_NEED("module_set_requires_grad", m)) return -1;
     for (int i = 0; i < m->params.n; i++)
         if (tg_set_requires_grad(m->params.items[i].tensor, requires_grad)) return -1;
     for (int i = 0; i < m->n_children; i++)
@@ -155,12 +165,19 @@ static int collect(const tg_module *m, const char *prefix, bool with_buffers, tg
     return 0;
 }
 
-int tg_module_parameters(const tg_module *m, tg_tensor_list *out) { return collect(m, "", false, out); }
+int tg_module_parameters(const tg_module *m, tg_tensor_list *out)
+{
+    return TG_NEED("module_parameters", m, out) ? -1 : collect(m, "", false, out);
+}
 
-int tg_module_state_dict(const tg_module *m, tg_tensor_list *out) { return collect(m, "", true, out); }
+int tg_module_state_dict(const tg_module *m, tg_tensor_list *out)
+{
+    return TG_NEED("module_state_dict", m, out) ? -1 : collect(m, "", true, out);
+}
 
 int64_t tg_module_num_parameters(const tg_module *m)
 {
+    if (TG_NEED("module_num_parameters", m)) return -1;
     int64_t n = 0;
     for (int i = 0; i < m->params.n; i++) n += tg_numel(m->params.items[i].tensor);
     for (int i = 0; i < m->n_children; i++) n += tg_module_num_parameters(m->children[i].module);
@@ -193,7 +210,7 @@ static int append_absent(const tg_tensor_list *a, const tg_tensor_list *b, tg_te
 int tg_module_state_dict_diff(const tg_module *m, const tg_tensor_list *sd, tg_tensor_list *missing,
                               tg_tensor_list *unexpected)
 {
-    if (!m || !sd) return TG_FAIL("state_dict_diff: NULL module or state dict");
+    if (TG_NEED("module_state_dict_diff", m, sd)) return -1;
     tg_tensor_list mine = {0};
     int rc = tg_module_state_dict(m, &mine);
     if (!rc) rc = append_absent(&mine, sd, missing);
@@ -221,6 +238,7 @@ static int check_state(const tg_tensor_list *mine, const tg_tensor_list *sd, boo
 
 int tg_module_load_state_dict(tg_module *m, const tg_tensor_list *sd, bool strict)
 {
+    if (TG_NEED("module_load_state_dict", m, sd)) return -1;
     tg_tensor_list mine = {0};
     int rc = tg_module_state_dict(m, &mine);
     if (!rc) rc = check_state(&mine, sd, strict);

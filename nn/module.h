@@ -41,8 +41,10 @@ struct tg_module {
 
 /* ---- for module authors ---- */
 
-/* A zeroed struct of size bytes (>= sizeof(tg_module)) whose head is an
- * initialised module in training mode, or NULL with error. */
+/* A zeroed struct of size bytes (sizeof(tg_module) .. TG_MODULE_MAX_SIZE)
+ * whose head is an initialised module in training mode, or NULL with
+ * error. */
+#define TG_MODULE_MAX_SIZE (1u << 20)
 TG_API tg_module *tg_module_new(const tg_module_type *type, size_t size);
 /* Registers t under name, taking the caller's reference; a parameter is
  * made to require grad. t may be NULL (from a failed creation): then -1. */

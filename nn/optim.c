@@ -2,11 +2,13 @@
  * tensor/update.c. */
 #include "nn/optim.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "autograd/autograd.h"
+#include "tensor/internal/check.h"
 #include "tensor/internal/update.h"
 #include "tensor/internal/view.h"
 
@@ -32,7 +34,8 @@ static const char *state_names[2][2] = {{"momentum_buffer", NULL}, {"exp_avg", "
 static tg_optimizer *optimizer_new(opt_kind kind, const tg_tensor_list *params, double lr)
 {
     const char *name = kind == OPT_SGD ? "sgd" : "adamw";
-    if (!params || params->n == 0 || !(lr >= 0)) {
+    if (TG_NEED(name, params)) return NULL;
+    if (params->n == 0 || !(lr >= 0)) {
         TG_FAIL("%s: needs parameters and a learning rate >= 0", name);
         return NULL;
     }
@@ -106,7 +109,7 @@ static int step_one(tg_optimizer *o, int i)
 
 int tg_optimizer_step(tg_optimizer *o)
 {
-    if (!o) return -1;
+    if (TG_NEED("optimizer_step", o)) return -1;
     tg_no_grad_enter();
     int rc = 0;
     for (int i = 0; !rc && i < o->params.n; i++) rc = step_one(o, i);
@@ -116,16 +119,22 @@ int tg_optimizer_step(tg_optimizer *o)
 
 void tg_optimizer_zero_grad(tg_optimizer *o)
 {
+    if (TG_NEED("optimizer_zero_grad", o)) return;
     for (int i = 0; i < o->params.n; i++) tg_zero_grad(o->params.items[i].tensor);
 }
 
 void tg_optimizer_set_lr(tg_optimizer *o, double lr)
 {
+    if (TG_NEED("optimizer_set_lr", o)) return;
     if (o->kind == OPT_SGD) o->sgd.lr = lr;
     else o->adamw.lr = lr;
 }
 
-double tg_optimizer_lr(const tg_optimizer *o) { return o->kind == OPT_SGD ? o->sgd.lr : o->adamw.lr; }
+double tg_optimizer_lr(const tg_optimizer *o)
+{
+    if (TG_NEED("optimizer_lr", o)) return NAN;
+    return o->kind == OPT_SGD ? o->sgd.lr : o->adamw.lr;
+}
 
 static int add_named(tg_tensor_list *out, const char *param, const char *what, tg_tensor *t)
 {
@@ -137,6 +146,7 @@ static int add_named(tg_tensor_list *out, const char *param, const char *what, t
 
 int tg_optimizer_state(const tg_optimizer *o, tg_tensor_list *out)
 {
+    if (TG_NEED("optimizer_state", o, out)) return -1;
     for (int i = 0; i < o->params.n; i++) {
         const param_state *s = &o->state[i];
         const char *pname = o->params.items[i].name;
@@ -199,6 +209,7 @@ static int apply_one(tg_optimizer *o, int i, int slot, tg_tensor *src)
 
 int tg_optimizer_load_state(tg_optimizer *o, const tg_tensor_list *state)
 {
+    if (TG_NEED("optimizer_load_state", o, state)) return -1;
     int index, slot;
     for (int i = 0; i < state->n; i++) /* all checked before any is applied */
         if (check_one(o, state->items[i].name, state->items[i].tensor, &index, &slot)) return -1;

@@ -14,6 +14,7 @@
 #include <zlib.h>
 
 #include "tensor/internal/atomic_file.h"
+#include "tensor/internal/check.h"
 #include "tensor/internal/view.h"
 
 /* safetensors is little-endian, and this file moves tensor bytes and the
@@ -57,7 +58,8 @@ int tg_metadata_add(tg_metadata *m, const char *key, const char *value)
 
 const char *tg_metadata_get(const tg_metadata *m, const char *key)
 {
-    for (int i = 0; m && key && i < m->n; i++)
+    if (TG_NEED("metadata_get", m, key)) return NULL;
+    for (int i = 0; i < m->n; i++)
         if (strcmp(m->items[i].key, key) == 0) return m->items[i].value;
     return NULL;
 }

@@ -36,7 +36,8 @@ typedef struct {
 /* Appends a copy of (key, value). Keys need not be unique here; saving
  * refuses duplicates. -1 with error on NULL arguments or out of memory. */
 TG_API int tg_metadata_add(tg_metadata *m, const char *key, const char *value);
-/* The value of the first entry named key (borrowed from m), or NULL. */
+/* The value of the first entry named key (borrowed from m), or NULL (with
+ * an error only for a NULL argument). */
 TG_API const char *tg_metadata_get(const tg_metadata *m, const char *key);
 /* Frees every entry; m is empty afterwards. NULL is fine. */
 TG_API void tg_metadata_clear(tg_metadata *m);

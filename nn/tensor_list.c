@@ -4,10 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tensor/internal/check.h"
+
 int tg_tensor_list_add(tg_tensor_list *l, const char *name, tg_tensor *t)
 {
-    if (!l || !name) return TG_FAIL("tensor_list_add: NULL list or name");
-    if (!t) return -1;
+    if (TG_NEED("tensor_list_add", l, name, t)) return -1;
     if (l->n == l->cap) {
         int cap = l->cap ? 2 * l->cap : 8;
         tg_named_tensor *items = realloc(l->items, (size_t)cap * sizeof *items);
@@ -23,7 +24,8 @@ int tg_tensor_list_add(tg_tensor_list *l, const char *name, tg_tensor *t)
 
 tg_tensor *tg_tensor_list_get(const tg_tensor_list *l, const char *name)
 {
-    for (int i = 0; l && name && i < l->n; i++)
+    if (TG_NEED("tensor_list_get", l, name)) return NULL;
+    for (int i = 0; i < l->n; i++)
         if (strcmp(l->items[i].name, name) == 0) return tg_retain(l->items[i].tensor);
     return NULL;
 }

@@ -22,12 +22,12 @@ typedef struct {
 
 /* Appends (name, t): copies the name and retains t. Names need not be
  * unique here (a file format may refuse duplicates). -1 with error on a NULL
- * list or name or when out of memory; -1 keeping the earlier error when t is
- * NULL (from an earlier failure). */
+ * argument or when out of memory (tensor/error.h: a NULL t keeps the
+ * error of the failure that made it). */
 TG_API int tg_tensor_list_add(tg_tensor_list *l, const char *name, tg_tensor *t);
 
 /* The first tensor named name, as a new reference, or NULL (no error) if
- * there is none. */
+ * there is none; NULL with an error for a NULL argument. */
 TG_API tg_tensor *tg_tensor_list_get(const tg_tensor_list *l, const char *name);
 
 /* Releases every tensor and name; the list is empty afterwards. NULL is fine. */

@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tensor/internal/check.h"
 #include "tensor/internal/iter.h"
 #include "tensor/internal/linalg.h"
 #include "tensor/internal/storage.h"
@@ -477,7 +478,7 @@ static int run_forward(const conv_geom *g, tg_tensor *x, tg_tensor *w, tg_tensor
 tg_tensor *tg_k_conv2d(tg_tensor *x, tg_tensor *w, tg_tensor *bias, tg_conv2d_opts opts)
 {
     conv_geom g;
-    if (!x || !w || plan_forward(x, w, bias, opts, &g)) return NULL;
+    if (TG_NEED("conv2d", x, w) || plan_forward(x, w, bias, opts, &g)) return NULL;
     tg_tensor *out = tg_empty(TG_SHAPE(g.n, g.o, g.oh, g.ow), TG_FLOAT32);
     if (!out || tg_numel(out) == 0) return out;
     tg_tensor *xc = tg_k_contiguous(x), *wc = tg_k_contiguous(w), *bc = bias ? tg_k_contiguous(bias) : NULL;

@@ -5,6 +5,7 @@
 
 #include <math.h>
 
+#include "tensor/internal/check.h"
 #include "tensor/internal/iter.h"
 
 typedef enum {
@@ -121,7 +122,7 @@ static void where_loop(char **p, const int64_t *s, int64_t n, const void *ctx)
 static int check_float(const char *name, int n, tg_tensor *const *ts)
 {
     for (int k = 0; k < n; k++) {
-        if (!ts[k]) return -1;
+        if (!ts[k]) return tg_need_argument(__FILE__, __LINE__, name, k + 1);
         if (ts[k]->dtype != TG_FLOAT32)
             return TG_FAIL("%s: argument %d is %s; this op takes float32", name, k + 1,
                            tg_dtype_name(ts[k]->dtype));

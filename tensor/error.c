@@ -12,6 +12,8 @@ void tg_clear_error(void) { last_error[0] = '\0'; }
 
 int tg_set_error(const char *file, int line, const char *fmt, ...)
 {
+    if (!file) file = "?";
+    if (!fmt) fmt = "?";
     const char *base = strrchr(file, '/');
     /* Keep the layer folder: "tensor/view.c", not the build's absolute path. */
     if (base) {

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tensor/internal/check.h"
 #include "tensor/internal/iter.h"
 #include "tensor/internal/storage.h"
 #include "tensor/internal/view.h"
@@ -141,7 +142,7 @@ static tg_tensor *gather_into(const char *op, tg_tensor *out, tg_tensor *t, int 
 
 tg_tensor *tg_k_gather(tg_tensor *t, int dim, tg_tensor *index)
 {
-    if (!t || !index) return NULL;
+    if (TG_NEED("gather", t, index)) return NULL;
     int d = tg_wrap_dim("gather", dim, t->ndim);
     if (d < 0 || need_int64_index("gather", index)) return NULL;
     char b0[TG_SHAPE_STR_LEN], b1[TG_SHAPE_STR_LEN];
@@ -177,7 +178,7 @@ static int check_index_1d(const char *op, tg_tensor *index)
 
 tg_tensor *tg_k_index_select(tg_tensor *t, int dim, tg_tensor *index)
 {
-    if (!t || !index) return NULL;
+    if (TG_NEED("index_select", t, index)) return NULL;
     int d = tg_wrap_dim("index_select", dim, t->ndim);
     if (d < 0 || check_index_1d("index_select", index)) return NULL;
     int64_t n = tg_numel(index);
@@ -247,7 +248,7 @@ static int scatter_into(const char *op, tg_tensor *dst, int dim, tg_tensor *idx,
 
 int tg_k_scatter_add_(tg_tensor *dst, int dim, tg_tensor *index, tg_tensor *src)
 {
-    if (!dst || !index || !src) return -1;
+    if (TG_NEED("scatter_add_", dst, index, src)) return -1;
     int d = tg_wrap_dim("scatter_add_", dim, dst->ndim);
     if (d < 0 || need_int64_index("scatter_add_", index) ||
         need_same_dtype("scatter_add_", dst, "the destination", src, "the source") ||
@@ -269,7 +270,7 @@ int tg_k_scatter_add_(tg_tensor *dst, int dim, tg_tensor *index, tg_tensor *src)
 
 int tg_k_index_add_(tg_tensor *dst, int dim, tg_tensor *index, tg_tensor *src)
 {
-    if (!dst || !index || !src) return -1;
+    if (TG_NEED("index_add_", dst, index, src)) return -1;
     int d = tg_wrap_dim("index_add_", dim, dst->ndim);
     if (d < 0 || check_index_1d("index_add_", index) ||
         need_same_dtype("index_add_", dst, "the destination", src, "the source") ||
@@ -399,7 +400,7 @@ tg_tensor *tg_k_stack(int n, tg_tensor *const *ts, int dim)
 
 tg_tensor *tg_k_one_hot(tg_tensor *labels, int64_t num_classes)
 {
-    if (!labels) return NULL;
+    if (TG_NEED("one_hot", labels)) return NULL;
     if (labels->dtype != TG_INT64) {
         TG_FAIL("one_hot: labels must be int64, got %s", tg_dtype_name(labels->dtype));
         return NULL;
@@ -469,7 +470,7 @@ static int64_t first_out_of_range(const int64_t *t, const int64_t *p, int64_t n,
 
 int tg_k_confusion_add_(tg_tensor *cm, tg_tensor *target, tg_tensor *pred, int64_t ignore_index)
 {
-    if (!cm || !target || !pred) return -1;
+    if (TG_NEED("confusion_add_", cm, target, pred)) return -1;
     if (check_confusion_args(cm, target, pred)) return -1;
     tg_tensor *tc = tg_k_contiguous(target), *pc = tc ? tg_k_contiguous(pred) : NULL;
     int rc = pc ? 0 : -1;

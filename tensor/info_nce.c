@@ -19,6 +19,7 @@
 #include <stdlib.h>
 
 #include "tensor/internal/exp_lane.h"
+#include "tensor/internal/check.h"
 #include "tensor/internal/linalg.h"
 #include "tensor/internal/loss.h"
 #include "tensor/internal/storage.h"
@@ -44,7 +45,7 @@ typedef struct {
 static int check_operand(const char *what, const tg_tensor *t, int64_t rows, int64_t dim)
 {
     char b[TG_SHAPE_STR_LEN];
-    if (!t) return -1;
+    if (TG_NEED("info_nce", t)) return -1;
     if (t->dtype != TG_FLOAT32) return TG_FAIL("info_nce: %s is %s; float32 only", what, tg_dtype_name(t->dtype));
     if (t->ndim != 2 || (rows >= 0 && t->shape[0] != rows) || t->shape[1] != dim)
         return TG_FAIL("info_nce: %s has shape %s; (%s, %" PRId64 ") expected", what,
@@ -226,7 +227,7 @@ tg_tensor *tg_k_info_nce(tg_tensor *q, tg_tensor *pos, tg_tensor *queue, float t
                          tg_tensor **grad)
 {
     if (grad) *grad = NULL;
-    if (!q || !pos || !queue || check_args(q, pos, queue, tau)) return NULL;
+    if (TG_NEED("info_nce", q, pos, queue) || check_args(q, pos, queue, tau)) return NULL;
     nce_job J = make_job(q, pos, queue, tau);
     J.loss = malloc((size_t)J.rows * sizeof *J.loss);
     J.hit = malloc((size_t)J.rows);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tensor/internal/check.h"
 #include "tensor/internal/view.h"
 #include "tensor/threads.h"
 
@@ -211,7 +212,7 @@ static float *data_of(const tg_tensor *t) { return (float *)t->storage->data + t
 
 int tg_k_gemm_into(tg_tensor *c, tg_tensor *a, tg_tensor *b, float alpha, float beta)
 {
-    if (!c || !a || !b) return -1;
+    if (TG_NEED("gemm_into", c, a, b)) return -1;
     char sa[TG_SHAPE_STR_LEN], sb[TG_SHAPE_STR_LEN], sc[TG_SHAPE_STR_LEN];
     tg_shape_str(a->ndim, a->shape, sa, sizeof sa);
     tg_shape_str(b->ndim, b->shape, sb, sizeof sb);
@@ -273,7 +274,7 @@ typedef struct {
 /* Checks a @ b for op ("matmul", or "bmm" when strict) and plans it. */
 static int plan_product(const char *op, bool strict, const tg_tensor *a, const tg_tensor *b, product_plan *p)
 {
-    if (!a || !b) return -1;
+    if (TG_NEED(op, a, b)) return -1;
     char sa[TG_SHAPE_STR_LEN], sb[TG_SHAPE_STR_LEN];
     tg_shape_str(a->ndim, a->shape, sa, sizeof sa);
     tg_shape_str(b->ndim, b->shape, sb, sizeof sb);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tensor/internal/check.h"
 #include "tensor/internal/exp_lane.h"
 #include "tensor/internal/iter.h"
 #include "tensor/internal/view.h"
@@ -273,7 +274,7 @@ static tg_tensor *forward(const ce_args *a, tg_tensor *lse)
 tg_tensor *tg_k_cross_entropy(tg_tensor *logits, tg_tensor *target, int64_t ignore_index, tg_tensor **lse)
 {
     if (lse) *lse = NULL;
-    if (!logits || !target) return NULL;
+    if (TG_NEED("cross_entropy", logits, target)) return NULL;
     ce_args a;
     tg_tensor *out = NULL, *l = NULL;
     if (!open_args(&a, logits, target, ignore_index)) l = tg_empty(target->ndim, target->shape, TG_FLOAT32);

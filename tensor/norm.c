@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tensor/internal/check.h"
 #include "tensor/internal/iter.h"
 #include "tensor/internal/view.h"
 
@@ -395,7 +396,7 @@ static void blend(tg_tensor *running, int64_t c, double stat, double momentum)
 int tg_k_batch_norm_update_(tg_tensor *running_mean, tg_tensor *running_var, tg_tensor *mean, tg_tensor *var,
                             int64_t count, float momentum)
 {
-    if (!running_mean || !running_var || !mean || !var) return -1;
+    if (TG_NEED("batch_norm_update_", running_mean, running_var, mean, var)) return -1;
     if (mean->dtype != TG_FLOAT32 || var->dtype != TG_FLOAT32 || !tg_same_shape(mean, var) || mean->ndim < 1 ||
         mean->ndim > 2)
         return TG_FAIL("batch_norm: batch statistics must be float32 (C) or (G,C) of one shape");

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tensor/internal/check.h"
 #include "tensor/internal/iter.h"
 #include "tensor/internal/view.h"
 
@@ -245,7 +246,8 @@ tg_tensor *tg_k_max_pool2d(tg_tensor *x, tg_pool2d_opts opts, tg_tensor **indice
     pool_geom geom = geom_of(opts), *g = &geom;
     planes p;
     tg_tensor *xc, *out, *ind = NULL;
-    if (!x || plan("max_pool2d", x, g, false, &p) || begin(x, &p, TG_FLOAT32, &xc, &out)) return NULL;
+    if (TG_NEED("max_pool2d", x) || plan("max_pool2d", x, g, false, &p) || begin(x, &p, TG_FLOAT32, &xc, &out))
+        return NULL;
     if (indices && !(ind = tg_empty(out->ndim, out->shape, TG_INT64))) {
         tg_release(xc), tg_release(out);
         return NULL;
@@ -369,7 +371,8 @@ tg_tensor *tg_k_avg_pool2d(tg_tensor *x, tg_pool2d_opts opts)
     pool_geom geom = geom_of(opts), *g = &geom;
     planes p;
     tg_tensor *xc, *out;
-    if (!x || plan("avg_pool2d", x, g, true, &p) || begin(x, &p, TG_FLOAT32, &xc, &out)) return NULL;
+    if (TG_NEED("avg_pool2d", x) || plan("avg_pool2d", x, g, true, &p) || begin(x, &p, TG_FLOAT32, &xc, &out))
+        return NULL;
     const float *xd = tg_data_f32(xc);
     float *yd = tg_data_f32(out);
     int64_t in_plane = p.ih * p.iw, out_plane = p.oh * p.ow;
@@ -447,7 +450,7 @@ static void adaptive_plane_backward(const float *gr, float *dx, const planes *p)
 tg_tensor *tg_k_adaptive_avg_pool2d(tg_tensor *x, int64_t out_h, int64_t out_w)
 {
     const char *op = "adaptive_avg_pool2d";
-    if (!x || check_input(op, x)) return NULL;
+    if (TG_NEED(op, x) || check_input(op, x)) return NULL;
     if (out_h < 1 || out_w < 1 || x->shape[2] < 1 || x->shape[3] < 1) {
         TG_FAIL("%s: sizes must be positive, got input (%lld,%lld) and output (%lld,%lld)", op,
                 (long long)x->shape[2], (long long)x->shape[3], (long long)out_h, (long long)out_w);

@@ -3,6 +3,7 @@
  * Softmax and log_softmax walk rows of a contiguous copy, one row per
  * output slice along the dim, rows split over threads. */
 #include "tensor/internal/reduce.h"
+#include "tensor/internal/check.h"
 #include "tensor/internal/storage.h"
 
 #include <math.h>
@@ -27,6 +28,7 @@ typedef struct {
 /* Parses dims into a mask of reduced dims; ndims == 0 means all. */
 static int reduce_mask(const char *op, const tg_tensor *t, int ndims, const int *dims, bool *mask)
 {
+    if (TG_NEED_RANGE(op, ndims, 0, t->ndim ? t->ndim : 1) || (ndims > 0 && TG_NEED(op, dims))) return -1;
     for (int i = 0; i < TG_MAX_DIMS; i++) mask[i] = ndims == 0;
     for (int k = 0; k < ndims; k++) {
         int d = tg_wrap_dim(op, dims[k], t->ndim);
@@ -135,7 +137,7 @@ static int check_float(const char *name, const tg_tensor *t)
 static tg_tensor *reduce_begin(const char *name, tg_tensor *t, int ndims, const int *dims, bool keepdim,
                                bool empty_ok, reduce_plan *p, const float **x)
 {
-    if (!t) return NULL;
+    if (TG_NEED(name, t)) return NULL;
     if (check_float(name, t) || make_plan(name, t, ndims, dims, keepdim, p)) return NULL;
     if (!empty_ok && p->nred == 0) {
         TG_FAIL("%s: cannot reduce over an empty dim", name);
@@ -220,7 +222,7 @@ static int64_t arg_extreme(const float *x, int64_t n, int64_t s, int sign)
 
 static tg_tensor *arg_reduce(const char *name, tg_tensor *t, int dim, bool keepdim, int sign)
 {
-    if (!t) return NULL;
+    if (TG_NEED(name, t)) return NULL;
     reduce_plan p;
     if (check_float(name, t) || make_plan(name, t, 1, &dim, keepdim, &p)) return NULL;
     if (p.nred == 0) {
@@ -289,7 +291,7 @@ static void softmax_row(const float *x, float *y, int64_t n, int64_t s, bool as_
  * outer * inner rows on one thread. */
 static tg_tensor *softmax_common(const char *name, tg_tensor *t, int dim, bool as_log)
 {
-    if (!t) return NULL;
+    if (TG_NEED(name, t)) return NULL;
     if (check_float(name, t)) return NULL;
     int d = tg_wrap_dim(name, dim, t->ndim);
     if (d < 0) return NULL;

@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tensor/internal/check.h"
 #include "tensor/internal/iter.h"
+#include "tensor/internal/storage.h"
 #include "tensor/internal/view.h"
 
 /* One output coordinate's two source indices and their weights. */
@@ -62,7 +64,7 @@ static int check_image(const char *op, const tg_tensor *x, int64_t out_h, int64_
     if (x->shape[2] < 1 || x->shape[3] < 1 || out_h < 1 || out_w < 1)
         return TG_FAIL("%s: input %s to (%lld,%lld): sizes must be at least 1", op, s, (long long)out_h,
                        (long long)out_w);
-    return 0;
+    return tg_shape_numel(op, 4, (const int64_t[]){x->shape[0], x->shape[1], out_h, out_w}) < 0 ? -1 : 0;
 }
 
 /* Offset of plane p = (n, c) of x. */
@@ -73,7 +75,7 @@ static int64_t plane_offset(const tg_tensor *x, int64_t p)
 
 tg_tensor *tg_k_upsample_bilinear(tg_tensor *x, int64_t out_h, int64_t out_w, bool align_corners)
 {
-    if (!x || check_image("upsample_bilinear", x, out_h, out_w)) return NULL;
+    if (TG_NEED("upsample_bilinear", x) || check_image("upsample_bilinear", x, out_h, out_w)) return NULL;
     tap *t = plan_taps("upsample_bilinear", x->shape[2], x->shape[3], out_h, out_w, align_corners);
     tg_tensor *out = t ? tg_empty(TG_SHAPE(x->shape[0], x->shape[1], out_h, out_w), TG_FLOAT32) : NULL;
     if (!out) {
@@ -194,7 +196,7 @@ static int copy_kept(tg_tensor *out, tg_tensor *x, int npads, const int64_t *pad
 
 tg_tensor *tg_k_pad(tg_tensor *x, int npads, const int64_t *pads, double value)
 {
-    if (!x) return NULL;
+    if (TG_NEED("pad", x)) return NULL;
     int64_t shape[TG_MAX_DIMS];
     if (padded_shape(x, npads, pads, shape)) return NULL;
     tg_tensor *out = tg_empty(x->ndim, shape, x->dtype);

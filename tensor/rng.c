@@ -5,6 +5,7 @@
 
 #include <math.h>
 
+#include "tensor/internal/check.h"
 #include "tensor/internal/random.h"
 #include "tensor/internal/view.h"
 
@@ -43,10 +44,15 @@ tg_rng tg_rng_new(uint64_t seed, uint64_t stream) { return (tg_rng){seed, stream
 
 static float unit_float(uint32_t x) { return (float)(x >> 8) * 0x1p-24f; } /* [0, 1) */
 
-uint32_t tg_rng_u32(tg_rng *rng) { return philox(rng->seed, rng->stream, rng->counter++).v[0]; }
+uint32_t tg_rng_u32(tg_rng *rng)
+{
+    if (TG_NEED("rng_u32", rng)) return 0;
+    return philox(rng->seed, rng->stream, rng->counter++).v[0];
+}
 
 double tg_rng_uniform(tg_rng *rng)
 {
+    if (TG_NEED("rng_uniform", rng)) return NAN;
     block b = philox(rng->seed, rng->stream, rng->counter++);
     return (double)(((uint64_t)b.v[0] << 21) ^ (b.v[1] >> 11)) * 0x1p-53;
 }
@@ -96,8 +102,7 @@ static void fill_i64(const tg_rng *rng, draw d, int64_t *out, int64_t n)
 /* Fills t (any strides) with draw d and advances rng. */
 static int fill(tg_tensor *t, tg_rng *rng, draw d, const char *op)
 {
-    if (!t) return -1;
-    if (!rng) return TG_FAIL("%s: NULL rng", op);
+    if (TG_NEED(op, t, rng)) return -1;
     tg_dtype want = d.kind == DRAW_INT ? TG_INT64 : TG_FLOAT32;
     if (t->dtype != want) return TG_FAIL("%s: tensor is %s, expected %s", op, tg_dtype_name(t->dtype), tg_dtype_name(want));
     tg_tensor *buf = tg_is_contiguous(t) ? tg_retain(t) : tg_empty(t->ndim, t->shape, t->dtype);

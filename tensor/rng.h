@@ -27,7 +27,8 @@ TG_API tg_tensor *tg_rand(tg_rng *rng, int ndim, const int64_t *shape);
 TG_API tg_tensor *tg_randn(tg_rng *rng, int ndim, const int64_t *shape);
 /* Uniform int64 in [low, high). */
 TG_API tg_tensor *tg_randint(tg_rng *rng, int64_t low, int64_t high, int ndim, const int64_t *shape);
-/* One value: uniform double in [0, 1), and a 32-bit integer. */
+/* One value: uniform double in [0, 1), and a 32-bit integer (NaN and 0
+ * with an error for a NULL rng). */
 TG_API double tg_rng_uniform(tg_rng *rng);
 TG_API uint32_t tg_rng_u32(tg_rng *rng);
 

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tensor/internal/check.h"
+
 static void (*autograd_meta_free)(struct tg_autograd_meta *);
 
 void tg_set_autograd_meta_free(void (*fn)(struct tg_autograd_meta *)) { autograd_meta_free = fn; }
@@ -47,6 +49,7 @@ void tg_contiguous_strides(int ndim, const int64_t *shape, int64_t *stride)
 
 int64_t tg_shape_numel(const char *op, int ndim, const int64_t *shape)
 {
+    if (ndim > 0 && TG_NEED(op, shape)) return -1;
     if (ndim < 0 || ndim > TG_MAX_DIMS) {
         TG_FAIL("%s: %d dims (at most %d)", op, ndim, TG_MAX_DIMS);
         return -1;
@@ -101,6 +104,10 @@ void tg_release(tg_tensor *t)
     free(t);
 }
 
-void tg_bump_version(tg_tensor *t) { atomic_fetch_add(&t->storage->version, 1); }
+void tg_bump_version(tg_tensor *t)
+{
+    if (!TG_NEED("bump_version", t)) atomic_fetch_add(&t->storage->version, 1);
+}
 
-uint64_t tg_version(const tg_tensor *t) { return atomic_load(&t->storage->version); }
+/* 0 with an error for NULL. */
+uint64_t tg_version(const tg_tensor *t) { return TG_NEED("version", t) ? 0 : atomic_load(&t->storage->version); }

@@ -1,20 +1,37 @@
 /* Tensor queries, element access and creation. */
 #include "tensor/tensor.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "tensor/internal/check.h"
 #include "tensor/internal/iter.h"
 #include "tensor/internal/storage.h"
 #include "tensor/internal/view.h"
 
-size_t tg_dtype_size(tg_dtype dtype) { return dtype == TG_INT64 ? sizeof(int64_t) : sizeof(float); }
+static int check_dtype(const char *fn, tg_dtype dtype)
+{
+    if (dtype == TG_FLOAT32 || dtype == TG_INT64) return 0;
+    return TG_FAIL("%s: unknown dtype %d", fn, (int)dtype);
+}
 
-const char *tg_dtype_name(tg_dtype dtype) { return dtype == TG_INT64 ? "int64" : "float32"; }
+size_t tg_dtype_size(tg_dtype dtype)
+{
+    if (check_dtype("dtype_size", dtype)) return 0;
+    return dtype == TG_INT64 ? sizeof(int64_t) : sizeof(float);
+}
+
+const char *tg_dtype_name(tg_dtype dtype)
+{
+    if (check_dtype("dtype_name", dtype)) return NULL;
+    return dtype == TG_INT64 ? "int64" : "float32";
+}
 
 int64_t tg_numel(const tg_tensor *t)
 {
+    if (TG_NEED("numel", t)) return -1;
     int64_t n = 1;
     for (int i = 0; i < t->ndim; i++) n *= t->shape[i];
     return n;
@@ -22,6 +39,7 @@ int64_t tg_numel(const tg_tensor *t)
 
 bool tg_is_contiguous(const tg_tensor *t)
 {
+    if (TG_NEED("is_contiguous", t)) return false;
     if (tg_numel(t) == 0) return true;
     int64_t expect = 1;
     for (int i = t->ndim - 1; i >= 0; i--) {
@@ -33,6 +51,7 @@ bool tg_is_contiguous(const tg_tensor *t)
 
 bool tg_same_shape(const tg_tensor *a, const tg_tensor *b)
 {
+    if (TG_NEED("same_shape", a, b)) return false;
     if (a->ndim != b->ndim) return false;
     for (int i = 0; i < a->ndim; i++)
         if (a->shape[i] != b->shape[i]) return false;
@@ -41,6 +60,9 @@ bool tg_same_shape(const tg_tensor *a, const tg_tensor *b)
 
 char *tg_shape_str(int ndim, const int64_t *shape, char *buf, size_t len)
 {
+    if (TG_NEED("shape_str", shape, buf) || TG_NEED_RANGE("shape_str", ndim, 0, TG_MAX_DIMS) ||
+        TG_NEED_RANGE("shape_str", len, 1, INT_MAX))
+        return NULL;
     size_t n = (size_t)snprintf(buf, len, "(");
     for (int i = 0; i < ndim && n < len; i++)
         n += (size_t)snprintf(buf + n, len - n, i ? ",%lld" : "%lld", (long long)shape[i]);
@@ -57,41 +79,51 @@ int tg_wrap_dim(const char *op, int dim, int ndim)
 
 /* ---- element access ---- */
 
-static int64_t element_offset(const tg_tensor *t, const int64_t *index)
+/* The storage offset of the element at index into *off, or -1 with an
+ * error naming fn when an argument is NULL or an index out of range. */
+static int element_offset(const char *fn, const tg_tensor *t, const int64_t *index, int64_t *off)
 {
-    int64_t off = t->offset;
-    for (int i = 0; i < t->ndim; i++) off += index[i] * t->stride[i];
-    return off;
+    if (TG_NEED(fn, t) || (t->ndim > 0 && TG_NEED(fn, index))) return -1;
+    *off = t->offset;
+    for (int i = 0; i < t->ndim; i++) {
+        if (index[i] < 0 || index[i] >= t->shape[i])
+            return TG_FAIL("%s: index %lld out of range for dim %d of size %lld", fn, (long long)index[i], i,
+                           (long long)t->shape[i]);
+        *off += index[i] * t->stride[i];
+    }
+    return 0;
 }
 
 float tg_get(const tg_tensor *t, const int64_t *index)
 {
-    int64_t off = element_offset(t, index);
+    int64_t off;
+    if (element_offset("get", t, index, &off)) return NAN;
     if (t->dtype == TG_INT64) return (float)((int64_t *)t->storage->data)[off];
     return ((float *)t->storage->data)[off];
 }
 
 int64_t tg_get_i64(const tg_tensor *t, const int64_t *index)
 {
-    int64_t off = element_offset(t, index);
+    int64_t off;
+    if (element_offset("get_i64", t, index, &off)) return -1;
     if (t->dtype == TG_FLOAT32) return (int64_t)((float *)t->storage->data)[off];
     return ((int64_t *)t->storage->data)[off];
 }
 
 float tg_item(const tg_tensor *t)
 {
-    if (!t) return 0.0f;
+    if (TG_NEED("item", t)) return NAN;
     int64_t zero[TG_MAX_DIMS] = {0};
     if (tg_numel(t) != 1) {
         TG_FAIL("item: tensor has %lld elements, not 1", (long long)tg_numel(t));
-        return 0.0f;
+        return NAN;
     }
     return tg_get(t, zero);
 }
 
 int tg_copy_to_buffer(const tg_tensor *t, void *out)
 {
-    if (!t || !out) return TG_FAIL("copy_to_buffer: NULL argument");
+    if (TG_NEED("copy_to_buffer", t, out)) return -1;
     tg_tensor *c = tg_k_contiguous((tg_tensor *)t);
     if (!c) return -1;
     size_t elsize = tg_dtype_size(c->dtype);
@@ -102,7 +134,7 @@ int tg_copy_to_buffer(const tg_tensor *t, void *out)
 
 static void *contiguous_data(tg_tensor *t, tg_dtype dtype, const char *op)
 {
-    if (!t) return NULL;
+    if (TG_NEED(op, t)) return NULL;
     if (t->dtype != dtype) {
         TG_FAIL("%s: tensor is %s, not %s", op, tg_dtype_name(t->dtype), tg_dtype_name(dtype));
         return NULL;
@@ -122,10 +154,7 @@ int64_t *tg_data_i64(tg_tensor *t) { return contiguous_data(t, TG_INT64, "data_i
 
 tg_tensor *tg_empty(int ndim, const int64_t *shape, tg_dtype dtype)
 {
-    if (ndim && !shape) {
-        TG_FAIL("empty: NULL shape");
-        return NULL;
-    }
+    if (check_dtype("empty", dtype)) return NULL;
     int64_t n = tg_shape_numel("empty", ndim, shape);
     if (n < 0) return NULL;
     tg_storage *s = tg_storage_new((size_t)n * tg_dtype_size(dtype));
@@ -162,11 +191,12 @@ tg_tensor *tg_scalar(float value) { return filled(0, NULL, TG_FLOAT32, value); }
 
 tg_tensor *tg_arange(double start, double end, double step)
 {
-    if (step == 0 || (end - start) / step < 0) {
+    double count = ceil((end - start) / step);
+    if (step == 0 || !(count >= 0) || count > (double)INT64_MAX / 8) {
         TG_FAIL("arange: empty or endless range %g to %g by %g", start, end, step);
         return NULL;
     }
-    int64_t n = (int64_t)ceil((end - start) / step);
+    int64_t n = (int64_t)count;
     tg_tensor *t = tg_empty(TG_SHAPE(n), TG_FLOAT32);
     if (!t) return NULL;
     float *d = t->storage->data;
@@ -176,15 +206,18 @@ tg_tensor *tg_arange(double start, double end, double step)
 
 tg_tensor *tg_from_data(int ndim, const int64_t *shape, tg_dtype dtype, const void *data)
 {
-    if (!data) {
-        TG_FAIL("from_data: NULL data");
-        return NULL;
-    }
+    if (TG_NEED("from_data", data)) return NULL;
     tg_tensor *t = tg_empty(ndim, shape, dtype);
     if (t) memcpy(t->storage->data, data, (size_t)tg_numel(t) * tg_dtype_size(dtype));
     return t;
 }
 
-tg_tensor *tg_empty_like(const tg_tensor *t) { return t ? tg_empty(t->ndim, t->shape, t->dtype) : NULL; }
+tg_tensor *tg_empty_like(const tg_tensor *t)
+{
+    return TG_NEED("empty_like", t) ? NULL : tg_empty(t->ndim, t->shape, t->dtype);
+}
 
-tg_tensor *tg_zeros_like(const tg_tensor *t) { return t ? tg_zeros(t->ndim, t->shape, t->dtype) : NULL; }
+tg_tensor *tg_zeros_like(const tg_tensor *t)
+{
+    return TG_NEED("zeros_like", t) ? NULL : tg_zeros(t->ndim, t->shape, t->dtype);
+}

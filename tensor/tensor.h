@@ -51,10 +51,11 @@ typedef struct tg_tensor {
 } tg_tensor;
 
 /* ---- lifetime ---- */
-TG_API tg_tensor *tg_retain(tg_tensor *t); /* returns t */
+TG_API tg_tensor *tg_retain(tg_tensor *t); /* returns t; NULL is fine */
 TG_API void tg_release(tg_tensor *t);      /* NULL is fine */
 
-/* ---- creation (all contiguous, new storage) ---- */
+/* ---- creation (all contiguous, new storage); NULL with an error for a
+ * bad shape or an unknown dtype ---- */
 TG_API tg_tensor *tg_empty(int ndim, const int64_t *shape, tg_dtype dtype);
 TG_API tg_tensor *tg_zeros(int ndim, const int64_t *shape, tg_dtype dtype);
 TG_API tg_tensor *tg_ones(int ndim, const int64_t *shape, tg_dtype dtype);
@@ -71,7 +72,8 @@ TG_API tg_tensor *tg_zeros_like(const tg_tensor *t);
 #define TG_SHAPE(...) \
     (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (const int64_t[]){__VA_ARGS__}
 
-/* ---- queries ---- */
+/* ---- queries: given NULL or an unknown dtype, they fail with -1, 0,
+ * false or NULL and an error ---- */
 TG_API int64_t tg_numel(const tg_tensor *t);
 TG_API size_t tg_dtype_size(tg_dtype dtype);
 TG_API const char *tg_dtype_name(tg_dtype dtype);
@@ -81,7 +83,10 @@ TG_API bool tg_same_shape(const tg_tensor *a, const tg_tensor *b);
 TG_API char *tg_shape_str(int ndim, const int64_t *shape, char *buf, size_t len);
 #define TG_SHAPE_STR_LEN 160
 
-/* Element access for tests, I/O and examples (one element; slow). */
+/* Element access for tests, I/O and examples (one element; slow). index
+ * holds one index per dim (NULL for a 0-dim tensor); a NULL tensor or an
+ * index out of range fails
+ * with NaN (tg_get, tg_item) or -1 (tg_get_i64) and an error. */
 TG_API float tg_get(const tg_tensor *t, const int64_t *index);
 TG_API int64_t tg_get_i64(const tg_tensor *t, const int64_t *index);
 TG_API float tg_item(const tg_tensor *t); /* the one element of a 1-element tensor */

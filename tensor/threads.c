@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "tensor/error.h"
+#include "tensor/internal/check.h"
 
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
 
@@ -41,7 +42,7 @@ const char *tg_blas_init(void)
 
 int tg_set_num_threads(int n)
 {
-    if (n < 1) return TG_FAIL("set_num_threads: %d threads (need at least 1)", n);
+    if (TG_NEED_RANGE("set_num_threads", n, 1, TG_MAX_THREADS)) return -1;
     omp_set_num_threads(n);
     return 0;
 }

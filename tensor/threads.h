@@ -10,7 +10,8 @@
 #include "tensor/export.h"
 
 /* The compute threads every kernel uses (default: all cores); setting it
- * fails with -1 for n < 1. */
+ * fails with -1 for n outside 1 .. TG_MAX_THREADS. */
+#define TG_MAX_THREADS 1024 /* OpenMP's runtime fails to start teams far larger than any machine we run on */
 TG_API int tg_set_num_threads(int n);
 TG_API int tg_get_num_threads(void);
 

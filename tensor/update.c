@@ -4,12 +4,13 @@
 
 #include <math.h>
 
+#include "tensor/internal/check.h"
 #include "tensor/internal/iter.h"
 
 static int check(const char *op, tg_tensor *const *ts, int n)
 {
     for (int i = 0; i < n; i++) {
-        if (!ts[i]) return i < 2 ? TG_FAIL("%s: NULL parameter or gradient", op) : TG_FAIL("%s: NULL state", op);
+        if (!ts[i]) return tg_need_argument(__FILE__, __LINE__, op, i + 1);
         if (ts[i]->dtype != TG_FLOAT32 || !tg_is_contiguous(ts[i]) || !tg_same_shape(ts[i], ts[0])) {
             char b0[TG_SHAPE_STR_LEN], b1[TG_SHAPE_STR_LEN];
             return TG_FAIL("%s: operand %d (%s, shape %s) must be contiguous float32 of the parameter's shape %s", op,

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "tensor/internal/check.h"
 #include "tensor/internal/iter.h"
 #include "tensor/internal/storage.h"
 
@@ -17,13 +18,14 @@ static tg_tensor *make_view(tg_tensor *base, int64_t offset, int ndim, const int
 /* Resolves one -1 entry of a requested shape against numel into out. */
 static int infer_shape(const char *op, const tg_tensor *t, int ndim, const int64_t *shape, int64_t *out)
 {
-    if (ndim < 0 || ndim > TG_MAX_DIMS) return TG_FAIL("%s: %d dims (at most %d)", op, ndim, TG_MAX_DIMS);
+    if (TG_NEED_RANGE(op, ndim, 0, TG_MAX_DIMS) || (ndim > 0 && TG_NEED(op, shape))) return -1;
     int infer = -1;
     int64_t known = 1;
     for (int i = 0; i < ndim; i++) {
         out[i] = shape[i];
         if (shape[i] == -1 && infer < 0) infer = i;
         else if (shape[i] < 0) return TG_FAIL("%s: invalid size %lld in dim %d", op, (long long)shape[i], i);
+        else if (shape[i] > 0 && known > INT64_MAX / shape[i]) return TG_FAIL("%s: shape too large", op);
         else known *= shape[i];
     }
     int64_t n = tg_numel(t);
@@ -68,7 +70,7 @@ static bool view_strides(const tg_tensor *t, int ndim, const int64_t *shape, int
 
 tg_tensor *tg_k_view(tg_tensor *t, int ndim, const int64_t *shape)
 {
-    if (!t) return NULL;
+    if (TG_NEED("view", t)) return NULL;
     int64_t s[TG_MAX_DIMS], st[TG_MAX_DIMS];
     if (infer_shape("view", t, ndim, shape, s)) return NULL;
     if (!view_strides(t, ndim, s, st)) {
@@ -82,7 +84,7 @@ tg_tensor *tg_k_view(tg_tensor *t, int ndim, const int64_t *shape)
 
 tg_tensor *tg_k_reshape(tg_tensor *t, int ndim, const int64_t *shape)
 {
-    if (!t) return NULL;
+    if (TG_NEED("reshape", t)) return NULL;
     int64_t s[TG_MAX_DIMS], st[TG_MAX_DIMS];
     if (infer_shape("reshape", t, ndim, shape, s)) return NULL;
     if (view_strides(t, ndim, s, st)) return make_view(t, t->offset, ndim, s, st);
@@ -96,7 +98,7 @@ tg_tensor *tg_k_reshape(tg_tensor *t, int ndim, const int64_t *shape)
 
 tg_tensor *tg_k_permute(tg_tensor *t, const int *perm)
 {
-    if (!t) return NULL;
+    if (TG_NEED("permute", t, perm)) return NULL;
     int64_t s[TG_MAX_DIMS], st[TG_MAX_DIMS];
     bool seen[TG_MAX_DIMS] = {false};
     for (int i = 0; i < t->ndim; i++) {
@@ -115,7 +117,7 @@ tg_tensor *tg_k_permute(tg_tensor *t, const int *perm)
 
 tg_tensor *tg_k_transpose(tg_tensor *t, int dim0, int dim1)
 {
-    if (!t) return NULL;
+    if (TG_NEED("transpose", t)) return NULL;
     int d0 = tg_wrap_dim("transpose", dim0, t->ndim), d1 = tg_wrap_dim("transpose", dim1, t->ndim);
     if (d0 < 0 || d1 < 0) return NULL;
     int perm[TG_MAX_DIMS];
@@ -128,7 +130,7 @@ tg_tensor *tg_k_transpose(tg_tensor *t, int dim0, int dim1)
 
 tg_tensor *tg_k_narrow(tg_tensor *t, int dim, int64_t start, int64_t length)
 {
-    if (!t) return NULL;
+    if (TG_NEED("narrow", t)) return NULL;
     int d = tg_wrap_dim("narrow", dim, t->ndim);
     if (d < 0) return NULL;
     if (t->ndim == 0) {
@@ -136,7 +138,7 @@ tg_tensor *tg_k_narrow(tg_tensor *t, int dim, int64_t start, int64_t length)
         return NULL;
     }
     if (start < 0) start += t->shape[d];
-    if (start < 0 || length < 0 || start + length > t->shape[d]) {
+    if (start < 0 || length < 0 || length > t->shape[d] - start) {
         TG_FAIL("narrow: range start %lld length %lld exceeds size %lld of dim %d", (long long)start,
                 (long long)length, (long long)t->shape[d], d);
         return NULL;
@@ -149,7 +151,7 @@ tg_tensor *tg_k_narrow(tg_tensor *t, int dim, int64_t start, int64_t length)
 
 tg_tensor *tg_k_select(tg_tensor *t, int dim, int64_t index)
 {
-    if (!t) return NULL;
+    if (TG_NEED("select", t)) return NULL;
     if (t->ndim == 0) {
         TG_FAIL("select: cannot index a 0-dim tensor");
         return NULL;
@@ -173,7 +175,7 @@ tg_tensor *tg_k_select(tg_tensor *t, int dim, int64_t index)
 
 tg_tensor *tg_k_expand(tg_tensor *t, int ndim, const int64_t *shape)
 {
-    if (!t) return NULL;
+    if (TG_NEED("expand", t, shape)) return NULL;
     if (ndim < t->ndim || ndim > TG_MAX_DIMS) {
         TG_FAIL("expand: cannot expand %d dims to %d", t->ndim, ndim);
         return NULL;
@@ -201,7 +203,7 @@ tg_tensor *tg_k_expand(tg_tensor *t, int ndim, const int64_t *shape)
 
 tg_tensor *tg_k_squeeze(tg_tensor *t, int dim)
 {
-    if (!t) return NULL;
+    if (TG_NEED("squeeze", t)) return NULL;
     int d = tg_wrap_dim("squeeze", dim, t->ndim);
     if (d < 0) return NULL;
     if (t->ndim == 0) return make_view(t, t->offset, 0, NULL, NULL);
@@ -214,7 +216,7 @@ tg_tensor *tg_k_squeeze(tg_tensor *t, int dim)
 
 tg_tensor *tg_k_unsqueeze(tg_tensor *t, int dim)
 {
-    if (!t) return NULL;
+    if (TG_NEED("unsqueeze", t)) return NULL;
     int d = tg_wrap_dim("unsqueeze", dim, t->ndim + 1);
     if (d < 0) return NULL;
     if (t->ndim == TG_MAX_DIMS) {
@@ -254,7 +256,7 @@ static void copy_loop(char **p, const int64_t *s, int64_t n, const void *ctx)
 
 int tg_k_copy_(tg_tensor *dst, tg_tensor *src)
 {
-    if (!dst || !src) return -1;
+    if (TG_NEED("copy_", dst, src)) return -1;
     tg_iter it;
     if (tg_iter_init(&it, "copy_", 2, (tg_tensor *[]){dst, src})) return -1;
     tg_dtype types[2] = {dst->dtype, src->dtype};
@@ -275,19 +277,19 @@ static tg_tensor *copy_as(tg_tensor *t, tg_dtype dtype)
 
 tg_tensor *tg_k_clone(tg_tensor *t)
 {
-    if (!t) return NULL;
+    if (TG_NEED("clone", t)) return NULL;
     return copy_as(t, t->dtype);
 }
 
 tg_tensor *tg_k_contiguous(tg_tensor *t)
 {
-    if (!t) return NULL;
+    if (TG_NEED("contiguous", t)) return NULL;
     return tg_is_contiguous(t) ? tg_retain(t) : tg_k_clone(t);
 }
 
 tg_tensor *tg_k_to_dtype(tg_tensor *t, tg_dtype dtype)
 {
-    if (!t) return NULL;
+    if (TG_NEED("to_dtype", t)) return NULL;
     return copy_as(t, dtype);
 }
 
@@ -307,7 +309,7 @@ static void fill_loop(char **p, const int64_t *s, int64_t n, const void *ctx)
 
 int tg_k_fill_(tg_tensor *dst, double value)
 {
-    if (!dst) return -1;
+    if (TG_NEED("fill_", dst)) return -1;
     tg_iter it;
     if (tg_iter_init(&it, "fill_", 1, &dst)) return -1;
     tg_iter_run(&it, fill_loop, &(fill_ctx){dst->dtype, value});

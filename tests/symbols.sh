@@ -20,59 +20,9 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # Top-level function declarations of a C header, one a line:
-# "<name> <marked> <commented>": marked 1 when the declaration carries
-# TG_API, commented 1 when a comment stands above it or its group.
-# Comments and preprocessor lines are dropped; struct, enum and function
-# bodies are skipped; typedefs and static functions are not declarations
-# of exported functions.
+# "<name> <marked> <commented> <declaration>" (tests/public_decls.awk).
 declarations() {
-    awk '
-    BEGIN { depth = 0; stmt = ""; comment = 0; directive = 0; documented = 0 }
-    function emit(s) {
-        sub(/^[ \t]+/, "", s)
-        if (s ~ /^(typedef|static)[ \t]/) return
-        if (match(s, /(^|[^A-Za-z0-9_])tg_[A-Za-z0-9_]*[ \t]*\(/)) {
-            name = substr(s, RSTART, RLENGTH)
-            sub(/^[^t]*/, "", name); sub(/[ \t]*\($/, "", name)
-            print name, (s ~ /(^|[^A-Za-z0-9_])TG_API[^A-Za-z0-9_]/) ? 1 : 0, documented
-        }
-    }
-    {
-        line = $0
-        if (!comment && line ~ /^[ \t]*$/) documented = 0
-        if (comment || line ~ /\/[*\/]/) documented = 1
-        if (directive || (!comment && line ~ /^[ \t]*#/)) {
-            directive = (line ~ /\\$/)
-            next
-        }
-        out = ""
-        while (length(line) > 0) {
-            if (comment) {
-                i = index(line, "*/")
-                if (i == 0) { line = ""; break }
-                comment = 0; line = substr(line, i + 2)
-            } else {
-                i = index(line, "/*"); j = index(line, "//")
-                if (j > 0 && (i == 0 || j < i)) { out = out substr(line, 1, j - 1); line = ""; break }
-                if (i == 0) { out = out line; line = ""; break }
-                out = out substr(line, 1, i - 1) " "; comment = 1; line = substr(line, i + 2)
-            }
-        }
-        n = length(out)
-        for (k = 1; k <= n; k++) {
-            c = substr(out, k, 1)
-            if (c == "{") {
-                if (depth == 0 && stmt ~ /\)[ \t]*$/) { stmt = ""; body = 1 }
-                depth++
-            } else if (c == "}") {
-                depth--
-                if (depth == 0 && body) { body = 0; stmt = ""; continue }
-            } else if (depth == 0) {
-                if (c == ";") { emit(stmt); stmt = "" } else stmt = stmt c
-            }
-        }
-        if (depth == 0) stmt = stmt " "
-    }' "$1"
+    awk -f "$root/tests/public_decls.awk" "$1"
 }
 
 cd "$root"

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "tensor/error.h"
+#include "tensor/internal/check.h"
 
 static const tg_train_flag *find(const tg_train_flag *flags, int n, const char *arg)
 {
@@ -57,6 +58,8 @@ static int number(const tg_train_flag *f, const char *text)
 
 int tg_train_parse_flags(int argc, char **argv, const tg_train_flag *flags, int n, const char *about)
 {
+    const char *fn = "train_parse_flags";
+    if (TG_NEED(fn, argv, flags, about) || TG_NEED_MIN(fn, argc, 0) || TG_NEED_MIN(fn, n, 0)) return -1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(flags, n, about);

@@ -6,12 +6,14 @@
 #include "autograd/autograd.h"
 #include "autograd/ops_nograd.h"
 #include "tensor/error.h"
+#include "tensor/internal/check.h"
 #include "train/interrupt.h"
 
 #define EXIT_INTERRUPTED 130 /* 128 + SIGINT, as shells report a run stopped by Ctrl-C */
 
 int tg_train_loop_save(const tg_train_loop *l, tg_train_run *r, tg_train_state *s)
 {
+    if (TG_NEED("train_loop_save", l, r, s) || TG_NEED_MIN("train_loop_save", l->steps_per_epoch, 1)) return -1;
     s->epoch = s->step / l->steps_per_epoch;
     if (l->before_save && l->before_save(l->ctx)) return -1;
     return tg_train_run_save(r, s);
@@ -78,6 +80,7 @@ static int run_step(const tg_train_loop *l, tg_train_run *r, tg_train_state *s, 
 
 static int check(const tg_train_loop *l, const tg_train_state *s)
 {
+    if (TG_NEED("train_loop_run", l, s)) return -1;
     if (!l->step) return TG_FAIL("train_loop_run: no step function");
     if (l->check_every < 0) return TG_FAIL("train_loop_run: check_every is %lld", (long long)l->check_every);
     if (l->steps_per_epoch <= 0 || l->total_steps < 0)
@@ -90,7 +93,7 @@ static int check(const tg_train_loop *l, const tg_train_state *s)
 
 int tg_train_loop_run(const tg_train_loop *l, tg_train_run *r, tg_train_state *s)
 {
-    if (check(l, s)) return -1;
+    if (TG_NEED("train_loop_run", r) || check(l, s)) return -1;
     int64_t stop_at = stop_point(l);
     bool saved = false; /* the checkpoint holds this step already */
     while (s->step < l->total_steps) {

@@ -4,6 +4,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tensor/internal/check.h"
+
 #define BAR 20
 #define DEFAULT_INTERVAL 10.0
 
@@ -14,9 +16,19 @@ double tg_train_clock(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+/* Whether p was set up by tg_train_progress_init; if not, an error names fn. */
+static bool initialised(const char *fn, const tg_train_progress *p)
+{
+    if (TG_NEED(fn, p)) return false;
+    if (p->o.out && p->o.clock && p->steps_per_epoch > 0) return true;
+    TG_FAIL("%s: the progress was not initialised (tg_train_progress_init)", fn);
+    return false;
+}
+
 void tg_train_progress_init(tg_train_progress *p, int64_t total_steps, int64_t steps_per_epoch, int64_t first_step,
                             const tg_train_progress_opts *o)
 {
+    if (TG_NEED("train_progress_init", p)) return;
     tg_train_progress_opts opts = o ? *o : (tg_train_progress_opts){0};
     if (!opts.out) opts.out = stdout;
     if (opts.interval <= 0) opts.interval = DEFAULT_INTERVAL;
@@ -55,6 +67,7 @@ static void print_line(tg_train_progress *p, int64_t step, double items_per_step
 
 void tg_train_progress_show(tg_train_progress *p, int64_t step, double items_per_step, const char *text)
 {
+    if (!initialised("train_progress_show", p) || TG_NEED("train_progress_show", text)) return;
     bool epoch_end = step % p->steps_per_epoch == 0 || step == p->total_steps;
     double now = p->o.clock();
     if (!p->tty && !epoch_end && now - p->last_line < p->o.interval) return;
@@ -67,6 +80,7 @@ void tg_train_progress_show(tg_train_progress *p, int64_t step, double items_per
 
 void tg_train_progress_done(tg_train_progress *p)
 {
+    if (!initialised("train_progress_done", p)) return;
     if (p->line_open) fputc('\n', p->o.out);
     p->line_open = false;
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "tensor/internal/atomic_file.h"
+#include "tensor/internal/check.h"
 #include "tensor/error.h"
 
 #define CONFIG_KEY "config"
@@ -50,6 +51,7 @@ static int write_span(FILE *f, const char *tmp_path, void *ctx)
 
 int tg_train_write_file(const char *path, const void *data, size_t len)
 {
+    if (TG_NEED("train_write_file", path) || (len > 0 && TG_NEED("train_write_file", data))) return -1;
     span s = {data, len};
     return tg_write_file_atomic(path, "write_file", write_span, &s);
 }
@@ -58,6 +60,7 @@ int tg_train_write_file(const char *path, const void *data, size_t len)
 
 char *tg_train_run_path(const tg_train_run *r, const char *name, char *buf)
 {
+    if (TG_NEED("train_run_path", r, name, buf)) return NULL;
     snprintf(buf, TG_TRAIN_PATH_MAX, "%s/%s", r->dir, name);
     return buf;
 }
@@ -151,6 +154,7 @@ static int cut_log(const tg_train_run *r, int64_t step)
 
 bool tg_train_same_config(const char *a, const char *b)
 {
+    if (TG_NEED("train_same_config", a, b)) return false;
     if (strcmp(a, b) == 0) return true;
     const size_t flags = JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL;
     json_t *ja = json_loads(a, flags, NULL), *jb = json_loads(b, flags, NULL);
@@ -196,6 +200,7 @@ static int start_run(tg_train_run *r, tg_train_start start, tg_train_state *s)
 
 int tg_train_run_open(tg_train_run *r, const char *dir, const char *config, tg_train_start start, tg_train_state *s)
 {
+    if (TG_NEED("train_run_open", r)) return -1;
     *r = (tg_train_run){0};
     if (!dir || !*dir || strlen(dir) >= sizeof r->dir)
         return TG_FAIL("train_run_open: the run directory must be named (and shorter than %zu bytes)", sizeof r->dir);
@@ -225,6 +230,7 @@ static int commit_pending_log(tg_train_run *r)
 
 int tg_train_run_save(tg_train_run *r, const tg_train_state *s)
 {
+    if (TG_NEED("train_run_save", r, s)) return -1;
     if (!r->config) return TG_FAIL("train_run_save: the run is not open");
     tg_checkpoint_extra extra = {.step = s->step, .epoch = s->epoch,
                                  .position = s->loader ? tg_loader_position(s->loader) : 0,
@@ -240,12 +246,14 @@ int tg_train_run_save(tg_train_run *r, const tg_train_state *s)
 
 int tg_train_run_log(tg_train_run *r, const char *line)
 {
+    if (TG_NEED("train_run_log", r, line)) return -1;
     if (r->log && fprintf(r->log, "%s\n", line) >= 0 && fflush(r->log) == 0) return 0;
     return TG_FAIL("cannot write %s", r->log_path[0] ? r->log_path : "the log: the run is not open");
 }
 
 void tg_train_run_close(tg_train_run *r)
 {
+    if (!r) return;
     if (r->log) fclose(r->log);
     if (r->pending_log[0]) remove(r->pending_log); /* an overwrite that never saved: the old run stays */
     if (r->locked) close(r->lock_fd);              /* releases the flock */
@@ -260,9 +268,10 @@ void tg_train_run_close(tg_train_run *r)
 
 int tg_train_meta_set(tg_train_state *s, const char *key, double value)
 {
+    if (TG_NEED("train_meta_set", s, key)) return -1;
     char text[40];
     snprintf(text, sizeof text, "%.17g", value);
-    for (int i = 0; key && i < s->meta.n; i++) {
+    for (int i = 0; i < s->meta.n; i++) {
         if (strcmp(s->meta.items[i].key, key) != 0) continue;
         char *copy = strdup(text);
         if (!copy) return TG_FAIL("train_meta_set: out of memory");
@@ -275,6 +284,7 @@ int tg_train_meta_set(tg_train_state *s, const char *key, double value)
 
 int tg_train_meta_get(const tg_train_state *s, const char *key, double *value)
 {
+    if (TG_NEED("train_meta_get", s, key, value)) return -1;
     const char *text = tg_metadata_get(&s->meta, key);
     char *end = NULL;
     if (text) *value = strtod(text, &end);

@@ -123,7 +123,7 @@ TG_API bool tg_train_same_config(const char *a, const char *b);
 
 /* Closes the log, releases the lock and frees the config copy; an
  * overwrite that wrote no checkpoint drops its pending log, leaving the
- * old run as it was. r may be zeroed or closed. */
+ * old run as it was. r may be zeroed, closed or NULL. */
 TG_API void tg_train_run_close(tg_train_run *r);
 
 /* Makes dir and its missing parents (mkdir -p). 0 or -1. */

@@ -88,8 +88,8 @@ static int open_data(trainer *t)
     t->data_name = c->voc ? "voc" : c->folder ? "folder" : "shapescenes";
     if (c->voc || c->folder) {
         t->data = c->voc ? tg_voc_open(c->voc, c->voc_split, 0) : tg_image_folder_open(c->folder);
-        tg_image_decode_options decode = {.tolerate_corrupt = c->tolerate_corrupt};
-        if (t->data && tg_dataset_set_decode_options(t->data, &decode)) {
+        tg_image_decode_opts decode = {.tolerate_corrupt = c->tolerate_corrupt};
+        if (t->data && tg_dataset_set_decode_opts(t->data, &decode)) {
             tg_dataset_free(t->data);
             t->data = NULL;
         }

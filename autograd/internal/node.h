@@ -19,6 +19,10 @@
 
 typedef struct tg_node tg_node;
 
+/* tg_requires_grad for the library's own use: false for NULL (an optional
+ * input, or one a failed call left) without recording an error. */
+bool tg_wants_grad(const tg_tensor *t);
+
 typedef int (*tg_backward_fn)(tg_node *n, tg_tensor *grad, tg_tensor **grads);
 
 typedef struct tg_edge {

@@ -14,15 +14,15 @@
 /* Decoders of one format, from memory (tg_image_decode_with picks one);
  * options have their defaults filled in (no zeros). */
 int tg_png_decode(const uint8_t *bytes, size_t size, const char *name, tg_image_mode mode,
-                  const tg_image_decode_options *options, tg_image *out);
+                  const tg_image_decode_opts *options, tg_image *out);
 int tg_jpeg_decode(const uint8_t *bytes, size_t size, const char *name, tg_image_mode mode,
-                   const tg_image_decode_options *options, tg_image *out);
+                   const tg_image_decode_opts *options, tg_image *out);
 
 /* Refuses (-1) an image a decoder must not allocate: an empty one, a side
  * over TG_IMAGE_MAX_SIDE, or more pixels or bytes than options allow, which
  * a corrupt header can claim. */
 int tg_image_check_size(const char *name, uint32_t width, uint32_t height, int channels,
-                        const tg_image_decode_options *options);
+                        const tg_image_decode_opts *options);
 
 /* Refuses (-1, messages starting with who) a NULL path, an empty image or
  * a channel count other than 1 (or 3 when rgb_ok). */

@@ -7,6 +7,7 @@
 #include "autograd/internal/node.h"
 #include "tensorgrad.h"
 
+Suite *arguments_suite(void);
 Suite *graph_suite(void);
 Suite *nograd_suite(void);
 Suite *nan_suite(void);

@@ -423,15 +423,15 @@ START_TEST(test_decode_options_of_a_dataset)
     ck_assert_ptr_nonnull(ds);
     tg_sample s;
     ck_assert_int_eq(ds->get(ds, 0, &s), -1);
-    ck_assert_int_eq(tg_dataset_set_decode_options(ds, &(tg_image_decode_options){.tolerate_corrupt = true}), 0);
+    ck_assert_int_eq(tg_dataset_set_decode_opts(ds, &(tg_image_decode_opts){.tolerate_corrupt = true}), 0);
     ck_assert_msg(ds->get(ds, 0, &s) == 0, "%s", tg_last_error());
     ck_assert_int_eq(s.image.height, 32);
     tg_sample_free(&s);
-    ck_assert_int_eq(tg_dataset_set_decode_options(ds, &(tg_image_decode_options){.max_pixels = 32 * 31}), 0);
+    ck_assert_int_eq(tg_dataset_set_decode_opts(ds, &(tg_image_decode_opts){.max_pixels = 32 * 31}), 0);
     ck_assert_int_eq(ds->get(ds, 0, &s), -1);
     ck_assert_msg(strstr(tg_last_error(), "over the limit"), "%s", tg_last_error());
-    ck_assert_int_eq(tg_dataset_set_decode_options(ds, &(tg_image_decode_options){.max_pixels = -1}), -1);
-    ck_assert_int_eq(tg_dataset_set_decode_options(ds, NULL), 0); /* the defaults again */
+    ck_assert_int_eq(tg_dataset_set_decode_opts(ds, &(tg_image_decode_opts){.max_pixels = -1}), -1);
+    ck_assert_int_eq(tg_dataset_set_decode_opts(ds, NULL), 0); /* the defaults again */
     ck_assert_int_eq(ds->get(ds, 0, &s), -1);
     tg_dataset_free(ds);
 
@@ -439,7 +439,7 @@ START_TEST(test_decode_options_of_a_dataset)
     cfg.count = 1;
     ds = tg_shapescenes_open(&cfg);
     ck_assert_ptr_nonnull(ds);
-    ck_assert_int_eq(tg_dataset_set_decode_options(ds, NULL), -1);
+    ck_assert_int_eq(tg_dataset_set_decode_opts(ds, NULL), -1);
     ck_assert_msg(strstr(tg_last_error(), "decodes no image files"), "%s", tg_last_error());
     tg_dataset_free(ds);
 }

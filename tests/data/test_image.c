@@ -499,7 +499,7 @@ static long peak_rss_kb(void)
 /* Decoding bytes (options: NULL for the defaults) is refused within a
  * second, with a message naming the file and containing what, and the
  * process's peak memory grows by less than 100 MB (MEASURE_MEMORY). */
-static void assert_refused_cheaply(const uint8_t *bytes, size_t size, const tg_image_decode_options *options,
+static void assert_refused_cheaply(const uint8_t *bytes, size_t size, const tg_image_decode_opts *options,
                                    const char *what)
 {
     long rss_before = peak_rss_kb();
@@ -522,7 +522,7 @@ START_TEST(test_png_text_chunk_claiming_2gb_is_refused)
         attack_png_chunk_bomb(bytes, chunks[i]);
         assert_refused_cheaply(bytes, sizeof bytes, NULL, "chunk data is too large");
         ck_assert_ptr_nonnull(strstr(tg_last_error(), chunks[i]));
-        tg_image_decode_options tolerant = {.tolerate_corrupt = true};
+        tg_image_decode_opts tolerant = {.tolerate_corrupt = true};
         assert_refused_cheaply(bytes, sizeof bytes, &tolerant, "chunk data is too large");
     }
 }
@@ -537,7 +537,7 @@ START_TEST(test_jpeg_claiming_354_mpixel_is_refused)
     uint8_t *bytes = attack_jpeg_size_bomb(tmpdir_file(path, "bomb.jpg"), &size);
     ck_assert_ptr_nonnull(bytes);
     assert_refused_cheaply(bytes, size, NULL, "11520x30772 (354493440 pixels) is over the limit of 67108864");
-    tg_image_decode_options tolerant = {.tolerate_corrupt = true};
+    tg_image_decode_opts tolerant = {.tolerate_corrupt = true};
     assert_refused_cheaply(bytes, size, &tolerant, "is over the limit");
     free(bytes);
 }
@@ -547,7 +547,7 @@ END_TEST
 static int decode_within(const uint8_t *bytes, size_t size, tg_image_mode mode, int64_t max_pixels,
                          int64_t max_bytes)
 {
-    tg_image_decode_options options = {.max_pixels = max_pixels, .max_bytes = max_bytes};
+    tg_image_decode_opts options = {.max_pixels = max_pixels, .max_bytes = max_bytes};
     tg_image img;
     int rc = tg_image_decode_with(bytes, size, "limited", mode, &options, &img);
     if (rc == 0) {
@@ -583,7 +583,7 @@ START_TEST(test_caller_limits_are_exact)
     ck_assert_int_eq(decode_within(png, png_size, TG_IMAGE_LABEL, 0, 119), -1);
     /* The same limits through a file; a negative one is refused. */
     tg_image img;
-    tg_image_decode_options small = {.max_pixels = 100}, negative = {.max_bytes = -1};
+    tg_image_decode_opts small = {.max_pixels = 100}, negative = {.max_bytes = -1};
     assert_refused(tg_image_read_with(path, TG_IMAGE_RGB, &small, &img), &img, path, "limit of 100 pixels");
     assert_refused(tg_image_read_with(path, TG_IMAGE_RGB, &negative, &img), &img, path, "negative decode limit");
     ck_assert_int_eq(tg_image_read_with(path, TG_IMAGE_RGB, NULL, &img), 0);
@@ -599,7 +599,7 @@ static void assert_tolerable(const uint8_t *bytes, size_t size, const char *what
 {
     tg_image img;
     assert_refused(tg_image_decode(bytes, size, "damaged", TG_IMAGE_RGB, &img), &img, "damaged", what);
-    tg_image_decode_options tolerant = {.tolerate_corrupt = true};
+    tg_image_decode_opts tolerant = {.tolerate_corrupt = true};
     ck_assert_msg(tg_image_decode_with(bytes, size, "damaged", TG_IMAGE_RGB, &tolerant, &img) == 0, "%s",
                   tg_last_error());
     ck_assert_int_eq(img.height, height);

@@ -582,7 +582,9 @@ START_TEST(test_bad_configs_are_refused)
     CHECK_REFUSED(cfg.batch_size = 0, "batch_size 0");
     CHECK_REFUSED(cfg.prepare = NULL, "prepare");
     CHECK_REFUSED(cfg.num_workers = -1, "num_workers");
-    CHECK_REFUSED(cfg.prefetch = -2, "prefetch -2");
+    CHECK_REFUSED(cfg.prefetch = -2, "prefetch is -2");
+    CHECK_REFUSED(cfg.num_workers = TG_MAX_THREADS + 1, "num_workers is 1025, not in [0, 1024]");
+    CHECK_REFUSED(cfg.prefetch = TG_LOADER_MAX_PREFETCH + 1, "prefetch is 1025");
     CHECK_REFUSED(cfg.num_fields = TG_LOADER_MAX_FIELDS + 1, "num_fields");
     CHECK_REFUSED(cfg.num_fields = -1, "num_fields");
     CHECK_REFUSED(cfg.field_shape[0].dims[1] = 0, "field 0 dim 1");

@@ -575,7 +575,7 @@ START_TEST(test_nonfinite_weights_are_refused)
 
     tg_weights_opts allow = {.allow_nonfinite = true};
     tg_checkpoint_extra extra = {.allow_nonfinite = true};
-    ck_assert_int_eq(tg_module_save_opts(weights, a, &allow), 0);
+    ck_assert_int_eq(tg_module_save_with(weights, a, &allow), 0);
     ck_assert_int_eq(tg_checkpoint_save(ckpt, a, NULL, &extra), 0);
     tg_tensor_list before = copy_state(b);
     ck_assert_int_eq(tg_module_load(weights, b, true), -1);
@@ -587,7 +587,7 @@ START_TEST(test_nonfinite_weights_are_refused)
     assert_bitwise_equal(&before, &after); /* nothing changed */
     tg_tensor_list_clear(&after);
 
-    ck_assert_msg(tg_module_load_opts(weights, b, true, &allow) == 0, "%s", tg_last_error());
+    ck_assert_msg(tg_module_load_with(weights, b, true, &allow) == 0, "%s", tg_last_error());
     ck_assert_msg(tg_checkpoint_load(ckpt, b, NULL, &extra) == 0, "%s", tg_last_error());
     tg_metadata_clear(&extra.metadata);
     after = copy_state(b);

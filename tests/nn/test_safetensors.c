@@ -562,7 +562,7 @@ START_TEST(test_tensor_list_and_metadata)
     ck_assert_int_eq(tg_tensor_list_add(&l, "c", NULL), -1); /* NULL from an earlier failure */
     ck_assert_str_eq(tg_last_error(), "x.c:1: earlier");
     ck_assert_int_eq(tg_tensor_list_add(NULL, "c", a), -1);
-    ck_assert_ptr_nonnull(strstr(tg_last_error(), "tensor_list_add: NULL list or name"));
+    ck_assert_ptr_nonnull(strstr(tg_last_error(), "tensor_list_add: l is NULL"));
     tg_tensor_list_clear(&l);
     ck_assert(l.n == 0 && l.items == NULL);
     ck_assert_int_eq(a->refcount, 1);

@@ -1,4 +1,5 @@
 /* Tensor creation, queries, element access and the error model. */
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -79,8 +80,64 @@ START_TEST(test_empty_tensors)
 }
 END_TEST
 
+START_TEST(test_element_access_checks_its_arguments)
+{
+    tg_tensor *t = tg_zeros(TG_SHAPE(3, 2), TG_INT64);
+    tg_clear_error();
+    ck_assert(isnan(tg_get(t, (int64_t[]){7, 0})));
+    ck_assert_ptr_nonnull(strstr(tg_last_error(), "get: index 7 out of range for dim 0 of size 3"));
+    ck_assert_int_eq(tg_get_i64(t, (int64_t[]){0, -1}), -1);
+    ck_assert_ptr_nonnull(strstr(tg_last_error(), "get_i64: index -1 out of range for dim 1 of size 2"));
+    tg_clear_error();
+    ck_assert(isnan(tg_get(NULL, (int64_t[]){0, 0})));
+    ck_assert_ptr_nonnull(strstr(tg_last_error(), "get: t is NULL"));
+    ck_assert_int_eq(tg_get_i64(t, NULL), -1);
+    ck_assert_ptr_nonnull(strstr(tg_last_error(), "get_i64: index is NULL"));
+    tg_release(t);
+}
+END_TEST
+
+START_TEST(test_item_of_null_says_so)
+{
+    tg_clear_error();
+    ck_assert(isnan(tg_item(NULL)));
+    ck_assert_ptr_nonnull(strstr(tg_last_error(), "item: t is NULL"));
+}
+END_TEST
+
+/* A NULL argument records its own message, unless an earlier failure
+ * (which most likely made the NULL) has recorded one. */
+START_TEST(test_null_keeps_the_earlier_message)
+{
+    tg_clear_error();
+    tg_tensor *bad = tg_zeros(TG_SHAPE(-2), TG_FLOAT32);
+    ck_assert_ptr_null(tg_zeros_like(bad));
+    ck_assert_ptr_nonnull(strstr(tg_last_error(), "negative size -2"));
+    tg_clear_error();
+    ck_assert_ptr_null(tg_zeros_like(NULL));
+    ck_assert_ptr_nonnull(strstr(tg_last_error(), "zeros_like: t is NULL"));
+}
+END_TEST
+
+START_TEST(test_unknown_dtype_is_refused)
+{
+    ck_assert_ptr_null(tg_empty(TG_SHAPE(2), (tg_dtype)7));
+    ck_assert_ptr_nonnull(strstr(tg_last_error(), "empty: unknown dtype 7"));
+    ck_assert_ptr_null(tg_zeros(TG_SHAPE(2), (tg_dtype)-1));
+    ck_assert_ptr_nonnull(strstr(tg_last_error(), "unknown dtype -1"));
+    ck_assert_uint_eq(tg_dtype_size((tg_dtype)7), 0);
+    ck_assert_ptr_null(tg_dtype_name((tg_dtype)7));
+}
+END_TEST
+
 START_TEST(test_threads_setting)
 {
+    int before = tg_get_num_threads();
+    ck_assert_int_eq(tg_set_num_threads(TG_MAX_THREADS + 1), -1);
+    ck_assert_ptr_nonnull(strstr(tg_last_error(), "set_num_threads: n is 1025, not in [1, 1024]"));
+    ck_assert_int_eq(tg_set_num_threads(32768), -1);
+    ck_assert_int_eq(tg_set_num_threads(INT_MAX), -1);
+    ck_assert_int_eq(tg_get_num_threads(), before);
     ck_assert_int_eq(tg_set_num_threads(0), -1);
     ck_assert_int_eq(tg_set_num_threads(1), 0);
     ck_assert_int_eq(tg_get_num_threads(), 1);
@@ -99,6 +156,10 @@ Suite *tensor_suite(void)
     tcase_add_test(tc, test_bad_shapes_fail_cleanly);
     tcase_add_test(tc, test_error_names_file_and_line);
     tcase_add_test(tc, test_empty_tensors);
+    tcase_add_test(tc, test_element_access_checks_its_arguments);
+    tcase_add_test(tc, test_item_of_null_says_so);
+    tcase_add_test(tc, test_null_keeps_the_earlier_message);
+    tcase_add_test(tc, test_unknown_dtype_is_refused);
     tcase_add_test(tc, test_threads_setting);
     suite_add_tcase(s, tc);
     return s;
