@@ -113,13 +113,21 @@ static int take_lock(tg_train_run *r)
     return 0;
 }
 
-/* What shows that another run is in the directory: its checkpoint, or a
- * log with lines in it; NULL when neither is there. */
-static const char *earlier_run(const tg_train_run *r)
+/* What shows that another run is in the directory: its checkpoint, a log
+ * with lines in it, or an output of the program (written into what, which
+ * has TG_TRAIN_PATH_MAX bytes); NULL when none is there. */
+static const char *earlier_run(const tg_train_run *r, const tg_train_state *s, char *what)
 {
     struct stat st;
     if (stat(r->checkpoint, &st) == 0) return "its checkpoint.safetensors";
     if (stat(r->log_path, &st) == 0 && st.st_size > 0) return "its log.jsonl";
+    for (const char *const *name = s->outputs; name && *name; name++) {
+        char path[TG_TRAIN_PATH_MAX];
+        if (stat(tg_train_run_path(r, *name, path), &st) == 0) {
+            snprintf(what, TG_TRAIN_PATH_MAX, "its %s", *name);
+            return what;
+        }
+    }
     return NULL;
 }
 
@@ -189,7 +197,8 @@ static int resume(tg_train_run *r, tg_train_state *s)
 /* Sets the log up as start asks, in a directory r has locked. */
 static int start_run(tg_train_run *r, tg_train_start start, tg_train_state *s)
 {
-    const char *earlier = earlier_run(r);
+    char what[TG_TRAIN_PATH_MAX];
+    const char *earlier = earlier_run(r, s, what);
     switch (start) {
     case TG_TRAIN_NEW: return earlier ? refuse_earlier_run(r, earlier) : open_log(r, "w");
     case TG_TRAIN_OVERWRITE: return earlier ? open_pending_log(r) : open_log(r, "w");
@@ -218,14 +227,26 @@ int tg_train_run_open(tg_train_run *r, const char *dir, const char *config, tg_t
 
 /* ---- checkpoints and the log ---- */
 
-/* An overwrite's first checkpoint is in place: its log replaces the old one. */
-static int commit_pending_log(tg_train_run *r)
+/* Removes the old run's outputs (those of s->outputs that are there). */
+static int remove_outputs(const tg_train_run *r, const tg_train_state *s)
+{
+    for (const char *const *name = s->outputs; name && *name; name++) {
+        char path[TG_TRAIN_PATH_MAX];
+        if (remove(tg_train_run_path(r, *name, path)) != 0 && errno != ENOENT)
+            return TG_FAIL("train_run_save: cannot remove the old run's %s: %s", path, strerror(errno));
+    }
+    return 0;
+}
+
+/* An overwrite's first checkpoint is in place: its log replaces the old
+ * one, and the old run's outputs go. */
+static int commit_pending_log(tg_train_run *r, const tg_train_state *s)
 {
     if (!r->pending_log[0]) return 0;
     if (fflush(r->log) != 0) return TG_FAIL("cannot write %s: %s", r->pending_log, strerror(errno));
     int rc = tg_commit_temporary(r->pending_log, r->log_path, "train_run_save");
     r->pending_log[0] = '\0';
-    return rc;
+    return rc ? rc : remove_outputs(r, s);
 }
 
 int tg_train_run_save(tg_train_run *r, const tg_train_state *s)
@@ -241,7 +262,7 @@ int tg_train_run_save(tg_train_run *r, const tg_train_state *s)
             rc = tg_metadata_add(&extra.metadata, s->meta.items[i].key, s->meta.items[i].value);
     if (!rc) rc = tg_checkpoint_save(r->checkpoint, s->model, s->opt, &extra);
     tg_metadata_clear(&extra.metadata);
-    return rc ? -1 : commit_pending_log(r);
+    return rc ? -1 : commit_pending_log(r, s);
 }
 
 int tg_train_run_log(tg_train_run *r, const char *line)

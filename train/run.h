@@ -10,13 +10,14 @@
  *                                with its pid
  *
  * How a run starts (tg_train_start): a new run refuses a directory that
- * holds another one (a checkpoint, or a log that is not empty), so a
- * finished run is never lost to a rerun; TG_TRAIN_RESUME continues it,
- * TG_TRAIN_OVERWRITE starts it over. An overwrite changes nothing of the
- * old run until its own first checkpoint is in place: its log is written
- * as log.jsonl.tmp-XXXXXX and moved over log.jsonl right after that
- * checkpoint's rename, so a new run that fails before then leaves the old
- * one whole. Programs name these modes --resume and --overwrite, and the
+ * holds another one (a checkpoint, a log that is not empty, or one of the
+ * program's outputs), so a finished run is never lost to a rerun;
+ * TG_TRAIN_RESUME continues it, TG_TRAIN_OVERWRITE starts it over. An
+ * overwrite changes nothing of the old run until its own first checkpoint
+ * is in place: its log is written as log.jsonl.tmp-XXXXXX and moved over
+ * log.jsonl right after that checkpoint's rename, and the old run's
+ * outputs are removed then, so a new run that fails before then leaves the
+ * old one whole, and none after leaves old results beside new ones. Programs name these modes --resume and --overwrite, and the
  * messages here say so.
  *
  * One run at a time: open takes an exclusive flock on DIR/run.lock (held
@@ -86,13 +87,18 @@ typedef struct tg_train_state {
     int n_rngs;          /* the program's own generators, saved as "rng.<name>" */
     const tg_checkpoint_rng *rngs;
     tg_metadata meta;
+    /* Optional, NULL-terminated: the names of the files the program writes
+     * into the run directory ("results.json", exported weights). They mark
+     * a run as a checkpoint does, and an overwrite removes them at its
+     * first checkpoint. Borrowed. */
+    const char *const *outputs;
 } tg_train_state;
 
 /* Opens the run in dir (made with its parents if missing), under its lock
  * (see above), after removing the temporaries of killed writers. New: an
  * empty log; refused ("run directory D already holds a run ...: continue
- * it with --resume, or start it over with --overwrite") where a checkpoint
- * or a log that is not empty is. Overwrite: as new, the log pending until
+ * it with --resume, or start it over with --overwrite") where a checkpoint,
+ * a log that is not empty or one of s->outputs is. Overwrite: as new, the log pending until
  * the first checkpoint. Resume: loads the checkpoint into s (model,
  * optimizer, generators, step, epoch, meta), refuses one made with
  * another config, moves s->loader to the saved position, and reopens the

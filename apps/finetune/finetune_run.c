@@ -105,9 +105,13 @@ static void describe(const trainer *t)
            tg_get_num_threads());
 }
 
+/* What a finished run writes besides its checkpoint and log. */
+static const char *const outputs[] = {"fcn.safetensors", "results.json", NULL};
+
 static int trainer_init(trainer *t, const finetune_config *o)
 {
     *t = (trainer){.o = o};
+    t->state.outputs = outputs;
     if (seg_data_open(&t->data, &o->data, true)) return -1;
     t->state.model = seg_model_new(&o->arch, &t->data, o->frozen, (uint64_t)o->seed);
     if (!t->state.model) return -1;

@@ -12,7 +12,8 @@
 #      never interrupted;
 #   4. a rerun into a finished run's directory is refused, naming it and
 #      both flags, and changes nothing; --overwrite starts it over and ends
-#      with the same weights; --min-lr above --lr is refused;
+#      with the same weights, and one stopped after its first checkpoint has
+#      removed the old outputs; --min-lr above --lr is refused;
 #   5. eval_seg on the saved weights gives the test scores finetune_seg gave.
 # usage: seg_smoke.sh FINETUNE_SEG EVAL_SEG
 set -eu
@@ -86,6 +87,11 @@ untimed "$dir/full/log.jsonl" > "$dir/a.txt"
 untimed "$dir/log_before" > "$dir/b.txt"
 cmp "$dir/a.txt" "$dir/b.txt" || fail "--overwrite: another log"
 echo "a rerun into a finished run: refused; --overwrite: the same weights and log"
+cp -r "$dir/full" "$dir/over"
+quiet $finetune $tiny --out "$dir/over" --overwrite --stop-after-step 1
+[ ! -e "$dir/over/results.json" ] && [ ! -e "$dir/over/fcn.safetensors" ] ||
+    fail "an overwrite stopped after its first checkpoint kept the old run's outputs"
+echo "an overwrite stopped after its first checkpoint: the old run's outputs are gone"
 status=0
 $finetune $tiny --out "$dir/lr" --lr 0.01 --min-lr 0.1 > "$dir/lr.txt" 2>&1 || status=$?
 [ $status -eq 2 ] && grep -q -- "--min-lr 0.1 is above --lr 0.01" "$dir/lr.txt" ||

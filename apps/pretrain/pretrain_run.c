@@ -215,12 +215,16 @@ static void describe(const trainer *t)
            c->epochs, (long long)t->warmup, c->batch, c->queue, c->seed, tg_get_num_threads());
 }
 
+/* What a finished run writes besides its checkpoint and log. */
+static const char *const outputs[] = {"backbone.safetensors", "results.json", NULL};
+
 static int trainer_init(trainer *t, const pretrain_config *c)
 {
     *t = (trainer){.c = c, .shuffle = tg_rng_new((uint64_t)c->seed, SHUFFLE_STREAM)};
     t->rngs[0] = (tg_checkpoint_rng){"shuffle", &t->shuffle};
     t->state.n_rngs = 1;
     t->state.rngs = t->rngs;
+    t->state.outputs = outputs;
     if (open_data(t) || make_loader(t) || make_model(t) ||
         app_make_sgd(&t->state, tg_contrastive_parameters, c->lr, c->momentum, c->weight_decay, "pretrain"))
         return -1;

@@ -82,6 +82,26 @@ typedef struct {
 } trainer;
 
 static char run_dir[256];
+/* The files the test's program writes beside its checkpoint. */
+static const char *const outputs[] = {"results.json", NULL};
+
+/* Writes text into the run directory's file name. */
+static void write_run_file(const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", run_dir, name);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_ge(fputs(text, f), 0);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+static bool run_file_exists(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", run_dir, name);
+    return access(path, F_OK) == 0;
+}
 
 static void trainer_init(trainer *t, const char *config, tg_train_start start)
 {
@@ -99,6 +119,7 @@ static void trainer_init(trainer *t, const char *config, tg_train_start start)
     t->rngs[0] = (tg_checkpoint_rng){"noise", &t->noise};
     t->state.n_rngs = 1;
     t->state.rngs = t->rngs;
+    t->state.outputs = outputs;
     int rc = tg_train_run_open(&t->run, run_dir, config, start, &t->state);
     ck_assert_msg(rc == 0, "%s", tg_last_error());
     if (start == TG_TRAIN_RESUME) ck_assert_int_eq(tg_train_meta_get(&t->state, "loss_sum", &t->loss_sum), 0);
@@ -475,7 +496,7 @@ static int try_open(tg_train_start start)
 {
     tg_train_run run;
     tg_rng rng = tg_rng_new(0, 0);
-    tg_train_state s = {.model = tg_nn_linear(FEATURES, 1, true, &rng)};
+    tg_train_state s = {.model = tg_nn_linear(FEATURES, 1, true, &rng), .outputs = outputs};
     int rc = tg_train_run_open(&run, run_dir, CONFIG, start, &s);
     if (rc == 0) tg_train_run_close(&run);
     tg_metadata_clear(&s.meta);
@@ -500,6 +521,27 @@ START_TEST(test_a_directory_with_a_run_is_refused)
     ck_assert_int_eq(remove(path), 0);
     ck_assert_int_eq(try_open(TG_TRAIN_NEW), -1);
     ck_assert_msg(strstr(tg_last_error(), "log.jsonl"), "%s", tg_last_error());
+    /* and so is an output of the program alone */
+    snprintf(path, sizeof path, "%s/log.jsonl", run_dir);
+    ck_assert_int_eq(remove(path), 0);
+    write_run_file("results.json", "{}");
+    ck_assert_int_eq(try_open(TG_TRAIN_NEW), -1);
+    ck_assert_msg(strstr(tg_last_error(), "results.json"), "%s", tg_last_error());
+}
+END_TEST
+
+/* An overwrite keeps the old run's outputs until its first checkpoint,
+ * then removes them: no result of the old run sits beside the new one. */
+START_TEST(test_an_overwrite_removes_the_old_outputs_at_its_first_checkpoint)
+{
+    stopped_run(5);
+    write_run_file("results.json", "{\"old\": true}");
+    trainer t;
+    trainer_init(&t, CONFIG, TG_TRAIN_OVERWRITE);
+    ck_assert(run_file_exists("results.json"));
+    ck_assert_int_eq(train(&t, 2, 0), TG_TRAIN_STOPPED);
+    ck_assert(!run_file_exists("results.json"));
+    trainer_free(&t);
 }
 END_TEST
 
@@ -521,7 +563,9 @@ START_TEST(test_a_failed_overwrite_leaves_the_old_run)
 {
     outcome full = full_run();
     stopped_run(5);
+    write_run_file("results.json", "{\"old\": true}");
     file_copy ckpt = copy_of("checkpoint.safetensors"), log = copy_of("log.jsonl"), log_then = copy_of("log.jsonl");
+    file_copy results = copy_of("results.json");
     trainer t;
     trainer_init(&t, CONFIG, TG_TRAIN_OVERWRITE);
     t.nan_at = 2;
@@ -530,6 +574,7 @@ START_TEST(test_a_failed_overwrite_leaves_the_old_run)
     trainer_free(&t);
     assert_unchanged("checkpoint.safetensors", &ckpt);
     assert_unchanged("log.jsonl", &log);
+    assert_unchanged("results.json", &results);
     ck_assert_int_eq(entries_with(".tmp-"), 0);
     outcome resumed = run_to_the_end(CONFIG, TG_TRAIN_RESUME); /* the old run goes on */
     assert_same(&full, &resumed);
@@ -668,6 +713,7 @@ Suite *run_suite(void)
     tcase_add_test(tc, test_write_file_replaces_whole);
     tcase_add_test(tc, test_a_directory_with_a_run_is_refused);
     tcase_add_test(tc, test_overwrite_starts_over);
+    tcase_add_test(tc, test_an_overwrite_removes_the_old_outputs_at_its_first_checkpoint);
     tcase_add_test(tc, test_a_failed_overwrite_leaves_the_old_run);
     tcase_add_test(tc, test_a_second_run_is_refused_while_one_is_open);
     tcase_add_test(tc, test_killed_writers_files_are_removed);
