@@ -10,7 +10,9 @@
 #include <string.h>
 
 #include "data/datasets.h"
+#include "data/internal/codec.h"
 #include "tensor/error.h"
+#include "tensor/internal/check.h"
 
 typedef struct {
     tg_dataset base; /* first: what users see */
@@ -72,15 +74,10 @@ static void destroy(tg_dataset *ds)
 
 int tg_dataset_set_decode_opts(tg_dataset *ds, const tg_image_decode_opts *options)
 {
-    if (!ds) return TG_FAIL("dataset_set_decode_opts: the dataset is NULL");
+    if (TG_NEED("dataset_set_decode_opts", ds)) return -1;
     if (ds->get != get_sample)
         return TG_FAIL("dataset_set_decode_opts: this dataset decodes no image files (ShapeScenes?)");
-    tg_image_decode_opts o = options ? *options : (tg_image_decode_opts){0};
-    if (o.max_pixels < 0 || o.max_bytes < 0)
-        return TG_FAIL("dataset_set_decode_opts: negative limit (max_pixels %lld, max_bytes %lld)",
-                       (long long)o.max_pixels, (long long)o.max_bytes);
-    ((file_dataset *)ds)->decode = o;
-    return 0;
+    return tg_image_resolve_decode_opts("dataset_set_decode_opts", options, &((file_dataset *)ds)->decode);
 }
 
 tg_dataset *tg_file_dataset_new(tg_path_list *images, tg_path_list *masks, int num_classes,

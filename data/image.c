@@ -66,10 +66,7 @@ int tg_image_check_writable(const char *who, const char *path, const tg_image *i
     return 0;
 }
 
-/* given with its zeros replaced by the defaults, in *used; -1 for a
- * negative limit. */
-static int resolve_options(const char *name, const tg_image_decode_opts *given,
-                           tg_image_decode_opts *used)
+int tg_image_resolve_decode_opts(const char *name, const tg_image_decode_opts *given, tg_image_decode_opts *used)
 {
     *used = given ? *given : (tg_image_decode_opts){0};
     if (used->max_pixels < 0 || used->max_bytes < 0)
@@ -89,7 +86,7 @@ int tg_image_decode_with(const uint8_t *bytes, size_t size, const char *name, tg
     memset(out, 0, sizeof *out);
     if (!name) name = "(memory)";
     tg_image_decode_opts used;
-    if (resolve_options(name, options, &used)) return -1;
+    if (tg_image_resolve_decode_opts(name, options, &used)) return -1;
     if (!bytes || size == 0) return TG_FAIL("%s: empty file", name);
     if (size >= sizeof png_magic && memcmp(bytes, png_magic, sizeof png_magic) == 0)
         return tg_png_decode(bytes, size, name, mode, &used, out);

@@ -74,6 +74,16 @@ int app_check_lr_floor(const char *floor_flag, double floor, const char *lr_flag
     return -1;
 }
 
+tg_dataset *app_decode_tolerance(tg_dataset *ds, bool tolerate_corrupt)
+{
+    tg_image_decode_opts decode = {.tolerate_corrupt = tolerate_corrupt};
+    if (ds && tg_dataset_set_decode_opts(ds, &decode)) {
+        tg_dataset_free(ds);
+        return NULL;
+    }
+    return ds;
+}
+
 int app_open_run(tg_train_run *r, const char *dir, const char *config, tg_train_start start, tg_train_state *s,
                  int64_t total, const char *prog)
 {

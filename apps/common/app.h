@@ -39,6 +39,10 @@ int app_check_lr_floor(const char *floor_flag, double floor, const char *lr_flag
 /* Opens the run (tg_train_run_open), saying where a resumed one goes on. */
 int app_open_run(tg_train_run *r, const char *dir, const char *config, tg_train_start start, tg_train_state *s,
                  int64_t total, const char *prog);
+/* ds, read with corrupt images tolerated or not (--tolerate-corrupt-images);
+ * NULL (ds freed) when it takes no decode options, and for a NULL ds. */
+tg_dataset *app_decode_tolerance(tg_dataset *ds, bool tolerate_corrupt);
+
 /* Runs the loop; returns its outcome (train/loop.h: done, stopped as
  * asked or interrupted, each stop said with how to go on), or -1. */
 int app_train(const tg_train_loop *l, tg_train_run *r, tg_train_state *s, const char *prog);

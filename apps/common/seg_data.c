@@ -67,12 +67,7 @@ static tg_dataset *open_split(const seg_data_opts *o, const char *split, long co
 {
     if (!o->voc && !o->cityscapes) return open_scenes(o, split, count);
     tg_dataset *ds = o->voc ? tg_voc_open(o->voc, split, TG_VOC_CLASSES) : tg_cityscapes_open(o->cityscapes, split);
-    tg_image_decode_opts decode = {.tolerate_corrupt = o->tolerate_corrupt};
-    if (ds && tg_dataset_set_decode_opts(ds, &decode)) {
-        tg_dataset_free(ds);
-        return NULL;
-    }
-    return ds;
+    return app_decode_tolerance(ds, o->tolerate_corrupt);
 }
 
 /* The dataset's name, classes and recipe. */

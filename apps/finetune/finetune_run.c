@@ -232,7 +232,7 @@ static int step(void *ctx, double *loss)
     return rc;
 }
 
-/* 0 when every step is done, 1 when stopped early (checkpoint saved), -1. */
+/* The loop's outcome (TG_TRAIN_DONE, _STOPPED or _INTERRUPTED, a stop saved), or -1. */
 static int train(trainer *t)
 {
     tg_train_loop l = {.total_steps = t->total, .steps_per_epoch = t->per_epoch,

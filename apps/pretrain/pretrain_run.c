@@ -87,12 +87,8 @@ static int open_data(trainer *t)
     }
     t->data_name = c->voc ? "voc" : c->folder ? "folder" : "shapescenes";
     if (c->voc || c->folder) {
-        t->data = c->voc ? tg_voc_open(c->voc, c->voc_split, 0) : tg_image_folder_open(c->folder);
-        tg_image_decode_opts decode = {.tolerate_corrupt = c->tolerate_corrupt};
-        if (t->data && tg_dataset_set_decode_opts(t->data, &decode)) {
-            tg_dataset_free(t->data);
-            t->data = NULL;
-        }
+        t->data = app_decode_tolerance(c->voc ? tg_voc_open(c->voc, c->voc_split, 0) : tg_image_folder_open(c->folder),
+                                       c->tolerate_corrupt);
     } else {
         tg_shapescenes_config s = tg_shapescenes_defaults(TG_SHAPESCENES_PRETRAIN);
         s.seed = (uint64_t)c->data_seed;
@@ -383,7 +379,7 @@ static int step(void *ctx, double *loss)
     return rc;
 }
 
-/* 0 when every step is done, 1 when stopped early (checkpoint saved), -1. */
+/* The loop's outcome (TG_TRAIN_DONE, _STOPPED or _INTERRUPTED, a stop saved), or -1. */
 static int train(trainer *t)
 {
     const pretrain_config *c = t->c;

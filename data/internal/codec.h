@@ -18,6 +18,10 @@ int tg_png_decode(const uint8_t *bytes, size_t size, const char *name, tg_image_
 int tg_jpeg_decode(const uint8_t *bytes, size_t size, const char *name, tg_image_mode mode,
                    const tg_image_decode_opts *options, tg_image *out);
 
+/* given (NULL: all defaults) with its zeros replaced by the defaults, in
+ * *used; -1 for a negative limit (the message starts with name). */
+int tg_image_resolve_decode_opts(const char *name, const tg_image_decode_opts *given, tg_image_decode_opts *used);
+
 /* Refuses (-1) an image a decoder must not allocate: an empty one, a side
  * over TG_IMAGE_MAX_SIDE, or more pixels or bytes than options allow, which
  * a corrupt header can claim. */

@@ -85,22 +85,28 @@ static char run_dir[256];
 /* The files the test's program writes beside its checkpoint. */
 static const char *const outputs[] = {"results.json", NULL};
 
-/* Writes text into the run directory's file name. */
-static void write_run_file(const char *name, const char *text)
+/* "<run_dir>/<name>" into path (512 bytes); returns path. */
+static char *run_path(const char *name, char *path)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", run_dir, name);
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_int_ge(fputs(text, f), 0);
-    ck_assert_int_eq(fclose(f), 0);
+    snprintf(path, 512, "%s/%s", run_dir, name);
+    return path;
 }
 
-static bool run_file_exists(const char *name)
+static bool exists_in_run(const char *name)
 {
     char path[512];
-    snprintf(path, sizeof path, "%s/%s", run_dir, name);
-    return access(path, F_OK) == 0;
+    struct stat st;
+    return stat(run_path(name, path), &st) == 0;
+}
+
+/* A file of the run directory that the library did not write. */
+static void make_file(const char *name)
+{
+    char path[512];
+    FILE *f = fopen(run_path(name, path), "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("left over", f);
+    fclose(f);
 }
 
 static void trainer_init(trainer *t, const char *config, tg_train_start start)
@@ -459,8 +465,7 @@ typedef struct {
 static file_copy copy_of(const char *name)
 {
     char path[512];
-    snprintf(path, sizeof path, "%s/%s", run_dir, name);
-    FILE *f = fopen(path, "rb");
+    FILE *f = fopen(run_path(name, path), "rb");
     ck_assert_msg(f != NULL, "no %s", path);
     fseek(f, 0, SEEK_END);
     file_copy c = {.len = ftell(f)};
@@ -517,14 +522,12 @@ START_TEST(test_a_directory_with_a_run_is_refused)
     assert_unchanged("log.jsonl", &log);
     /* a log alone (a run killed before its first checkpoint) is a run too */
     char path[512];
-    snprintf(path, sizeof path, "%s/checkpoint.safetensors", run_dir);
-    ck_assert_int_eq(remove(path), 0);
+    ck_assert_int_eq(remove(run_path("checkpoint.safetensors", path)), 0);
     ck_assert_int_eq(try_open(TG_TRAIN_NEW), -1);
     ck_assert_msg(strstr(tg_last_error(), "log.jsonl"), "%s", tg_last_error());
     /* and so is an output of the program alone */
-    snprintf(path, sizeof path, "%s/log.jsonl", run_dir);
-    ck_assert_int_eq(remove(path), 0);
-    write_run_file("results.json", "{}");
+    ck_assert_int_eq(remove(run_path("log.jsonl", path)), 0);
+    make_file("results.json");
     ck_assert_int_eq(try_open(TG_TRAIN_NEW), -1);
     ck_assert_msg(strstr(tg_last_error(), "results.json"), "%s", tg_last_error());
 }
@@ -535,12 +538,12 @@ END_TEST
 START_TEST(test_an_overwrite_removes_the_old_outputs_at_its_first_checkpoint)
 {
     stopped_run(5);
-    write_run_file("results.json", "{\"old\": true}");
+    make_file("results.json");
     trainer t;
     trainer_init(&t, CONFIG, TG_TRAIN_OVERWRITE);
-    ck_assert(run_file_exists("results.json"));
+    ck_assert(exists_in_run("results.json"));
     ck_assert_int_eq(train(&t, 2, 0), TG_TRAIN_STOPPED);
-    ck_assert(!run_file_exists("results.json"));
+    ck_assert(!exists_in_run("results.json"));
     trainer_free(&t);
 }
 END_TEST
@@ -563,7 +566,7 @@ START_TEST(test_a_failed_overwrite_leaves_the_old_run)
 {
     outcome full = full_run();
     stopped_run(5);
-    write_run_file("results.json", "{\"old\": true}");
+    make_file("results.json");
     file_copy ckpt = copy_of("checkpoint.safetensors"), log = copy_of("log.jsonl"), log_then = copy_of("log.jsonl");
     file_copy results = copy_of("results.json");
     trainer t;
@@ -602,24 +605,6 @@ START_TEST(test_a_second_run_is_refused_while_one_is_open)
     ck_assert_msg(try_open(TG_TRAIN_RESUME) == 0, "%s", tg_last_error());
 }
 END_TEST
-
-static bool exists_in_run(const char *name)
-{
-    char path[512];
-    struct stat st;
-    snprintf(path, sizeof path, "%s/%s", run_dir, name);
-    return stat(path, &st) == 0;
-}
-
-static void make_file(const char *name)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", run_dir, name);
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs("left over", f);
-    fclose(f);
-}
 
 /* What writers killed mid-write left ("<file>.tmp-" and six letters or
  * digits, regular files) is removed when a run opens; nothing else is. */
