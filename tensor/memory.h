@@ -5,7 +5,10 @@
  * to the next request of that class. A training step allocates what the
  * previous step freed, so after the first step it reuses the same blocks:
  * no malloc growth and no page faults. The cache holds at most the limit
- * (default 1 GiB); blocks beyond it go back to the system. Builds with
+ * (by default twice the most bytes the program has had in use at once, at
+ * least 1 GiB); blocks beyond it go
+ * back to the system, and an allocation the system refuses empties the
+ * cache and tries once more. Builds with
  * AddressSanitizer turn the cache off, so use-after-free stays visible. */
 #ifndef TG_MEMORY_H
 #define TG_MEMORY_H
@@ -27,7 +30,8 @@ typedef struct tg_memory_stats {
  * from the bytes in use now. */
 TG_API tg_memory_stats tg_memory_get_stats(void);
 TG_API void tg_memory_reset_peak(void);
-/* Caps the cache (0 turns it off and empties it). */
+/* Caps the cache at a fixed size from now on (0 turns it off and empties
+ * it). */
 TG_API void tg_memory_set_cache_limit(size_t bytes);
 /* Gives every cached block back to the system. */
 TG_API void tg_memory_empty_cache(void);

@@ -16,6 +16,7 @@ int main(void)
     srunner_add_suite(sr, norm_suite());
     srunner_add_suite(sr, nn_suite());
     srunner_add_suite(sr, finite_suite());
+    srunner_add_suite(sr, memory_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -15,5 +15,6 @@ Suite *conv_suite(void);
 Suite *norm_suite(void);
 Suite *nn_suite(void);
 Suite *finite_suite(void);
+Suite *memory_suite(void);
 
 #endif
