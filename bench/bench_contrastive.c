@@ -68,15 +68,24 @@ static void prof_end(int method)
     prof_breakdown_add(&breakdown[method]);
 }
 
-static void prof_report(int steps)
+/* The breakdowns side by side; they need both methods' steps. */
+static void prof_report(int steps, bool both)
 {
+    if (!both) {
+        printf("\nthe step profiler sets the two methods side by side: run it with --method both\n");
+        return;
+    }
     printf("\nwhere a step goes, ms per step (mean of the %d timed steps; bench/prof_wrap.c):\n\n", steps);
     prof_print_pair(stdout, &breakdown[0], &breakdown[1], "MoCo-v2", "DenseCL");
 }
 #else
 static void prof_begin(void) {}
 static void prof_end(int method) { (void)method; }
-static void prof_report(int steps) { (void)steps; }
+static void prof_report(int steps, bool both)
+{
+    (void)steps;
+    (void)both;
+}
 #endif
 
 typedef struct {
@@ -338,7 +347,7 @@ int main(int argc, char **argv)
     } else {
         summary s = summarise(r, &o);
         print_summary(&s, &o, &peak);
-        prof_report(o.steps);
+        prof_report(o.steps, o.runs[TG_MOCOV2] && o.runs[TG_DENSECL]);
         print_result(&s, &o, &peak);
     }
     runner_free(&r[0]);

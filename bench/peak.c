@@ -191,9 +191,11 @@ void bench_cpu_model(char *buf, size_t size)
 {
     char name[256] = "unknown CPU", family[32] = "?", model[32] = "?", line[1024];
     FILE *f = fopen("/proc/cpuinfo", "r");
-    while (f && fgets(line, sizeof line, f) && line[0] != '\n') /* the first processor's block */
-        if (!take_field(line, "model name", name, sizeof name) && !take_field(line, "cpu family", family, sizeof family))
-            take_field(line, "model", model, sizeof model);
+    while (f && fgets(line, sizeof line, f) && line[0] != '\n') { /* the first processor's block */
+        if (take_field(line, "model name", name, sizeof name)) continue;
+        if (take_field(line, "cpu family", family, sizeof family)) continue;
+        take_field(line, "model", model, sizeof model);
+    }
     if (f) fclose(f);
     snprintf(buf, size, "%s (family %s, model %s)", name, family, model);
 }
