@@ -124,7 +124,7 @@ static int parse_args(int argc, char **argv, options *o)
         else if (!strcmp(a, "--warmup")) o->warmup = (int)v;
         else if (!strcmp(a, "--peak")) o->peak = v != 0;
         else if (strcmp(a, "--method") || parse_method(argv[i + 1], o->runs)) {
-            fprintf(stderr, "%s: unknown option %s %s\n", argv[0], a, argv[i + 1]);
+            fprintf(stderr, "%s: unknown option or value: %s %s\n", argv[0], a, argv[i + 1]);
             bench_usage_error(argv[0], OPTIONS);
             return -1;
         }
