@@ -13,6 +13,14 @@
  * step's CPU time (all threads) is reported beside the clock's: steadier
  * when other processes share the cores (run with OMP_WAIT_POLICY=passive).
  *
+ * It also reads that arithmetic against the machine: before the steps it
+ * measures the fp32 FMA peak (1 thread and --threads) and a streaming
+ * copy (peak.c; --peak 0 skips it), and prints the CPU model, each
+ * method's GFLOP/s, its share of the FMA peak at --threads and its images
+ * per second. --method moco or densecl times one method alone (what
+ * bench_contrastive.py --compare runs, one process a method). The RESULT
+ * line holds all of it as key=value numbers.
+ *
  * Built with -DTG_BENCH_PROF as prof_contrastive (bench/meson.build), it
  * also prints where each method's step goes: the step profiler's rows
  * (prof_wrap.c), one breakdown per method over its timed steps, side by
@@ -20,22 +28,28 @@
  *
  * usage: bench_contrastive [--depth 18] [--width 0.25] [--size 64]
  *                          [--batch 64] [--queue 4096] [--groups 8]
- *                          [--threads 2] [--steps 6] [--warmup 2] */
+ *                          [--threads 2] [--steps 6] [--warmup 2]
+ *                          [--method both|moco|densecl] [--peak 1|0] */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "peak.h"
 #include "tensorgrad.h"
 #include "timing.h"
 #include "usage.h"
 
 #define OPTIONS \
     "[--depth 18] [--width 0.25] [--size 64] [--batch 64] [--queue 4096] [--groups 8] [--threads 2]\n" \
-    "       [--steps 6] [--warmup 2]"
+    "       [--steps 6] [--warmup 2] [--method both|moco|densecl] [--peak 1|0]"
 #define ABOUT \
     "A DenseCL step against a MoCo-v2 step (tg_contrastive_step, backward, SGD), interleaved on the same\n" \
     "backbone, batch, queue and views: each method's median step time (clock and CPU), their ratio and the\n" \
-    "ratio the arithmetic alone predicts. Built as prof_contrastive, it also prints where each step goes."
+    "ratio the arithmetic alone predicts; each method's GFLOP/s against the machine's FMA peak, measured\n" \
+    "first (1 thread and --threads; with a streaming copy's GB/s; --peak 0 skips it), and the CPU model.\n" \
+    "--method moco or densecl times one method alone. Built as prof_contrastive, it also prints where each\n" \
+    "step goes."
 
 #ifdef TG_BENCH_PROF /* prof_contrastive: the same program with the step profiler */
 #include "bench/prof_wrap.h"
@@ -54,25 +68,48 @@ static void prof_end(int method)
     prof_breakdown_add(&breakdown[method]);
 }
 
-static void prof_report(int steps)
+/* The breakdowns side by side; they need both methods' steps. */
+static void prof_report(int steps, bool both)
 {
+    if (!both) {
+        printf("\nthe step profiler sets the two methods side by side: run it with --method both\n");
+        return;
+    }
     printf("\nwhere a step goes, ms per step (mean of the %d timed steps; bench/prof_wrap.c):\n\n", steps);
     prof_print_pair(stdout, &breakdown[0], &breakdown[1], "MoCo-v2", "DenseCL");
 }
 #else
 static void prof_begin(void) {}
 static void prof_end(int method) { (void)method; }
-static void prof_report(int steps) { (void)steps; }
+static void prof_report(int steps, bool both)
+{
+    (void)steps;
+    (void)both;
+}
 #endif
 
 typedef struct {
     int depth, size, batch, queue, groups, threads, steps, warmup;
     double width;
+    bool runs[2]; /* which methods to time, by tg_contrastive_method */
+    bool peak;    /* measure the machine's peak first */
 } options;
+
+static const char *const method_titles[2] = {"MoCo-v2", "DenseCL"}; /* by tg_contrastive_method */
+static const char *const method_keys[2] = {"moco", "densecl"};      /* --method and RESULT's keys */
+
+/* --method's value into runs; -1 if it is none of both, moco, densecl. */
+static int parse_method(const char *name, bool runs[2])
+{
+    bool both = !strcmp(name, "both");
+    for (int m = 0; m < 2; m++) runs[m] = both || !strcmp(name, method_keys[m]);
+    return runs[0] || runs[1] ? 0 : -1;
+}
 
 static int parse_args(int argc, char **argv, options *o)
 {
-    *o = (options){18, 64, 64, 4096, 8, 2, 6, 2, 0.25};
+    *o = (options){.depth = 18, .size = 64, .batch = 64, .queue = 4096, .groups = 8, .threads = 2,
+                   .steps = 6, .warmup = 2, .width = 0.25, .runs = {true, true}, .peak = true};
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *a = argv[i];
         double v = strtod(argv[i + 1], NULL);
@@ -85,8 +122,9 @@ static int parse_args(int argc, char **argv, options *o)
         else if (!strcmp(a, "--threads")) o->threads = (int)v;
         else if (!strcmp(a, "--steps")) o->steps = (int)v;
         else if (!strcmp(a, "--warmup")) o->warmup = (int)v;
-        else {
-            fprintf(stderr, "%s: unknown option %s\n", argv[0], a);
+        else if (!strcmp(a, "--peak")) o->peak = v != 0;
+        else if (strcmp(a, "--method") || parse_method(argv[i + 1], o->runs)) {
+            fprintf(stderr, "%s: unknown option or value: %s %s\n", argv[0], a, argv[i + 1]);
             bench_usage_error(argv[0], OPTIONS);
             return -1;
         }
@@ -177,50 +215,140 @@ static void step_flops(tg_module *model, const options *o, double *moco, double 
     *dense = 4 * cells * neck + 2 * cells * logits + 2 * n * s * s * s * s * ch;
 }
 
+static int64_t parameter_count(const tg_tensor_list *params)
+{
+    int64_t n = 0;
+    for (int i = 0; i < params->n; i++) n += tg_numel(params->items[i].tensor);
+    return n;
+}
+
+/* The warm-up and timed steps of the methods o->runs asks for,
+ * interleaved, which goes first alternating. */
+static int run_steps(runner r[2], const options *o, tg_tensor *im_q, tg_tensor *im_k)
+{
+    tg_rng shuffle[2] = {tg_rng_new(2, 0), tg_rng_new(2, 0)};
+    int rc = 0;
+    for (int it = 0; !rc && it < o->warmup + o->steps; it++)
+        for (int k = 0; !rc && k < 2; k++) {
+            int m = (it + k) % 2;
+            if (!o->runs[m]) continue;
+            double ms[2];
+            bool timed = it >= o->warmup;
+            if (timed) prof_begin();
+            rc = step(&r[m], im_q, im_k, it, &shuffle[m], ms);
+            if (timed) {
+                prof_end(m);
+                r[m].ms[it - o->warmup] = ms[0];
+                r[m].cpu_ms[it - o->warmup] = ms[1];
+            }
+        }
+    return rc;
+}
+
+/* The CPU and, with o->peak, what it measures at most (into *peak). */
+static void measure_machine(const options *o, bench_peak *peak)
+{
+    char cpu[320];
+    bench_cpu_model(cpu, sizeof cpu);
+    printf("CPU: %s\n", cpu);
+    if (!o->peak) return;
+    if (bench_peak_measure(o->threads, peak)) fprintf(stderr, "bench_contrastive: no room for the copy's arrays\n");
+    printf("measured peak: FMA loop (%s) %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %d threads; "
+           "streaming copy %.1f GB/s (read + written) on %d threads\n",
+           peak->isa, peak->fma_gflops_1t, peak->fma_gflops, peak->threads, peak->copy_gbs, peak->threads);
+}
+
+/* What the timed steps came to, by method. */
+typedef struct {
+    double ms[2], cpu_ms[2]; /* medians */
+    double flops[2];         /* one step's arithmetic */
+    int64_t params[2];       /* what the optimizer trains */
+} summary;
+
+static summary summarise(runner r[2], const options *o)
+{
+    summary s = {0};
+    double moco, dense;
+    step_flops(r[o->runs[TG_MOCOV2] ? TG_MOCOV2 : TG_DENSECL].model, o, &moco, &dense);
+    s.flops[TG_MOCOV2] = moco;
+    s.flops[TG_DENSECL] = moco + dense;
+    for (int m = 0; m < 2; m++)
+        if (o->runs[m]) {
+            s.ms[m] = bench_median(r[m].ms, o->steps);
+            s.cpu_ms[m] = bench_median(r[m].cpu_ms, o->steps);
+            s.params[m] = parameter_count(&r[m].params);
+        }
+    return s;
+}
+
+static double gflops(const summary *s, int m)
+{
+    return s->flops[m] / s->ms[m] / 1e6;
+}
+
+static void print_summary(const summary *s, const options *o, const bench_peak *peak)
+{
+    printf("ResNet-%d width %g, %dx%d (S %d), batch %d, K %d, %d BN groups, %d threads, median of %d steps\n",
+           o->depth, o->width, o->size, o->size, o->size / 8, o->batch, o->queue, o->groups, o->threads, o->steps);
+    for (int m = 0; m < 2; m++) {
+        if (!o->runs[m]) continue;
+        printf("%s step  %9.1f ms (CPU %9.1f ms)  %7.1f GFLOP  %7.1f GFLOP/s", method_titles[m], s->ms[m],
+               s->cpu_ms[m], s->flops[m] / 1e9, gflops(s, m));
+        if (o->peak) printf(" (%.1f%% of the FMA peak)", 100 * gflops(s, m) / peak->fma_gflops);
+        printf("  %.1f images/s  %" PRId64 " parameters\n", o->batch * 1e3 / s->ms[m], s->params[m]);
+    }
+    if (!o->runs[TG_MOCOV2] || !o->runs[TG_DENSECL]) return;
+    double arith = s->flops[1] / s->flops[0], time = s->ms[1] / s->ms[0], cpu = s->cpu_ms[1] / s->cpu_ms[0];
+    printf("arithmetic ratio %.3f; time ratio %.3f (CPU %.3f): the dense branch costs %+.1f%% (CPU %+.1f%%) of "
+           "a MoCo-v2 step beyond its arithmetic\n",
+           arith, time, cpu, 100 * (time - arith), 100 * (cpu - arith));
+}
+
+/* One line of key=value numbers for the scripts: the batch and threads,
+ * each timed method's figures (KEY_ms, KEY_cpu_ms, KEY_gflop, KEY_gflops,
+ * KEY_params, KEY_peak_pct), the two methods' ratios, the peak's. */
+static void print_result(const summary *s, const options *o, const bench_peak *peak)
+{
+    printf("RESULT batch=%d threads=%d", o->batch, o->threads);
+    for (int m = 0; m < 2; m++) {
+        if (!o->runs[m]) continue;
+        const char *k = method_keys[m];
+        printf(" %s_ms=%.2f %s_cpu_ms=%.2f %s_gflop=%.3f %s_gflops=%.2f %s_params=%" PRId64, k, s->ms[m], k,
+               s->cpu_ms[m], k, s->flops[m] / 1e9, k, gflops(s, m), k, s->params[m]);
+        if (o->peak) printf(" %s_peak_pct=%.2f", k, 100 * gflops(s, m) / peak->fma_gflops);
+    }
+    if (o->runs[TG_MOCOV2] && o->runs[TG_DENSECL])
+        printf(" ratio=%.4f cpu_ratio=%.4f arith_ratio=%.4f", s->ms[1] / s->ms[0], s->cpu_ms[1] / s->cpu_ms[0],
+               s->flops[1] / s->flops[0]);
+    if (o->peak)
+        printf(" peak_fma_1t_gflops=%.1f peak_fma_gflops=%.1f copy_gbs=%.2f", peak->fma_gflops_1t, peak->fma_gflops,
+               peak->copy_gbs);
+    printf("\n");
+}
+
 int main(int argc, char **argv)
 {
     if (bench_help(argc, argv, OPTIONS, ABOUT)) return 0;
     options o;
     if (parse_args(argc, argv, &o)) return 2;
+    bench_peak peak = {0};
+    measure_machine(&o, &peak);
     tg_set_num_threads(o.threads);
     runner r[2] = {0};
-    tg_rng rng = tg_rng_new(1, 0), shuffle[2] = {tg_rng_new(2, 0), tg_rng_new(2, 0)};
+    tg_rng rng = tg_rng_new(1, 0);
     tg_tensor *im_q = tg_randn(&rng, TG_SHAPE(o.batch, 3, o.size, o.size));
     tg_tensor *im_k = tg_randn(&rng, TG_SHAPE(o.batch, 3, o.size, o.size));
-    int rc = im_q && im_k && !runner_init(&r[0], &o, TG_MOCOV2) && !runner_init(&r[1], &o, TG_DENSECL) ? 0 : -1;
-    for (int it = 0; !rc && it < o.warmup + o.steps; it++)
-        for (int k = 0; !rc && k < 2; k++) {
-            int m = (it + k) % 2; /* alternate which method goes first */
-            double ms[2];
-            bool timed = it >= o.warmup;
-            if (timed) prof_begin();
-            rc = step(&r[m], im_q, im_k, it, &shuffle[m], ms);
-            if (timed) {
-                prof_end(m);
-                r[m].ms[it - o.warmup] = ms[0];
-                r[m].cpu_ms[it - o.warmup] = ms[1];
-            }
-        }
+    int rc = im_q && im_k ? 0 : -1;
+    for (int m = 0; !rc && m < 2; m++)
+        if (o.runs[m]) rc = runner_init(&r[m], &o, (tg_contrastive_method)m);
+    if (!rc) rc = run_steps(r, &o, im_q, im_k);
     if (rc) {
         fprintf(stderr, "bench_contrastive: %s\n", tg_last_error());
     } else {
-        double moco, dense, t[2], cpu[2];
-        step_flops(r[1].model, &o, &moco, &dense);
-        for (int m = 0; m < 2; m++) {
-            t[m] = bench_median(r[m].ms, o.steps);
-            cpu[m] = bench_median(r[m].cpu_ms, o.steps);
-        }
-        printf("ResNet-%d width %g, %dx%d (S %d), batch %d, K %d, %d BN groups, %d threads, median of %d steps\n",
-               o.depth, o.width, o.size, o.size, o.size / 8, o.batch, o.queue, o.groups, o.threads, o.steps);
-        printf("MoCo-v2 step  %9.1f ms (CPU %9.1f ms)  %7.1f GFLOP\n", t[0], cpu[0], moco / 1e9);
-        printf("DenseCL step  %9.1f ms (CPU %9.1f ms)  %7.1f GFLOP more\n", t[1], cpu[1], dense / 1e9);
-        printf("arithmetic ratio %.3f; time ratio %.3f (CPU %.3f): the dense branch costs %+.1f%% (CPU %+.1f%%) of "
-               "a MoCo-v2 step beyond its arithmetic\n",
-               1 + dense / moco, t[1] / t[0], cpu[1] / cpu[0], 100 * (t[1] / t[0] - 1 - dense / moco),
-               100 * (cpu[1] / cpu[0] - 1 - dense / moco));
-        prof_report(o.steps);
-        printf("RESULT moco_ms=%.2f densecl_ms=%.2f ratio=%.4f cpu_ratio=%.4f arith_ratio=%.4f\n", t[0], t[1],
-               t[1] / t[0], cpu[1] / cpu[0], 1 + dense / moco);
+        summary s = summarise(r, &o);
+        print_summary(&s, &o, &peak);
+        prof_report(o.steps, o.runs[TG_MOCOV2] && o.runs[TG_DENSECL]);
+        print_result(&s, &o, &peak);
     }
     runner_free(&r[0]);
     runner_free(&r[1]);

@@ -77,13 +77,14 @@ class SplitBatchNorm(nn.BatchNorm2d):
         return torch.cat(outs)
 
 
-def split_bn(module, groups):
-    """module with every BatchNorm2d replaced by a SplitBatchNorm."""
+def split_bn(module, groups, norm=SplitBatchNorm):
+    """module with every BatchNorm2d replaced by norm(channels, groups)
+    (bench/bench_contrastive.py passes MoCo's efficient form)."""
     for name, child in module.named_children():
         if isinstance(child, nn.BatchNorm2d):
-            setattr(module, name, SplitBatchNorm(child.num_features, groups))
+            setattr(module, name, norm(child.num_features, groups))
         else:
-            split_bn(child, groups)
+            split_bn(child, groups, norm)
     return module
 
 
