@@ -463,6 +463,7 @@ static int plan_forward(tg_tensor *x, tg_tensor *w, tg_tensor *bias, tg_conv2d_o
 static int run_forward(const conv_geom *g, tg_tensor *x, tg_tensor *w, tg_tensor *bias, tg_tensor *out)
 {
     const float *xd = data_of(x), *wd = data_of(w), *bd = bias ? data_of(bias) : NULL;
+    if (conv_direct_applies(g)) return conv_direct_forward(g, xd, wd, bd, data_of(out));
     if (conv_gemm_applies(g)) return conv_gemm_forward(g, xd, wd, bd, data_of(out));
     float *col, *blk;
     if (scratch_pair("conv2d", g, &col, &blk)) return -1;
@@ -499,6 +500,7 @@ static int run_backward_input(const conv_geom *g, tg_tensor *grad, tg_tensor *w,
 {
     const float *gd = data_of(grad), *wd = data_of(w);
     float *dxd = data_of(dx);
+    if (conv_direct_applies_backward_input(g)) return conv_direct_backward_input(g, gd, wd, dxd);
     if (conv_gemm_applies_backward_input(g)) return conv_gemm_backward_input(g, gd, wd, dxd);
     float *col, *blk;
     if (scratch_pair("conv2d_backward_input", g, &col, &blk)) return -1;
@@ -548,6 +550,7 @@ static int run_backward_weight(const conv_geom *g, tg_tensor *grad, tg_tensor *x
 {
     const float *gd = data_of(grad), *xd = data_of(x);
     float *dwd = data_of(dw);
+    if (conv_direct_applies(g)) return conv_direct_backward_weight(g, gd, xd, dwd);
     if (conv_gemm_applies_backward_weight(g)) return conv_gemm_backward_weight(g, gd, xd, dwd);
     float *col, *blk;
     if (scratch_pair("conv2d_backward_weight", g, &col, &blk)) return -1;

@@ -42,4 +42,25 @@ bool conv_gemm_applies_backward_input(const conv_geom *g);
 /* dx (N,C,H,W) from the output gradient; grad, w contiguous. 0 or -1. */
 int conv_gemm_backward_input(const conv_geom *g, const float *grad, const float *w, float *dx);
 
+/* The direct path (conv_direct.c, conv_direct_weight.c; AVX-512): whether
+ * it takes the forward and the weight gradient (one group, kernels up to
+ * 64 taps, a CPU with AVX-512) and the input gradient (the same, stride 1,
+ * padding at most the kernel's reach). */
+bool conv_direct_applies(const conv_geom *g);
+bool conv_direct_applies_backward_input(const conv_geom *g);
+
+/* out (N,O,H',W') = conv(x, w) + bias (or NULL); x, w contiguous. 0 or -1. */
+int conv_direct_forward(const conv_geom *g, const float *x, const float *w, const float *bias, float *out);
+
+/* dx (N,C,H,W) from the output gradient; grad, w contiguous. 0 or -1. */
+int conv_direct_backward_input(const conv_geom *g, const float *grad, const float *w, float *dx);
+
+/* dw (O,C,kh,kw) from the output gradient and the input; grad, x
+ * contiguous. 0 or -1. */
+int conv_direct_backward_weight(const conv_geom *g, const float *grad, const float *x, float *dw);
+
+/* Turns the direct path off (false) or back on, so that tests can compare
+ * it with the GEMM paths. */
+void conv_direct_enable(bool on);
+
 #endif

@@ -3,15 +3,17 @@
  * configurations (strides, padding, dilation, groups, the 1x1 fast path,
  * blocks of several images with a partial last block, strided operands,
  * narrow images (gather tables) and wide ones (implicit GEMM, window
- * loops));
+ * loops)), each run twice: through the direct kernels (conv_direct*.c,
+ * where the CPU has them) and with them turned off (the GEMM paths);
  * hand-checked values; shape rules and error messages; and bitwise-equal
- * results on 1 and 2 threads. */
+ * results on 1 and 2 threads, on both paths. */
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernels.h"
+#include "tensor/internal/conv_geom.h"
 #include "tensorgrad.h"
 
 Suite *conv_suite(void);
@@ -180,6 +182,8 @@ static const conv_case cases[] = {
      OPTS(.stride = {2, 2}, .padding = {3, 3}), false},
     {"wide, many tile groups, stride 2, dilation 2", 4, 3, 41, 40, 5, 3, 3,
      OPTS(.stride = {2, 2}, .padding = {2, 2}, .dilation = {2, 2}), true},
+    /* the direct weight gradient: images in 5 chunks of 8, one slot each */
+    {"direct weight gradient, chunks in slots", 40, 16, 20, 20, 16, 3, 3, OPTS(.padding = {1, 1}), false},
 };
 
 #define NCASES ((int)(sizeof cases / sizeof *cases))
@@ -188,6 +192,14 @@ START_TEST(test_against_reference) { check_case(&cases[_i], false); }
 END_TEST
 
 START_TEST(test_strided_operands) { check_case(&cases[_i], true); }
+END_TEST
+
+START_TEST(test_gemm_paths_against_reference)
+{
+    conv_direct_enable(false);
+    check_case(&cases[_i], _i % 2 == 1);
+    conv_direct_enable(true);
+}
 END_TEST
 
 static tg_tensor *arange_shaped(int ndim, const int64_t *shape, double start)
@@ -351,11 +363,13 @@ static const conv_case big_cases[] = {
     {"direct 1x1", 3, 16, 20, 20, 24, 1, 1, OPTS(.groups = 0), true},
     {"narrow images (gather table)", 16, 32, 4, 4, 32, 3, 3, OPTS(.padding = {1, 1}), true},
     {"implicit GEMM, 2 k chunks, tile groups", 4, 48, 20, 20, 20, 3, 3, OPTS(.padding = {1, 1}), true},
+    {"direct weight gradient, chunks in slots", 40, 16, 20, 20, 16, 3, 3, OPTS(.padding = {1, 1}), false},
+    {"stride 2, 20 out (a partial tile of channels)", 6, 8, 31, 30, 20, 3, 3,
+     OPTS(.padding = {1, 1}, .stride = {2, 2}), true},
 };
 
-START_TEST(test_thread_invariance)
+static void check_thread_invariance(const conv_case *k)
 {
-    const conv_case *k = &big_cases[_i];
     int before = tg_get_num_threads();
     tg_tensor *one[4], *two[4];
     tg_set_num_threads(1);
@@ -370,6 +384,16 @@ START_TEST(test_thread_invariance)
         tg_release(two[i]);
     }
 }
+
+START_TEST(test_thread_invariance) { check_thread_invariance(&big_cases[_i]); }
+END_TEST
+
+START_TEST(test_thread_invariance_gemm_paths)
+{
+    conv_direct_enable(false);
+    check_thread_invariance(&big_cases[_i]);
+    conv_direct_enable(true);
+}
 END_TEST
 
 Suite *conv_suite(void)
@@ -382,7 +406,9 @@ Suite *conv_suite(void)
     tcase_add_test(tc, test_hand_checked);
     tcase_add_test(tc, test_output_shapes);
     tcase_add_test(tc, test_errors);
+    tcase_add_loop_test(tc, test_gemm_paths_against_reference, 0, NCASES);
     tcase_add_loop_test(tc, test_thread_invariance, 0, (int)(sizeof big_cases / sizeof *big_cases));
+    tcase_add_loop_test(tc, test_thread_invariance_gemm_paths, 0, (int)(sizeof big_cases / sizeof *big_cases));
     suite_add_tcase(s, tc);
     return s;
 }

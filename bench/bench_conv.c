@@ -1,0 +1,149 @@
+/* Each convolution of the pretraining preset's backbone timed alone: the
+ * forward, the input gradient and the weight gradient of every distinct
+ * layer shape (ResNet-18 at a width, small stem, square images), with
+ * their milliseconds, GFLOP/s (2 x weight x output pixels x images per
+ * pass) and share of the machine's FMA peak at the same thread count
+ * (measured first, peak.c), the median of --reps calls after one warm-up
+ * call. Kernels are the tensor layer's (tg_k_conv2d*), so nothing of
+ * autograd is timed.
+ *
+ * usage: bench_conv [--width 0.25] [--size 64] [--batch 256] [--threads 2] [--reps 5] */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "peak.h"
+#include "tensor/internal/conv.h"
+#include "tensorgrad.h"
+#include "timing.h"
+#include "usage.h"
+
+#define OPTIONS "[--width 0.25] [--size 64] [--batch 256] [--threads 2] [--reps 5]"
+#define ABOUT                                                                                            \
+    "Each convolution of ResNet-18's small-stem backbone at a width timed alone (forward, input gradient,\n" \
+    "weight gradient): median ms, GFLOP/s and % of the measured FMA peak per distinct layer shape."
+#define MAX_REPS 64
+
+typedef struct {
+    int size, batch, threads, reps;
+    double width;
+} options;
+
+typedef struct {
+    const char *name;
+    int64_t c, o, k, stride, side; /* side: the input's */
+} layer;
+
+static int parse_args(int argc, char **argv, options *o)
+{
+    *o = (options){64, 256, 2, 5, 0.25};
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const char *a = argv[i];
+        double v = strtod(argv[i + 1], NULL);
+        if (!strcmp(a, "--width")) o->width = v;
+        else if (!strcmp(a, "--size")) o->size = (int)v;
+        else if (!strcmp(a, "--batch")) o->batch = (int)v;
+        else if (!strcmp(a, "--threads")) o->threads = (int)v;
+        else if (!strcmp(a, "--reps")) o->reps = (int)v;
+        else {
+            fprintf(stderr, "%s: unknown option %s\n", argv[0], a);
+            bench_usage_error(argv[0], OPTIONS);
+            return -1;
+        }
+    }
+    if (argc % 2 == 0 || o->reps < 1 || o->reps > MAX_REPS) {
+        bench_usage_error(argv[0], OPTIONS);
+        return -1;
+    }
+    return 0;
+}
+
+/* The distinct convolutions of the backbone: the stem, then per stage its
+ * 3x3 (the first of stages 2-4 with stride 2, and their 1x1 downsample). */
+static int layers_of(const options *o, layer *out)
+{
+    int64_t w = (int64_t)(64 * o->width + 0.5), side = o->size, n = 0;
+    out[n++] = (layer){"stem 3x3", 3, w, 3, 1, side};
+    out[n++] = (layer){"layer1 3x3", w, w, 3, 1, side};
+    static const char *names[3][3] = {{"layer2 3x3 s2", "layer2 3x3", "layer2 1x1 s2"},
+                                      {"layer3 3x3 s2", "layer3 3x3", "layer3 1x1 s2"},
+                                      {"layer4 3x3 s2", "layer4 3x3", "layer4 1x1 s2"}};
+    for (int s = 0; s < 3; s++, w *= 2, side /= 2) {
+        out[n++] = (layer){names[s][0], w, 2 * w, 3, 2, side};
+        out[n++] = (layer){names[s][1], 2 * w, 2 * w, 3, 1, side / 2};
+        out[n++] = (layer){names[s][2], w, 2 * w, 1, 2, side};
+    }
+    return (int)n;
+}
+
+typedef enum { FORWARD, GRAD_INPUT, GRAD_WEIGHT, PASSES } pass;
+
+static tg_tensor *run_pass(pass p, tg_tensor *x, tg_tensor *w, tg_tensor *g, tg_conv2d_opts opts)
+{
+    if (p == FORWARD) return tg_k_conv2d(x, w, NULL, opts);
+    if (p == GRAD_INPUT) return tg_k_conv2d_backward_input(g, w, x->shape, opts);
+    return tg_k_conv2d_backward_weight(g, x, w->shape, opts);
+}
+
+/* The median ms of reps calls of one pass, after a warm-up call. */
+static double time_pass(pass p, tg_tensor *x, tg_tensor *w, tg_tensor *g, tg_conv2d_opts opts, int reps)
+{
+    double ms[MAX_REPS];
+    for (int r = -1; r < reps; r++) {
+        double t0 = bench_now();
+        tg_tensor *out = run_pass(p, x, w, g, opts);
+        double t = (bench_now() - t0) * 1e3;
+        if (!out) return -1;
+        tg_release(out);
+        if (r >= 0) ms[r] = t;
+    }
+    return bench_median(ms, reps);
+}
+
+static int time_layer(const layer *l, const options *o, double peak, tg_rng *rng)
+{
+    int64_t pad = l->k / 2, out_side = (l->side + 2 * pad - l->k) / l->stride + 1;
+    tg_conv2d_opts opts = {.stride = {(int)l->stride, (int)l->stride}, .padding = {(int)pad, (int)pad}};
+    tg_tensor *x = tg_randn(rng, 4, (int64_t[]){o->batch, l->c, l->side, l->side});
+    tg_tensor *w = tg_randn(rng, 4, (int64_t[]){l->o, l->c, l->k, l->k});
+    tg_tensor *g = tg_randn(rng, 4, (int64_t[]){o->batch, l->o, out_side, out_side});
+    int rc = x && w && g ? 0 : -1;
+    double gflop = 2.0 * (double)(l->o * l->c * l->k * l->k) * (double)(out_side * out_side * o->batch) * 1e-9;
+    printf("| %s | %lld -> %lld | %lldx%lld |", l->name, (long long)l->c, (long long)l->o, (long long)out_side,
+           (long long)out_side);
+    for (pass p = FORWARD; p < PASSES && !rc; p++) {
+        double ms = l->c == 3 && p == GRAD_INPUT ? 0 : time_pass(p, x, w, g, opts, o->reps);
+        if (ms < 0) rc = -1;
+        else if (ms == 0) printf(" - |");
+        else printf(" %.2f (%.0f, %.0f%%) |", ms, gflop / ms * 1e3, 100 * gflop / ms * 1e3 / peak);
+    }
+    printf(" %.3f |\n", gflop);
+    tg_release(x);
+    tg_release(w);
+    tg_release(g);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (bench_help(argc, argv, OPTIONS, ABOUT)) return 0;
+    options o;
+    if (parse_args(argc, argv, &o)) return 2;
+    tg_set_num_threads(o.threads);
+    layer layers[16];
+    int n = layers_of(&o, layers);
+    tg_rng rng = tg_rng_new(1, 0);
+    bench_peak peak;
+    char cpu[256];
+    bench_peak_measure(o.threads, &peak);
+    bench_cpu_model(cpu, sizeof cpu);
+    printf("CPU: %s; FMA peak %.1f GFLOP/s on %d threads (%s)\n", cpu, peak.fma_gflops, o.threads, peak.isa);
+    printf("batch %d, %d px, width %.3g, %d threads; ms (GFLOP/s, %% of peak), median of %d\n\n", o.batch, o.size,
+           o.width, o.threads, o.reps);
+    printf("| layer | channels | output | forward | input grad | weight grad | GFLOP a pass |\n");
+    printf("|---|---|---|---:|---:|---:|---:|\n");
+    int rc = 0;
+    for (int i = 0; i < n && !rc; i++) rc = time_layer(&layers[i], &o, peak.fma_gflops, &rng);
+    if (rc) fprintf(stderr, "bench_conv: %s\n", tg_last_error());
+    return rc ? 1 : 0;
+}

@@ -1,0 +1,202 @@
+/* The weight gradient of a one-group convolution as a direct kernel on
+ * vectors of output positions (AVX-512; see conv_direct.c).
+ *
+ * dw[o][c][t] = sum over images and positions q of g[o][q] x[c][q + koff t],
+ * with x padded and split by stride phase (conv_direct_pad_image) and g
+ * laid on the same grid of positions with zeros in its junk columns and
+ * rows (pad_grad). A register tile is 3 output channels by 9 columns
+ * (c, t) of the weight (one input channel's taps for a 3x3 kernel): per
+ * vector of 16 positions, 3 loads of g, 9 of x and 27 fused multiply-adds
+ * into 27 vector accumulators, summed across their lanes once per chunk.
+ *
+ * Images go in chunks of a fixed size (as many as about fit in L2 once
+ * padded), chunks in a fixed number of slots (contiguous ranges); a slot's
+ * chunks are one thread's, each chunk's tiles added to the slot's partial
+ * weight gradient in order, and the slots' partials summed in order at the
+ * end. Chunks and slots depend on the shapes only, so the result is
+ * bitwise the same for any thread count. */
+#include "tensor/internal/conv_direct.h"
+
+#include <omp.h>
+#include <string.h>
+
+#include "tensor/error.h"
+#include "tensor/internal/storage.h"
+
+#define OUT_TILE 3                   /* output channels in a register tile */
+#define COL_TILE 9                   /* weight columns (c, t) in a register tile */
+#define CHUNK_FLOATS (128 * 1024)    /* a chunk's padded images: about 512 KB */
+#define SLOTS 16                     /* partial sums at most */
+
+#if HAVE_KERNEL
+
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+
+typedef struct {
+    direct_layout l;
+    int64_t cols;       /* c taps: a weight row */
+    int64_t gplane;     /* floats of one channel of the padded gradient: whole vectors */
+    int64_t gimage;     /* floats of one padded gradient image: OUT_TILE-rounded channels */
+    int64_t ximage;     /* floats of one padded input image, with the slack of the junk reads */
+    int64_t slack;      /* of them past the channels */
+    int64_t chunk;      /* images a chunk */
+    int64_t chunks;     /* of them in all */
+    int64_t slots;      /* partial sums */
+    int64_t out_tiles;  /* tiles of OUT_TILE output channels */
+    int64_t col_tiles;  /* tiles of COL_TILE columns */
+} weight_plan;
+
+static void plan_of(const conv_geom *g, weight_plan *p)
+{
+    conv_direct_layout(g, &p->l);
+    p->cols = g->c * p->l.taps;
+    p->gplane = (p->l.positions + LANES - 1) / LANES * LANES;
+    p->out_tiles = (g->o + OUT_TILE - 1) / OUT_TILE;
+    p->col_tiles = (p->cols + COL_TILE - 1) / COL_TILE;
+    p->gimage = p->out_tiles * OUT_TILE * p->gplane;
+    p->slack = p->gplane - p->l.positions + p->l.wq + LANES;
+    p->ximage = (g->c * p->l.plane + p->slack + LANES - 1) / LANES * LANES; /* keeps gp aligned */
+    p->chunk = max64(1, min64(g->n, CHUNK_FLOATS / (p->gimage + p->ximage)));
+    p->chunks = (g->n + p->chunk - 1) / p->chunk;
+    p->slots = min64(SLOTS, p->chunks);
+}
+
+/* Image g (O, oh, ow) onto the positions' grid: (O rounded, gplane), zero in
+ * the junk columns and rows and the channels past O. */
+static void pad_grad(const weight_plan *p, const float *g, float *gp)
+{
+    const conv_geom *c = p->l.g;
+    memset(gp, 0, (size_t)p->gimage * sizeof *gp);
+    for (int64_t o = 0; o < c->o; o++)
+        for (int64_t y = 0; y < c->oh; y++)
+            memcpy(gp + o * p->gplane + y * p->l.wq, g + (o * c->oh + y) * c->ow, (size_t)c->ow * sizeof *g);
+}
+
+/* Where column r = (c, t) of the weight reads its input, from a position's
+ * element of channel 0 (past the last column: column 0, not stored). */
+static int64_t column_offset(const weight_plan *p, int64_t r)
+{
+    if (r >= p->cols) r = 0;
+    return r / p->l.taps * p->l.plane + p->l.koff[r % p->l.taps];
+}
+
+/* acc += the products of one image: OUT_TILE gradient channels from g (a
+ * gplane apart) by COL_TILE input columns from x at off[], over vectors
+ * of positions. */
+KERNEL static void tile_image(const float *g, int64_t gplane, const float *x, const int64_t *off,
+                              int64_t vectors, __m512 acc[OUT_TILE][COL_TILE])
+{
+    const float *src[COL_TILE];
+    for (int k = 0; k < COL_TILE; k++) src[k] = x + off[k];
+    __m512 a[OUT_TILE][COL_TILE];
+#pragma GCC unroll 16
+    for (int i = 0; i < OUT_TILE; i++)
+#pragma GCC unroll 16
+        for (int k = 0; k < COL_TILE; k++) a[i][k] = acc[i][k];
+    for (int64_t u = 0; u < vectors * LANES; u += LANES) {
+        __m512 gv[OUT_TILE];
+#pragma GCC unroll 16
+        for (int i = 0; i < OUT_TILE; i++) gv[i] = _mm512_load_ps(g + i * gplane + u);
+#pragma GCC unroll 16
+        for (int k = 0; k < COL_TILE; k++) {
+            __m512 xv = _mm512_loadu_ps(src[k] + u);
+            __asm__("" : "+v"(xv)); /* one load for the three products, not three */
+#pragma GCC unroll 16
+            for (int i = 0; i < OUT_TILE; i++) a[i][k] = _mm512_fmadd_ps(gv[i], xv, a[i][k]);
+        }
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < OUT_TILE; i++)
+#pragma GCC unroll 16
+        for (int k = 0; k < COL_TILE; k++) acc[i][k] = a[i][k];
+}
+
+/* One tile over a chunk's padded images, its lanes summed into the slot's
+ * partial (O, cols). */
+KERNEL static void tile_chunk(const weight_plan *p, const float *gp, const float *xp, int64_t images, int64_t ot,
+                              int64_t ct, float *partial)
+{
+    const conv_geom *g = p->l.g;
+    int64_t off[COL_TILE];
+    for (int k = 0; k < COL_TILE; k++) off[k] = column_offset(p, ct * COL_TILE + k);
+    __m512 acc[OUT_TILE][COL_TILE];
+    for (int i = 0; i < OUT_TILE; i++)
+        for (int k = 0; k < COL_TILE; k++) acc[i][k] = _mm512_setzero_ps();
+    for (int64_t n = 0; n < images; n++)
+        tile_image(gp + n * p->gimage + ot * OUT_TILE * p->gplane, p->gplane, xp + n * p->ximage, off,
+                   p->gplane / LANES, acc);
+    for (int i = 0; i < OUT_TILE; i++)
+        for (int k = 0; k < COL_TILE; k++) {
+            int64_t o = ot * OUT_TILE + i, r = ct * COL_TILE + k;
+            if (o < g->o && r < p->cols) partial[o * p->cols + r] += _mm512_reduce_add_ps(acc[i][k]);
+        }
+}
+
+/* Chunk k's images padded into gp and xp, then every tile over them. */
+static void run_chunk(const weight_plan *p, const float *grad, const float *x, int64_t k, float *gp, float *xp,
+                      float *partial)
+{
+    const conv_geom *g = p->l.g;
+    int64_t n0 = k * p->chunk, images = min64(p->chunk, g->n - n0);
+    for (int64_t n = 0; n < images; n++) {
+        pad_grad(p, grad + (n0 + n) * g->o * g->pixels, gp + n * p->gimage);
+        conv_direct_pad_image(&p->l, x + (n0 + n) * g->c * g->h * g->w, xp + n * p->ximage, p->slack);
+    }
+    for (int64_t ot = 0; ot < p->out_tiles; ot++)
+        for (int64_t ct = 0; ct < p->col_tiles; ct++) tile_chunk(p, gp, xp, images, ot, ct, partial);
+}
+
+/* dw = the slots' partials summed in order. */
+static void sum_slots(const weight_plan *p, const float *partials, float *dw)
+{
+    int64_t size = p->l.g->o * p->cols;
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < size; i++) {
+        float s = partials[i];
+        for (int64_t k = 1; k < p->slots; k++) s += partials[k * size + i];
+        dw[i] = s;
+    }
+}
+
+static int run(const weight_plan *p, const float *grad, const float *x, float *dw)
+{
+    int threads = omp_get_max_threads();
+    int64_t size = p->l.g->o * p->cols, per_thread = p->chunk * (p->gimage + p->ximage);
+    size_t partial_bytes = (size_t)(p->slots * size) * sizeof(float);
+    size_t pad_bytes = (size_t)(threads * per_thread) * sizeof(float);
+    float *partials = tg_memory_alloc(partial_bytes), *pads = tg_memory_alloc(pad_bytes);
+    int rc = partials && pads ? 0 : TG_FAIL("conv2d_backward_weight: out of memory for %zu bytes", pad_bytes);
+    if (!rc) {
+        memset(partials, 0, partial_bytes);
+#pragma omp parallel num_threads(threads)
+        {
+            float *gp = pads + (int64_t)omp_get_thread_num() * per_thread, *xp = gp + p->chunk * p->gimage;
+#pragma omp for schedule(static)
+            for (int64_t s = 0; s < p->slots; s++)
+                for (int64_t k = p->chunks * s / p->slots; k < p->chunks * (s + 1) / p->slots; k++)
+                    run_chunk(p, grad, x, k, gp, xp, partials + s * size);
+        }
+        sum_slots(p, partials, dw);
+    }
+    tg_memory_free(partials, partial_bytes);
+    tg_memory_free(pads, pad_bytes);
+    return rc;
+}
+
+int conv_direct_backward_weight(const conv_geom *g, const float *grad, const float *x, float *dw)
+{
+    weight_plan p;
+    plan_of(g, &p);
+    return run(&p, grad, x, dw);
+}
+
+#else
+
+int conv_direct_backward_weight(const conv_geom *g, const float *grad, const float *x, float *dw)
+{
+    (void)g, (void)grad, (void)x, (void)dw;
+    return TG_FAIL("conv2d_backward_weight: no direct kernel on this CPU");
+}
+
+#endif
