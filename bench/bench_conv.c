@@ -5,27 +5,29 @@
  * pass) and share of the machine's FMA peak at the same thread count
  * (measured first, peak.c), the median of --reps calls after one warm-up
  * call. Kernels are the tensor layer's (tg_k_conv2d*), so nothing of
- * autograd is timed.
+ * autograd is timed. --direct 0 turns the direct kernels off
+ * (conv_direct_enable), to compare them with the GEMM paths.
  *
- * usage: bench_conv [--width 0.25] [--size 64] [--batch 256] [--threads 2] [--reps 5] */
+ * usage: bench_conv [--width 0.25] [--size 64] [--batch 256] [--threads 2] [--reps 5] [--direct 1] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "peak.h"
 #include "tensor/internal/conv.h"
+#include "tensor/internal/conv_geom.h"
 #include "tensorgrad.h"
 #include "timing.h"
 #include "usage.h"
 
-#define OPTIONS "[--width 0.25] [--size 64] [--batch 256] [--threads 2] [--reps 5]"
+#define OPTIONS "[--width 0.25] [--size 64] [--batch 256] [--threads 2] [--reps 5] [--direct 1]"
 #define ABOUT                                                                                            \
     "Each convolution of ResNet-18's small-stem backbone at a width timed alone (forward, input gradient,\n" \
     "weight gradient): median ms, GFLOP/s and % of the measured FMA peak per distinct layer shape."
 #define MAX_REPS 64
 
 typedef struct {
-    int size, batch, threads, reps;
+    int size, batch, threads, reps, direct;
     double width;
 } options;
 
@@ -36,7 +38,7 @@ typedef struct {
 
 static int parse_args(int argc, char **argv, options *o)
 {
-    *o = (options){64, 256, 2, 5, 0.25};
+    *o = (options){64, 256, 2, 5, 1, 0.25};
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *a = argv[i];
         double v = strtod(argv[i + 1], NULL);
@@ -45,6 +47,7 @@ static int parse_args(int argc, char **argv, options *o)
         else if (!strcmp(a, "--batch")) o->batch = (int)v;
         else if (!strcmp(a, "--threads")) o->threads = (int)v;
         else if (!strcmp(a, "--reps")) o->reps = (int)v;
+        else if (!strcmp(a, "--direct")) o->direct = (int)v;
         else {
             fprintf(stderr, "%s: unknown option %s\n", argv[0], a);
             bench_usage_error(argv[0], OPTIONS);
@@ -130,6 +133,7 @@ int main(int argc, char **argv)
     options o;
     if (parse_args(argc, argv, &o)) return 2;
     tg_set_num_threads(o.threads);
+    conv_direct_enable(o.direct != 0);
     layer layers[16];
     int n = layers_of(&o, layers);
     tg_rng rng = tg_rng_new(1, 0);
@@ -138,8 +142,8 @@ int main(int argc, char **argv)
     bench_peak_measure(o.threads, &peak);
     bench_cpu_model(cpu, sizeof cpu);
     printf("CPU: %s; FMA peak %.1f GFLOP/s on %d threads (%s)\n", cpu, peak.fma_gflops, o.threads, peak.isa);
-    printf("batch %d, %d px, width %.3g, %d threads; ms (GFLOP/s, %% of peak), median of %d\n\n", o.batch, o.size,
-           o.width, o.threads, o.reps);
+    printf("batch %d, %d px, width %.3g, %d threads, direct kernels %s; ms (GFLOP/s, %% of peak), median of %d\n\n",
+           o.batch, o.size, o.width, o.threads, o.direct ? "on" : "off", o.reps);
     printf("| layer | channels | output | forward | input grad | weight grad | GFLOP a pass |\n");
     printf("|---|---|---|---:|---:|---:|---:|\n");
     int rc = 0;

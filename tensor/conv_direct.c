@@ -1,5 +1,5 @@
 /* Direct convolution on vectors of output pixels (NCHW, AVX-512): the
- * forward and the stride-1 input gradient of one-group convolutions.
+ * forward and the input gradient of one-group convolutions.
  *
  * Narrow layers starve a GEMM: with 16-64 output channels BLIS's 32x12
  * register tile is a third empty or repacks its operands for a handful of
@@ -19,7 +19,8 @@
  *
  * The input gradient of a stride-1 convolution is the forward of g padded
  * by the kernel's reach less the padding, with the weight transposed and
- * turned by 180 degrees (pack_weight_flipped): the same loop.
+ * turned by 180 degrees (pack_weight_flipped): the same loop. Strided ones
+ * run the same loop once per stride phase (conv_direct_strided.c).
  *
  * Threads share out the (image, block of channel tiles) items; every
  * output element is one item's, summed over channels and taps in a fixed
@@ -32,8 +33,7 @@
 #include "tensor/error.h"
 #include "tensor/internal/storage.h"
 
-#define VECTORS 3  /* output vectors in a register tile */
-#define CHANNELS 8 /* output channels in a register tile */
+#define VECTORS 3 /* output vectors in a register tile */
 #define POSITIONS (LANES * VECTORS)
 
 static bool enabled = true;
@@ -58,84 +58,45 @@ bool conv_direct_applies(const conv_geom *g)
 
 bool conv_direct_applies_backward_input(const conv_geom *g)
 {
-    return conv_direct_applies(g) && g->sh == 1 && g->sw == 1 && g->dh * (g->kh - 1) >= g->ph &&
-           g->dw * (g->kw - 1) >= g->pw;
+    return conv_direct_applies(g) && g->sh * g->sw <= MAX_PHASES;
 }
 
 #if HAVE_KERNEL
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-void conv_direct_layout(const conv_geom *g, direct_layout *l)
-{
-    memset(l, 0, sizeof *l);
-    l->g = g;
-    l->taps = g->kh * g->kw;
-    int64_t hp = g->h + 2 * g->ph, wp = g->w + 2 * g->pw;
-    l->hq = (hp + g->sh - 1) / g->sh;
-    l->wq = (wp + g->sw - 1) / g->sw;
-    l->plane = g->sh * g->sw * l->hq * l->wq;
-    l->positions = g->oh * l->wq;
-    for (int64_t t = 0; t < l->taps; t++) {
-        int64_t di = t / g->kw * g->dh, dj = t % g->kw * g->dw;
-        l->koff[t] = (di % g->sh * g->sw + dj % g->sw) * l->hq * l->wq + di / g->sh * l->wq + dj / g->sw;
-    }
-}
-
-/* Padded element (yy, xx) lands in phase (yy % sh, xx % sw) at
- * (yy / sh, xx / sw), so a row of output positions reads each tap from
- * consecutive elements whatever the stride. */
-void conv_direct_pad_image(const direct_layout *l, const float *x, float *xp, int64_t slack)
-{
-    const conv_geom *g = l->g;
-    int64_t sh = g->sh, sw = g->sw, pq = l->hq * l->wq;
-    memset(xp, 0, (size_t)(g->c * l->plane + slack) * sizeof *xp);
-    for (int64_t c = 0; c < g->c; c++)
-        for (int64_t y = 0; y < g->h; y++) {
-            int64_t yy = y + g->ph;
-            const float *src = x + (c * g->h + y) * g->w;
-            float *row = xp + c * l->plane + yy % sh * sw * pq + yy / sh * l->wq;
-            if (sw == 1) {
-                memcpy(row + g->pw, src, (size_t)g->w * sizeof *src);
-                continue;
-            }
-            for (int64_t ph = 0; ph < sw; ph++) { /* phase column ph: x = xx - pw with xx % sw == ph */
-                int64_t x0 = ((ph - g->pw) % sw + sw) % sw;
-                float *dst = row + ph * pq + (x0 + g->pw) / sw;
-                for (int64_t i = x0; i < g->w; i += sw) *dst++ = src[i];
-            }
-        }
-}
-
-/* The forward's plan: the layout, and the register tiles over it. */
+/* The forward's plan: the layout and its job, and the blocks of output
+ * channels. */
 typedef struct {
     direct_layout l;
+    direct_job job;
     int64_t slack;  /* floats past the channels, for the reads of the last tile's junk */
-    int64_t tiles;  /* register tiles of POSITIONS over an image's positions */
-    int64_t blocks; /* of CHANNELS output channels */
+    int64_t blocks; /* of DIRECT_CHANNELS output channels */
 } direct_plan;
 
 static void plan_of(const conv_geom *g, direct_plan *p)
 {
     conv_direct_layout(g, &p->l);
-    p->slack = POSITIONS + p->l.wq + LANES;
-    p->tiles = (p->l.positions + POSITIONS - 1) / POSITIONS;
-    p->blocks = (g->o + CHANNELS - 1) / CHANNELS;
+    p->job = (direct_job){.cin = g->c, .plane = p->l.plane, .taps = p->l.taps, .koff = p->l.koff,
+                          .positions = p->l.positions, .pitch = p->l.wq, .rows = g->oh, .cols = g->ow,
+                          .cout = g->o, .out_plane = g->oh * g->ow, .out_row = g->ow};
+    p->slack = conv_direct_slack(&p->job);
+    p->blocks = (g->o + DIRECT_CHANNELS - 1) / DIRECT_CHANNELS;
 }
 
 /* Floats of one padded image with its slack. */
 static int64_t image_floats(const direct_plan *p) { return p->l.g->c * p->l.plane + p->slack; }
 
-/* w (O, C, kh, kw) as blocks of CHANNELS output channels, each (C, taps,
- * CHANNELS), zero past O. */
+/* w (O, C, kh, kw) as blocks of DIRECT_CHANNELS output channels, each (C,
+ * taps, DIRECT_CHANNELS), zero past O. */
 static void pack_weight(const direct_plan *p, const float *w, float *wp)
 {
     const conv_geom *g = p->l.g;
     int64_t cols = g->c * p->l.taps;
     for (int64_t b = 0; b < p->blocks; b++)
         for (int64_t k = 0; k < cols; k++)
-            for (int64_t j = 0; j < CHANNELS; j++) {
-                int64_t o = b * CHANNELS + j;
+            for (int64_t j = 0; j < DIRECT_CHANNELS; j++) {
+                int64_t o = b * DIRECT_CHANNELS + j;
                 *wp++ = o < g->o ? w[o * cols + k] : 0.0f;
             }
 }
@@ -150,37 +111,38 @@ static void pack_weight_flipped(const direct_plan *p, const float *w, float *wp)
     for (int64_t b = 0; b < p->blocks; b++)
         for (int64_t c = 0; c < t->c; c++)
             for (int64_t k = 0; k < taps; k++)
-                for (int64_t j = 0; j < CHANNELS; j++) {
-                    int64_t o = b * CHANNELS + j;
+                for (int64_t j = 0; j < DIRECT_CHANNELS; j++) {
+                    int64_t o = b * DIRECT_CHANNELS + j;
                     *wp++ = o < t->o ? w[c * rows + o * taps + taps - 1 - k] : 0.0f;
                 }
 }
 
 /* One register tile: POSITIONS positions from x (channel 0 of the padded
- * image at the tile's first position) by CHANNELS output channels, summed
- * over channels and taps in order, into buf (CHANNELS rows of POSITIONS). */
-KERNEL static void tile(const direct_plan *p, const float *x, const float *w, float *buf)
+ * image at the tile's first position) by DIRECT_CHANNELS output channels,
+ * summed over channels and taps in order, into buf (DIRECT_CHANNELS rows
+ * of POSITIONS). */
+KERNEL static void tile(const direct_job *jb, const float *x, const float *w, float *buf)
 {
-    __m512 acc[VECTORS][CHANNELS];
+    __m512 acc[VECTORS][DIRECT_CHANNELS];
 #pragma GCC unroll 8
     for (int v = 0; v < VECTORS; v++)
 #pragma GCC unroll 8
-        for (int j = 0; j < CHANNELS; j++) acc[v][j] = _mm512_setzero_ps();
-    for (int64_t c = 0; c < p->l.g->c; c++, x += p->l.plane)
-        for (int64_t t = 0; t < p->l.taps; t++, w += CHANNELS) {
-            const float *s = x + p->l.koff[t];
+        for (int j = 0; j < DIRECT_CHANNELS; j++) acc[v][j] = _mm512_setzero_ps();
+    for (int64_t c = 0; c < jb->cin; c++, x += jb->plane)
+        for (int64_t t = 0; t < jb->taps; t++, w += DIRECT_CHANNELS) {
+            const float *s = x + jb->koff[t];
             __m512 xv[VECTORS];
 #pragma GCC unroll 8
             for (int v = 0; v < VECTORS; v++) xv[v] = _mm512_loadu_ps(s + LANES * v);
 #pragma GCC unroll 8
-            for (int j = 0; j < CHANNELS; j++) {
+            for (int j = 0; j < DIRECT_CHANNELS; j++) {
                 __m512 wv = _mm512_set1_ps(w[j]);
 #pragma GCC unroll 8
                 for (int v = 0; v < VECTORS; v++) acc[v][j] = _mm512_fmadd_ps(xv[v], wv, acc[v][j]);
             }
         }
 #pragma GCC unroll 8
-    for (int j = 0; j < CHANNELS; j++)
+    for (int j = 0; j < DIRECT_CHANNELS; j++)
 #pragma GCC unroll 8
         for (int v = 0; v < VECTORS; v++) _mm512_storeu_ps(buf + j * POSITIONS + LANES * v, acc[v][j]);
 }
@@ -195,43 +157,49 @@ KERNEL static void copy_run(const float *src, float *dst, int64_t len, float b)
     }
 }
 
-/* The tile's valid positions (x < ow, y < oh) of channels [o0, o0 +
- * CHANNELS) of out's image, row run by row run, plus the bias. */
-static void store_tile(const direct_plan *p, int64_t q0, const float *buf, int64_t o0, const float *bias,
+/* The tile's valid positions (x < cols, y < rows) of channels [o0, o0 +
+ * DIRECT_CHANNELS) into out, row run by row run, plus the bias. */
+static void store_tile(const direct_job *jb, int64_t q0, const float *buf, int64_t o0, const float *bias,
                        float *out)
 {
-    const conv_geom *g = p->l.g;
-    int64_t end = min64(q0 + POSITIONS, p->l.positions);
-    for (int64_t q = q0; q < end; q += p->l.wq - q % p->l.wq) { /* to the next row */
-        int64_t y = q / p->l.wq, x = q % p->l.wq, len = min64(q - x + g->ow, end) - q;
-        for (int64_t j = 0; len > 0 && j < CHANNELS && o0 + j < g->o; j++)
-            copy_run(buf + j * POSITIONS + (q - q0), out + ((o0 + j) * g->oh + y) * g->ow + x, len,
+    int64_t end = min64(q0 + POSITIONS, jb->rows * jb->pitch);
+    for (int64_t q = q0; q < end; q += jb->pitch - q % jb->pitch) { /* to the next row */
+        int64_t y = q / jb->pitch, x = q % jb->pitch, len = min64(q - x + jb->cols, end) - q;
+        for (int64_t j = 0; len > 0 && j < DIRECT_CHANNELS && o0 + j < jb->cout; j++)
+            copy_run(buf + j * POSITIONS + (q - q0), out + (o0 + j) * jb->out_plane + y * jb->out_row + x, len,
                      bias ? bias[o0 + j] : 0.0f);
     }
 }
 
-/* Channel blocks [b0, b1) of image n. */
-static void run_item(const direct_plan *p, const float *xp, const float *wp, int64_t b0, int64_t b1,
-                     const float *bias, float *out)
+int64_t conv_direct_slack(const direct_job *jb) { return POSITIONS + jb->pitch + LANES; }
+
+void conv_direct_run_job(const direct_job *jb, const float *xp, const float *wp, int64_t b0, int64_t b1,
+                         const float *bias, float *out)
 {
-    const conv_geom *g = p->l.g;
-    float buf[CHANNELS * POSITIONS] __attribute__((aligned(64)));
-    int64_t wblock = g->c * p->l.taps * CHANNELS;
+    float buf[DIRECT_CHANNELS * POSITIONS] __attribute__((aligned(64)));
+    int64_t wblock = jb->cin * jb->taps * DIRECT_CHANNELS;
     for (int64_t b = b0; b < b1; b++)
-        for (int64_t t = 0; t < p->tiles; t++) {
-            tile(p, xp + t * POSITIONS, wp + b * wblock, buf);
-            store_tile(p, t * POSITIONS, buf, b * CHANNELS, bias, out);
+        for (int64_t q = 0; q < jb->positions; q += POSITIONS) {
+            tile(jb, xp + q, wp + b * wblock, buf);
+            store_tile(jb, q, buf, b * DIRECT_CHANNELS, bias, out);
         }
 }
 
-/* The convolution of plan p with its packed weight wp: each thread pads
- * the images of its items into its own buffer. */
+int64_t conv_direct_chunks(int64_t images, int64_t blocks)
+{
+    int threads = omp_get_max_threads();
+    int64_t chunks = (4 * threads + images - 1) / images; /* at least 4 items a thread */
+    return chunks < blocks ? chunks : blocks;
+}
+
+/* The convolution of plan p with its packed weight wp: threads share out
+ * (image, range of channel blocks) items, each padding the images of its
+ * items into its own buffer. */
 static int run(const direct_plan *p, const float *x, const float *wp, const float *bias, float *out)
 {
     const conv_geom *g = p->l.g;
     int threads = omp_get_max_threads();
-    int64_t chunks = (4 * threads + g->n - 1) / g->n; /* items per image: at least 4 items a thread */
-    if (chunks > p->blocks) chunks = p->blocks;
+    int64_t chunks = conv_direct_chunks(g->n, p->blocks);
     size_t bytes = (size_t)image_floats(p) * (size_t)threads * sizeof(float);
     float *pads = tg_memory_alloc(bytes);
     if (!pads) return TG_FAIL("conv2d: out of memory for %zu bytes of padded images", bytes);
@@ -243,9 +211,10 @@ static int run(const direct_plan *p, const float *x, const float *wp, const floa
 #pragma omp for schedule(static)
         for (int64_t it = 0; it < items; it++) {
             int64_t n = it / chunks, k = it % chunks;
-            if (n != padded) conv_direct_pad_image(&p->l, x + n * in_image, xp, p->slack);
+            if (n != padded) conv_direct_pad_image(&p->l, x + n * in_image, xp, p->slack, false);
             padded = n;
-            run_item(p, xp, wp, p->blocks * k / chunks, p->blocks * (k + 1) / chunks, bias, out + n * out_image);
+            conv_direct_run_job(&p->job, xp, wp, p->blocks * k / chunks, p->blocks * (k + 1) / chunks, bias,
+                                out + n * out_image);
         }
     }
     tg_memory_free(pads, bytes);
@@ -256,7 +225,7 @@ static int run(const direct_plan *p, const float *x, const float *wp, const floa
 static int run_packed(const direct_plan *p, void (*pack)(const direct_plan *, const float *, float *),
                       const float *x, const float *w, const float *bias, float *out)
 {
-    size_t bytes = (size_t)(p->blocks * p->l.g->c * p->l.taps * CHANNELS) * sizeof(float);
+    size_t bytes = (size_t)(p->blocks * p->l.g->c * p->l.taps * DIRECT_CHANNELS) * sizeof(float);
     float *wp = tg_memory_alloc(bytes);
     if (!wp) return TG_FAIL("conv2d: out of memory for %zu bytes of packed weight", bytes);
     pack(p, w, wp);
@@ -274,6 +243,8 @@ int conv_direct_forward(const conv_geom *g, const float *x, const float *w, cons
 
 int conv_direct_backward_input(const conv_geom *g, const float *grad, const float *w, float *dx)
 {
+    bool flipped_forward = g->sh == 1 && g->sw == 1 && g->dh * (g->kh - 1) >= g->ph && g->dw * (g->kw - 1) >= g->pw;
+    if (!flipped_forward) return conv_direct_backward_input_strided(g, grad, w, dx);
     conv_geom t = *g; /* g's input gradient as a forward convolution of grad */
     t.c = g->o, t.h = g->oh, t.w = g->ow;
     t.o = g->c, t.oh = g->h, t.ow = g->w;

@@ -141,7 +141,7 @@ static void run_chunk(const weight_plan *p, const float *grad, const float *x, i
     int64_t n0 = k * p->chunk, images = min64(p->chunk, g->n - n0);
     for (int64_t n = 0; n < images; n++) {
         pad_grad(p, grad + (n0 + n) * g->o * g->pixels, gp + n * p->gimage);
-        conv_direct_pad_image(&p->l, x + (n0 + n) * g->c * g->h * g->w, xp + n * p->ximage, p->slack);
+        conv_direct_pad_image(&p->l, x + (n0 + n) * g->c * g->h * g->w, xp + n * p->ximage, p->slack, true);
     }
     for (int64_t ot = 0; ot < p->out_tiles; ot++)
         for (int64_t ct = 0; ct < p->col_tiles; ct++) tile_chunk(p, gp, xp, images, ot, ct, partial);

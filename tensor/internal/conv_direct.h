@@ -1,7 +1,9 @@
 /* What the direct convolution kernels share (conv_direct.c: forward and
- * input gradient; conv_direct_weight.c: weight gradient): the layout of a
- * zero-padded image split by stride phase, and the offset of each kernel
- * tap in it. Internal to tensor/; not installed. */
+ * input gradient; conv_direct_strided.c: strided input gradient;
+ * conv_direct_weight.c: weight gradient): the layout of a zero-padded image
+ * split by stride phase and the offset of each kernel tap in it
+ * (conv_direct_pad.c), and the run of register tiles over it. Internal to
+ * tensor/; not installed. */
 #ifndef TG_CONV_DIRECT_H
 #define TG_CONV_DIRECT_H
 
@@ -15,8 +17,10 @@
 #define HAVE_KERNEL 0
 #endif
 
-#define LANES 16    /* floats in a vector */
-#define MAX_TAPS 64 /* larger kernels take the GEMM paths */
+#define LANES 16          /* floats in a vector */
+#define MAX_TAPS 64       /* larger kernels take the GEMM paths */
+#define DIRECT_CHANNELS 8 /* output channels in a register tile */
+#define MAX_PHASES 16     /* sh sw: larger strides' input gradients take the GEMM paths */
 
 /* An image padded for the direct kernels: channel by channel, each the
  * padded image's sh x sw stride phases of hq x wq. Output position
@@ -35,7 +39,40 @@ void conv_direct_layout(const conv_geom *g, direct_layout *l);
 
 /* Image x (C, H, W) of g into xp, which has room for c plane + slack
  * floats: the slack (zeros) is for the reads of junk positions past the
- * last row. */
-void conv_direct_pad_image(const direct_layout *l, const float *x, float *xp, int64_t slack);
+ * last row. The phases no tap reads are left as they were unless
+ * all_phases: a kernel that multiplies junk by zero (the weight gradient)
+ * needs them finite. */
+void conv_direct_pad_image(const direct_layout *l, const float *x, float *xp, int64_t slack, bool all_phases);
+
+/* A run of register tiles over one padded image (conv_direct.c): output
+ * position q (rows of pitch positions) sums, over cin channels a plane
+ * apart and taps, the element q + koff[t] of the channel times the packed
+ * weight. The weight is packed as blocks of DIRECT_CHANNELS output channels,
+ * each (cin, taps, DIRECT_CHANNELS), zero past cout. The valid positions,
+ * the first cols of each of the first rows rows, are stored: output channel
+ * o, row y, column x at out[o out_plane + y out_row + x]. */
+typedef struct {
+    int64_t cin, plane, taps;
+    const int64_t *koff;
+    int64_t positions, pitch; /* computed: a whole number of rows of pitch, or more */
+    int64_t rows, cols;       /* valid */
+    int64_t cout, out_plane, out_row;
+} direct_job;
+
+/* Zeros a padded image needs past its channels for a job's junk reads. */
+int64_t conv_direct_slack(const direct_job *jb);
+
+/* Output channel blocks [b0, b1) of job jb on padded image xp, weight wp
+ * packed as above, plus bias (or NULL). */
+void conv_direct_run_job(const direct_job *jb, const float *xp, const float *wp, int64_t b0, int64_t b1,
+                         const float *bias, float *out);
+
+/* Items per image when threads share out (image, range of channel blocks)
+ * items: enough for at least 4 items a thread, at most blocks. */
+int64_t conv_direct_chunks(int64_t images, int64_t blocks);
+
+/* The input gradient of a strided convolution, or of one padded past the
+ * kernel's reach (conv_direct_strided.c). */
+int conv_direct_backward_input_strided(const conv_geom *g, const float *grad, const float *w, float *dx);
 
 #endif

@@ -44,8 +44,8 @@ int conv_gemm_backward_input(const conv_geom *g, const float *grad, const float 
 
 /* The direct path (conv_direct.c, conv_direct_weight.c; AVX-512): whether
  * it takes the forward and the weight gradient (one group, kernels up to
- * 64 taps, a CPU with AVX-512) and the input gradient (the same, stride 1,
- * padding at most the kernel's reach). */
+ * 64 taps, a CPU with AVX-512) and the input gradient (the same, strides up
+ * to 16 phases). */
 bool conv_direct_applies(const conv_geom *g);
 bool conv_direct_applies_backward_input(const conv_geom *g);
 
