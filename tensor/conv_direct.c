@@ -33,8 +33,6 @@
 #include "tensor/error.h"
 #include "tensor/internal/storage.h"
 
-#define VECTORS 3 /* output vectors in a register tile */
-#define POSITIONS (LANES * VECTORS)
 
 static bool enabled = true;
 
@@ -71,7 +69,7 @@ typedef struct {
     direct_layout l;
     direct_job job;
     int64_t slack;  /* floats past the channels, for the reads of the last tile's junk */
-    int64_t blocks; /* of DIRECT_CHANNELS output channels */
+    int64_t blocks; /* of the tile's output channels */
 } direct_plan;
 
 static void plan_of(const conv_geom *g, direct_plan *p)
@@ -79,24 +77,25 @@ static void plan_of(const conv_geom *g, direct_plan *p)
     conv_direct_layout(g, &p->l);
     p->job = (direct_job){.cin = g->c, .plane = p->l.plane, .taps = p->l.taps, .koff = p->l.koff,
                           .positions = p->l.positions, .pitch = p->l.wq, .rows = g->oh, .cols = g->ow,
-                          .cout = g->o, .out_plane = g->oh * g->ow, .out_row = g->ow};
+                          .cout = g->o, .out_plane = g->oh * g->ow, .out_row = g->ow,
+                          .tile = conv_direct_tile_for(p->l.positions)};
     p->slack = conv_direct_slack(&p->job);
-    p->blocks = (g->o + DIRECT_CHANNELS - 1) / DIRECT_CHANNELS;
+    p->blocks = (g->o + p->job.tile.channels - 1) / p->job.tile.channels;
 }
 
 /* Floats of one padded image with its slack. */
 static int64_t image_floats(const direct_plan *p) { return p->l.g->c * p->l.plane + p->slack; }
 
-/* w (O, C, kh, kw) as blocks of DIRECT_CHANNELS output channels, each (C,
- * taps, DIRECT_CHANNELS), zero past O. */
+/* w (O, C, kh, kw) as blocks of the tile's output channels ch, each (C,
+ * taps, ch), zero past O. */
 static void pack_weight(const direct_plan *p, const float *w, float *wp)
 {
     const conv_geom *g = p->l.g;
-    int64_t cols = g->c * p->l.taps;
+    int64_t cols = g->c * p->l.taps, ch = p->job.tile.channels;
     for (int64_t b = 0; b < p->blocks; b++)
         for (int64_t k = 0; k < cols; k++)
-            for (int64_t j = 0; j < DIRECT_CHANNELS; j++) {
-                int64_t o = b * DIRECT_CHANNELS + j;
+            for (int64_t j = 0; j < ch; j++) {
+                int64_t o = b * ch + j;
                 *wp++ = o < g->o ? w[o * cols + k] : 0.0f;
             }
 }
@@ -107,45 +106,44 @@ static void pack_weight(const direct_plan *p, const float *w, float *wp)
 static void pack_weight_flipped(const direct_plan *p, const float *w, float *wp)
 {
     const conv_geom *t = p->l.g;
-    int64_t taps = p->l.taps, rows = t->o * taps; /* w is (t->c, t->o, kh, kw) */
+    int64_t taps = p->l.taps, rows = t->o * taps, ch = p->job.tile.channels; /* w is (t->c, t->o, kh, kw) */
     for (int64_t b = 0; b < p->blocks; b++)
         for (int64_t c = 0; c < t->c; c++)
             for (int64_t k = 0; k < taps; k++)
-                for (int64_t j = 0; j < DIRECT_CHANNELS; j++) {
-                    int64_t o = b * DIRECT_CHANNELS + j;
+                for (int64_t j = 0; j < ch; j++) {
+                    int64_t o = b * ch + j;
                     *wp++ = o < t->o ? w[c * rows + o * taps + taps - 1 - k] : 0.0f;
                 }
 }
 
-/* One register tile: POSITIONS positions from x (channel 0 of the padded
- * image at the tile's first position) by DIRECT_CHANNELS output channels,
- * summed over channels and taps in order, into buf (DIRECT_CHANNELS rows
- * of POSITIONS). */
-KERNEL static void tile(const direct_job *jb, const float *x, const float *w, float *buf)
-{
-    __m512 acc[VECTORS][DIRECT_CHANNELS];
-#pragma GCC unroll 8
-    for (int v = 0; v < VECTORS; v++)
-#pragma GCC unroll 8
-        for (int j = 0; j < DIRECT_CHANNELS; j++) acc[v][j] = _mm512_setzero_ps();
-    for (int64_t c = 0; c < jb->cin; c++, x += jb->plane)
-        for (int64_t t = 0; t < jb->taps; t++, w += DIRECT_CHANNELS) {
-            const float *s = x + jb->koff[t];
-            __m512 xv[VECTORS];
-#pragma GCC unroll 8
-            for (int v = 0; v < VECTORS; v++) xv[v] = _mm512_loadu_ps(s + LANES * v);
-#pragma GCC unroll 8
-            for (int j = 0; j < DIRECT_CHANNELS; j++) {
-                __m512 wv = _mm512_set1_ps(w[j]);
-#pragma GCC unroll 8
-                for (int v = 0; v < VECTORS; v++) acc[v][j] = _mm512_fmadd_ps(xv[v], wv, acc[v][j]);
-            }
-        }
-#pragma GCC unroll 8
-    for (int j = 0; j < DIRECT_CHANNELS; j++)
-#pragma GCC unroll 8
-        for (int v = 0; v < VECTORS; v++) _mm512_storeu_ps(buf + j * POSITIONS + LANES * v, acc[v][j]);
-}
+/* A register tile: 16 V positions from x (channel 0 of the padded image at
+ * the tile's first position) by CH output channels, summed over channels
+ * and taps in order, into buf (CH rows of 16 V). */
+#define DEFINE_TILE(V, CH)                                                                               \
+    KERNEL static void tile_##V##x##CH(const direct_job *jb, const float *x, const float *w, float *buf) \
+    {                                                                                                   \
+        __m512 acc[V][CH];                                                                              \
+        _Pragma("GCC unroll 8") for (int v = 0; v < V; v++)                                             \
+            _Pragma("GCC unroll 8") for (int j = 0; j < CH; j++) acc[v][j] = _mm512_setzero_ps();       \
+        for (int64_t c = 0; c < jb->cin; c++, x += jb->plane)                                           \
+            for (int64_t t = 0; t < jb->taps; t++, w += CH) {                                           \
+                const float *s = x + jb->koff[t];                                                       \
+                __m512 xv[V];                                                                           \
+                _Pragma("GCC unroll 8") for (int v = 0; v < V; v++) xv[v] = _mm512_loadu_ps(s + LANES * v); \
+                _Pragma("GCC unroll 8") for (int j = 0; j < CH; j++)                                    \
+                {                                                                                       \
+                    __m512 wv = _mm512_set1_ps(w[j]);                                                   \
+                    _Pragma("GCC unroll 8") for (int v = 0; v < V; v++) acc[v][j] =                     \
+                        _mm512_fmadd_ps(xv[v], wv, acc[v][j]);                                          \
+                }                                                                                       \
+            }                                                                                           \
+        _Pragma("GCC unroll 8") for (int j = 0; j < CH; j++)                                            \
+            _Pragma("GCC unroll 8") for (int v = 0; v < V; v++)                                         \
+                _mm512_storeu_ps(buf + (j * V + v) * LANES, acc[v][j]);                                 \
+    }
+
+DEFINE_TILE(3, 8)
+DEFINE_TILE(5, 4)
 
 /* len floats of src into dst, plus b: masked vectors. */
 KERNEL static void copy_run(const float *src, float *dst, int64_t len, float b)
@@ -158,30 +156,46 @@ KERNEL static void copy_run(const float *src, float *dst, int64_t len, float b)
 }
 
 /* The tile's valid positions (x < cols, y < rows) of channels [o0, o0 +
- * DIRECT_CHANNELS) into out, row run by row run, plus the bias. */
+ * channels) into out, row run by row run, plus the bias. */
 static void store_tile(const direct_job *jb, int64_t q0, const float *buf, int64_t o0, const float *bias,
                        float *out)
 {
-    int64_t end = min64(q0 + POSITIONS, jb->rows * jb->pitch);
+    int64_t size = jb->tile.vectors * LANES, end = min64(q0 + size, jb->rows * jb->pitch);
+    if (jb->cols == jb->pitch && jb->out_row == jb->pitch) { /* no junk columns: one run a channel */
+        for (int64_t j = 0; j < jb->tile.channels && o0 + j < jb->cout; j++)
+            copy_run(buf + j * size, out + (o0 + j) * jb->out_plane + q0, end - q0, bias ? bias[o0 + j] : 0.0f);
+        return;
+    }
     for (int64_t q = q0; q < end; q += jb->pitch - q % jb->pitch) { /* to the next row */
         int64_t y = q / jb->pitch, x = q % jb->pitch, len = min64(q - x + jb->cols, end) - q;
-        for (int64_t j = 0; len > 0 && j < DIRECT_CHANNELS && o0 + j < jb->cout; j++)
-            copy_run(buf + j * POSITIONS + (q - q0), out + (o0 + j) * jb->out_plane + y * jb->out_row + x, len,
+        for (int64_t j = 0; len > 0 && j < jb->tile.channels && o0 + j < jb->cout; j++)
+            copy_run(buf + j * size + (q - q0), out + (o0 + j) * jb->out_plane + y * jb->out_row + x, len,
                      bias ? bias[o0 + j] : 0.0f);
     }
 }
 
-int64_t conv_direct_slack(const direct_job *jb) { return POSITIONS + jb->pitch + LANES; }
+/* Of the tile shapes (3 x 8 and 5 x 4 vectors by channels: the same
+ * multiply-adds per load), the one that computes fewer junk positions
+ * over rows of pitch (8x8 images: 80 positions, one 5 x 4 tile against
+ * two 3 x 8). */
+direct_tile conv_direct_tile_for(int64_t positions)
+{
+    int64_t three = (positions + 47) / 48 * 48, five = (positions + 79) / 80 * 80;
+    return five < three ? (direct_tile){5, 4} : (direct_tile){3, 8};
+}
+
+int64_t conv_direct_slack(const direct_job *jb) { return jb->tile.vectors * LANES + jb->pitch + LANES; }
 
 void conv_direct_run_job(const direct_job *jb, const float *xp, const float *wp, int64_t b0, int64_t b1,
                          const float *bias, float *out)
 {
-    float buf[DIRECT_CHANNELS * POSITIONS] __attribute__((aligned(64)));
-    int64_t wblock = jb->cin * jb->taps * DIRECT_CHANNELS;
+    float buf[5 * LANES * 8] __attribute__((aligned(64)));
+    int64_t ch = jb->tile.channels, size = jb->tile.vectors * LANES, wblock = jb->cin * jb->taps * ch;
     for (int64_t b = b0; b < b1; b++)
-        for (int64_t q = 0; q < jb->positions; q += POSITIONS) {
-            tile(jb, xp + q, wp + b * wblock, buf);
-            store_tile(jb, q, buf, b * DIRECT_CHANNELS, bias, out);
+        for (int64_t q = 0; q < jb->positions; q += size) {
+            if (jb->tile.vectors == 5) tile_5x4(jb, xp + q, wp + b * wblock, buf);
+            else tile_3x8(jb, xp + q, wp + b * wblock, buf);
+            store_tile(jb, q, buf, b * ch, bias, out);
         }
 }
 
@@ -225,7 +239,7 @@ static int run(const direct_plan *p, const float *x, const float *wp, const floa
 static int run_packed(const direct_plan *p, void (*pack)(const direct_plan *, const float *, float *),
                       const float *x, const float *w, const float *bias, float *out)
 {
-    size_t bytes = (size_t)(p->blocks * p->l.g->c * p->l.taps * DIRECT_CHANNELS) * sizeof(float);
+    size_t bytes = (size_t)(p->blocks * p->l.g->c * p->l.taps * p->job.tile.channels) * sizeof(float);
     float *wp = tg_memory_alloc(bytes);
     if (!wp) return TG_FAIL("conv2d: out of memory for %zu bytes of packed weight", bytes);
     pack(p, w, wp);

@@ -38,6 +38,7 @@ typedef struct {
     const conv_geom *g;
     conv_geom gg;    /* g's gradient as an image to pad: O channels of oh x ow */
     direct_layout l; /* its padded layout */
+    direct_tile tile; /* every phase's: the same blocks of channels */
     int64_t slack, phases, blocks;
     int64_t prow, pplane; /* the phase buffer: (C, phases, rows, prow), pplane floats a channel */
     phase ph[MAX_PHASES];
@@ -86,7 +87,7 @@ static void plan_phase(strided_plan *p, int64_t ry, int64_t rx, phase *f)
     f->cols = rx < g->w ? (g->w - rx + g->sw - 1) / g->sw : 0;
     f->job = (direct_job){.cin = g->o, .plane = p->l.plane, .taps = f->taps, .koff = f->koff,
                           .positions = f->rows * p->l.wq, .pitch = p->l.wq, .rows = f->rows, .cols = f->cols,
-                          .cout = g->c, .out_plane = p->pplane, .out_row = p->prow};
+                          .cout = g->c, .out_plane = p->pplane, .out_row = p->prow, .tile = p->tile};
 }
 
 static void plan_of(const conv_geom *g, strided_plan *p)
@@ -99,7 +100,8 @@ static void plan_of(const conv_geom *g, strided_plan *p)
     p->gg.pw = grad_padding(g->w, g->ow, g->sw, g->pw, g->dw, g->kw);
     conv_direct_layout(&p->gg, &p->l);
     p->phases = g->sh * g->sw;
-    p->blocks = (g->c + DIRECT_CHANNELS - 1) / DIRECT_CHANNELS;
+    p->tile = conv_direct_tile_for((g->h + g->sh - 1) / g->sh * p->l.wq);
+    p->blocks = (g->c + p->tile.channels - 1) / p->tile.channels;
     p->prow = (g->w + g->sw - 1) / g->sw;
     p->pplane = p->phases * ((g->h + g->sh - 1) / g->sh) * p->prow;
     int64_t slack = 0;
@@ -113,21 +115,21 @@ static void plan_of(const conv_geom *g, strided_plan *p)
 /* Floats of phase k's packed weight. */
 static int64_t phase_weight(const strided_plan *p, int64_t k)
 {
-    return p->blocks * p->g->o * p->ph[k].taps * DIRECT_CHANNELS;
+    return p->blocks * p->g->o * p->ph[k].taps * p->tile.channels;
 }
 
-/* Phase k's weight: blocks of DIRECT_CHANNELS of dx's channels c, each
- * (O, the phase's taps, DIRECT_CHANNELS) of w[o][c][tap]. */
+/* Phase k's weight: blocks of the tile's channels ch of dx's channels c,
+ * each (O, the phase's taps, ch) of w[o][c][tap]. */
 static void pack_phase(const strided_plan *p, int64_t k, const float *w, float *wp)
 {
     const conv_geom *g = p->g;
     const phase *f = &p->ph[k];
-    int64_t taps = g->kh * g->kw;
+    int64_t taps = g->kh * g->kw, ch = p->tile.channels;
     for (int64_t b = 0; b < p->blocks; b++)
         for (int64_t o = 0; o < g->o; o++)
             for (int64_t t = 0; t < f->taps; t++)
-                for (int64_t j = 0; j < DIRECT_CHANNELS; j++) {
-                    int64_t c = b * DIRECT_CHANNELS + j;
+                for (int64_t j = 0; j < ch; j++) {
+                    int64_t c = b * ch + j;
                     *wp++ = c < g->c ? w[(o * g->c + c) * taps + f->tap[t]] : 0.0f;
                 }
 }
@@ -176,8 +178,8 @@ static void run_item(const strided_plan *p, const float *gp, const float *wp, in
         conv_direct_run_job(&f->job, gp, w, b0, b1, NULL, pb + k * (p->pplane / p->phases));
         w += phase_weight(p, k);
     }
-    int64_t c1 = b1 * DIRECT_CHANNELS < p->g->c ? b1 * DIRECT_CHANNELS : p->g->c;
-    weave(p, pb, b0 * DIRECT_CHANNELS, c1, dx);
+    int64_t ch = p->tile.channels, c1 = b1 * ch < p->g->c ? b1 * ch : p->g->c;
+    weave(p, pb, b0 * ch, c1, dx);
 }
 
 static int run(const strided_plan *p, const float *grad, const float *wp, float *dx)

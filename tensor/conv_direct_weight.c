@@ -67,10 +67,16 @@ static void plan_of(const conv_geom *g, weight_plan *p)
 static void pad_grad(const weight_plan *p, const float *g, float *gp)
 {
     const conv_geom *c = p->l.g;
-    memset(gp, 0, (size_t)p->gimage * sizeof *gp);
-    for (int64_t o = 0; o < c->o; o++)
-        for (int64_t y = 0; y < c->oh; y++)
-            memcpy(gp + o * p->gplane + y * p->l.wq, g + (o * c->oh + y) * c->ow, (size_t)c->ow * sizeof *g);
+    int64_t wq = p->l.wq, junk = wq - c->ow, valid = c->oh * wq;
+    for (int64_t o = 0; o < c->o; o++) {
+        float *dst = gp + o * p->gplane;
+        for (int64_t y = 0; y < c->oh; y++) {
+            memcpy(dst + y * wq, g + (o * c->oh + y) * c->ow, (size_t)c->ow * sizeof *g);
+            memset(dst + y * wq + c->ow, 0, (size_t)junk * sizeof *g);
+        }
+        memset(dst + valid, 0, (size_t)(p->gplane - valid) * sizeof *g);
+    }
+    memset(gp + c->o * p->gplane, 0, (size_t)(p->gimage - c->o * p->gplane) * sizeof *g);
 }
 
 /* Where column r = (c, t) of the weight reads its input, from a position's

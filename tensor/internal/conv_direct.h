@@ -19,7 +19,6 @@
 
 #define LANES 16          /* floats in a vector */
 #define MAX_TAPS 64       /* larger kernels take the GEMM paths */
-#define DIRECT_CHANNELS 8 /* output channels in a register tile */
 #define MAX_PHASES 16     /* sh sw: larger strides' input gradients take the GEMM paths */
 
 /* An image padded for the direct kernels: channel by channel, each the
@@ -47,17 +46,27 @@ void conv_direct_pad_image(const direct_layout *l, const float *x, float *xp, in
 /* A run of register tiles over one padded image (conv_direct.c): output
  * position q (rows of pitch positions) sums, over cin channels a plane
  * apart and taps, the element q + koff[t] of the channel times the packed
- * weight. The weight is packed as blocks of DIRECT_CHANNELS output channels,
- * each (cin, taps, DIRECT_CHANNELS), zero past cout. The valid positions,
- * the first cols of each of the first rows rows, are stored: output channel
- * o, row y, column x at out[o out_plane + y out_row + x]. */
+ * weight, register tile by register tile (16 tile.vectors positions by
+ * tile.channels output channels). The weight is packed as blocks of
+ * tile.channels output channels, each (cin, taps, tile.channels), zero
+ * past cout. The valid positions, the first cols of each of the first rows
+ * rows, are stored: output channel o, row y, column x at
+ * out[o out_plane + y out_row + x]. */
+typedef struct {
+    int64_t vectors, channels;
+} direct_tile;
+
 typedef struct {
     int64_t cin, plane, taps;
     const int64_t *koff;
     int64_t positions, pitch; /* computed: a whole number of rows of pitch, or more */
     int64_t rows, cols;       /* valid */
     int64_t cout, out_plane, out_row;
+    direct_tile tile;
 } direct_job;
+
+/* The register tile for a job of so many positions. */
+direct_tile conv_direct_tile_for(int64_t positions);
 
 /* Zeros a padded image needs past its channels for a job's junk reads. */
 int64_t conv_direct_slack(const direct_job *jb);

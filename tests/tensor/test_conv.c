@@ -182,6 +182,8 @@ static const conv_case cases[] = {
      OPTS(.stride = {2, 2}, .padding = {3, 3}), false},
     {"wide, many tile groups, stride 2, dilation 2", 4, 3, 41, 40, 5, 3, 3,
      OPTS(.stride = {2, 2}, .padding = {2, 2}, .dilation = {2, 2}), true},
+    /* 8x8 images: 80 positions, one 5 x 4 register tile of the direct path */
+    {"8x8 images, 5 x 4 tiles", 3, 5, 8, 8, 6, 3, 3, OPTS(.padding = {1, 1}), true},
     /* the direct weight gradient: images in 5 chunks of 8, one slot each */
     {"direct weight gradient, chunks in slots", 40, 16, 20, 20, 16, 3, 3, OPTS(.padding = {1, 1}), false},
 };
@@ -364,6 +366,7 @@ static const conv_case big_cases[] = {
     {"narrow images (gather table)", 16, 32, 4, 4, 32, 3, 3, OPTS(.padding = {1, 1}), true},
     {"implicit GEMM, 2 k chunks, tile groups", 4, 48, 20, 20, 20, 3, 3, OPTS(.padding = {1, 1}), true},
     {"direct weight gradient, chunks in slots", 40, 16, 20, 20, 16, 3, 3, OPTS(.padding = {1, 1}), false},
+    {"8x8 images, 5 x 4 tiles", 8, 16, 8, 8, 13, 3, 3, OPTS(.padding = {1, 1}), true},
     {"stride 2, 20 out (a partial tile of channels)", 6, 8, 31, 30, 20, 3, 3,
      OPTS(.padding = {1, 1}, .stride = {2, 2}), true},
 };
