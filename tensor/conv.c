@@ -550,7 +550,7 @@ static int run_backward_weight(const conv_geom *g, tg_tensor *grad, tg_tensor *x
 {
     const float *gd = data_of(grad), *xd = data_of(x);
     float *dwd = data_of(dw);
-    if (conv_direct_applies(g)) return conv_direct_backward_weight(g, gd, xd, dwd);
+    if (conv_direct_applies_backward_weight(g)) return conv_direct_backward_weight(g, gd, xd, dwd);
     if (conv_gemm_applies_backward_weight(g)) return conv_gemm_backward_weight(g, gd, xd, dwd);
     float *col, *blk;
     if (scratch_pair("conv2d_backward_weight", g, &col, &blk)) return -1;

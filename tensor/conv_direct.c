@@ -34,6 +34,11 @@
 #include "tensor/internal/storage.h"
 
 
+/* The direct kernels compute junk positions (the padding columns, the
+ * last tile's rows past the output); below this share of useful ones the
+ * GEMM paths are faster (4x4 images: 16 of 48). */
+#define MIN_USEFUL 0.75
+
 static bool enabled = true;
 
 void conv_direct_enable(bool on) { enabled = on; }
@@ -49,14 +54,45 @@ static bool cpu_has_kernel(void)
 #endif
 }
 
-bool conv_direct_applies(const conv_geom *g)
+/* Of the tile shapes (3 x 8 and 5 x 4 vectors by channels: the same
+ * multiply-adds per load), the one that computes fewer junk positions
+ * over rows of pitch (8x8 images: 80 positions, one 5 x 4 tile against
+ * two 3 x 8). */
+direct_tile conv_direct_tile_for(int64_t positions)
+{
+    int64_t three = (positions + 47) / 48 * 48, five = (positions + 79) / 80 * 80;
+    return five < three ? (direct_tile){5, 4} : (direct_tile){3, 8};
+}
+
+bool conv_direct_mostly_useful(int64_t rows, int64_t cols, int64_t pitch)
+{
+    int64_t positions = rows * pitch;
+    direct_tile t = conv_direct_tile_for(positions);
+    int64_t size = t.vectors * LANES, computed = (positions + size - 1) / size * size;
+    return (double)(rows * cols) >= MIN_USEFUL * (double)computed;
+}
+
+bool conv_direct_takes(const conv_geom *g)
 {
     return enabled && g->groups == 1 && g->kh * g->kw <= MAX_TAPS && cpu_has_kernel();
 }
 
+/* The forward's positions: rows of the padded (phase) width. */
+static int64_t forward_pitch(const conv_geom *g) { return (g->w + 2 * g->pw + g->sw - 1) / g->sw; }
+
+bool conv_direct_applies(const conv_geom *g)
+{
+    return conv_direct_takes(g) && conv_direct_mostly_useful(g->oh, g->ow, forward_pitch(g));
+}
+
+/* Stride 1: dx's rows, of w plus twice the padding of g; strided: about
+ * the forward's positions, phase by phase. */
 bool conv_direct_applies_backward_input(const conv_geom *g)
 {
-    return conv_direct_applies(g) && g->sh * g->sw <= MAX_PHASES;
+    if (!conv_direct_takes(g) || g->sh * g->sw > MAX_PHASES) return false;
+    if (g->sh > 1 || g->sw > 1) return conv_direct_mostly_useful(g->oh, g->ow, forward_pitch(g));
+    int64_t pad = g->dw * (g->kw - 1) - g->pw;
+    return conv_direct_mostly_useful(g->h, g->w, g->ow + 2 * (pad > 0 ? pad : 0));
 }
 
 #if HAVE_KERNEL
@@ -172,16 +208,6 @@ static void store_tile(const direct_job *jb, int64_t q0, const float *buf, int64
             copy_run(buf + j * size + (q - q0), out + (o0 + j) * jb->out_plane + y * jb->out_row + x, len,
                      bias ? bias[o0 + j] : 0.0f);
     }
-}
-
-/* Of the tile shapes (3 x 8 and 5 x 4 vectors by channels: the same
- * multiply-adds per load), the one that computes fewer junk positions
- * over rows of pitch (8x8 images: 80 positions, one 5 x 4 tile against
- * two 3 x 8). */
-direct_tile conv_direct_tile_for(int64_t positions)
-{
-    int64_t three = (positions + 47) / 48 * 48, five = (positions + 79) / 80 * 80;
-    return five < three ? (direct_tile){5, 4} : (direct_tile){3, 8};
 }
 
 int64_t conv_direct_slack(const direct_job *jb) { return jb->tile.vectors * LANES + jb->pitch + LANES; }

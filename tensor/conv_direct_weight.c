@@ -27,6 +27,10 @@
 #define COL_TILE 9                   /* weight columns (c, t) in a register tile */
 #define CHUNK_FLOATS (128 * 1024)    /* a chunk's padded images: about 512 KB */
 #define SLOTS 16                     /* partial sums at most */
+/* A tile sums its lanes once a chunk: with fewer vectors of positions a
+ * chunk than this, the sums cost more than the GEMM paths (ResNet-18's
+ * 8x8 layers at width 1: 5 vectors, 3.8x slower). */
+#define MIN_CHUNK_VECTORS 40
 
 #if HAVE_KERNEL
 
@@ -190,6 +194,14 @@ static int run(const weight_plan *p, const float *grad, const float *x, float *d
     return rc;
 }
 
+bool conv_direct_applies_backward_weight(const conv_geom *g)
+{
+    if (!conv_direct_takes(g)) return false;
+    weight_plan p;
+    plan_of(g, &p);
+    return p.chunk * p.gplane / LANES >= MIN_CHUNK_VECTORS && conv_direct_mostly_useful(g->oh, g->ow, p.l.wq);
+}
+
 int conv_direct_backward_weight(const conv_geom *g, const float *grad, const float *x, float *dw)
 {
     weight_plan p;
@@ -198,6 +210,12 @@ int conv_direct_backward_weight(const conv_geom *g, const float *grad, const flo
 }
 
 #else
+
+bool conv_direct_applies_backward_weight(const conv_geom *g)
+{
+    (void)g;
+    return false;
+}
 
 int conv_direct_backward_weight(const conv_geom *g, const float *grad, const float *x, float *dw)
 {

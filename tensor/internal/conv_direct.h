@@ -68,6 +68,12 @@ typedef struct {
 /* The register tile for a job of so many positions. */
 direct_tile conv_direct_tile_for(int64_t positions);
 
+/* Whether the direct kernels take g at all (one group, at most MAX_TAPS
+ * taps, a CPU with AVX-512, not turned off), and whether a job of rows of
+ * pitch positions, cols of them useful, computes mostly useful ones. */
+bool conv_direct_takes(const conv_geom *g);
+bool conv_direct_mostly_useful(int64_t rows, int64_t cols, int64_t pitch);
+
 /* Zeros a padded image needs past its channels for a job's junk reads. */
 int64_t conv_direct_slack(const direct_job *jb);
 

@@ -42,12 +42,13 @@ bool conv_gemm_applies_backward_input(const conv_geom *g);
 /* dx (N,C,H,W) from the output gradient; grad, w contiguous. 0 or -1. */
 int conv_gemm_backward_input(const conv_geom *g, const float *grad, const float *w, float *dx);
 
-/* The direct path (conv_direct.c, conv_direct_weight.c; AVX-512): whether
- * it takes the forward and the weight gradient (one group, kernels up to
- * 64 taps, a CPU with AVX-512) and the input gradient (the same, strides up
- * to 16 phases). */
+/* The direct path (conv_direct*.c; AVX-512): whether it takes the forward,
+ * the input gradient and the weight gradient (one group, kernels up to 64
+ * taps, a CPU with AVX-512, strides up to 16 phases, and images big enough
+ * that most positions it computes are useful). */
 bool conv_direct_applies(const conv_geom *g);
 bool conv_direct_applies_backward_input(const conv_geom *g);
+bool conv_direct_applies_backward_weight(const conv_geom *g);
 
 /* out (N,O,H',W') = conv(x, w) + bias (or NULL); x, w contiguous. 0 or -1. */
 int conv_direct_forward(const conv_geom *g, const float *x, const float *w, const float *bias, float *out);

@@ -182,6 +182,9 @@ static const conv_case cases[] = {
      OPTS(.stride = {2, 2}, .padding = {3, 3}), false},
     {"wide, many tile groups, stride 2, dilation 2", 4, 3, 41, 40, 5, 3, 3,
      OPTS(.stride = {2, 2}, .padding = {2, 2}, .dilation = {2, 2}), true},
+    /* padding past the kernel's reach: the direct input gradient takes it
+     * phase by phase (one phase) */
+    {"wide, padded past the kernel", 2, 3, 12, 40, 4, 3, 3, OPTS(.padding = {3, 2}), true},
     /* 8x8 images: 80 positions, one 5 x 4 register tile of the direct path */
     {"8x8 images, 5 x 4 tiles", 3, 5, 8, 8, 6, 3, 3, OPTS(.padding = {1, 1}), true},
     /* the direct weight gradient: images in 5 chunks of 8, one slot each */
