@@ -28,9 +28,11 @@
 #define CHUNK_FLOATS (128 * 1024)    /* a chunk's padded images: about 512 KB */
 #define SLOTS 16                     /* partial sums at most */
 /* A tile sums its lanes once a chunk: with fewer vectors of positions a
- * chunk than this, the sums cost more than the GEMM paths (ResNet-18's
- * 8x8 layers at width 1: 5 vectors, 3.8x slower). */
-#define MIN_CHUNK_VECTORS 40
+ * chunk than this, the sums cost more than the GEMM paths save (ResNet-18's
+ * 8x8 layers at width 1: 5 vectors, 3.8x slower; at width 0.25, 25
+ * vectors, 1.5x slower; its 16x16 stride-2 layer, 34 vectors: 1.6x
+ * faster). */
+#define MIN_CHUNK_VECTORS 32
 
 #if HAVE_KERNEL
 
