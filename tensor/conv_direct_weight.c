@@ -7,7 +7,8 @@
  * rows (pad_grad). A register tile is 3 output channels by 9 columns
  * (c, t) of the weight (one input channel's taps for a 3x3 kernel): per
  * vector of 16 positions, 3 loads of g, 9 of x and 27 fused multiply-adds
- * into 27 vector accumulators, summed across their lanes once per chunk.
+ * into 27 vector accumulators, summed across their lanes once per chunk
+ * (lane_sums).
  *
  * Images go in chunks of a fixed size (as many as about fit in L2 once
  * padded), chunks in a fixed number of slots (contiguous ranges); a slot's
@@ -27,6 +28,7 @@
 #define COL_TILE 9                   /* weight columns (c, t) in a register tile */
 #define CHUNK_FLOATS (128 * 1024)    /* a chunk's padded images: about 512 KB */
 #define SLOTS 16                     /* partial sums at most */
+_Static_assert(OUT_TILE * COL_TILE <= 32, "a tile's accumulators are summed 16 at a time, twice");
 /* A tile sums its lanes once a chunk: with fewer vectors of positions a
  * chunk than this, the sums cost more than the GEMM paths save (ResNet-18's
  * 8x8 layers at width 1: 5 vectors, 3.8x slower; at width 0.25, 25
@@ -124,6 +126,22 @@ KERNEL static void tile_image(const float *g, int64_t gplane, const float *x, co
         for (int k = 0; k < COL_TILE; k++) acc[i][k] = a[i][k];
 }
 
+/* The sums of the lanes of a[0..15]: lane m of the result is a[m]'s,
+ * added pairwise in a fixed order (4 stages of shuffles and adds, a third
+ * of 16 separate reductions). */
+KERNEL static __m512 lane_sums(const __m512 *a)
+{
+    __m512 b[8], c[4];
+    for (int i = 0; i < 8; i++) /* per 128-bit segment: (a0+a2, b0+b2, a1+a3, b1+b3) of a[2i], a[2i+1] */
+        b[i] = _mm512_add_ps(_mm512_unpacklo_ps(a[2 * i], a[2 * i + 1]), _mm512_unpackhi_ps(a[2 * i], a[2 * i + 1]));
+    for (int i = 0; i < 4; i++) /* per segment: the segment's sums of a[4i .. 4i+3] */
+        c[i] = _mm512_add_ps(_mm512_shuffle_ps(b[2 * i], b[2 * i + 1], 0x44),
+                             _mm512_shuffle_ps(b[2 * i], b[2 * i + 1], 0xee));
+    __m512 d0 = _mm512_add_ps(_mm512_shuffle_f32x4(c[0], c[1], 0x88), _mm512_shuffle_f32x4(c[0], c[1], 0xdd));
+    __m512 d1 = _mm512_add_ps(_mm512_shuffle_f32x4(c[2], c[3], 0x88), _mm512_shuffle_f32x4(c[2], c[3], 0xdd));
+    return _mm512_add_ps(_mm512_shuffle_f32x4(d0, d1, 0x88), _mm512_shuffle_f32x4(d0, d1, 0xdd));
+}
+
 /* One tile over a chunk's padded images, its lanes summed into the slot's
  * partial (O, cols). */
 KERNEL static void tile_chunk(const weight_plan *p, const float *gp, const float *xp, int64_t images, int64_t ot,
@@ -132,16 +150,18 @@ KERNEL static void tile_chunk(const weight_plan *p, const float *gp, const float
     const conv_geom *g = p->l.g;
     int64_t off[COL_TILE];
     for (int k = 0; k < COL_TILE; k++) off[k] = column_offset(p, ct * COL_TILE + k);
-    __m512 acc[OUT_TILE][COL_TILE];
-    for (int i = 0; i < OUT_TILE; i++)
-        for (int k = 0; k < COL_TILE; k++) acc[i][k] = _mm512_setzero_ps();
+    __m512 acc[2 * LANES]; /* [i COL_TILE + k]: OUT_TILE x COL_TILE used, the rest zero */
+    for (int m = 0; m < 2 * LANES; m++) acc[m] = _mm512_setzero_ps();
     for (int64_t n = 0; n < images; n++)
         tile_image(gp + n * p->gimage + ot * OUT_TILE * p->gplane, p->gplane, xp + n * p->ximage, off,
-                   p->gplane / LANES, acc);
+                   p->gplane / LANES, (__m512(*)[COL_TILE])acc);
+    float sums[2 * LANES];
+    _mm512_storeu_ps(sums, lane_sums(acc));
+    _mm512_storeu_ps(sums + LANES, lane_sums(acc + LANES));
     for (int i = 0; i < OUT_TILE; i++)
         for (int k = 0; k < COL_TILE; k++) {
             int64_t o = ot * OUT_TILE + i, r = ct * COL_TILE + k;
-            if (o < g->o && r < p->cols) partial[o * p->cols + r] += _mm512_reduce_add_ps(acc[i][k]);
+            if (o < g->o && r < p->cols) partial[o * p->cols + r] += sums[i * COL_TILE + k];
         }
 }
 
