@@ -4,17 +4,17 @@
  * Narrow layers starve a GEMM: with 16-64 output channels BLIS's 32x12
  * register tile is a third empty or repacks its operands for a handful of
  * multiply-adds each. Here the register tile is 48 output positions (3
- * vectors of 16) by 8 output channels: for each input channel and tap, 3
- * vector loads of the input, 8 broadcasts of the weight, 24 fused
- * multiply-adds, and nothing is packed but the weight (once a call) and a
+ * vectors of 16) by 8 output channels (or 80 by 4, conv_direct_tile_for):
+ * for each input channel and tap, 3 vector loads of the input, 8
+ * broadcasts of the weight, 24 fused multiply-adds, and nothing is packed but the weight (once a call) and a
  * zero-padded copy of one image at a time, which stays in cache while all
  * output channels are computed from it.
  *
  * Positions: an image's output is computed on the padded input's grid,
  * q = y wq + x for x < wq (wq the padded width, or that of one stride
- * phase: conv_direct_pad_image), so the input under tap (i, j) of position q is
- * element q + koff(i, j) of its channel: one offset per tap, every vector
- * a plain load. The columns x >= ow are junk, computed and not stored;
+ * phase: conv_direct_pad_image), so the input under tap (i, j) of
+ * position q is element q + koff(i, j) of its channel: one offset per
+ * tap, every vector a plain load. The columns x >= ow are junk, computed and not stored;
  * rows past oh are junk too, computed for the last tile only.
  *
  * The input gradient of a stride-1 convolution is the forward of g padded
@@ -33,7 +33,6 @@
 #include "tensor/error.h"
 #include "tensor/internal/storage.h"
 
-
 /* The direct kernels compute junk positions (the padding columns, the
  * last tile's rows past the output); below this share of useful ones the
  * GEMM paths are faster (4x4 images: 16 of 48). */
@@ -46,9 +45,7 @@ void conv_direct_enable(bool on) { enabled = on; }
 static bool cpu_has_kernel(void)
 {
 #if HAVE_KERNEL
-    static int has = -1;
-    if (has < 0) has = __builtin_cpu_supports("avx512f") ? 1 : 0;
-    return has;
+    return __builtin_cpu_supports("avx512f");
 #else
     return false;
 #endif
