@@ -190,8 +190,8 @@ KERNEL static void copy_run(const float *src, float *dst, int64_t len, float b)
 
 /* The tile's valid positions (x < cols, y < rows) of channels [o0, o0 +
  * channels) into out, row run by row run, plus the bias. */
-static void store_tile(const direct_job *jb, int64_t q0, const float *buf, int64_t o0, const float *bias,
-                       float *out)
+KERNEL static void store_tile(const direct_job *jb, int64_t q0, const float *buf, int64_t o0, const float *bias,
+                              float *out)
 {
     int64_t size = jb->tile.vectors * LANES, end = min64(q0 + size, jb->rows * jb->pitch);
     if (jb->cols == jb->pitch && jb->out_row == jb->pitch) { /* no junk columns: one run a channel */

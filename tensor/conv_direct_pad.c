@@ -42,26 +42,22 @@ KERNEL static void gather_even(const float *src, int64_t n, float *dst)
     for (; i < n; i++) dst[i] = src[2 * i];
 }
 
-#endif
-
 /* n elements of src, step apart, into dst. */
-static void copy_strided(const float *src, int64_t step, int64_t n, float *dst)
+KERNEL static void copy_strided(const float *src, int64_t step, int64_t n, float *dst)
 {
     if (step == 1) {
         memcpy(dst, src, (size_t)n * sizeof *dst);
         return;
     }
-#if HAVE_KERNEL
     if (step == 2) {
         gather_even(src, n, dst);
         return;
     }
-#endif
     for (int64_t i = 0; i < n; i++) dst[i] = src[i * step];
 }
 
 /* Phase (py, px) of channel xc (H, W) into dst (hq x wq). */
-static void pad_phase(const direct_layout *l, const float *xc, int64_t py, int64_t px, float *dst)
+KERNEL static void pad_phase(const direct_layout *l, const float *xc, int64_t py, int64_t px, float *dst)
 {
     const conv_geom *g = l->g;
     /* phase column k holds input column px + sw k - pw: real for k in [k0, k1) */
@@ -90,7 +86,7 @@ static bool phase_read(const conv_geom *g, int64_t py, int64_t px)
     return row && col;
 }
 
-void conv_direct_pad_image(const direct_layout *l, const float *x, float *xp, int64_t slack, bool all_phases)
+KERNEL void conv_direct_pad_image(const direct_layout *l, const float *x, float *xp, int64_t slack, bool all_phases)
 {
     const conv_geom *g = l->g;
     int64_t pq = l->hq * l->wq;
@@ -102,3 +98,5 @@ void conv_direct_pad_image(const direct_layout *l, const float *x, float *xp, in
         }
     memset(xp + g->c * l->plane, 0, (size_t)slack * sizeof *xp);
 }
+
+#endif

@@ -152,7 +152,7 @@ KERNEL static void weave_pair(const float *a, const float *b, int64_t n, float *
 }
 
 /* Channels [c0, c1) of the phase buffer woven into dx's image. */
-static void weave(const strided_plan *p, const float *pb, int64_t c0, int64_t c1, float *dx)
+KERNEL static void weave(const strided_plan *p, const float *pb, int64_t c0, int64_t c1, float *dx)
 {
     const conv_geom *g = p->g;
     int64_t prows = p->pplane / p->phases;

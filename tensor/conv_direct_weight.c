@@ -4,11 +4,11 @@
  * dw[o][c][t] = sum over images and positions q of g[o][q] x[c][q + koff t],
  * with x padded and split by stride phase (conv_direct_pad_image) and g
  * laid on the same grid of positions with zeros in its junk columns and
- * rows (pad_grad). A register tile is 3 output channels by 9 columns
- * (c, t) of the weight (one input channel's taps for a 3x3 kernel): per
- * vector of 16 positions, 3 loads of g, 9 of x and 27 fused multiply-adds
- * into 27 vector accumulators, summed across their lanes once per chunk
- * (lane_sums).
+ * rows (pad_grad). A register tile is 4 output channels by 6 columns
+ * (c, t) of the weight: per vector of 16 positions, 4 loads of g, 6 of x
+ * and 24 fused multiply-adds into 24 vector accumulators, summed across
+ * their lanes once per chunk (lane_sums). (3 by 9, one channel's taps of
+ * a 3x3 kernel, computed 18 channels for 16 on the preset's first layer.)
  *
  * Images go in chunks of a fixed size (as many as about fit in L2 once
  * padded), chunks in a fixed number of slots (contiguous ranges); a slot's
@@ -24,8 +24,8 @@
 #include "tensor/error.h"
 #include "tensor/internal/storage.h"
 
-#define OUT_TILE 3                   /* output channels in a register tile */
-#define COL_TILE 9                   /* weight columns (c, t) in a register tile */
+#define OUT_TILE 4                   /* output channels in a register tile (16-128 here: no waste) */
+#define COL_TILE 6                   /* weight columns (c, t) in a register tile */
 #define CHUNK_FLOATS (128 * 1024)    /* a chunk's padded images: about 512 KB */
 #define SLOTS 16                     /* partial sums at most */
 _Static_assert(OUT_TILE * COL_TILE <= 32, "a tile's accumulators are summed 16 at a time, twice");
