@@ -1,6 +1,7 @@
-/* Each convolution of the pretraining preset's backbone timed alone: the
- * forward, the input gradient and the weight gradient of every distinct
- * layer shape (ResNet-18 at a width, small stem, square images), with
+/* Each convolution of a ResNet backbone timed alone (by default the
+ * pretraining preset's: ResNet-18 at width 0.25 with the small stem; also
+ * ResNet-50 and the standard stem): the forward, the input gradient and
+ * the weight gradient of every distinct layer shape, square images, with
  * their milliseconds, GFLOP/s (2 x weight x output pixels x images per
  * pass) and share of the machine's FMA peak at the same thread count
  * (measured first, peak.c), the median of --reps calls after one warm-up
@@ -8,7 +9,8 @@
  * autograd is timed. --direct 0 turns the direct kernels off
  * (conv_direct_enable), to compare them with the GEMM paths.
  *
- * usage: bench_conv [--width 0.25] [--size 64] [--batch 256] [--threads 2] [--reps 5] [--direct 1] */
+ * usage: bench_conv [--depth 18|50] [--stem small|standard] [--width 0.25] [--size 64] [--batch 256]
+ *                   [--threads 2] [--reps 5] [--direct 1] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,36 +22,44 @@
 #include "timing.h"
 #include "usage.h"
 
-#define OPTIONS "[--width 0.25] [--size 64] [--batch 256] [--threads 2] [--reps 5] [--direct 1]"
+#define OPTIONS \
+    "[--depth 18|50] [--stem small|standard] [--width 0.25] [--size 64] [--batch 256] [--threads 2] [--reps 5]\n" \
+    "       [--direct 1]"
 #define ABOUT                                                                                            \
-    "Each convolution of ResNet-18's small-stem backbone at a width timed alone (forward, input gradient,\n" \
-    "weight gradient): median ms, GFLOP/s and % of the measured FMA peak per distinct layer shape."
+    "Each convolution of a ResNet backbone (default: the pretraining preset's, ResNet-18 with the small stem\n" \
+    "at width 0.25) timed alone (forward, input gradient, weight gradient): median ms, GFLOP/s and % of the\n" \
+    "measured FMA peak per distinct layer shape."
 #define MAX_REPS 64
+#define MAX_LAYERS 32
 
 typedef struct {
-    int size, batch, threads, reps, direct;
+    int depth, size, batch, threads, reps, direct;
+    bool small_stem;
     double width;
 } options;
 
 typedef struct {
-    const char *name;
+    char name[32];
     int64_t c, o, k, stride, side; /* side: the input's */
 } layer;
 
 static int parse_args(int argc, char **argv, options *o)
 {
-    *o = (options){64, 256, 2, 5, 1, 0.25};
+    *o = (options){18, 64, 256, 2, 5, 1, true, 0.25};
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *a = argv[i];
         double v = strtod(argv[i + 1], NULL);
-        if (!strcmp(a, "--width")) o->width = v;
+        if (!strcmp(a, "--depth") && (v == 18 || v == 50)) o->depth = (int)v;
+        else if (!strcmp(a, "--stem") && !strcmp(argv[i + 1], "small")) o->small_stem = true;
+        else if (!strcmp(a, "--stem") && !strcmp(argv[i + 1], "standard")) o->small_stem = false;
+        else if (!strcmp(a, "--width")) o->width = v;
         else if (!strcmp(a, "--size")) o->size = (int)v;
         else if (!strcmp(a, "--batch")) o->batch = (int)v;
         else if (!strcmp(a, "--threads")) o->threads = (int)v;
         else if (!strcmp(a, "--reps")) o->reps = (int)v;
         else if (!strcmp(a, "--direct")) o->direct = (int)v;
         else {
-            fprintf(stderr, "%s: unknown option %s\n", argv[0], a);
+            fprintf(stderr, "%s: unknown option or value %s %s\n", argv[0], a, argv[i + 1]);
             bench_usage_error(argv[0], OPTIONS);
             return -1;
         }
@@ -61,20 +71,56 @@ static int parse_args(int argc, char **argv, options *o)
     return 0;
 }
 
-/* The distinct convolutions of the backbone: the stem, then per stage its
- * 3x3 (the first of stages 2-4 with stride 2, and their 1x1 downsample). */
+static int add_layer(layer *out, int n, int64_t c, int64_t o, int64_t k, int64_t stride, int64_t side,
+                     const char *fmt, int stage)
+{
+    if (n == MAX_LAYERS) return n;
+    out[n] = (layer){.c = c, .o = o, .k = k, .stride = stride, .side = side};
+    snprintf(out[n].name, sizeof out[n].name, fmt, stage);
+    return n + 1;
+}
+
+/* Stage s (0-3) of ResNet-18 from in channels at side: its 3x3s (the
+ * first with stride 2 after stage 0) and its 1x1 downsample. */
+static int basic_stage(layer *out, int n, int s, int64_t in, int64_t planes, int64_t side)
+{
+    if (s == 0) return add_layer(out, n, planes, planes, 3, 1, side, "layer%d 3x3", s + 1);
+    n = add_layer(out, n, in, planes, 3, 2, side, "layer%d 3x3 s2", s + 1);
+    n = add_layer(out, n, planes, planes, 3, 1, side / 2, "layer%d 3x3", s + 1);
+    return add_layer(out, n, in, planes, 1, 2, side, "layer%d 1x1 s2", s + 1);
+}
+
+/* Stage s of ResNet-50 (bottlenecks of planes, 4 planes out; the stride on
+ * the first 3x3, as torchvision's): its distinct 1x1s and 3x3s. */
+static int bottleneck_stage(layer *out, int n, int s, int64_t in, int64_t planes, int64_t side)
+{
+    int64_t stride = s ? 2 : 1, after = side / stride;
+    n = add_layer(out, n, in, planes, 1, 1, side, "layer%d 1x1 in", s + 1);
+    n = add_layer(out, n, planes, planes, 3, stride, side, stride > 1 ? "layer%d 3x3 s2" : "layer%d 3x3", s + 1);
+    if (stride > 1) n = add_layer(out, n, planes, planes, 3, 1, after, "layer%d 3x3", s + 1);
+    n = add_layer(out, n, planes, 4 * planes, 1, 1, after, "layer%d 1x1 out", s + 1);
+    n = add_layer(out, n, 4 * planes, planes, 1, 1, after, "layer%d 1x1 reduce", s + 1);
+    return add_layer(out, n, in, 4 * planes, 1, stride, side, stride > 1 ? "layer%d 1x1 ds s2" : "layer%d 1x1 ds",
+                     s + 1);
+}
+
+/* The distinct convolutions of the backbone: the stem (small: 3x3 stride
+ * 1; standard: 7x7 stride 2, then a stride-2 max pool), then each stage's. */
 static int layers_of(const options *o, layer *out)
 {
     int64_t w = (int64_t)(64 * o->width + 0.5), side = o->size, n = 0;
-    out[n++] = (layer){"stem 3x3", 3, w, 3, 1, side};
-    out[n++] = (layer){"layer1 3x3", w, w, 3, 1, side};
-    static const char *names[3][3] = {{"layer2 3x3 s2", "layer2 3x3", "layer2 1x1 s2"},
-                                      {"layer3 3x3 s2", "layer3 3x3", "layer3 1x1 s2"},
-                                      {"layer4 3x3 s2", "layer4 3x3", "layer4 1x1 s2"}};
-    for (int s = 0; s < 3; s++, w *= 2, side /= 2) {
-        out[n++] = (layer){names[s][0], w, 2 * w, 3, 2, side};
-        out[n++] = (layer){names[s][1], 2 * w, 2 * w, 3, 1, side / 2};
-        out[n++] = (layer){names[s][2], w, 2 * w, 1, 2, side};
+    if (o->small_stem) n = add_layer(out, (int)n, 3, w, 3, 1, side, "stem 3x3", 0);
+    else {
+        n = add_layer(out, (int)n, 3, w, 7, 2, side, "stem 7x7 s2", 0);
+        side /= 4;
+    }
+    int64_t in = w;
+    for (int s = 0; s < 4; s++) {
+        int64_t planes = w << s;
+        if (o->depth == 50) n = bottleneck_stage(out, (int)n, s, in, planes, side);
+        else n = basic_stage(out, (int)n, s, in, planes, side);
+        in = o->depth == 50 ? 4 * planes : planes;
+        if (s > 0) side /= 2; /* stages 2-4 halve the side */
     }
     return (int)n;
 }
@@ -134,7 +180,7 @@ int main(int argc, char **argv)
     if (parse_args(argc, argv, &o)) return 2;
     tg_set_num_threads(o.threads);
     conv_direct_enable(o.direct != 0);
-    layer layers[16];
+    layer layers[MAX_LAYERS];
     int n = layers_of(&o, layers);
     tg_rng rng = tg_rng_new(1, 0);
     bench_peak peak;
