@@ -24,7 +24,9 @@
  * Built with -DTG_BENCH_PROF as prof_contrastive (bench/meson.build), it
  * also prints where each method's step goes: the step profiler's rows
  * (prof_wrap.c), one breakdown per method over its timed steps, side by
- * side with their difference.
+ * side with their difference, then each method's roofline: its kernels'
+ * GFLOP/s and GB/s, by convolution layer and pass and by row, against the
+ * peak measured first (bounds and shares of it read "-" with --peak 0).
  *
  * usage: bench_contrastive [--depth 18] [--width 0.25] [--size 64]
  *                          [--batch 64] [--queue 4096] [--groups 8]
@@ -49,7 +51,10 @@
     "ratio the arithmetic alone predicts; each method's GFLOP/s against the machine's FMA peak, measured\n" \
     "first (1 thread and --threads; with a streaming copy's GB/s; --peak 0 skips it), and the CPU model.\n" \
     "--method moco or densecl times one method alone. Built as prof_contrastive, it also prints where each\n" \
-    "step goes."
+    "step goes and each method's roofline: its kernels' GFLOP/s and GB/s against the measured peak."
+
+static const char *const method_titles[2] = {"MoCo-v2", "DenseCL"}; /* by tg_contrastive_method */
+static const char *const method_keys[2] = {"moco", "densecl"};      /* --method and RESULT's keys */
 
 #ifdef TG_BENCH_PROF /* prof_contrastive: the same program with the step profiler */
 #include "bench/prof_wrap.h"
@@ -68,23 +73,31 @@ static void prof_end(int method)
     prof_breakdown_add(&breakdown[method]);
 }
 
-/* The breakdowns side by side; they need both methods' steps. */
-static void prof_report(int steps, bool both)
+/* The breakdowns side by side, which needs both methods' steps, then each
+ * method's roofline against peak (NULL: not measured). */
+static void prof_report(int steps, const bool runs[2], const bench_peak *peak)
 {
-    if (!both) {
+    if (runs[0] && runs[1]) {
+        printf("\nwhere a step goes, ms per step (mean of the %d timed steps; bench/prof_wrap.c):\n\n", steps);
+        prof_print_pair(stdout, &breakdown[0], &breakdown[1], method_titles[0], method_titles[1]);
+    } else {
         printf("\nthe step profiler sets the two methods side by side: run it with --method both\n");
-        return;
     }
-    printf("\nwhere a step goes, ms per step (mean of the %d timed steps; bench/prof_wrap.c):\n\n", steps);
-    prof_print_pair(stdout, &breakdown[0], &breakdown[1], "MoCo-v2", "DenseCL");
+    for (int m = 0; m < 2; m++)
+        if (runs[m]) {
+            printf("\nthe %s step's kernels against the machine, per step (mean of the %d timed steps):\n\n",
+                   method_titles[m], steps);
+            prof_print_roofline(stdout, &breakdown[m], peak);
+        }
 }
 #else
 static void prof_begin(void) {}
 static void prof_end(int method) { (void)method; }
-static void prof_report(int steps, bool both)
+static void prof_report(int steps, const bool runs[2], const bench_peak *peak)
 {
     (void)steps;
-    (void)both;
+    (void)runs;
+    (void)peak;
 }
 #endif
 
@@ -94,9 +107,6 @@ typedef struct {
     bool runs[2]; /* which methods to time, by tg_contrastive_method */
     bool peak;    /* measure the machine's peak first */
 } options;
-
-static const char *const method_titles[2] = {"MoCo-v2", "DenseCL"}; /* by tg_contrastive_method */
-static const char *const method_keys[2] = {"moco", "densecl"};      /* --method and RESULT's keys */
 
 /* --method's value into runs; -1 if it is none of both, moco, densecl. */
 static int parse_method(const char *name, bool runs[2])
@@ -253,9 +263,7 @@ static void measure_machine(const options *o, bench_peak *peak)
     printf("CPU: %s\n", cpu);
     if (!o->peak) return;
     if (bench_peak_measure(o->threads, peak)) fprintf(stderr, "bench_contrastive: no room for the copy's arrays\n");
-    printf("measured peak: FMA loop (%s) %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %d threads; "
-           "streaming copy %.1f GB/s (read + written) on %d threads\n",
-           peak->isa, peak->fma_gflops_1t, peak->fma_gflops, peak->threads, peak->copy_gbs, peak->threads);
+    bench_peak_print(stdout, peak);
 }
 
 /* What the timed steps came to, by method. */
@@ -347,7 +355,7 @@ int main(int argc, char **argv)
     } else {
         summary s = summarise(r, &o);
         print_summary(&s, &o, &peak);
-        prof_report(o.steps, o.runs[TG_MOCOV2] && o.runs[TG_DENSECL]);
+        prof_report(o.steps, o.runs, o.peak ? &peak : NULL);
         print_result(&s, &o, &peak);
     }
     runner_free(&r[0]);

@@ -19,7 +19,12 @@
  *
  * --perf-ctl: the control fifo of `perf record -D -1 --control fifo:FIFO`;
  * the benchmark writes "enable" to it after the warm-up and "disable" after
- * the timed steps, so the profile holds the timed steps only. */
+ * the timed steps, so the profile holds the timed steps only.
+ *
+ * Built with -DTG_BENCH_PROF as prof_resnet (bench/meson.build), it also
+ * prints where the step goes (the step profiler, prof_wrap.c) and its
+ * kernels' roofline against the machine's peak, which it measures first
+ * (peak.c) unless --peak 0. */
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "peak.h"
 #include "tensorgrad.h"
 #include "timing.h"
 #include "train_step.h"
@@ -35,17 +41,49 @@
 
 #ifdef TG_BENCH_PROF /* prof_resnet: the same program with the step profiler */
 #include "bench/prof_wrap.h"
+
+#define PROF_OPTIONS " [--peak 1|0]"
+#define PROF_ABOUT                                                                                              \
+    "\nBuilt as prof_resnet, it also prints where the step goes and its kernels' GFLOP/s and GB/s against\n" \
+    "the machine's FMA peak and copy bandwidth, measured first (--peak 0 skips it)."
+static const bool profiled = true;
+
+/* With wanted, the machine's peak on threads threads into *peak, printed;
+ * else NULL. */
+static const bench_peak *measure_peak(bool wanted, int threads, bench_peak *peak)
+{
+    if (!wanted) return NULL;
+    if (bench_peak_measure(threads, peak)) fprintf(stderr, "prof_resnet: no room for the copy's arrays\n");
+    bench_peak_print(stdout, peak);
+    return peak;
+}
 #else
+#define PROF_OPTIONS ""
+#define PROF_ABOUT ""
+static const bool profiled = false;
+
 static void prof_reset(void) {}
 static void prof_step_begin(void) {}
 static void prof_step_end(void) {}
-static void prof_print(FILE *f) { (void)f; }
+static void prof_print(FILE *f, const bench_peak *peak)
+{
+    (void)f;
+    (void)peak;
+}
+static const bench_peak *measure_peak(bool wanted, int threads, bench_peak *peak)
+{
+    (void)wanted;
+    (void)threads;
+    (void)peak;
+    return NULL;
+}
 #endif
 
 typedef struct {
     int batch, size, threads, steps, warmup, classes;
     unsigned long long seed;
     bool quiet;
+    bool peak;            /* prof_resnet: measure the machine's peak first */
     const char *perf_ctl; /* perf record --control fifo: enabled for the timed steps */
 } options;
 
@@ -103,16 +141,17 @@ static double mb(size_t bytes) { return (double)bytes / (1024.0 * 1024.0); }
 
 #define OPTIONS \
     "[--batch 32] [--size 64] [--threads 2] [--steps 10] [--warmup 3] [--classes 1000] [--seed 1] [--quiet]\n" \
-    "       [--perf-ctl FIFO]"
+    "       [--perf-ctl FIFO]" PROF_OPTIONS
 #define ABOUT \
     "One ResNet-18 training step (forward, cross-entropy, backward, SGD) on a random batch, timed, and the\n" \
     "memory each timed step adds; the last line is a RESULT line. --perf-ctl: the control fifo of\n" \
     "`perf record -D -1 --control fifo:FIFO`, enabled for the timed steps only. bench/run_resnet.sh\n" \
-    "compares it with PyTorch."
+    "compares it with PyTorch." PROF_ABOUT
 
 static int parse_args(int argc, char **argv, options *o)
 {
-    *o = (options){.batch = 32, .size = 64, .threads = 2, .steps = 10, .warmup = 3, .classes = 1000, .seed = 1};
+    *o = (options){.batch = 32, .size = 64, .threads = 2, .steps = 10, .warmup = 3, .classes = 1000, .seed = 1,
+                   .peak = true};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--quiet")) {
@@ -132,6 +171,7 @@ static int parse_args(int argc, char **argv, options *o)
         else if (!strcmp(a, "--warmup")) o->warmup = (int)v;
         else if (!strcmp(a, "--classes")) o->classes = (int)v;
         else if (!strcmp(a, "--seed")) o->seed = (unsigned long long)v;
+        else if (profiled && !strcmp(a, "--peak")) o->peak = v != 0;
         else goto usage;
         i++;
     }
@@ -178,6 +218,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_resnet: %s\n", tg_last_error());
         return 1;
     }
+    bench_peak peak = {0};
+    const bench_peak *measured = measure_peak(o.peak, o.threads, &peak);
     size_t rss_start = rss_now();
     bench_trainer t;
     int setup = bench_trainer_init(&t, o.batch, o.size, o.classes, o.seed);
@@ -226,7 +268,7 @@ int main(int argc, char **argv)
            mb(end.peak_in_use), mb(tg_base));
     printf("peak RSS %.1f MB (%.1f MB at start)\n", mb(rss_peak()), mb(rss_start));
     print_growth(&o, rec, minflt_start);
-    prof_print(stdout);
+    prof_print(stdout, measured);
     const step_record *first = &rec[0], *last = &rec[o.steps - 1];
     uint64_t fresh = 0;
     for (int i = 1; i < o.steps; i++) fresh += rec[i].fresh_blocks;

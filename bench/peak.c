@@ -175,6 +175,14 @@ int bench_peak_measure(int threads, bench_peak *peak)
     return -1;
 }
 
+void bench_peak_print(FILE *f, const bench_peak *peak)
+{
+    fprintf(f,
+            "measured peak: FMA loop (%s) %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %d threads; "
+            "streaming copy %.1f GB/s (read + written) on %d threads\n",
+            peak->isa, peak->fma_gflops_1t, peak->fma_gflops, peak->threads, peak->copy_gbs, peak->threads);
+}
+
 /* When line is "KEY<tabs or spaces>: VALUE\n": VALUE into out (size bytes). */
 static bool take_field(const char *line, const char *key, char *out, size_t size)
 {

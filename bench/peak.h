@@ -6,6 +6,7 @@
 #define BENCH_PEAK_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 typedef struct {
     const char *isa;      /* the FMA loop's instructions: "avx512f", "avx2+fma" or "scalar" (mul and add) */
@@ -20,6 +21,9 @@ typedef struct {
  * -1 when the copy's arrays cannot be had (the FMA rates are still set,
  * copy_gbs 0). */
 int bench_peak_measure(int threads, bench_peak *peak);
+
+/* One line on f: "measured peak: " and the rates of *peak. */
+void bench_peak_print(FILE *f, const bench_peak *peak);
 
 /* "MODEL NAME (family F, model M)" from /proc/cpuinfo into buf (size
  * bytes), "unknown CPU" where it cannot be read. */
