@@ -16,7 +16,18 @@ int tg_train_loop_save(const tg_train_loop *l, tg_train_run *r, tg_train_state *
     if (TG_NEED("train_loop_save", l, r, s) || TG_NEED_MIN("train_loop_save", l->steps_per_epoch, 1)) return -1;
     s->epoch = s->step / l->steps_per_epoch;
     if (l->before_save && l->before_save(l->ctx)) return -1;
-    return tg_train_run_save(r, s);
+    if (tg_train_run_save(r, s)) return -1;
+    return l->after_save ? l->after_save(l->ctx) : 0;
+}
+
+/* Whether a checkpoint follows this step besides the epoch's: every
+ * save_every steps, or a step save_at lists. */
+static bool save_due(const tg_train_loop *l, int64_t step)
+{
+    if (l->save_every > 0 && step % l->save_every == 0) return true;
+    for (int i = 0; i < l->n_save_at; i++)
+        if (l->save_at[i] == step) return true;
+    return false;
 }
 
 /* The step count at which the run stops early (total_steps: none). */
@@ -74,7 +85,7 @@ static int run_step(const tg_train_loop *l, tg_train_run *r, tg_train_state *s, 
     if (l->after_step && l->after_step(l->ctx, loss)) return -1;
     bool epoch_end = s->step % l->steps_per_epoch == 0;
     if (epoch_end && l->end_epoch && l->end_epoch(l->ctx)) return -1;
-    *saved = epoch_end || (l->save_every > 0 && s->step % l->save_every == 0);
+    *saved = epoch_end || save_due(l, s->step);
     return *saved ? tg_train_loop_save(l, r, s) : 0;
 }
 
@@ -83,6 +94,8 @@ static int check(const tg_train_loop *l, const tg_train_state *s)
     if (TG_NEED("train_loop_run", l, s)) return -1;
     if (!l->step) return TG_FAIL("train_loop_run: no step function");
     if (l->check_every < 0) return TG_FAIL("train_loop_run: check_every is %lld", (long long)l->check_every);
+    if (l->n_save_at < 0 || (l->n_save_at > 0 && !l->save_at))
+        return TG_FAIL("train_loop_run: save_at must list n_save_at (%d) steps", l->n_save_at);
     if (l->steps_per_epoch <= 0 || l->total_steps < 0)
         return TG_FAIL("train_loop_run: %lld steps an epoch, %lld in all", (long long)l->steps_per_epoch,
                        (long long)l->total_steps);

@@ -1,5 +1,6 @@
 /* The loop of a training run: steps, a checkpoint at the end of every
- * epoch and every save_every steps, a stop at Ctrl-C (train/interrupt.h)
+ * epoch, every save_every steps and after the steps save_at lists, a stop
+ * at Ctrl-C (train/interrupt.h)
  * or where asked that saves first, and a stop on a loss that is not
  * finite. The program's side comes as callbacks on ctx:
  *
@@ -38,6 +39,8 @@ typedef enum tg_train_outcome {
 typedef struct tg_train_loop {
     int64_t total_steps, steps_per_epoch;
     int64_t save_every;        /* also a checkpoint every this many steps (0: epochs only) */
+    const int64_t *save_at;    /* also a checkpoint after each of these n_save_at steps (borrowed) */
+    int n_save_at;
     int64_t stop_after_step;   /* save and stop once this many steps are done (0: no) */
     int64_t stop_after_epoch;  /* save and stop once this many epochs are done (0: no) */
     int64_t check_every;       /* the NaN guard's period in steps (0: TG_TRAIN_CHECK_EVERY) */
@@ -52,6 +55,12 @@ typedef struct tg_train_loop {
     /* Optional: before each checkpoint, puts the program's own numbers
      * into state->meta (tg_train_meta_set). 0 or -1. */
     int (*before_save)(void *ctx);
+    /* Optional: after each checkpoint is in place, state->step its step:
+     * where an output written at a step goes (a snapshot of the weights),
+     * so that it never comes before its checkpoint: an overwrite removes
+     * the old run's outputs at its first one, and a run stopped after the
+     * output resumes past its step. 0 or -1. */
+    int (*after_save)(void *ctx);
     tg_train_progress *progress; /* optional: its open line is ended before a stop */
 } tg_train_loop;
 
@@ -69,7 +78,8 @@ TG_API int tg_train_loop_run(const tg_train_loop *l, tg_train_run *r, tg_train_s
  * for a failure (-1, anything else). */
 TG_API int tg_train_exit_status(int outcome);
 
-/* The checkpoint the loop writes: before_save, then tg_train_run_save. */
+/* The checkpoint the loop writes: before_save, tg_train_run_save, then
+ * after_save. */
 TG_API int tg_train_loop_save(const tg_train_loop *l, tg_train_run *r, tg_train_state *s);
 
 #endif

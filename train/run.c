@@ -1,8 +1,10 @@
 /* A training run's directory, checkpoint, resume and log (see run.h). */
 #include "train/run.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,22 +115,46 @@ static int take_lock(tg_train_run *r)
     return 0;
 }
 
-/* What shows that another run is in the directory: its checkpoint, a log
- * with lines in it, or an output of the program (written into what, which
- * has TG_TRAIN_PATH_MAX bytes); NULL when none is there. */
-static const char *earlier_run(const tg_train_run *r, const tg_train_state *s, char *what)
+/* Whether name is one of s->outputs (a name, or a pattern it matches). */
+static bool is_output(const tg_train_state *s, const char *name)
+{
+    for (const char *const *output = s->outputs; output && *output; output++)
+        if (fnmatch(*output, name, FNM_PERIOD) == 0) return true;
+    return false;
+}
+
+/* The name of a file of the run directory that is an output of the
+ * program, into name (TG_TRAIN_NAME_MAX bytes): 1; 0 when none is there;
+ * -1 with the error recorded when the directory cannot be read. */
+static int find_output(const tg_train_run *r, const tg_train_state *s, char *name)
+{
+    if (!s->outputs) return 0;
+    DIR *d = opendir(r->dir);
+    if (!d) return TG_FAIL("cannot read directory %s: %s", r->dir, strerror(errno));
+    int found = 0;
+    for (struct dirent *e; !found && (e = readdir(d));) {
+        found = is_output(s, e->d_name);
+        if (found) snprintf(name, TG_TRAIN_NAME_MAX, "%.*s", TG_TRAIN_NAME_MAX - 1, e->d_name);
+    }
+    closedir(d);
+    return found;
+}
+
+/* What shows that another run is in the directory, as "its <file>" into
+ * what (TG_TRAIN_PATH_MAX bytes): its checkpoint, a log with lines in it,
+ * or an output of the program. 1 when one is there, 0 when none is, -1. */
+static int earlier_run(const tg_train_run *r, const tg_train_state *s, char *what)
 {
     struct stat st;
-    if (stat(r->checkpoint, &st) == 0) return "its checkpoint.safetensors";
-    if (stat(r->log_path, &st) == 0 && st.st_size > 0) return "its log.jsonl";
-    for (const char *const *name = s->outputs; name && *name; name++) {
-        char path[TG_TRAIN_PATH_MAX];
-        if (stat(tg_train_run_path(r, *name, path), &st) == 0) {
-            snprintf(what, TG_TRAIN_PATH_MAX, "its %s", *name);
-            return what;
-        }
+    char name[TG_TRAIN_NAME_MAX] = "checkpoint.safetensors";
+    int found = stat(r->checkpoint, &st) == 0;
+    if (!found && stat(r->log_path, &st) == 0 && st.st_size > 0) {
+        found = 1;
+        snprintf(name, sizeof name, "log.jsonl");
     }
-    return NULL;
+    if (!found) found = find_output(r, s, name);
+    if (found == 1) snprintf(what, TG_TRAIN_PATH_MAX, "its %s", name);
+    return found;
 }
 
 static int refuse_earlier_run(const tg_train_run *r, const char *what)
@@ -198,9 +224,10 @@ static int resume(tg_train_run *r, tg_train_state *s)
 static int start_run(tg_train_run *r, tg_train_start start, tg_train_state *s)
 {
     char what[TG_TRAIN_PATH_MAX];
-    const char *earlier = earlier_run(r, s, what);
+    int earlier = start == TG_TRAIN_RESUME ? 0 : earlier_run(r, s, what);
+    if (earlier < 0) return -1;
     switch (start) {
-    case TG_TRAIN_NEW: return earlier ? refuse_earlier_run(r, earlier) : open_log(r, "w");
+    case TG_TRAIN_NEW: return earlier ? refuse_earlier_run(r, what) : open_log(r, "w");
     case TG_TRAIN_OVERWRITE: return earlier ? open_pending_log(r) : open_log(r, "w");
     case TG_TRAIN_RESUME: return resume(r, s) || cut_log(r, s->step) || open_log(r, "a") ? -1 : 0;
     }
@@ -227,15 +254,20 @@ int tg_train_run_open(tg_train_run *r, const char *dir, const char *config, tg_t
 
 /* ---- checkpoints and the log ---- */
 
-/* Removes the old run's outputs (those of s->outputs that are there). */
+/* Removes the old run's outputs (the files of the directory that are
+ * outputs of the program). */
 static int remove_outputs(const tg_train_run *r, const tg_train_state *s)
 {
-    for (const char *const *name = s->outputs; name && *name; name++) {
-        char path[TG_TRAIN_PATH_MAX];
-        if (remove(tg_train_run_path(r, *name, path)) != 0 && errno != ENOENT)
-            return TG_FAIL("train_run_save: cannot remove the old run's %s: %s", path, strerror(errno));
-    }
-    return 0;
+    if (!s->outputs) return 0;
+    DIR *d = opendir(r->dir);
+    if (!d) return TG_FAIL("cannot read directory %s: %s", r->dir, strerror(errno));
+    int rc = 0;
+    for (struct dirent *e; !rc && (e = readdir(d));)
+        if (is_output(s, e->d_name) && unlinkat(dirfd(d), e->d_name, 0) != 0 && errno != ENOENT)
+            rc = TG_FAIL("train_run_save: cannot remove the old run's %s/%s: %s", r->dir, e->d_name,
+                         strerror(errno));
+    closedir(d);
+    return rc;
 }
 
 /* An overwrite's first checkpoint is in place: its log replaces the old

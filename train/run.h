@@ -88,9 +88,11 @@ typedef struct tg_train_state {
     const tg_checkpoint_rng *rngs;
     tg_metadata meta;
     /* Optional, NULL-terminated: the names of the files the program writes
-     * into the run directory ("results.json", exported weights). They mark
-     * a run as a checkpoint does, and an overwrite removes them at its
-     * first checkpoint. Borrowed. */
+     * into the run directory ("results.json", exported weights), or
+     * patterns standing for several (fnmatch: "backbone_iter*.safetensors",
+     * whatever steps an older run chose). They mark a run as a checkpoint
+     * does, and an overwrite removes every file they match at its first
+     * checkpoint. Borrowed. */
     const char *const *outputs;
 } tg_train_state;
 

@@ -4,26 +4,34 @@
  * probed with its backbone frozen, over several fine-tune seeds:
  *
  *   compare --preset quick                         # the demo, a few minutes
- *   compare --out runs/compare                     # the full preset, about 2 hours
+ *   compare --out runs/compare                     # the full preset, about 2 hours 10 min
  *   compare --out runs/compare                     # again, after Ctrl-C: continues
  *   compare --preset quick --seeds 3 --ft-epochs 20   # any setting as a flag
  *
  * --out DIR holds one subdirectory a run (compare_config.h):
  * pretrain_mocov2/, pretrain_densecl/, ft_<arm>_seed<k>/ and
  * probe_<arm>_seed<k>/, each as the pretrain and finetune_seg programs
- * write them. A run whose results.json exists is skipped, one that left a
- * checkpoint is resumed (with the same numbers as if it had not stopped),
- * one that left no checkpoint starts over (--overwrite), so re-running the same command continues where Ctrl-C (or a crash)
- * left off. DIR/settings.json holds the settings the runs were made with;
- * other settings are refused (more --seeds only add runs). DIR/compare.log
- * says what ran, and how long it took.
+ * write them, and for the length study (--lengths 0.25,0.5, the full
+ * preset's) ft_<arm>_len<f>_seed<k>/ and probe_<arm>_len<f>_seed<k>/ for
+ * MoCo-v2 and DenseCL, fine-tuned and probed with the same seeds from the
+ * backbone_iter<N>.safetensors their pretraining saved after iteration N =
+ * round(f x iterations): the one long pretraining of each method, so the
+ * study costs only its fine-tunings and probes. A run whose results.json
+ * exists is skipped, one that left a checkpoint is resumed (with the same
+ * numbers as if it had not stopped), one that left no checkpoint starts
+ * over (--overwrite), so re-running the same command continues where
+ * Ctrl-C (or a crash) left off. DIR/settings.json holds the settings the
+ * runs were made with; other settings are refused (more --seeds only add
+ * runs). DIR/compare.log says what ran, and how long it took.
  *
  * When every run is done: DIR/results.md (the table: FCN and probe mIoU,
  * pixel accuracy and things-mIoU per arm, mean +- std over seeds; the
  * paired DenseCL-minus-MoCo-v2 difference per seed; the DenseCL/MoCo-v2
  * time per step; the scale, the command and the wall times),
  * DIR/results.json (the same numbers), DIR/chart.png (the mIoU bars with
- * std error bars) and DIR/losses.png (the pretraining curves).
+ * std error bars) and DIR/losses.png (the pretraining curves); with the
+ * length study, its section in both (the paired difference at each
+ * length, the whole length being the main runs) and DIR/length_study.png.
  *
  * Exit status: 0 when every run and the report are done, 130 after Ctrl-C
  * or SIGTERM (the run under way saved its checkpoint), 1 on a failure (a
@@ -51,6 +59,7 @@ typedef struct {
     compare_config c;
     char command[COMMAND_MAX]; /* argv as a shell would read it back */
     FILE *log;                 /* DIR/compare.log */
+    int64_t pretrain_steps[ARMS]; /* each pretraining's iterations, once done: where its snapshots are */
 } comparer;
 
 /* ---- the output directory ---- */
@@ -173,23 +182,69 @@ static int pretrain_part(comparer *m, compare_arm arm)
     return finished(m, name, pretrain_run(&p, &r), t0);
 }
 
-static int seg_part(comparer *m, compare_eval e, compare_arm arm, long seed)
+/* "<out>/pretrain_<arm>/<file>" into buf (TG_TRAIN_PATH_MAX bytes). */
+static void pretrained_file(const comparer *m, compare_arm arm, const char *file, char *buf)
 {
-    char name[TG_TRAIN_NAME_MAX], dir[TG_TRAIN_PATH_MAX], pretrained[TG_TRAIN_NAME_MAX], backbone[TG_TRAIN_PATH_MAX];
-    compare_run_dir_name(e, arm, seed, name, sizeof name);
-    out_path(m, name, dir);
+    char pretrained[TG_TRAIN_NAME_MAX];
     compare_pretrain_dir_name(arm, pretrained, sizeof pretrained);
-    snprintf(backbone, sizeof backbone, "%s/%s/backbone.safetensors", m->c.out, pretrained);
-    finetune_config f = compare_finetune_config(&m->c, e, seed, arm == ARM_RANDOM ? NULL : backbone, dir);
+    snprintf(buf, TG_TRAIN_PATH_MAX, "%s/%s/%s", m->c.out, pretrained, file);
+}
+
+/* The fine-tuning or probe e with seed in DIR/name, from backbone (NULL:
+ * random init). */
+static int finetune_part(comparer *m, const char *name, compare_eval e, long seed, const char *backbone)
+{
+    char dir[TG_TRAIN_PATH_MAX];
+    out_path(m, name, dir);
+    finetune_config f = compare_finetune_config(&m->c, e, seed, backbone, dir);
     if (!pending(m, name, &f.start)) return 0;
     finetune_result r;
     double t0 = tg_train_clock();
     return finished(m, name, finetune_run(&f, &r), t0);
 }
 
+static int seg_part(comparer *m, compare_eval e, compare_arm arm, long seed)
+{
+    char name[TG_TRAIN_NAME_MAX], backbone[TG_TRAIN_PATH_MAX];
+    compare_run_dir_name(e, arm, seed, name, sizeof name);
+    pretrained_file(m, arm, "backbone.safetensors", backbone);
+    return finetune_part(m, name, e, seed, arm == ARM_RANDOM ? NULL : backbone);
+}
+
+/* The length study's run of a pretrained arm from its snapshot at fraction f. */
+static int length_part(comparer *m, compare_eval e, compare_arm arm, double f, long seed)
+{
+    char name[TG_TRAIN_NAME_MAX], snapshot[TG_TRAIN_NAME_MAX], backbone[TG_TRAIN_PATH_MAX];
+    compare_length_dir_name(e, arm, f, seed, name, sizeof name);
+    pretrain_snapshot_name(fractions_step(f, m->pretrain_steps[arm]), snapshot, sizeof snapshot);
+    pretrained_file(m, arm, snapshot, backbone);
+    return finetune_part(m, name, e, seed, backbone);
+}
+
+/* The length study, seed by seed: each pretrained arm fine-tuned and
+ * probed from each of its pretraining's snapshots. */
+static int run_length_study(comparer *m)
+{
+    const fraction_list *f = &m->c.pretrain.snapshots;
+    int rc = 0;
+    for (int a = ARM_MOCOV2; !rc && a <= ARM_DENSECL; a++) {
+        compare_pretrain p;
+        rc = compare_pretrain_read(&p, m->c.out, (compare_arm)a);
+        if (!rc) m->pretrain_steps[a] = (int64_t)p.steps;
+    }
+    for (long k = 0; !rc && k < m->c.seeds; k++)
+        for (int l = 0; !rc && l < f->n; l++)
+            for (int a = ARM_MOCOV2; !rc && a <= ARM_DENSECL; a++)
+                for (int e = 0; !rc && e < EVALS; e++)
+                    rc = tg_train_interrupt_requested() ? TG_TRAIN_INTERRUPTED
+                                                        : length_part(m, (compare_eval)e, (compare_arm)a, f->v[l], k);
+    return rc;
+}
+
 /* Every run in order: the pretrainings, then seed by seed every arm's
- * fine-tuning and probe (so a stopped protocol has whole seeds).
- * TG_TRAIN_DONE when all are done, TG_TRAIN_INTERRUPTED at Ctrl-C, -1. */
+ * fine-tuning and probe (so a stopped protocol has whole seeds), then the
+ * length study's. TG_TRAIN_DONE when all are done, TG_TRAIN_INTERRUPTED at
+ * Ctrl-C, -1. */
 static int run_all(comparer *m)
 {
     int rc = 0;
@@ -200,7 +255,7 @@ static int run_all(comparer *m)
             for (int e = 0; !rc && e < EVALS; e++)
                 rc = tg_train_interrupt_requested() ? TG_TRAIN_INTERRUPTED
                                                     : seg_part(m, (compare_eval)e, (compare_arm)a, k);
-    return rc;
+    return rc || !m->c.pretrain.snapshots.n ? rc : run_length_study(m);
 }
 
 /* ---- the report ---- */
@@ -208,10 +263,11 @@ static int run_all(comparer *m)
 static int report(comparer *m)
 {
     compare_results r;
-    if (compare_results_read(&r, m->c.out, m->c.seeds)) return -1;
+    if (compare_results_read(&r, &m->c)) return -1;
     int rc = compare_report_write(&m->c, &r, m->command) || compare_plots_write(&m->c, &r) ? -1 : 0;
     compare_results_free(&r);
-    if (!rc) log_line(m, "wrote results.md, results.json, chart.png and losses.png in %s", m->c.out);
+    const char *charts = r.lengths ? "chart.png, losses.png and length_study.png" : "chart.png and losses.png";
+    if (!rc) log_line(m, "wrote results.md, results.json, %s in %s", charts, m->c.out);
     return rc;
 }
 

@@ -14,8 +14,12 @@
 #define ABOUT \
     "compare: random init, MoCo-v2 and DenseCL pretrained alike, each fine-tuned (FCN) and probed (frozen\n" \
     "backbone) over several seeds; writes results.md, results.json, chart.png and losses.png into --out.\n" \
+    "The length study (--lengths) also fine-tunes and probes MoCo-v2 and DenseCL from the backbones their\n" \
+    "pretrainings saved part way (0.25,0.5: at a quarter and half of the iterations), with the same seeds,\n" \
+    "and adds DenseCL minus MoCo-v2 by pretraining length to results.md and length_study.png.\n" \
     "--preset full (the default) or quick comes first; every flag below overrides it. Re-running the same\n" \
-    "command continues: finished runs are skipped, interrupted ones resumed."
+    "command continues: finished runs are skipped, interrupted ones resumed. The settings, --lengths\n" \
+    "included, are fixed in --out at its first run: other settings there are refused."
 
 const char *const compare_arm_names[ARMS] = {"random", "mocov2", "densecl"};
 const char *const compare_arm_labels[ARMS] = {"random init", "MoCo-v2", "DenseCL"};
@@ -26,12 +30,16 @@ const char *const compare_eval_names[EVALS] = {"ft", "probe"};
  * of 500 images) lr 0.01 leaves random init predicting only background
  * (test mIoU 0.076 in tensorgrad and in plain PyTorch,
  * tools/torch_seg_reference.py) where lr 0.1 learns objects (0.153, PyTorch
- * 0.146); chosen on random init alone, before any pretrained arm ran. */
+ * 0.146); chosen on random init alone, before any pretrained arm ran. The
+ * length study (issue 12, item 5) at a quarter and half of the
+ * pretraining's iterations, whatever its epochs, the whole length being
+ * the main runs: 8 more runs a seed, fixed before any of them ran. */
 static compare_config full_preset(void)
 {
     compare_config c = {.preset = "full", .out = "compare_out", .seeds = 3, .pretrain = pretrain_defaults(),
                         .finetune = finetune_defaults()};
     c.pretrain.arch.stem = "small";
+    c.pretrain.snapshots = (fraction_list){2, {0.25, 0.5}};
     c.finetune.lr = 0.1;
     c.pretrain.log_every = 5;
     c.probe_epochs = c.finetune.epochs;
@@ -40,17 +48,18 @@ static compare_config full_preset(void)
 }
 
 /* The demo: the full protocol at toy scale, in under 5 minutes on 2 quiet
- * cores. Pretraining: 96 steps of 64 images at width 0.125 per method
- * (about 40 s each); the queue holds half the images, as in full.
- * Fine-tuning at full's lr 0.1 but batch 4: at batch 32, 80 to 300 steps
- * left random init predicting only background, while steps of 4 images
- * learn objects (random init, 20 epochs of 256 = 1280 steps: things-mIoU
- * 0.060 and 0.059 on seeds 0 and 1, 12 epochs 0.017 and 0.011, 28 epochs
- * 0.079; batch 8 at 640 steps 0.013, batch 2 none). 28 epochs (1792 steps,
- * about 42 s) leave a margin past that threshold: at 20, one pretrained
- * arm's seed stayed at background. One fine-tune seed: two took 5:47 on a
- * quiet machine (--seeds 2 for a spread). The probe is kept short
- * (3 epochs): at full scale it segments no object either. */
+ * cores, without the length study (its 8 runs a seed would double it).
+ * Pretraining: 96 steps of 64 images at width 0.125 per method (about 40 s
+ * each); the queue holds half the images, as in full. Fine-tuning at
+ * full's lr 0.1 but batch 4: at batch 32, 80 to 300 steps left random init
+ * predicting only background, while steps of 4 images learn objects
+ * (random init, 20 epochs of 256 = 1280 steps: things-mIoU 0.060 and 0.059
+ * on seeds 0 and 1, 12 epochs 0.017 and 0.011, 28 epochs 0.079; batch 8 at
+ * 640 steps 0.013, batch 2 none). 28 epochs (1792 steps, about 42 s) leave
+ * a margin past that threshold: at 20, one pretrained arm's seed stayed at
+ * background. One fine-tune seed: two took 5:47 on a quiet machine
+ * (--seeds 2 for a spread). The probe is kept short (3 epochs): at full
+ * scale it segments no object either. */
 static compare_config quick_preset(void)
 {
     compare_config c = full_preset();
@@ -63,6 +72,7 @@ static compare_config quick_preset(void)
     c.pretrain.batch = 64;
     c.pretrain.queue = 1024;
     c.pretrain.log_every = 2;
+    c.pretrain.snapshots = (fraction_list){0};
     c.finetune.data.train_images = 256;
     c.finetune.data.test_images = 256;
     c.finetune.batch = 4;
@@ -133,6 +143,9 @@ int compare_parse(int argc, char **argv, compare_config *c)
         fprintf(stderr, "--preset: '%s' is neither full nor quick\n", name);
         return -1;
     }
+    char preset_lengths[FRACTIONS_MAX * 24];
+    fractions_format(&c->pretrain.snapshots, preset_lengths, sizeof preset_lengths);
+    const char *lengths = preset_lengths;
     const tg_train_flag run[] = {
         {"preset", TG_FLAG_STRING, &c->preset, 0, 0, "full or quick (given first: the other flags override it)"},
         {"out", TG_FLAG_STRING, &c->out, 0, 0, "output directory: one subdirectory a run, results, charts"},
@@ -141,13 +154,17 @@ int compare_parse(int argc, char **argv, compare_config *c)
         {"workers", TG_FLAG_LONG, &c->pretrain.workers, 0, 64, "data loading threads"},
         {"log-every", TG_FLAG_LONG, &c->pretrain.log_every, 1, 1e9, "pretraining steps between log lines"},
         {"eval-batch", TG_FLAG_LONG, &c->finetune.eval_batch, 0, 4096, "test images a forward (0: 32)"},
+        {"lengths", TG_FLAG_STRING, &lengths, 0, 0,
+         "the length study: MoCo-v2 and DenseCL also fine-tuned and probed from their backbones at these "
+         "fractions of the pretraining's iterations (in (0, 1), increasing), or none"},
     };
     tg_train_flag flags[TG_FLAG_COUNT(run) + PROTOCOL_FLAGS + BACKBONE_ARCH_FLAGS];
     memcpy(flags, run, sizeof run);
     int n = TG_FLAG_COUNT(run) + protocol_flags(c, flags + TG_FLAG_COUNT(run));
     int rc = app_parse_flags(argc, argv, flags, n, ABOUT);
     if (rc) return rc;
-    if (app_check_lr_floor("ft-min-lr", c->finetune.min_lr, "ft-lr", c->finetune.lr, "compare") ||
+    if (fractions_parse(lengths, &c->pretrain.snapshots, "lengths", "compare") ||
+        app_check_lr_floor("ft-min-lr", c->finetune.min_lr, "ft-lr", c->finetune.lr, "compare") ||
         app_check_lr_floor("ft-min-lr", c->finetune.min_lr, "probe-lr", c->probe_lr, "compare"))
         return -1;
     return app_set_threads(c->threads);
@@ -195,7 +212,8 @@ json_t *compare_settings_json(const compare_config *c)
                                 "sgd_momentum", "ft_lr",      "ft_min_lr",     "ft_power", "ft_wd",  "probe_lr"};
     const double values[] = {p->lr, p->weight_decay, p->moco_momentum, p->tau, p->lambda, p->warmup, p->momentum,
                              t->lr, t->min_lr, t->power, t->weight_decay, c->probe_lr};
-    return out_json_numbers(s, keys, values, (int)(sizeof keys / sizeof *keys));
+    s = out_json_numbers(s, keys, values, (int)(sizeof keys / sizeof *keys));
+    return p->snapshots.n ? out_json_set(s, "lengths", fractions_json(&p->snapshots)) : s;
 }
 
 void compare_pretrain_dir_name(compare_arm arm, char *buf, size_t size)
@@ -206,4 +224,9 @@ void compare_pretrain_dir_name(compare_arm arm, char *buf, size_t size)
 void compare_run_dir_name(compare_eval e, compare_arm arm, long seed, char *buf, size_t size)
 {
     snprintf(buf, size, "%s_%s_seed%ld", compare_eval_names[e], compare_arm_names[arm], seed);
+}
+
+void compare_length_dir_name(compare_eval e, compare_arm arm, double fraction, long seed, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s_%s_len%g_seed%ld", compare_eval_names[e], compare_arm_names[arm], fraction, seed);
 }

@@ -9,17 +9,23 @@
  *       frozen-backbone probe of each arm (random, mocov2, densecl) for
  *       fine-tune seeds k = 0 .. seeds-1, the same seeds for every arm
  *       (finetune_run.h)
+ *   ft_<arm>_len<f>_seed<k>/, probe_<arm>_len<f>_seed<k>/   the length
+ *       study: the same for the pretrained arms (mocov2, densecl), from the
+ *       backbone their pretraining saved at fraction f of its iterations
+ *       (pretrain.snapshots, --lengths), with the same seeds
  *
  * Presets:
- *   full   the reproduction of record (about 2 hours on 2 cores):
+ *   full   the reproduction of record (about 2 h 10 min on 2 cores, 40 min
+ *          of them the length study's):
  *          ShapeScenes 64 px, 8000 pretraining images, 500 labelled, 1000
  *          test; ResNet-18 small stem (C5 grid 8x8) at width 0.25; batch
  *          256, SGD lr 0.06 cosine, wd 1e-4, K 4096, m 0.99, tau 0.2,
  *          lambda 0.5 after a 2% warm-up, 8 BN groups, 25 epochs; FCN SGD
  *          lr 0.1 poly (the issue's 0.01 learns nothing in 600 steps, see
  *          full_preset), wd 5e-4, batch 32, 40 epochs, the probe likewise;
- *          3 seeds
- *   quick  the demo (a few minutes): the same protocol, smaller */
+ *          3 seeds; the length study at 0.25 and 0.5 of the pretraining
+ *   quick  the demo (a few minutes): the same protocol, smaller, without
+ *          the length study */
 #ifndef APPS_COMPARE_CONFIG_H
 #define APPS_COMPARE_CONFIG_H
 
@@ -42,7 +48,8 @@ extern const char *const compare_eval_names[EVALS]; /* "ft", "probe" (the run di
 typedef struct {
     const char *preset, *out;
     long seeds, threads;
-    pretrain_config pretrain; /* its size, data seed and backbone are the fine-tunings' too */
+    pretrain_config pretrain; /* its size, data seed and backbone are the fine-tunings' too; its
+                                 snapshots are the length study's fractions (none: no study) */
     finetune_config finetune;
     long probe_epochs;
     double probe_lr;
@@ -64,12 +71,15 @@ finetune_config compare_finetune_config(const compare_config *c, compare_eval e,
                                         const char *dir);
 
 /* Every setting that changes the numbers, as a new JSON object (not the
- * seed count: more seeds add runs), for the output directory's guard;
- * NULL when out of memory. */
+ * seed count: more seeds add runs), the length study's fractions included
+ * where there is one, for the output directory's guard; NULL when out of
+ * memory. */
 json_t *compare_settings_json(const compare_config *c);
 
 /* "pretrain_mocov2", "ft_random_seed0", "probe_densecl_seed2"... into buf. */
 void compare_pretrain_dir_name(compare_arm arm, char *buf, size_t size);
 void compare_run_dir_name(compare_eval e, compare_arm arm, long seed, char *buf, size_t size);
+/* "ft_mocov2_len0.25_seed0"...: the length study's run from the snapshot at fraction. */
+void compare_length_dir_name(compare_eval e, compare_arm arm, double fraction, long seed, char *buf, size_t size);
 
 #endif

@@ -1,4 +1,5 @@
-/* chart.png and losses.png of the compare program (see compare_plots.h). */
+/* chart.png, losses.png and length_study.png of the compare program (see
+ * compare_plots.h). */
 #include "compare_plots.h"
 
 #include <math.h>
@@ -14,6 +15,7 @@
 #define PANEL_H 420
 
 static const plot_color moco_color = {31, 119, 180}, densecl_color = {255, 127, 14};
+static const char *const eval_labels[EVALS] = {"FCN fine-tuning", "frozen-backbone probe"};
 
 static int write_png(const compare_config *c, const char *name, const tg_image *img)
 {
@@ -28,7 +30,6 @@ static int write_png(const compare_config *c, const char *name, const tg_image *
 
 static int write_chart(const compare_config *c, const compare_results *r)
 {
-    static const char *const evals[EVALS] = {"FCN fine-tuning", "frozen-backbone probe"};
     double mean[ARMS * EVALS], std[ARMS * EVALS], *v = malloc((size_t)r->seeds * sizeof *v);
     if (!v) {
         fprintf(stderr, "compare: out of memory\n");
@@ -45,7 +46,7 @@ static int write_chart(const compare_config *c, const compare_results *r)
     if (r->seeds == 1) snprintf(title, sizeof title, "Test mIoU, one fine-tune seed");
     else snprintf(title, sizeof title, "Test mIoU, mean +/- std over %ld seeds", r->seeds);
     plot_bars_spec spec = {.title = title, .groups = ARMS, .series = EVALS, .group_names = compare_arm_labels,
-                           .series_names = evals, .value = mean, .error = std};
+                           .series_names = eval_labels, .value = mean, .error = std};
     tg_image img = {0};
     if (plot_image_new(&img, PANEL_H + 80, PANEL_W + 320)) {
         fprintf(stderr, "compare: chart: %s\n", tg_last_error());
@@ -140,10 +141,10 @@ static void draw_losses(tg_image *img, const curves *moco, const curves *dense)
                                     series("match exact", red, dense, K_EXACT),
                                     series("match +-1 cell", purple, dense, K_NEAR)};
     const plot_lines_spec panels[4] = {
-        {"Total loss", "iteration", 2, total},
-        {"Global loss L_g", "iteration", 2, global},
-        {"Dense loss L_d (DenseCL)", "iteration", 1, local},
-        {"Top-1 and matching accuracy", "iteration", 5, accuracy},
+        {"Total loss", "iteration", 2, total, false},
+        {"Global loss L_g", "iteration", 2, global, false},
+        {"Dense loss L_d (DenseCL)", "iteration", 1, local, false},
+        {"Top-1 and matching accuracy", "iteration", 5, accuracy, false},
     };
     for (int i = 0; i < 4; i++)
         plot_lines(img, (plot_rect){(i % 2) * PANEL_W, (i / 2) * PANEL_H, PANEL_W, PANEL_H}, &panels[i]);
@@ -165,7 +166,50 @@ static int write_losses(const compare_config *c)
     return rc;
 }
 
+/* ---- length_study.png ---- */
+
+/* DenseCL minus MoCo-v2 in mIoU of e at each length of the study, the
+ * whole length last: mean and std over seeds into mean and std; diff is
+ * scratch (seeds numbers). */
+static void length_differences(const compare_results *r, compare_eval e, double *diff, double *mean, double *std)
+{
+    for (int l = 0; l <= r->lengths; l++) {
+        for (long k = 0; k < r->seeds; k++)
+            diff[k] = compare_length_seg(r, l, ARM_DENSECL, e, k)->miou -
+                      compare_length_seg(r, l, ARM_MOCOV2, e, k)->miou;
+        stats_summary s = stats_summarize(diff, (int)r->seeds);
+        mean[l] = s.mean, std[l] = s.std;
+    }
+}
+
+static int write_length_study(const compare_config *c, const compare_results *r)
+{
+    double mean[EVALS][FRACTIONS_MAX + 1], std[EVALS][FRACTIONS_MAX + 1];
+    double *diff = malloc((size_t)r->seeds * sizeof *diff);
+    tg_image img = {0};
+    if (!diff || plot_image_new(&img, PANEL_H + 80, PANEL_W + 320)) {
+        fprintf(stderr, "compare: length study: out of memory\n");
+        free(diff);
+        return -1;
+    }
+    plot_series series[EVALS];
+    for (int e = 0; e < EVALS; e++) {
+        length_differences(r, (compare_eval)e, diff, mean[e], std[e]);
+        series[e] = (plot_series){.name = eval_labels[e], .color = plot_series_color(e), .x = r->iterations, .y = mean[e],
+                                  .error = std[e], .n = r->lengths + 1};
+    }
+    free(diff);
+    char title[128];
+    if (r->seeds == 1) snprintf(title, sizeof title, "DenseCL - MoCo-v2 test mIoU, one fine-tune seed");
+    else snprintf(title, sizeof title, "DenseCL - MoCo-v2 test mIoU, mean +/- std over %ld seeds", r->seeds);
+    plot_lines_spec spec = {title, "pretraining iterations", EVALS, series, true};
+    plot_lines(&img, (plot_rect){0, 0, img.width, img.height}, &spec);
+    int rc = write_png(c, "length_study.png", &img);
+    tg_image_free(&img);
+    return rc;
+}
+
 int compare_plots_write(const compare_config *c, const compare_results *r)
 {
-    return write_chart(c, r) || write_losses(c) ? -1 : 0;
+    return write_chart(c, r) || write_losses(c) || (r->lengths && write_length_study(c, r)) ? -1 : 0;
 }

@@ -41,11 +41,14 @@ static stats_summary summary(const reporter *rp, compare_arm arm, compare_eval e
     return stats_summarize(rp->a, rp->seeds);
 }
 
-/* DenseCL minus MoCo-v2 in mIoU, seed by seed, into rp->diff[e]. */
-static stats_summary paired(const reporter *rp, compare_eval e)
+/* DenseCL minus MoCo-v2 in mIoU at length l of the study (the main runs:
+ * rp->r->lengths), seed by seed, into rp->diff[e]. */
+static stats_summary paired(const reporter *rp, int l, compare_eval e)
 {
-    per_seed(rp, ARM_DENSECL, e, SCORE_MIOU, rp->a);
-    per_seed(rp, ARM_MOCOV2, e, SCORE_MIOU, rp->b);
+    for (int k = 0; k < rp->seeds; k++) {
+        rp->a[k] = compare_length_seg(rp->r, l, ARM_DENSECL, e, k)->miou;
+        rp->b[k] = compare_length_seg(rp->r, l, ARM_MOCOV2, e, k)->miou;
+    }
     return stats_paired(rp->a, rp->b, rp->seeds, rp->diff[e]);
 }
 
@@ -60,11 +63,26 @@ static double seg_seconds(const reporter *rp, compare_arm arm, compare_eval e)
     return sum;
 }
 
+/* The same for the length study's runs of e (both arms, every length). */
+static double length_seconds(const reporter *rp, compare_eval e)
+{
+    double sum = 0;
+    for (int l = 0; l < rp->r->lengths; l++)
+        for (int a = ARM_MOCOV2; a <= ARM_DENSECL; a++)
+            for (int k = 0; k < rp->seeds; k++) {
+                const compare_seg *s = compare_length_seg(rp->r, l, (compare_arm)a, e, k);
+                sum += s->seconds + s->eval_seconds;
+            }
+    return sum;
+}
+
 static double total_seconds(const reporter *rp)
 {
     double sum = rp->r->pretrain[ARM_MOCOV2].seconds + rp->r->pretrain[ARM_DENSECL].seconds;
-    for (int a = 0; a < ARMS; a++)
-        for (int e = 0; e < EVALS; e++) sum += seg_seconds(rp, (compare_arm)a, (compare_eval)e);
+    for (int e = 0; e < EVALS; e++) {
+        sum += length_seconds(rp, (compare_eval)e);
+        for (int a = 0; a < ARMS; a++) sum += seg_seconds(rp, (compare_arm)a, (compare_eval)e);
+    }
     return sum;
 }
 
@@ -170,7 +188,7 @@ static void md_verdict(FILE *f, const char *what, stats_summary s)
 static void md_paired(FILE *f, const reporter *rp)
 {
     stats_summary s[EVALS];
-    for (int e = 0; e < EVALS; e++) s[e] = paired(rp, (compare_eval)e);
+    for (int e = 0; e < EVALS; e++) s[e] = paired(rp, rp->r->lengths, (compare_eval)e);
     fprintf(f, "## DenseCL minus MoCo-v2 (test mIoU, paired by fine-tune seed)\n\n| seed | FCN | probe |\n"
                "| --- | --- | --- |\n");
     for (int k = 0; k < rp->seeds; k++) {
@@ -188,6 +206,46 @@ static void md_paired(FILE *f, const reporter *rp)
     md_verdict(f, "FCN", s[EVAL_FCN]);
     md_verdict(f, "probe", s[EVAL_PROBE]);
     fprintf(f, "\n");
+}
+
+/* The seeds' numbers, with their signs, separated by commas. */
+static void md_per_seed(FILE *f, const double *v, int n)
+{
+    for (int k = 0; k < n; k++) {
+        fprintf(f, k ? ", " : "");
+        md_number(f, v[k], 4, true);
+    }
+}
+
+/* One row of the length study: length l's paired differences. */
+static void md_length_row(FILE *f, const reporter *rp, int l)
+{
+    stats_summary s[EVALS];
+    for (int e = 0; e < EVALS; e++) s[e] = paired(rp, l, (compare_eval)e);
+    fprintf(f, "| %.0f | %g | ", rp->r->iterations[l], rp->r->fraction[l]);
+    for (int e = 0; e < EVALS; e++) {
+        md_summary(f, s[e], true);
+        fprintf(f, " | ");
+    }
+    for (int e = 0; e < EVALS; e++) {
+        md_per_seed(f, rp->diff[e], rp->seeds);
+        fprintf(f, " |%s", e + 1 < EVALS ? " " : "\n");
+    }
+}
+
+static void md_length_study(FILE *f, const reporter *rp)
+{
+    if (!rp->r->lengths) return;
+    fprintf(f, "## Length study: DenseCL minus MoCo-v2 by pretraining length (test mIoU, paired by fine-tune "
+               "seed)\n\nEach pretraining's query backbone as it was after a share of its iterations (a "
+               "snapshot of the one run above, its cosine learning rate not yet at its end), fine-tuned and "
+               "probed as the main runs with the same seeds 0-%d; the last row is the main comparison. Mean ± "
+               "sample std over seeds, then each seed's difference.\n\n"
+               "| pretraining iterations | fraction | FCN | probe | FCN per seed | probe per seed |\n"
+               "| --- | --- | --- | --- | --- | --- |\n",
+            rp->seeds - 1);
+    for (int l = 0; l <= rp->r->lengths; l++) md_length_row(f, rp, l);
+    fprintf(f, "\n![DenseCL minus MoCo-v2 by pretraining length](length_study.png)\n\n");
 }
 
 static void md_pretraining(FILE *f, const reporter *rp)
@@ -220,22 +278,28 @@ static void md_pretraining(FILE *f, const reporter *rp)
                "first iteration of each part left out).\n\n");
 }
 
+/* A row of the wall-time table. */
+static void md_time_row(FILE *f, const char *part, const char *what, int runs, double seconds)
+{
+    fprintf(f, "| %s, %s | %d | ", part, what, runs);
+    md_time(f, seconds);
+    fprintf(f, " |\n");
+}
+
 static void md_times(FILE *f, const reporter *rp)
 {
+    static const char *const parts[EVALS] = {"FCN fine-tuning", "frozen probe"};
+    int length_runs = PRETRAINED_ARMS * rp->r->lengths * rp->seeds;
     fprintf(f, "## Wall time\n\n| part | runs | wall time |\n| --- | --- | --- |\n");
-    for (int a = ARM_MOCOV2; a <= ARM_DENSECL; a++) {
-        fprintf(f, "| pretraining, %s | 1 | ", compare_arm_labels[a]);
-        md_time(f, rp->r->pretrain[a].seconds);
-        fprintf(f, " |\n");
+    for (int a = ARM_MOCOV2; a <= ARM_DENSECL; a++)
+        md_time_row(f, "pretraining", compare_arm_labels[a], 1, rp->r->pretrain[a].seconds);
+    for (int e = 0; e < EVALS; e++) {
+        for (int a = 0; a < ARMS; a++)
+            md_time_row(f, parts[e], compare_arm_labels[a], rp->seeds,
+                        seg_seconds(rp, (compare_arm)a, (compare_eval)e));
+        if (length_runs) md_time_row(f, parts[e], "length study", length_runs, length_seconds(rp, (compare_eval)e));
     }
-    for (int e = 0; e < EVALS; e++)
-        for (int a = 0; a < ARMS; a++) {
-            fprintf(f, "| %s, %s | %d | ", e == EVAL_FCN ? "FCN fine-tuning" : "frozen probe",
-                    compare_arm_labels[a], rp->seeds);
-            md_time(f, seg_seconds(rp, (compare_arm)a, (compare_eval)e));
-            fprintf(f, " |\n");
-        }
-    fprintf(f, "| total | %d | ", 2 + ARMS * EVALS * rp->seeds);
+    fprintf(f, "| total | %d | ", 2 + EVALS * (ARMS * rp->seeds + length_runs));
     md_time(f, total_seconds(rp));
     fprintf(f, " |\n\nTraining and test-evaluation times as the runs recorded them (over every part of a "
                "resumed run).\n\n");
@@ -249,6 +313,7 @@ static void markdown(FILE *f, const reporter *rp, const char *command)
     md_scale(f, rp);
     md_scores(f, rp);
     md_paired(f, rp);
+    md_length_study(f, rp);
     md_pretraining(f, rp);
     md_times(f, rp);
     fprintf(f, "![test mIoU per arm](chart.png)\n\n![pretraining curves](losses.png)\n");
@@ -284,16 +349,39 @@ static json_t *json_arm(const reporter *rp, compare_arm arm)
     return evals;
 }
 
+/* DenseCL minus MoCo-v2 at length l of the study: {"ft":{..},"probe":{..}} */
+static json_t *json_paired(const reporter *rp, int l)
+{
+    json_t *diff = json_object();
+    for (int e = 0; e < EVALS; e++) {
+        stats_summary s = paired(rp, l, (compare_eval)e);
+        diff = out_json_set(diff, compare_eval_names[e], json_summary(rp->diff[e], s));
+    }
+    return diff;
+}
+
 /* root with "arms" and "densecl_minus_mocov2_miou". */
 static json_t *json_arms(json_t *root, const reporter *rp)
 {
-    json_t *arms = json_object(), *diff = json_object();
+    json_t *arms = json_object();
     for (int a = 0; a < ARMS; a++) arms = out_json_set(arms, compare_arm_names[a], json_arm(rp, (compare_arm)a));
-    for (int e = 0; e < EVALS; e++) {
-        stats_summary s = paired(rp, (compare_eval)e);
-        diff = out_json_set(diff, compare_eval_names[e], json_summary(rp->diff[e], s));
+    return out_json_set(out_json_set(root, "arms", arms), "densecl_minus_mocov2_miou", json_paired(rp, rp->r->lengths));
+}
+
+/* [{"fraction":0.25,"iterations":194,"densecl_minus_mocov2_miou":{..}},..], the whole length last. */
+static json_t *json_length_study(const reporter *rp)
+{
+    json_t *list = json_array();
+    for (int l = 0; list && l <= rp->r->lengths; l++) {
+        json_t *one = json_pack("{s:o,s:o,s:o}", "fraction", out_json_number(rp->r->fraction[l]), "iterations",
+                                out_json_number(rp->r->iterations[l]), "densecl_minus_mocov2_miou",
+                                json_paired(rp, l));
+        if (json_array_append_new(list, one)) {
+            json_decref(list);
+            list = NULL;
+        }
     }
-    return out_json_set(out_json_set(root, "arms", arms), "densecl_minus_mocov2_miou", diff);
+    return list;
 }
 
 static json_t *json_pretraining(const reporter *rp)
@@ -330,6 +418,14 @@ static json_t *json_times(const reporter *rp)
                 compare_run_dir_name((compare_eval)e, (compare_arm)a, k, name, sizeof name);
                 seconds = out_json_set(seconds, name, out_json_number(s->seconds + s->eval_seconds));
             }
+    for (int k = 0; k < rp->seeds; k++)
+        for (int l = 0; l < rp->r->lengths; l++)
+            for (int a = ARM_MOCOV2; a <= ARM_DENSECL; a++)
+                for (int e = 0; e < EVALS; e++) {
+                    const compare_seg *s = compare_length_seg(rp->r, l, (compare_arm)a, (compare_eval)e, k);
+                    compare_length_dir_name((compare_eval)e, (compare_arm)a, rp->r->fraction[l], k, name, sizeof name);
+                    seconds = out_json_set(seconds, name, out_json_number(s->seconds + s->eval_seconds));
+                }
     return out_json_set(seconds, "total", out_json_number(total_seconds(rp)));
 }
 
@@ -337,7 +433,9 @@ static json_t *json_report(const reporter *rp, const char *command)
 {
     json_t *root = json_pack("{s:s,s:s,s:i,s:i,s:o}", "command", command, "preset", rp->c->preset, "seeds", rp->seeds,
                              "threads", tg_get_num_threads(), "settings", compare_settings_json(rp->c));
-    root = out_json_set(json_arms(root, rp), "pretrain", json_pretraining(rp));
+    root = json_arms(root, rp);
+    if (rp->r->lengths) root = out_json_set(root, "length_study", json_length_study(rp));
+    root = out_json_set(root, "pretrain", json_pretraining(rp));
     return out_json_set(root, "seconds", json_times(rp));
 }
 

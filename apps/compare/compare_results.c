@@ -12,6 +12,18 @@ compare_seg *compare_seg_at(const compare_results *r, compare_arm arm, compare_e
     return &r->seg[((long)arm * EVALS + (long)e) * r->seeds + seed];
 }
 
+/* Where the study's run from the snapshot at fraction[l] is kept. */
+static compare_seg *length_slot(const compare_results *r, int l, compare_arm arm, compare_eval e, long seed)
+{
+    long pretrained = (long)l * PRETRAINED_ARMS + (long)(arm - ARM_MOCOV2);
+    return &r->length_seg[(pretrained * EVALS + (long)e) * r->seeds + seed];
+}
+
+const compare_seg *compare_length_seg(const compare_results *r, int l, compare_arm arm, compare_eval e, long seed)
+{
+    return l < r->lengths ? length_slot(r, l, arm, e, seed) : compare_seg_at(r, arm, e, seed);
+}
+
 /* A number the report reads from a run's results.json; null (a NaN the
  * run wrote) is accepted where the number may be undefined. */
 typedef struct {
@@ -57,7 +69,7 @@ static int read_numbers(const char *out, const char *dir, const wanted *keys, in
     return rc;
 }
 
-static int read_pretrain(compare_pretrain *p, const char *out, compare_arm arm)
+int compare_pretrain_read(compare_pretrain *p, const char *out, compare_arm arm)
 {
     char dir[TG_TRAIN_NAME_MAX];
     double v[PRETRAIN_KEYS];
@@ -68,30 +80,63 @@ static int read_pretrain(compare_pretrain *p, const char *out, compare_arm arm)
     return 0;
 }
 
-static int read_seg(compare_seg *s, const char *out, compare_eval e, compare_arm arm, long seed)
+/* The run in out/dir into *s. */
+static int read_seg(compare_seg *s, const char *out, const char *dir)
 {
-    char dir[TG_TRAIN_NAME_MAX];
     double v[SEG_KEYS];
-    compare_run_dir_name(e, arm, seed, dir, sizeof dir);
     if (read_numbers(out, dir, seg_keys, SEG_KEYS, v)) return -1;
     *s = (compare_seg){v[0], v[1], v[2], v[3], v[4], v[5]};
     return 0;
 }
 
-int compare_results_read(compare_results *r, const char *out, long seeds)
+/* Every arm's fine-tunings and probes. */
+static int read_main_runs(compare_results *r, const char *out)
 {
-    *r = (compare_results){.seeds = seeds, .seg = calloc((size_t)(ARMS * EVALS * seeds), sizeof *r->seg)};
-    if (!r->seg) {
-        fprintf(stderr, "compare: out of memory\n");
-        return -1;
-    }
-    int rc = read_pretrain(&r->pretrain[ARM_MOCOV2], out, ARM_MOCOV2) ||
-             read_pretrain(&r->pretrain[ARM_DENSECL], out, ARM_DENSECL);
+    char dir[TG_TRAIN_NAME_MAX];
+    int rc = 0;
     for (int a = 0; !rc && a < ARMS; a++)
         for (int e = 0; !rc && e < EVALS; e++)
-            for (long k = 0; !rc && k < seeds; k++)
-                rc = read_seg(compare_seg_at(r, (compare_arm)a, (compare_eval)e, k), out, (compare_eval)e,
-                              (compare_arm)a, k);
+            for (long k = 0; !rc && k < r->seeds; k++) {
+                compare_run_dir_name((compare_eval)e, (compare_arm)a, k, dir, sizeof dir);
+                rc = read_seg(compare_seg_at(r, (compare_arm)a, (compare_eval)e, k), out, dir);
+            }
+    return rc;
+}
+
+/* The length study's lengths and runs (after the pretrainings: their
+ * iterations). */
+static int read_length_runs(compare_results *r, const compare_config *c)
+{
+    const fraction_list *f = &c->pretrain.snapshots;
+    double steps = r->pretrain[ARM_DENSECL].steps;
+    char dir[TG_TRAIN_NAME_MAX];
+    int rc = 0;
+    for (int l = 0; l < f->n; l++)
+        r->fraction[l] = f->v[l], r->iterations[l] = (double)fractions_step(f->v[l], (int64_t)steps);
+    r->fraction[f->n] = 1, r->iterations[f->n] = steps;
+    for (int l = 0; !rc && l < f->n; l++)
+        for (int a = ARM_MOCOV2; !rc && a <= ARM_DENSECL; a++)
+            for (int e = 0; !rc && e < EVALS; e++)
+                for (long k = 0; !rc && k < r->seeds; k++) {
+                    compare_length_dir_name((compare_eval)e, (compare_arm)a, f->v[l], k, dir, sizeof dir);
+                    rc = read_seg(length_slot(r, l, (compare_arm)a, (compare_eval)e, k), c->out, dir);
+                }
+    return rc;
+}
+
+int compare_results_read(compare_results *r, const compare_config *c)
+{
+    size_t runs = (size_t)(EVALS * c->seeds), lengths = (size_t)c->pretrain.snapshots.n;
+    *r = (compare_results){.seeds = c->seeds, .lengths = (int)lengths, .seg = calloc(ARMS * runs, sizeof *r->seg)};
+    if (lengths) r->length_seg = calloc(lengths * PRETRAINED_ARMS * runs, sizeof *r->length_seg);
+    if (!r->seg || (lengths && !r->length_seg)) {
+        fprintf(stderr, "compare: out of memory\n");
+        compare_results_free(r);
+        return -1;
+    }
+    int rc = compare_pretrain_read(&r->pretrain[ARM_MOCOV2], c->out, ARM_MOCOV2) ||
+             compare_pretrain_read(&r->pretrain[ARM_DENSECL], c->out, ARM_DENSECL) || read_main_runs(r, c->out) ||
+             read_length_runs(r, c);
     if (!rc) return 0;
     compare_results_free(r);
     return -1;
@@ -100,5 +145,6 @@ int compare_results_read(compare_results *r, const char *out, long seeds)
 void compare_results_free(compare_results *r)
 {
     free(r->seg);
-    r->seg = NULL;
+    free(r->length_seg);
+    r->seg = r->length_seg = NULL;
 }

@@ -8,6 +8,8 @@
 #define PAD 10     /* around the panel's contents */
 #define SWATCH 14  /* a legend colour square */
 #define TICKS 5    /* about this many tick intervals an axis */
+#define NUDGE 6    /* pixels between the error bars of series at the same x */
+#define DOT 4      /* half the side of a point's square */
 
 static const plot_color black = {0, 0, 0}, grid_grey = {225, 225, 225}, axis_grey = {90, 90, 90};
 
@@ -183,18 +185,42 @@ void plot_bars(tg_image *img, plot_rect r, const plot_bars_spec *s)
 
 /* ---- lines ---- */
 
-/* The range of the finite values of x (or y) over every series. */
+/* The error of point i of a series (0 where it has none). */
+static double point_error(const plot_series *p, int i)
+{
+    return p->error && isfinite(p->error[i]) ? p->error[i] : 0;
+}
+
+/* The range of the finite values of x (or y, with the error bars and 0
+ * where the zero line is) over every series. */
 static void series_range(const plot_lines_spec *s, bool of_y, double *lo, double *hi)
 {
-    *lo = INFINITY, *hi = -INFINITY;
+    *lo = of_y && s->zero_line ? 0 : INFINITY, *hi = of_y && s->zero_line ? 0 : -INFINITY;
     for (int k = 0; k < s->n_series; k++)
         for (int i = 0; i < s->series[k].n; i++) {
-            double v = of_y ? s->series[k].y[i] : s->series[k].x[i];
-            if (isfinite(v)) *lo = fmin(*lo, v), *hi = fmax(*hi, v);
+            double v = of_y ? s->series[k].y[i] : s->series[k].x[i], e = of_y ? point_error(&s->series[k], i) : 0;
+            if (isfinite(v)) *lo = fmin(*lo, v - e), *hi = fmax(*hi, v + e);
         }
 }
 
-static void draw_series(tg_image *img, const frame *f, const plot_series *p)
+/* A dot at each finite point of p and its error bar, shifted by nudge
+ * pixels. */
+static void draw_points(tg_image *img, const frame *f, const plot_series *p, double nudge)
+{
+    for (int i = 0; i < p->n; i++) {
+        if (!isfinite(p->x[i]) || !isfinite(p->y[i])) continue;
+        double x = frame_x(f, p->x[i]) + nudge, y = frame_y(f, p->y[i]), e = point_error(p, i);
+        double lo = frame_y(f, p->y[i] - e), hi = frame_y(f, p->y[i] + e);
+        plot_line(img, x, lo, x, hi, 2, p->color);
+        plot_line(img, x - DOT, lo, x + DOT, lo, 2, p->color);
+        plot_line(img, x - DOT, hi, x + DOT, hi, 2, p->color);
+        int cx = (int)lround(x), cy = (int)lround(y);
+        plot_fill(img, cx - DOT, cy - DOT, cx + DOT + 1, cy + DOT + 1, p->color);
+    }
+}
+
+/* The polyline of p, shifted by nudge pixels. */
+static void draw_series(tg_image *img, const frame *f, const plot_series *p, double nudge)
 {
     bool have = false;
     double px = 0, py = 0;
@@ -203,7 +229,7 @@ static void draw_series(tg_image *img, const frame *f, const plot_series *p)
             have = false;
             continue;
         }
-        double x = frame_x(f, p->x[i]), y = frame_y(f, p->y[i]);
+        double x = frame_x(f, p->x[i]) + nudge, y = frame_y(f, p->y[i]);
         plot_line(img, have ? px : x, have ? py : y, x, y, 2, p->color);
         have = true, px = x, py = y;
     }
@@ -223,7 +249,16 @@ void plot_lines(tg_image *img, plot_rect r, const plot_lines_spec *s)
     f.y = round_axis(lo, hi);
     place_frame(&f, r, draw_heading(img, r, s->title, names, colors, n), s->x_label ? 1 : 0);
     draw_axes(img, &f, true);
-    for (int k = 0; k < n; k++) draw_series(img, &f, &s->series[k]);
+    if (s->zero_line) {
+        int zero = (int)lround(frame_y(&f, 0));
+        plot_fill(img, f.left, zero, f.right + 1, zero + 2, axis_grey);
+    }
+    for (int k = 0; k < n; k++) {
+        const plot_series *p = &s->series[k];
+        double nudge = p->error ? NUDGE * (k - (n - 1) / 2.0) : 0;
+        draw_series(img, &f, p, nudge);
+        if (p->error) draw_points(img, &f, p, nudge);
+    }
     if (s->x_label)
         plot_text(img, (f.left + f.right - plot_text_width(s->x_label, TEXT)) / 2,
                   f.bottom + 12 + plot_text_height(TEXT), s->x_label, TEXT, black);

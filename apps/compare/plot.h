@@ -1,11 +1,13 @@
 /* Charts drawn into a panel of an RGB tg_image (plot_draw.h), for the
  * compare program's PNGs: grouped bars with error bars, and line charts
- * of several series. A panel holds a title, a legend row naming the
+ * of several series, with error bars at their points where given. A panel holds a title, a legend row naming the
  * series in their colours, and the plot area with its axes, grid and tick
  * labels at round values (1, 2 or 5 times a power of ten). NaN values are
  * left out: no bar, no error bar, a gap in a line. */
 #ifndef APPS_PLOT_H
 #define APPS_PLOT_H
+
+#include <stdbool.h>
 
 #include "plot_draw.h"
 
@@ -33,6 +35,7 @@ typedef struct {
     const char *name;
     plot_color color;
     const double *x, *y;
+    const double *error; /* NULL, or a dot at each point and an error bar y +- error */
     int n;
 } plot_series;
 
@@ -42,9 +45,12 @@ typedef struct {
     const char *title, *x_label;
     int n_series; /* at most PLOT_MAX_SERIES are drawn */
     const plot_series *series;
+    bool zero_line; /* the y axis spans 0, marked by a dark line (for differences) */
 } plot_lines_spec;
 
-/* Each series as a polyline over the range of all the finite points. */
+/* Each series as a polyline over the range of all the finite points and
+ * error bars; series with error bars are set a few pixels apart, so that
+ * bars at the same x do not hide each other. */
 void plot_lines(tg_image *img, plot_rect r, const plot_lines_spec *s);
 
 #endif

@@ -10,7 +10,9 @@
  * --stem is small (3x3 stride 1, no max-pool: a C5 grid of size/8) for
  * ShapeScenes and standard for --voc and --folder unless given. OUT
  * receives log.jsonl, checkpoint.safetensors (each epoch and on Ctrl-C),
- * backbone.safetensors (the query backbone, torchvision names) and
+ * backbone.safetensors (the query backbone, torchvision names),
+ * with --snapshots 0.25,0.5 the backbone as it was a quarter and half way
+ * through (backbone_iter<N>.safetensors, N = round(f x iterations)), and
  * results.json (see pretrain_run.h). --resume continues with bitwise the
  * same numbers as a run that never stopped, whatever --threads and
  * --workers. An OUT holding another run is refused unless --resume or
@@ -34,6 +36,7 @@ static int parse_options(int argc, char **argv, pretrain_config *c)
 {
     long threads = 0;
     bool resume = false, overwrite = false;
+    const char *snapshots = "none";
     const tg_train_flag own[] = {
         {"method", TG_FLAG_STRING, &c->method, 0, 0, "mocov2 or densecl"},
         {"voc", TG_FLAG_STRING, &c->voc, 0, 0, "PASCAL VOC root: pretrain on a split's images (instead of ShapeScenes)"},
@@ -60,6 +63,9 @@ static int parse_options(int argc, char **argv, pretrain_config *c)
         {"threads", TG_FLAG_LONG, &threads, 0, 1024, "compute threads (0: all cores)"},
         {"workers", TG_FLAG_LONG, &c->workers, 0, 64, "data loading threads"},
         {"log-every", TG_FLAG_LONG, &c->log_every, 1, 1e9, "steps between log lines"},
+        {"snapshots", TG_FLAG_STRING, &snapshots, 0, 0,
+         "also save the backbone at these fractions of the iterations, in (0, 1), increasing (0.25,0.5: "
+         "backbone_iter<N>.safetensors after iteration N = round(f x iterations)), or none"},
         {"out", TG_FLAG_STRING, &c->out, 0, 0, "output directory"},
         {"resume", TG_FLAG_BOOL, &resume, 0, 0, "continue the run in OUT from its checkpoint.safetensors"},
         {"overwrite", TG_FLAG_BOOL, &overwrite, 0, 0, "start over in an OUT that holds another run (replaced at the "
@@ -71,7 +77,11 @@ static int parse_options(int argc, char **argv, pretrain_config *c)
     memcpy(flags, own, sizeof own);
     int n = TG_FLAG_COUNT(own) + backbone_arch_flags(&c->arch, flags + TG_FLAG_COUNT(own));
     int rc = app_parse_flags(argc, argv, flags, n, ABOUT);
-    return rc ? rc : app_start_mode(resume, overwrite, &c->start, "pretrain") ? -1 : app_set_threads(threads);
+    if (rc) return rc;
+    if (fractions_parse(snapshots, &c->snapshots, "snapshots", "pretrain") ||
+        app_start_mode(resume, overwrite, &c->start, "pretrain"))
+        return -1;
+    return app_set_threads(threads);
 }
 
 int main(int argc, char **argv)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "app.h"
 #include "out_files.h"
@@ -38,6 +39,7 @@ typedef struct {
     json_t *config;    /* the options that change the numbers */
     char *config_text; /* the same, compact, as checkpoints hold it */
     int64_t per_epoch, total, warmup, grid;
+    int64_t snapshot_steps[FRACTIONS_MAX]; /* the iteration of each of c->snapshots */
     sums epoch, last; /* the running epoch's; the last finished one's */
     /* times: training before this part; this part's start; summed step
      * times and how many steps they cover (both over every part) */
@@ -157,6 +159,16 @@ static int make_loader(trainer *t)
     return 0;
 }
 
+/* The iteration of each snapshot, refusing fractions that fall on none
+ * inside the run or two on one. */
+static int plan_snapshots(trainer *t)
+{
+    const fraction_list *f = &t->c->snapshots;
+    if (fractions_check_steps(f, t->total, "pretrain")) return -1;
+    for (int i = 0; i < f->n; i++) t->snapshot_steps[i] = fractions_step(f->v[i], t->total);
+    return 0;
+}
+
 /* The options that change the numbers, as JSON (the run's config). */
 static json_t *make_config(const trainer *t)
 {
@@ -174,7 +186,8 @@ static json_t *make_config(const trainer *t)
                                     (json_int_t)c->bn_groups, "seed", (json_int_t)c->seed));
     const char *const keys[] = {"moco_momentum", "lr", "weight_decay", "momentum", "tau", "lambda", "warmup"};
     const double values[] = {c->moco_momentum, c->lr, c->weight_decay, c->momentum, c->tau, c->lambda, c->warmup};
-    return out_json_numbers(j, keys, values, (int)(sizeof keys / sizeof *keys));
+    j = out_json_numbers(j, keys, values, (int)(sizeof keys / sizeof *keys));
+    return c->snapshots.n ? out_json_set(j, "snapshots", fractions_json(&c->snapshots)) : j;
 }
 
 /* Checkpoint metadata names of the sums: "epoch_loss", "last_loss"... */
@@ -212,7 +225,30 @@ static void describe(const trainer *t)
 }
 
 /* What a finished run writes besides its checkpoint and log. */
-static const char *const outputs[] = {"backbone.safetensors", "results.json", NULL};
+static const char *const outputs[] = {"backbone.safetensors", "backbone_iter*.safetensors", "results.json", NULL};
+
+void pretrain_snapshot_name(int64_t step, char *buf, size_t size)
+{
+    snprintf(buf, size, "backbone_iter%lld.safetensors", (long long)step);
+}
+
+/* Writes the snapshot of the iteration the run is at, if one falls there
+ * and is not written yet: right after the checkpoint there (after_save),
+ * or on resuming from that checkpoint when a stop came between the two. */
+static int snapshot_if_due(trainer *t)
+{
+    char name[TG_TRAIN_NAME_MAX], path[TG_TRAIN_PATH_MAX];
+    struct stat st;
+    for (int i = 0; i < t->c->snapshots.n; i++) {
+        if (t->snapshot_steps[i] != t->state.step) continue;
+        pretrain_snapshot_name(t->state.step, name, sizeof name);
+        tg_train_run_path(&t->run, name, path);
+        if (stat(path, &st) != 0 && tg_contrastive_save_backbone(t->state.model, path)) return fail(path);
+    }
+    return 0;
+}
+
+static int after_save(void *ctx) { return snapshot_if_due(ctx); }
 
 static int trainer_init(trainer *t, const pretrain_config *c)
 {
@@ -221,14 +257,14 @@ static int trainer_init(trainer *t, const pretrain_config *c)
     t->state.n_rngs = 1;
     t->state.rngs = t->rngs;
     t->state.outputs = outputs;
-    if (open_data(t) || make_loader(t) || make_model(t) ||
+    if (open_data(t) || make_loader(t) || plan_snapshots(t) || make_model(t) ||
         app_make_sgd(&t->state, tg_contrastive_parameters, c->lr, c->momentum, c->weight_decay, "pretrain"))
         return -1;
     t->config = make_config(t);
     t->config_text = t->config ? json_dumps(t->config, OUT_JSON_FLAGS) : NULL;
     if (!t->config_text) return fail("config: out of memory, or text that is not UTF-8");
     if (app_open_run(&t->run, c->out, t->config_text, c->start, &t->state, t->total, "pretrain") ||
-        (c->start == TG_TRAIN_RESUME && read_meta(t)))
+        (c->start == TG_TRAIN_RESUME && (read_meta(t) || snapshot_if_due(t))))
         return -1;
     describe(t);
     if (tg_train_interrupt_install()) return fail("Ctrl-C");
@@ -384,24 +420,44 @@ static int train(trainer *t)
 {
     const pretrain_config *c = t->c;
     tg_train_loop l = {.total_steps = t->total, .steps_per_epoch = t->per_epoch,
-                       .stop_after_epoch = c->stop_after_epoch, .stop_after_step = c->stop_after_step, .ctx = t,
-                       .step = step, .after_step = after_step, .end_epoch = end_epoch, .before_save = before_save,
-                       .progress = &t->bar};
+                       .stop_after_epoch = c->stop_after_epoch, .stop_after_step = c->stop_after_step,
+                       .save_at = t->snapshot_steps, .n_save_at = c->snapshots.n, .ctx = t, .step = step,
+                       .after_step = after_step, .end_epoch = end_epoch, .before_save = before_save,
+                       .after_save = after_save, .progress = &t->bar};
     return app_train(&l, &t->run, &t->state, "pretrain");
 }
 
 /* ---- results ---- */
 
+/* [{"fraction":0.25,"step":194,"backbone":"backbone_iter194.safetensors"},..] */
+static json_t *snapshots_json(const trainer *t)
+{
+    char name[TG_TRAIN_NAME_MAX];
+    json_t *list = json_array();
+    for (int i = 0; list && i < t->c->snapshots.n; i++) {
+        pretrain_snapshot_name(t->snapshot_steps[i], name, sizeof name);
+        json_t *one = json_pack("{s:o,s:I,s:s}", "fraction", out_json_number(t->c->snapshots.v[i]), "step",
+                                (json_int_t)t->snapshot_steps[i], "backbone", name);
+        if (json_array_append_new(list, one)) {
+            json_decref(list);
+            list = NULL;
+        }
+    }
+    return list;
+}
+
 static int write_results(trainer *t, const pretrain_result *r)
 {
     json_t *last = stats_json(&r->last_epoch, json_pack("{s:I}", "epoch", (json_int_t)t->c->epochs));
-    json_t *root = json_pack("{s:O,s:{s:I,s:I,s:I,s:I,s:I,s:I},s:o,s:s,s:{s:o,s:o,s:o}}", "config", t->config,
-                             "train", "images", (json_int_t)t->data->size, "steps", (json_int_t)t->total, "epochs",
+    json_t *root = json_pack("{s:O,s:{s:I,s:I,s:I,s:I,s:I,s:I},s:o,s:s}", "config", t->config, "train", "images",
+                             (json_int_t)t->data->size, "steps", (json_int_t)t->total, "epochs",
                              (json_int_t)t->c->epochs, "steps_per_epoch", (json_int_t)t->per_epoch,
                              "warmup_steps", (json_int_t)t->warmup, "grid", (json_int_t)t->grid, "last_epoch",
-                             last, "backbone", "backbone.safetensors", "timing", "seconds",
-                             out_json_number(r->seconds), "seconds_per_step", out_json_number(r->seconds_per_step),
-                             "img_s", out_json_number(r->images_per_second));
+                             last, "backbone", "backbone.safetensors");
+    if (t->c->snapshots.n) root = out_json_set(root, "snapshots", snapshots_json(t));
+    root = out_json_set(root, "timing", json_pack("{s:o,s:o,s:o}", "seconds", out_json_number(r->seconds),
+                                                  "seconds_per_step", out_json_number(r->seconds_per_step),
+                                                  "img_s", out_json_number(r->images_per_second)));
     return out_write_json(t->run.dir, "results.json", root, NULL, "pretrain");
 }
 
@@ -422,6 +478,11 @@ static int finish(trainer *t, pretrain_result *r)
         snprintf(speed, sizeof speed, "%.3f s a step, %.1f img/s", r->seconds_per_step, r->images_per_second);
     printf("pretrained %lld steps in %.1f s (%s); backbone in %s\n", (long long)t->total, r->seconds, speed,
            r->backbone);
+    char name[TG_TRAIN_NAME_MAX];
+    for (int i = 0; i < t->c->snapshots.n; i++) {
+        pretrain_snapshot_name(t->snapshot_steps[i], name, sizeof name);
+        printf("snapshot at %g of the iterations: %s\n", t->c->snapshots.v[i], name);
+    }
     return write_results(t, r);
 }
 

@@ -15,19 +15,30 @@
  *                           terms, global and dense top-1, how often the
  *                           argmax matching finds the cell the crop geometry
  *                           says is right (exactly, within one cell), img/s
- *   checkpoint.safetensors  each epoch, on Ctrl-C and at stop_after_*
+ *   checkpoint.safetensors  each epoch, on Ctrl-C, at stop_after_* and at
+ *                           each snapshot's iteration
  *   backbone.safetensors    the query backbone, torchvision names
- *   results.json            config, scale, the last epoch's means, and on
- *                           its own "timing" line the times
+ *   backbone_iter<N>.safetensors   with snapshots: the query backbone as
+ *                           it was after iteration N = round(f x total)
+ *                           for each fraction f (the same format), written
+ *                           once, right after the checkpoint at N, so a
+ *                           run stopped before N writes it when it passes
+ *                           N and one stopped after keeps it
+ *   results.json            config, scale, the snapshots, the last epoch's
+ *                           means, and on its own "timing" line the times
  * A resumed run ends with bitwise the same files as one that never
- * stopped, apart from times. */
+ * stopped, apart from times, snapshots included. An overwrite removes the
+ * old run's snapshots, whatever their iterations, with its other outputs
+ * (train/run.h). */
 #ifndef APPS_PRETRAIN_RUN_H
 #define APPS_PRETRAIN_RUN_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "backbone_arch.h"
+#include "fractions.h"
 
 typedef struct {
     const char *method;       /* "mocov2" or "densecl" */
@@ -40,6 +51,7 @@ typedef struct {
     long epochs, batch, queue, bn_groups, seed;
     double moco_momentum, lr, weight_decay, momentum, tau, lambda, warmup;
     long workers, log_every;
+    fraction_list snapshots; /* the backbone saved at these fractions of the iterations (n 0: none) */
     const char *out;
     tg_train_start start;  /* new, --resume or --overwrite */
     long stop_after_epoch, stop_after_step; /* save and stop there (0: no) */
@@ -66,6 +78,9 @@ typedef struct {
  * wd 1e-4, tau 0.2, lambda 0.5 after a 2% warm-up, 8 BN groups) with
  * method DenseCL. */
 pretrain_config pretrain_defaults(void);
+
+/* "backbone_iter<step>.safetensors" into buf: the snapshot after step. */
+void pretrain_snapshot_name(int64_t step, char *buf, size_t size);
 
 /* Runs (or resumes) the pretraining c describes. TG_TRAIN_DONE when every
  * step is done (r filled, backbone and results.json written),

@@ -5,7 +5,16 @@
 #   2. the same run stopped after epoch 1, and again in the middle of an
 #      epoch, then --resume'd (with other --workers), ends with the same
 #      backbone, bit for bit, the same results.json apart from its timing
-#      line, and the same log apart from times and rates;
+#      line, and the same log apart from times and rates; DenseCL runs with
+#      --snapshots 0.25,0.5 (8 steps: backbone_iter2 and backbone_iter4),
+#      and each stopped run ends with the same snapshots, bit for bit;
+#   2b. --snapshots leave the final backbone and the log as they were; a
+#      run stopped before its first snapshot, resumed and stopped at it,
+#      that snapshot then lost (as by a kill between its checkpoint and its
+#      file) and resumed again ends with the same snapshots; an --overwrite
+#      with other snapshots removes the old run's at its first checkpoint;
+#      a fraction outside (0, 1) is a bad flag (exit 2), two on one
+#      iteration are refused;
 #   3. finetune_seg trains an epoch from the DenseCL backbone;
 #   4. a one-step run says it timed no step (no "nan s a step"), and its
 #      results.json holds null for the step time;
@@ -29,8 +38,15 @@ finite() {
     esac
 }
 
+snapshots="backbone_iter2.safetensors backbone_iter4.safetensors"
+# The snapshots of run $1 are those of run $2, bit for bit.
+same_snapshots() {
+    for f in $snapshots; do cmp "$dir/$2/$f" "$dir/$1/$f" || fail "$1: another $f than $2's"; done
+}
+
 for method in mocov2 densecl; do
-    quiet $pretrain --method $method $tiny --out "$dir/$method"
+    [ $method = mocov2 ] && snap="" || snap="--snapshots 0.25,0.5"
+    quiet $pretrain --method $method $tiny $snap --out "$dir/$method"
     [ -s "$dir/$method/backbone.safetensors" ] || fail "$method: no backbone.safetensors"
     last=$(grep '^"last_epoch"' "$dir/$method/results.json")
     echo "$last" > "$dir/last.txt"
@@ -42,9 +58,10 @@ for method in mocov2 densecl; do
     echo "$method: $last"
 
     for stop in "--stop-after-epoch 1" "--stop-after-step 3"; do
-        quiet $pretrain --method $method $tiny --out "$dir/split" $stop
+        quiet $pretrain --method $method $tiny $snap --out "$dir/split" $stop
         [ ! -e "$dir/split/results.json" ] || fail "$method $stop: the run did not stop"
-        quiet $pretrain --method $method $tiny --out "$dir/split" --resume --workers 0
+        quiet $pretrain --method $method $tiny $snap --out "$dir/split" --resume --workers 0
+        [ -z "$snap" ] || same_snapshots split $method
         cmp "$dir/$method/backbone.safetensors" "$dir/split/backbone.safetensors" ||
             fail "$method $stop, then --resume: another backbone"
         untimed_results "$dir/$method/results.json" > "$dir/a.txt"
@@ -54,9 +71,43 @@ for method in mocov2 densecl; do
         untimed "$dir/split/log.jsonl" > "$dir/b.txt"
         cmp "$dir/a.txt" "$dir/b.txt" || fail "$method $stop, then --resume: another log"
         rm -r "$dir/split"
-        echo "$method $stop, then --resume: the same backbone, results and log"
+        echo "$method $stop, then --resume: the same backbone${snap:+, snapshots}, results and log"
     done
 done
+
+ls "$dir/densecl"/backbone_iter* > "$dir/a.txt"
+[ "$(wc -l < "$dir/a.txt")" = 2 ] || fail "not 2 snapshots: $(cat "$dir/a.txt")"
+quiet $pretrain --method mocov2 $tiny --out "$dir/mocov2_again" --snapshots 0.25,0.5
+cmp "$dir/mocov2/backbone.safetensors" "$dir/mocov2_again/backbone.safetensors" ||
+    fail "--snapshots changed the final backbone"
+untimed "$dir/mocov2/log.jsonl" > "$dir/a.txt"
+untimed "$dir/mocov2_again/log.jsonl" > "$dir/b.txt"
+cmp "$dir/a.txt" "$dir/b.txt" || fail "--snapshots changed the log"
+echo "--snapshots 0.25,0.5: $snapshots, the final backbone and log as without"
+
+dense="--method densecl $tiny --snapshots 0.25,0.5 --out $dir/lost"
+quiet $pretrain $dense --stop-after-step 1
+[ -z "$(ls "$dir/lost" | grep backbone)" ] || fail "a snapshot before its iteration: $(ls "$dir/lost")"
+quiet $pretrain $dense --resume --stop-after-step 2
+[ -e "$dir/lost/backbone_iter2.safetensors" ] || fail "a run stopped at its snapshot's iteration left no snapshot"
+rm "$dir/lost/backbone_iter2.safetensors"
+quiet $pretrain $dense --resume
+same_snapshots lost densecl
+echo "stopped before a snapshot, then at it, the snapshot lost: --resume writes the same snapshots"
+quiet $pretrain $dense --overwrite --snapshots 0.75 --stop-after-step 1
+left=$(ls "$dir/lost")
+[ "$left" = "$(printf 'checkpoint.safetensors\nlog.jsonl\nrun.lock')" ] ||
+    fail "an overwrite left the old run's outputs after its first checkpoint: $left"
+echo "an --overwrite with other snapshots: the old snapshots gone at its first checkpoint"
+status=0
+$pretrain $dense --snapshots 0.25,1.5 > "$dir/out.txt" 2>&1 || status=$?
+[ $status = 2 ] && grep -q "^pretrain: --snapshots: '1.5' is not a fraction between 0 and 1" "$dir/out.txt" ||
+    fail "--snapshots 0.25,1.5: exit status $status, $(cat "$dir/out.txt")"
+status=0
+$pretrain $dense --snapshots 0.25,0.26 --overwrite > "$dir/out.txt" 2>&1 || status=$?
+[ $status = 1 ] && grep -q "fractions 0.25 and 0.26 of 8 iterations both fall on iteration 2" "$dir/out.txt" ||
+    fail "--snapshots 0.25,0.26 of 8 iterations: exit status $status, $(cat "$dir/out.txt")"
+echo "--snapshots outside (0, 1), or two on one iteration: refused"
 
 quiet $finetune --train-images 16 --test-images 8 --size 32 --width 0.125 --batch 8 --epochs 1 --threads 2 \
     --backbone "$dir/densecl/backbone.safetensors" --out "$dir/fcn"

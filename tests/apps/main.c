@@ -8,6 +8,7 @@ int main(void)
     SRunner *sr = srunner_create(stats_suite());
     srunner_add_suite(sr, json_read_suite());
     srunner_add_suite(sr, out_files_suite());
+    srunner_add_suite(sr, fractions_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -7,5 +7,6 @@
 Suite *stats_suite(void);
 Suite *json_read_suite(void);
 Suite *out_files_suite(void);
+Suite *fractions_suite(void);
 
 #endif

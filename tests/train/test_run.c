@@ -1,9 +1,11 @@
-/* The run directory and the loop: checkpoints every epoch and every N
- * steps, exact resume (bitwise the same weights and log as a run that never
- * stopped), a resume with other settings refused, Ctrl-C, the log cut back
- * to the checkpoint, the stop on a non-finite loss and the NaN guard; a
- * directory holding another run refused unless resumed or overwritten, an
- * overwrite that leaves the old run whole until its first checkpoint, the
+/* The run directory and the loop: checkpoints every epoch, every N steps
+ * and after listed steps (each followed by after_save), exact resume
+ * (bitwise the same weights and log as a run that never stopped), a resume
+ * with other settings refused, Ctrl-C, the log cut back to the checkpoint,
+ * the stop on a non-finite loss and the NaN guard; a directory holding
+ * another run (a checkpoint, a log, an output named or matching a pattern)
+ * refused unless resumed or overwritten, an overwrite that leaves the old
+ * run whole until its first checkpoint and then removes its outputs, the
  * lock against a second run, the clean-up of killed writers' files.
  *
  * The run is a linear regression on a toy dataset of 10 samples through
@@ -78,12 +80,17 @@ typedef struct {
     int64_t interrupt_at, nan_at; /* raise SIGINT / return NaN at this step (0: never) */
     int64_t nan_weight_at, nan_grad_at; /* put a NaN in the weight / its gradient after this step (0: never) */
     int64_t check_every;          /* the loop's NaN guard period (0: its default) */
+    const int64_t *save_at;       /* the loop's extra checkpoints */
+    int n_save_at;
+    int64_t after_save_at[2 * TOTAL]; /* the steps after_save was called at */
+    int after_saves;
+    bool pending_at_after_save;   /* an overwrite's log was still pending in an after_save */
     double loss_sum;    /* the program's own number, kept in the checkpoint */
 } trainer;
 
 static char run_dir[256];
 /* The files the test's program writes beside its checkpoint. */
-static const char *const outputs[] = {"results.json", NULL};
+static const char *const outputs[] = {"results.json", "snapshot_*.bin", NULL};
 
 /* "<run_dir>/<name>" into path (512 bytes); returns path. */
 static char *run_path(const char *name, char *path)
@@ -198,11 +205,20 @@ static int before_save(void *ctx)
     return tg_train_meta_set(&t->state, "loss_sum", t->loss_sum);
 }
 
+static int after_save(void *ctx)
+{
+    trainer *t = ctx;
+    t->after_save_at[t->after_saves++] = t->state.step;
+    t->pending_at_after_save = t->pending_at_after_save || t->run.pending_log[0];
+    return 0;
+}
+
 static int train(trainer *t, int64_t stop_after_step, int64_t save_every)
 {
     tg_train_loop l = {.total_steps = TOTAL, .steps_per_epoch = PER_EPOCH, .stop_after_step = stop_after_step,
-                       .save_every = save_every, .check_every = t->check_every, .ctx = t, .step = step,
-                       .after_step = after_step, .before_save = before_save};
+                       .save_every = save_every, .save_at = t->save_at, .n_save_at = t->n_save_at,
+                       .check_every = t->check_every, .ctx = t, .step = step, .after_step = after_step,
+                       .before_save = before_save, .after_save = after_save};
     return tg_train_loop_run(&l, &t->run, &t->state);
 }
 
@@ -337,6 +353,27 @@ START_TEST(test_checkpoints_every_epoch_and_every_n_steps)
     ck_assert_int_eq(train(&t, 0, 2), TG_TRAIN_DONE);
     ck_assert_int_eq(t.saves, 8); /* steps 2, 3, 4, 6, 8, 9, 10, 12 */
     trainer_free(&t);
+}
+END_TEST
+
+/* Checkpoints after the steps save_at lists too (one at an epoch's end),
+ * each followed by after_save at its step; the run ends as one without. */
+START_TEST(test_checkpoints_after_the_listed_steps_then_after_save)
+{
+    outcome full = full_run();
+    static const int64_t save_at[] = {2, 3, 7};
+    trainer t;
+    trainer_init(&t, CONFIG, TG_TRAIN_NEW);
+    t.save_at = save_at, t.n_save_at = 3;
+    ck_assert_int_eq(train(&t, 0, 0), TG_TRAIN_DONE);
+    static const int64_t want[] = {2, 3, 6, 7, 9, 12};
+    ck_assert_int_eq(t.saves, 6);
+    ck_assert_int_eq(t.after_saves, 6);
+    ck_assert_mem_eq(t.after_save_at, want, sizeof want);
+    outcome o = outcome_of(&t);
+    assert_same(&full, &o);
+    trainer_free(&t);
+    free(full.log), free(o.log);
 }
 END_TEST
 
@@ -525,11 +562,20 @@ START_TEST(test_a_directory_with_a_run_is_refused)
     ck_assert_int_eq(remove(run_path("checkpoint.safetensors", path)), 0);
     ck_assert_int_eq(try_open(TG_TRAIN_NEW), -1);
     ck_assert_msg(strstr(tg_last_error(), "log.jsonl"), "%s", tg_last_error());
-    /* and so is an output of the program alone */
+    /* and so is an output of the program alone, named or matching a pattern */
     ck_assert_int_eq(remove(run_path("log.jsonl", path)), 0);
     make_file("results.json");
     ck_assert_int_eq(try_open(TG_TRAIN_NEW), -1);
-    ck_assert_msg(strstr(tg_last_error(), "results.json"), "%s", tg_last_error());
+    ck_assert_msg(strstr(tg_last_error(), "its results.json"), "%s", tg_last_error());
+    ck_assert_int_eq(remove(run_path("results.json", path)), 0);
+    make_file("snapshot_7.bin");
+    ck_assert_int_eq(try_open(TG_TRAIN_NEW), -1);
+    ck_assert_msg(strstr(tg_last_error(), "its snapshot_7.bin"), "%s", tg_last_error());
+    /* files that match no output are no run */
+    ck_assert_int_eq(remove(run_path("snapshot_7.bin", path)), 0);
+    make_file("snapshot_7.bin.txt");
+    make_file(".snapshot_7.bin");
+    ck_assert_msg(try_open(TG_TRAIN_NEW) == 0, "%s", tg_last_error());
 }
 END_TEST
 
@@ -538,12 +584,17 @@ END_TEST
 START_TEST(test_an_overwrite_removes_the_old_outputs_at_its_first_checkpoint)
 {
     stopped_run(5);
-    make_file("results.json");
+    const char *old[] = {"results.json", "snapshot_4.bin", "snapshot_11.bin"};
+    for (int i = 0; i < 3; i++) make_file(old[i]);
+    make_file("notes.txt");
     trainer t;
     trainer_init(&t, CONFIG, TG_TRAIN_OVERWRITE);
-    ck_assert(exists_in_run("results.json"));
+    for (int i = 0; i < 3; i++) ck_assert(exists_in_run(old[i]));
     ck_assert_int_eq(train(&t, 2, 0), TG_TRAIN_STOPPED);
-    ck_assert(!exists_in_run("results.json"));
+    for (int i = 0; i < 3; i++) ck_assert_msg(!exists_in_run(old[i]), "%s is still there", old[i]);
+    ck_assert(exists_in_run("notes.txt"));
+    ck_assert_int_eq(t.after_saves, 1);
+    ck_assert_msg(!t.pending_at_after_save, "after_save came before the overwrite was in place");
     trainer_free(&t);
 }
 END_TEST
@@ -688,6 +739,7 @@ Suite *run_suite(void)
     tcase_add_test(tc, test_stop_and_resume_is_exact);
     tcase_add_test(tc, test_resume_cuts_the_log_to_the_checkpoint);
     tcase_add_test(tc, test_checkpoints_every_epoch_and_every_n_steps);
+    tcase_add_test(tc, test_checkpoints_after_the_listed_steps_then_after_save);
     tcase_add_test(tc, test_resume_with_other_settings_is_refused);
     tcase_add_test(tc, test_resume_compares_configs_by_value);
     tcase_add_test(tc, test_configs_compare_by_value);
