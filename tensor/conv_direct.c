@@ -210,16 +210,25 @@ KERNEL static void store_tile(const direct_job *jb, int64_t q0, const float *buf
 int64_t conv_direct_slack(const direct_job *jb) { return jb->tile.vectors * LANES + jb->pitch + LANES; }
 
 void conv_direct_run_job(const direct_job *jb, const float *xp, const float *wp, int64_t b0, int64_t b1,
-                         const float *bias, float *out)
+                         const float *bias, float *out, direct_ahead ahead)
 {
     float buf[5 * LANES * 8] __attribute__((aligned(64)));
     int64_t ch = jb->tile.channels, size = jb->tile.vectors * LANES, wblock = jb->cin * jb->taps * ch;
+    int64_t tiles = (b1 - b0) * ((jb->positions + size - 1) / size), i = 0;
     for (int64_t b = b0; b < b1; b++)
         for (int64_t q = 0; q < jb->positions; q += size) {
             if (jb->tile.vectors == 5) tile_5x4(jb, xp + q, wp + b * wblock, buf);
             else tile_3x8(jb, xp + q, wp + b * wblock, buf);
             store_tile(jb, q, buf, b * ch, bias, out);
+            conv_direct_prefetch_share(ahead.at, (int64_t)ahead.bytes, tiles, i++);
         }
+}
+
+void conv_direct_prefetch_share(const void *at, int64_t bytes, int64_t parts, int64_t i)
+{
+    const char *c = at;
+    for (int64_t b = bytes * i / parts / 64 * 64; b < bytes * (i + 1) / parts; b += 64)
+        _mm_prefetch(c + b, _MM_HINT_T1);
 }
 
 int64_t conv_direct_chunks(int64_t images, int64_t blocks)
@@ -250,8 +259,11 @@ static int run(const direct_plan *p, const float *x, const float *wp, const floa
             int64_t n = it / chunks, k = it % chunks;
             if (n != padded) conv_direct_pad_image(&p->l, x + n * in_image, xp, p->slack, false);
             padded = n;
+            direct_ahead ahead = {0}; /* the next image, while this one's last tiles run */
+            if (k == chunks - 1 && n + 1 < g->n)
+                ahead = (direct_ahead){x + (n + 1) * in_image, (size_t)in_image * sizeof *x};
             conv_direct_run_job(&p->job, xp, wp, p->blocks * k / chunks, p->blocks * (k + 1) / chunks, bias,
-                                out + n * out_image);
+                                out + n * out_image, ahead);
         }
     }
     tg_memory_free(pads, bytes);

@@ -168,14 +168,16 @@ KERNEL static void weave(const strided_plan *p, const float *pb, int64_t c0, int
         }
 }
 
-/* Channel blocks [b0, b1) of one image: every phase into pb, then woven. */
+/* Channel blocks [b0, b1) of one image: every phase into pb (the last one
+ * prefetching ahead), then woven. */
 static void run_item(const strided_plan *p, const float *gp, const float *wp, int64_t b0, int64_t b1, float *pb,
-                     float *dx)
+                     float *dx, direct_ahead ahead)
 {
     const float *w = wp;
     for (int64_t k = 0; k < p->phases; k++) {
         const phase *f = &p->ph[k];
-        conv_direct_run_job(&f->job, gp, w, b0, b1, NULL, pb + k * (p->pplane / p->phases));
+        conv_direct_run_job(&f->job, gp, w, b0, b1, NULL, pb + k * (p->pplane / p->phases),
+                            k == p->phases - 1 ? ahead : (direct_ahead){0});
         w += phase_weight(p, k);
     }
     int64_t ch = p->tile.channels, c1 = b1 * ch < p->g->c ? b1 * ch : p->g->c;
@@ -191,7 +193,7 @@ static int run(const strided_plan *p, const float *grad, const float *wp, float 
     size_t bytes = (size_t)(threads * per_thread) * sizeof(float);
     float *bufs = tg_memory_alloc(bytes);
     if (!bufs) return TG_FAIL("conv2d_backward_input: out of memory for %zu bytes", bytes);
-    int64_t items = g->n * chunks;
+    int64_t items = g->n * chunks, in_image = g->o * g->oh * g->ow;
 #pragma omp parallel num_threads(threads)
     {
         float *gp = bufs + (int64_t)omp_get_thread_num() * per_thread, *pb = gp + image;
@@ -199,10 +201,13 @@ static int run(const strided_plan *p, const float *grad, const float *wp, float 
 #pragma omp for schedule(static)
         for (int64_t it = 0; it < items; it++) {
             int64_t n = it / chunks, k = it % chunks;
-            if (n != padded) conv_direct_pad_image(&p->l, grad + n * g->o * g->oh * g->ow, gp, p->slack, false);
+            if (n != padded) conv_direct_pad_image(&p->l, grad + n * in_image, gp, p->slack, false);
             padded = n;
-            run_item(p, gp, wp, p->blocks * k / chunks, p->blocks * (k + 1) / chunks, pb,
-                     dx + n * g->c * g->h * g->w);
+            direct_ahead ahead = {0};
+            if (k == chunks - 1 && n + 1 < g->n)
+                ahead = (direct_ahead){grad + (n + 1) * in_image, (size_t)in_image * sizeof *grad};
+            run_item(p, gp, wp, p->blocks * k / chunks, p->blocks * (k + 1) / chunks, pb, dx + n * g->c * g->h * g->w,
+                     ahead);
         }
     }
     tg_memory_free(bufs, bytes);

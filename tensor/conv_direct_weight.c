@@ -165,18 +165,26 @@ KERNEL static void tile_chunk(const weight_plan *p, const float *gp, const float
         }
 }
 
-/* Chunk k's images padded into gp and xp, then every tile over them. */
-static void run_chunk(const weight_plan *p, const float *grad, const float *x, int64_t k, float *gp, float *xp,
-                      float *partial)
+/* Chunk k's images padded into gp and xp, then every tile over them; with
+ * more to do, the next chunk's gradient and input are fetched into L2 a
+ * share a row of tiles at a time (their DRAM reads then overlap the
+ * arithmetic instead of stalling the padding). */
+static void run_chunk(const weight_plan *p, const float *grad, const float *x, int64_t k, bool more, float *gp,
+                      float *xp, float *partial)
 {
     const conv_geom *g = p->l.g;
     int64_t n0 = k * p->chunk, images = min64(p->chunk, g->n - n0);
+    int64_t gsize = g->o * g->pixels, xsize = g->c * g->h * g->w;
     for (int64_t n = 0; n < images; n++) {
-        pad_grad(p, grad + (n0 + n) * g->o * g->pixels, gp + n * p->gimage);
-        conv_direct_pad_image(&p->l, x + (n0 + n) * g->c * g->h * g->w, xp + n * p->ximage, p->slack, true);
+        pad_grad(p, grad + (n0 + n) * gsize, gp + n * p->gimage);
+        conv_direct_pad_image(&p->l, x + (n0 + n) * xsize, xp + n * p->ximage, p->slack, true);
     }
-    for (int64_t ot = 0; ot < p->out_tiles; ot++)
+    int64_t next = more ? min64(p->chunk, g->n - n0 - images) : 0, floats = (int64_t)sizeof(float);
+    for (int64_t ot = 0; ot < p->out_tiles; ot++) {
         for (int64_t ct = 0; ct < p->col_tiles; ct++) tile_chunk(p, gp, xp, images, ot, ct, partial);
+        conv_direct_prefetch_share(grad + (n0 + images) * gsize, next * gsize * floats, p->out_tiles, ot);
+        conv_direct_prefetch_share(x + (n0 + images) * xsize, next * xsize * floats, p->out_tiles, ot);
+    }
 }
 
 /* dw = the slots' partials summed in order. */
@@ -206,8 +214,8 @@ static int run(const weight_plan *p, const float *grad, const float *x, float *d
             float *gp = pads + (int64_t)omp_get_thread_num() * per_thread, *xp = gp + p->chunk * p->gimage;
 #pragma omp for schedule(static)
             for (int64_t s = 0; s < p->slots; s++)
-                for (int64_t k = p->chunks * s / p->slots; k < p->chunks * (s + 1) / p->slots; k++)
-                    run_chunk(p, grad, x, k, gp, xp, partials + s * size);
+                for (int64_t k = p->chunks * s / p->slots, end = p->chunks * (s + 1) / p->slots; k < end; k++)
+                    run_chunk(p, grad, x, k, k + 1 < end, gp, xp, partials + s * size);
         }
         sum_slots(p, partials, dw);
     }

@@ -77,10 +77,22 @@ bool conv_direct_mostly_useful(int64_t rows, int64_t cols, int64_t pitch);
 /* Zeros a padded image needs past its channels for a job's junk reads. */
 int64_t conv_direct_slack(const direct_job *jb);
 
+/* Memory the next item will read, fetched into L2 a share at a time while
+ * this item's tiles run, so that its DRAM reads overlap the arithmetic
+ * (padding an image otherwise waits on them: on the preset's stride-2
+ * layer, more time than the tiles take). */
+typedef struct {
+    const void *at;
+    size_t bytes;
+} direct_ahead;
+
+/* Fetches share i of parts of the bytes at [at, at + bytes) into L2. */
+void conv_direct_prefetch_share(const void *at, int64_t bytes, int64_t parts, int64_t i);
+
 /* Output channel blocks [b0, b1) of job jb on padded image xp, weight wp
- * packed as above, plus bias (or NULL). */
+ * packed as above, plus bias (or NULL), prefetching ahead. */
 void conv_direct_run_job(const direct_job *jb, const float *xp, const float *wp, int64_t b0, int64_t b1,
-                         const float *bias, float *out);
+                         const float *bias, float *out, direct_ahead ahead);
 
 /* Items per image when threads share out (image, range of channel blocks)
  * items: enough for at least 4 items a thread, at most blocks. */
