@@ -7,7 +7,10 @@
  * accumulators; narrow rows ((N,C) inputs, small feature maps) a block of
  * channels at a time, sample by sample, one double accumulator per
  * channel, so memory is read in order. Channels (or blocks) are split over
- * threads. The elementwise passes split rows (wide) or samples (narrow). */
+ * threads. The statistics take one pass: the sums of d = x - centre and of
+ * d^2, the centre one of the group's values. The elementwise passes split
+ * rows (wide) or samples (narrow). Sums run at the widest vectors the CPU
+ * has (TG_WIDEST_VECTORS). */
 #include "tensor/internal/norm.h"
 
 #include <math.h>
@@ -15,6 +18,7 @@
 #include <string.h>
 
 #include "tensor/internal/check.h"
+#include "tensor/internal/exp_lane.h"
 #include "tensor/internal/iter.h"
 #include "tensor/internal/view.h"
 
@@ -39,6 +43,8 @@ static const char *shape_str(const tg_tensor *t, char *buf)
 {
     return tg_shape_str(t->ndim, t->shape, buf, TG_SHAPE_STR_LEN);
 }
+
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 static int bn_shape_of(const tg_tensor *x, bn_shape *b)
 {
@@ -132,37 +138,55 @@ static double lanes_total(const double *acc)
     return s;
 }
 
-/* acc += x[0..n) */
-static inline void lanes_sum(double *acc, const float *x, int64_t n)
+/* LANES floats or doubles as one value (GCC's vector extension, also
+ * clang's): each clone keeps it in its widest registers, where GCC's
+ * vectoriser gives up on the lane loops of a sum. */
+typedef float lanes_f32 __attribute__((vector_size(LANES * sizeof(float))));
+typedef double lanes_f64 __attribute__((vector_size(LANES * sizeof(double))));
+
+/* s1 += d and s2 += d^2 for d = x - centre over x[0..n), lane j taking
+ * the values at j mod LANES (the tail's from lane 0), in double, where the
+ * square of a float's difference is exact. */
+TG_WIDEST_VECTORS static void lanes_moments(double *s1, double *s2, const float *x, int64_t n, double centre)
 {
+    lanes_f64 a1, a2;
+    memcpy(&a1, s1, sizeof a1);
+    memcpy(&a2, s2, sizeof a2);
     int64_t i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int j = 0; j < LANES; j++) acc[j] += x[i + j];
-    for (int j = 0; i < n; i++, j++) acc[j] += x[i];
+    for (; i + LANES <= n; i += LANES) {
+        lanes_f32 xv;
+        memcpy(&xv, x + i, sizeof xv);
+        lanes_f64 d = __builtin_convertvector(xv, lanes_f64) - centre;
+        a1 += d;
+        a2 += d * d;
+    }
+    memcpy(s1, &a1, sizeof a1);
+    memcpy(s2, &a2, sizeof a2);
+    for (int j = 0; i < n; i++, j++) {
+        double d = (double)x[i] - centre;
+        s1[j] += d;
+        s2[j] += d * d;
+    }
 }
 
-/* acc += (x - centre)^2 */
-static inline void lanes_sqdev(double *acc, const float *x, int64_t n, double centre)
+/* sg += g, sgd += g (x - centre), lane by lane as lanes_moments; each
+ * product in float (one rounding), the sums in double. */
+TG_WIDEST_VECTORS static void lanes_grad(double *sg, double *sgd, const float *g, const float *x, int64_t n,
+                                         float centre)
 {
+    lanes_f64 a1, a2;
+    memcpy(&a1, sg, sizeof a1);
+    memcpy(&a2, sgd, sizeof a2);
     int64_t i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int j = 0; j < LANES; j++) {
-            double d = x[i + j] - centre;
-            acc[j] += d * d;
-        }
-    for (int j = 0; i < n; i++, j++) acc[j] += (x[i] - centre) * (x[i] - centre);
-}
-
-/* sg += g, sgd += g (x - centre); each product in float (one rounding),
- * the sums in double. */
-static inline void lanes_grad(double *sg, double *sgd, const float *g, const float *x, int64_t n, float centre)
-{
-    int64_t i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int j = 0; j < LANES; j++) {
-            sg[j] += g[i + j];
-            sgd[j] += g[i + j] * (x[i + j] - centre);
-        }
+    for (; i + LANES <= n; i += LANES) {
+        lanes_f32 gv, xv;
+        memcpy(&gv, g + i, sizeof gv);
+        memcpy(&xv, x + i, sizeof xv);
+        a1 += __builtin_convertvector(gv, lanes_f64);
+        a2 += __builtin_convertvector(gv * (xv - centre), lanes_f64);
+    }
+    memcpy(sg, &a1, sizeof a1);
+    memcpy(sgd, &a2, sizeof a2);
     for (int j = 0; i < n; i++, j++) {
         sg[j] += g[i];
         sgd[j] += g[i] * (x[i] - centre);
@@ -173,22 +197,22 @@ static inline void lanes_grad(double *sg, double *sgd, const float *g, const flo
 
 static bool narrow(const bn_shape *b) { return b->s < LANES; }
 
-static inline void narrow_sum(double *acc, const float *x, int64_t nc, int64_t s)
+TG_WIDEST_VECTORS static void narrow_moments(double *s1, double *s2, const float *x, int64_t nc, int64_t s,
+                                             const double *centre)
 {
     if (s == 1)
-        for (int64_t c = 0; c < nc; c++) acc[c] += x[c];
+        for (int64_t c = 0; c < nc; c++) {
+            double d = (double)x[c] - centre[c];
+            s1[c] += d;
+            s2[c] += d * d;
+        }
     else
         for (int64_t c = 0; c < nc; c++)
-            for (int64_t i = 0; i < s; i++) acc[c] += x[c * s + i];
-}
-
-static inline void narrow_sqdev(double *acc, const float *x, int64_t nc, int64_t s, const double *centre)
-{
-    for (int64_t c = 0; c < nc; c++)
-        for (int64_t i = 0; i < s; i++) {
-            double d = x[c * s + i] - centre[c];
-            acc[c] += d * d;
-        }
+            for (int64_t i = 0; i < s; i++) {
+                double d = (double)x[c * s + i] - centre[c];
+                s1[c] += d;
+                s2[c] += d * d;
+            }
 }
 
 static inline void narrow_grad(double *sg, double *sgd, const float *g, const float *x, int64_t nc, int64_t s,
@@ -211,36 +235,36 @@ static int64_t units(const bn_shape *b) { return narrow(b) ? (b->c + BLOCK - 1) 
 
 /* ---- statistics ---- */
 
+/* The mean and biased variance of m values from the sums of d = x - centre
+ * and of d^2: E[d^2] - E[d]^2, where E[d] is of the order of the spread
+ * (the centre is one of the values), so the difference keeps its digits.
+ * Rounding may take it just below 0: then 0 (a NaN stays). */
+static void finish_stats(double s1, double s2, double m, double centre, float *mean, float *var)
+{
+    double d = s1 / m, v = s2 / m - d * d;
+    *mean = (float)(centre + d);
+    *var = (float)(v < 0 ? 0 : v);
+}
+
 /* Mean and biased variance of channel c over group g's samples (wide). */
 static void wide_stats(const float *x, const bn_shape *b, int64_t c, int64_t g, float *mean, float *var)
 {
-    double acc[LANES] = {0};
+    double s1[LANES] = {0}, s2[LANES] = {0};
     int64_t first = g * b->per_group, end = first + b->per_group;
-    double m = (double)(b->per_group * b->s);
-    for (int64_t n = first; n < end; n++) lanes_sum(acc, row_of(x, b, n, c), b->s);
-    double mu = lanes_total(acc) / m;
-    memset(acc, 0, sizeof acc);
-    for (int64_t n = first; n < end; n++) lanes_sqdev(acc, row_of(x, b, n, c), b->s, mu);
-    mean[c] = (float)mu;
-    var[c] = (float)(lanes_total(acc) / m);
+    double centre = row_of(x, b, first, c)[0];
+    for (int64_t n = first; n < end; n++) lanes_moments(s1, s2, row_of(x, b, n, c), b->s, centre);
+    finish_stats(lanes_total(s1), lanes_total(s2), (double)(b->per_group * b->s), centre, mean + c, var + c);
 }
 
 /* The same for the block of channels starting at c0 (narrow). */
 static void narrow_stats(const float *x, const bn_shape *b, int64_t c0, int64_t g, float *mean, float *var)
 {
-    double acc[BLOCK] = {0}, mu[BLOCK];
-    int64_t nc = b->c - c0 < BLOCK ? b->c - c0 : BLOCK, first = g * b->per_group, end = first + b->per_group;
-    double m = (double)(b->per_group * b->s);
-    for (int64_t n = first; n < end; n++) narrow_sum(acc, row_of(x, b, n, c0), nc, b->s);
-    for (int64_t c = 0; c < nc; c++) {
-        mu[c] = acc[c] / m;
-        acc[c] = 0;
-    }
-    for (int64_t n = first; n < end; n++) narrow_sqdev(acc, row_of(x, b, n, c0), nc, b->s, mu);
-    for (int64_t c = 0; c < nc; c++) {
-        mean[c0 + c] = (float)mu[c];
-        var[c0 + c] = (float)(acc[c] / m);
-    }
+    double s1[BLOCK] = {0}, s2[BLOCK] = {0}, centre[BLOCK];
+    int64_t nc = min64(b->c - c0, BLOCK), first = g * b->per_group, end = first + b->per_group;
+    for (int64_t c = 0; c < nc; c++) centre[c] = row_of(x, b, first, c0 + c)[0];
+    for (int64_t n = first; n < end; n++) narrow_moments(s1, s2, row_of(x, b, n, c0), nc, b->s, centre);
+    for (int64_t c = 0; c < nc; c++)
+        finish_stats(s1[c], s2[c], (double)(b->per_group * b->s), centre[c], mean + c0 + c, var + c0 + c);
 }
 
 /* Every group's statistics into mean and var (G,C). One parallel loop per

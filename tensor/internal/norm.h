@@ -12,9 +12,11 @@
 #include "tensor/tensor.h"
 
 /* Biased mean and variance of each channel of x over each of groups
- * sub-batches: *mean and *var get new (groups, C) tensors. Two passes per
- * channel (the mean, then squared deviations from it). Fails unless groups
- * divides N and each group has more than one value per channel. */
+ * sub-batches: *mean and *var get new (groups, C) tensors. One pass per
+ * channel: the sums of d = x - x0 and of d^2 (x0 the group's first value
+ * of the channel), whence mean = x0 + E[d] and var = E[d^2] - E[d]^2. Fails
+ * unless groups divides N and each group has more than one value per
+ * channel. */
 int tg_k_batch_norm_stats(tg_tensor *x, int groups, tg_tensor **mean, tg_tensor **var);
 
 /* y = (x - mean) / sqrt(var + eps) * weight + bias, channel by channel;

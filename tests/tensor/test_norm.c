@@ -1,6 +1,7 @@
 /* Batch norm and 2-D pooling: values against hand-computed numbers, the
- * running-statistics update, output-size rules (ceil_mode), ties and NaN
- * in max pooling, error messages and thread-count independence. */
+ * running-statistics update, the one-pass statistics against a two-pass
+ * reference, output-size rules (ceil_mode), ties and NaN in max pooling,
+ * error messages and thread-count independence. */
 #include <math.h>
 #include <string.h>
 
@@ -98,6 +99,34 @@ START_TEST(test_bn_4d_and_backward)
     float v = 6.0f / sqrtf(5.25f);
     EXPECT(dx, S(2, 1, 2, 2), v, v, v, v, v, v, v, v);
     tg_release(x), tg_release(x4), tg_release(mean), tg_release(var), tg_release(g), tg_release(w);
+}
+END_TEST
+
+/* A channel offset far from 0 against its spread: the one-pass statistics
+ * (sums about one of the values) keep the digits of a two-pass reference
+ * in double. */
+START_TEST(test_bn_stats_with_large_mean)
+{
+    enum { N = 64, C = 3, HW = 50 };
+    const double offset[C] = {1e6, -3e3, 0.5};
+    tg_rng rng = tg_rng_new(5, 0);
+    tg_tensor *z = tg_randn(&rng, S(N, C, HW)), *mean, *var;
+    float *v = tg_data_f32(z);
+    for (int64_t i = 0; i < N * C * HW; i++) v[i] += (float)offset[i / HW % C];
+    ck_assert_int_eq(tg_k_batch_norm_stats(z, 1, &mean, &var), 0);
+    for (int c = 0; c < C; c++) {
+        double m = 0, q = 0;
+        for (int n = 0; n < N; n++)
+            for (int i = 0; i < HW; i++) m += v[(n * C + c) * HW + i];
+        m /= N * HW;
+        for (int n = 0; n < N; n++)
+            for (int i = 0; i < HW; i++) q += (v[(n * C + c) * HW + i] - m) * (v[(n * C + c) * HW + i] - m);
+        q /= N * HW;
+        float got_m = tg_get(mean, (int64_t[]){0, c}), got_v = tg_get(var, (int64_t[]){0, c});
+        ck_assert_msg(fabs(got_m - m) <= 1e-7 * fabs(m) && fabs(got_v - q) <= 1e-6 * q,
+                      "channel %d: mean %.9g var %.9g, want %.9g %.9g", c, got_m, got_v, m, q);
+    }
+    tg_release(z), tg_release(mean), tg_release(var);
 }
 END_TEST
 
@@ -371,6 +400,7 @@ Suite *norm_suite(void)
     tcase_add_test(tc, test_bn_groups_values);
     tcase_add_test(tc, test_bn_eval_values);
     tcase_add_test(tc, test_bn_4d_and_backward);
+    tcase_add_test(tc, test_bn_stats_with_large_mean);
     tcase_add_test(tc, test_bn_errors);
     tcase_add_test(tc, test_max_pool_values);
     tcase_add_test(tc, test_max_pool_ties_and_nan);
