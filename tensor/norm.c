@@ -2,25 +2,26 @@
  *
  * x is walked as (N, C, S), S the product of the dims after C: channel c of
  * sample n is the row of S floats at (n C + c) S of a contiguous copy.
- * Channel sums run on one thread each, in an order fixed by the shape:
- * wide rows (S >= LANES) channel by channel in LANES interleaved double
- * accumulators; narrow rows ((N,C) inputs, small feature maps) a block of
- * channels at a time, sample by sample, one double accumulator per
- * channel, so memory is read in order. Channels (or blocks) are split over
- * threads. The statistics take one pass: the sums of d = x - centre and of
- * d^2, the centre one of the group's values.
+ * Each channel's sums run on one thread, in an order fixed by the shape:
+ * its rows sample by sample, in LANES interleaved double accumulators
+ * (wide rows, S >= LANES) or one ((N,C) inputs, small feature maps). The
+ * channels are split over threads in units of consecutive channels, whose
+ * rows a thread reads sample by sample, so memory is read in order. The
+ * statistics take one pass: the sums of d = x - centre and of d^2, the
+ * centre one of the group's values.
  *
- * The elementwise passes work span by span: a piece of at most CHUNK
- * values of a wide row, or a block of narrow rows of one sample; rows
- * (wide) or samples (narrow) are split over threads. A fused relu (after
- * a residual, if any) is applied as each value is normalised. Backward
- * masks g by the relu in a buffer of one span, with the forward's own
- * loop (relu_span) reading x and g together: the mask is the forward's
- * bit for bit, and the output need not be kept. Sums and the passes run
- * at the widest vectors the CPU has (TG_WIDEST_VECTORS). */
+ * The elementwise passes work span by span: up to CHUNK values of a
+ * sample's consecutive rows (a piece of a row when rows are longer), spans
+ * split over threads. A fused relu (after a residual, if any) is applied
+ * as each value is normalised. Backward masks g by the relu in a buffer of
+ * one span, with the forward's own loop (relu_span) reading x and g
+ * together: the mask is the forward's bit for bit, and the output need not
+ * be kept. Sums and passes run at the widest vectors the CPU has
+ * (TG_WIDEST_VECTORS). */
 #include "tensor/internal/norm.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,7 +31,7 @@
 #include "tensor/internal/view.h"
 
 enum { LANES = 8, BLOCK = 64, CHUNK = 512 };
-_Static_assert(CHUNK % LANES == 0 && CHUNK >= BLOCK * (LANES - 1), "a span fits a buffer of CHUNK floats");
+_Static_assert(CHUNK % LANES == 0, "a piece of a wide row starts at lane 0");
 
 /* x as (N, C, S), its statistics in groups of per_group samples. */
 typedef struct {
@@ -178,13 +179,22 @@ static bn_coefs forward_coefs(const bn_params *p) { return (bn_coefs){NULL, p->s
 
 static bn_coefs backward_coefs(const bn_params *p) { return (bn_coefs){p->a, p->slope, p->shift, p->mean}; }
 
-/* ---- lane sums ---- */
+/* ---- sums ---- */
 
-static double lanes_total(const double *acc)
+/* The sums run over the rows of s values of nc consecutive channels of one
+ * sample (x the first), channel c about centre[c]. Wide rows keep LANES
+ * interleaved double accumulators a channel, at acc + c LANES, lane j
+ * taking the values at j mod LANES of each row, or piece of a row (a
+ * tail's from lane 0); narrow ones (s < LANES) one, at acc + c. */
+static bool narrow(const bn_shape *b) { return b->s < LANES; }
+
+/* The sum of channel c's accumulators. */
+static double acc_total(const double *acc, int64_t c, bool wide)
 {
-    double s = 0;
-    for (int j = 0; j < LANES; j++) s += acc[j];
-    return s;
+    if (!wide) return acc[c];
+    double t = 0;
+    for (int j = 0; j < LANES; j++) t += acc[c * LANES + j];
+    return t;
 }
 
 /* LANES floats or doubles as one value (GCC's vector extension, also
@@ -193,10 +203,9 @@ static double lanes_total(const double *acc)
 typedef float lanes_f32 __attribute__((vector_size(LANES * sizeof(float))));
 typedef double lanes_f64 __attribute__((vector_size(LANES * sizeof(double))));
 
-/* s1 += d and s2 += d^2 for d = x - centre over x[0..n), lane j taking
- * the values at j mod LANES (the tail's from lane 0), in double, where the
- * square of a float's difference is exact. */
-TG_WIDEST_VECTORS static void lanes_moments(double *s1, double *s2, const float *x, int64_t n, double centre)
+/* s1 += d and s2 += d^2 for d = x - centre over one wide row of n values,
+ * in double, where the square of a float's difference is exact. */
+static inline void lanes_moments(double *s1, double *s2, const float *x, int64_t n, double centre)
 {
     lanes_f64 a1, a2;
     memcpy(&a1, s1, sizeof a1);
@@ -218,10 +227,24 @@ TG_WIDEST_VECTORS static void lanes_moments(double *s1, double *s2, const float 
     }
 }
 
-/* sg += g, sgd += g (x - centre), lane by lane as lanes_moments; each
+/* The same over the rows (see above). */
+TG_WIDEST_VECTORS static void moments(double *s1, double *s2, const float *x, int64_t nc, int64_t s, bool wide,
+                                      const double *centre)
+{
+    if (wide)
+        for (int64_t c = 0; c < nc; c++) lanes_moments(s1 + c * LANES, s2 + c * LANES, x + c * s, s, centre[c]);
+    else
+        for (int64_t c = 0; c < nc; c++)
+            for (int64_t i = 0; i < s; i++) {
+                double d = (double)x[c * s + i] - centre[c];
+                s1[c] += d;
+                s2[c] += d * d;
+            }
+}
+
+/* sg += g, sgd += g (x - centre) over one wide row of n values; each
  * product in float (one rounding), the sums in double. */
-TG_WIDEST_VECTORS static void lanes_grad(double *sg, double *sgd, const float *g, const float *x, int64_t n,
-                                         float centre)
+static inline void lanes_grad(double *sg, double *sgd, const float *g, const float *x, int64_t n, float centre)
 {
     lanes_f64 a1, a2;
     memcpy(&a1, sg, sizeof a1);
@@ -242,36 +265,19 @@ TG_WIDEST_VECTORS static void lanes_grad(double *sg, double *sgd, const float *g
     }
 }
 
-/* ---- narrow sums: nc channels of one sample, rows of s, acc[c] each ---- */
-
-static bool narrow(const bn_shape *b) { return b->s < LANES; }
-
-TG_WIDEST_VECTORS static void narrow_moments(double *s1, double *s2, const float *x, int64_t nc, int64_t s,
-                                             const double *centre)
+/* The same over the rows (see above). */
+TG_WIDEST_VECTORS static void grad_moments(double *sg, double *sgd, const float *g, const float *x, int64_t nc,
+                                           int64_t s, bool wide, const float *centre)
 {
-    if (s == 1)
-        for (int64_t c = 0; c < nc; c++) {
-            double d = (double)x[c] - centre[c];
-            s1[c] += d;
-            s2[c] += d * d;
-        }
+    if (wide)
+        for (int64_t c = 0; c < nc; c++)
+            lanes_grad(sg + c * LANES, sgd + c * LANES, g + c * s, x + c * s, s, centre[c]);
     else
         for (int64_t c = 0; c < nc; c++)
             for (int64_t i = 0; i < s; i++) {
-                double d = (double)x[c * s + i] - centre[c];
-                s1[c] += d;
-                s2[c] += d * d;
+                sg[c] += g[c * s + i];
+                sgd[c] += g[c * s + i] * (x[c * s + i] - centre[c]);
             }
-}
-
-static void narrow_grad(double *sg, double *sgd, const float *g, const float *x, int64_t nc, int64_t s,
-                        const float *centre)
-{
-    for (int64_t c = 0; c < nc; c++)
-        for (int64_t i = 0; i < s; i++) {
-            sg[c] += g[c * s + i];
-            sgd[c] += g[c * s + i] * (x[c * s + i] - centre[c]);
-        }
 }
 
 static const float *row_of(const float *x, const bn_shape *b, int64_t n, int64_t c)
@@ -279,8 +285,28 @@ static const float *row_of(const float *x, const bn_shape *b, int64_t n, int64_t
     return x + (n * b->c + c) * b->s;
 }
 
-/* Sum units: channels (wide rows) or blocks of BLOCK channels (narrow). */
-static int64_t units(const bn_shape *b) { return narrow(b) ? (b->c + BLOCK - 1) / BLOCK : b->c; }
+/* Channels per unit of the sums: up to BLOCK, and at least one unit a
+ * thread. A unit reads its channels' rows sample by sample, in memory
+ * order; each channel's sums take the samples in order whatever the units,
+ * so the split does not change them. */
+static int64_t unit_channels(const bn_shape *b, bool par)
+{
+    int64_t threads = par ? omp_get_max_threads() : 1;
+    return min64((b->c + threads - 1) / threads, BLOCK);
+}
+
+/* Runs fn on each unit of channels [c0, c0 + nc) for each group g, units
+ * split over threads. */
+typedef void unit_fn(const void *job, int64_t c0, int64_t nc, int64_t g);
+
+static void each_unit(const bn_shape *b, unit_fn *fn, const void *job)
+{
+    bool par = b->n * b->c * b->s >= TG_PARALLEL_GRAIN;
+    int64_t per = unit_channels(b, par), nu = (b->c + per - 1) / per;
+#pragma omp parallel for if (par && nu > 1) schedule(static)
+    for (int64_t u = 0; u < nu; u++)
+        for (int64_t g = 0; g < b->groups; g++) fn(job, u * per, min64(per, b->c - u * per), g);
+}
 
 /* ---- statistics ---- */
 
@@ -295,42 +321,27 @@ static void finish_stats(double s1, double s2, double m, double centre, float *m
     *var = (float)(v < 0 ? 0 : v);
 }
 
-/* Mean and biased variance of channel c over group g's samples (wide). */
-static void wide_stats(const float *x, const bn_shape *b, int64_t c, int64_t g, float *mean, float *var)
-{
-    double s1[LANES] = {0}, s2[LANES] = {0};
-    int64_t first = g * b->per_group, end = first + b->per_group;
-    double centre = row_of(x, b, first, c)[0];
-    for (int64_t n = first; n < end; n++) lanes_moments(s1, s2, row_of(x, b, n, c), b->s, centre);
-    finish_stats(lanes_total(s1), lanes_total(s2), (double)(b->per_group * b->s), centre, mean + c, var + c);
-}
+/* x's statistics into mean and var (G,C). */
+typedef struct {
+    const float *x;
+    const bn_shape *b;
+    float *mean, *var;
+} stats_job;
 
-/* The same for the block of channels starting at c0 (narrow). */
-static void narrow_stats(const float *x, const bn_shape *b, int64_t c0, int64_t g, float *mean, float *var)
+/* Mean and biased variance of channels [c0, c0 + nc) over group g. */
+static void unit_stats(const void *job, int64_t c0, int64_t nc, int64_t g)
 {
-    double s1[BLOCK] = {0}, s2[BLOCK] = {0}, centre[BLOCK];
-    int64_t nc = min64(b->c - c0, BLOCK), first = g * b->per_group, end = first + b->per_group;
-    for (int64_t c = 0; c < nc; c++) centre[c] = row_of(x, b, first, c0 + c)[0];
-    for (int64_t n = first; n < end; n++) narrow_moments(s1, s2, row_of(x, b, n, c0), nc, b->s, centre);
+    const stats_job *j = job;
+    const bn_shape *b = j->b;
+    double s1[BLOCK * LANES] = {0}, s2[BLOCK * LANES] = {0}, centre[BLOCK];
+    bool wide = !narrow(b);
+    int64_t first = g * b->per_group, k0 = g * b->c + c0;
+    for (int64_t c = 0; c < nc; c++) centre[c] = row_of(j->x, b, first, c0 + c)[0];
+    for (int64_t n = first; n < first + b->per_group; n++)
+        moments(s1, s2, row_of(j->x, b, n, c0), nc, b->s, wide, centre);
     for (int64_t c = 0; c < nc; c++)
-        finish_stats(s1[c], s2[c], (double)(b->per_group * b->s), centre[c], mean + c0 + c, var + c0 + c);
-}
-
-/* Every group's statistics into mean and var (G,C). One parallel loop per
- * kind of row, so each compiles on its own. */
-static void all_stats(const float *x, const bn_shape *b, float *mean, float *var)
-{
-    int64_t nu = units(b);
-    bool par = b->n * b->c * b->s >= TG_PARALLEL_GRAIN && nu > 1;
-    if (narrow(b)) {
-#pragma omp parallel for if (par) schedule(static)
-        for (int64_t u = 0; u < nu; u++)
-            for (int64_t g = 0; g < b->groups; g++) narrow_stats(x, b, u * BLOCK, g, mean + g * b->c, var + g * b->c);
-        return;
-    }
-#pragma omp parallel for if (par) schedule(static)
-    for (int64_t c = 0; c < nu; c++)
-        for (int64_t g = 0; g < b->groups; g++) wide_stats(x, b, c, g, mean + g * b->c, var + g * b->c);
+        finish_stats(acc_total(s1, c, wide), acc_total(s2, c, wide), (double)(b->per_group * b->s), centre[c],
+                     j->mean + k0 + c, j->var + k0 + c);
 }
 
 /* Fails unless each group has more than one value per channel. */
@@ -353,9 +364,8 @@ int tg_k_batch_norm_stats(tg_tensor *x, int groups, tg_tensor **mean, tg_tensor 
         tg_release(xc), tg_release(m), tg_release(v);
         return -1;
     }
-    const float *xd = tg_data_f32(xc);
-    float *md = tg_data_f32(m), *vd = tg_data_f32(v);
-    all_stats(xd, &b, md, vd);
+    stats_job j = {tg_data_f32(xc), &b, tg_data_f32(m), tg_data_f32(v)};
+    each_unit(&b, unit_stats, &j);
     tg_release(xc);
     *mean = m;
     *var = v;
@@ -460,29 +470,32 @@ static void backward_span(const bn_job *j, int64_t at, const bn_span *sp)
 
 typedef void span_fn(const bn_job *j, int64_t at, const bn_span *sp);
 
-/* Runs fn on every span of x: wide rows split over threads, each in
- * pieces of CHUNK, or narrow rows sample by sample, in blocks of BLOCK
- * channels. */
+/* How the passes cut a sample's rows into spans: rows of CHUNK or more
+ * values into pieces of CHUNK (one channel a span), shorter rows whole, up
+ * to CHUNK values and BLOCK channels a span. */
+typedef struct {
+    int64_t c, s;
+} bn_cut;
+
+static bn_cut span_cut(const bn_shape *b)
+{
+    if (b->s >= CHUNK) return (bn_cut){1, CHUNK};
+    return (bn_cut){min64(BLOCK, CHUNK / b->s), b->s};
+}
+
+/* Runs fn on every span of x, spans split over threads. */
 static void each_span(const bn_job *j, span_fn *fn)
 {
     const bn_shape *b = j->b;
-    int64_t rows = b->n * b->c;
-    bool par = rows * b->s >= TG_PARALLEL_GRAIN;
-    if (narrow(b)) {
-#pragma omp parallel for if (par && b->n > 1) schedule(static)
-        for (int64_t n = 0; n < b->n; n++)
-            for (int64_t c0 = 0; c0 < b->c; c0 += BLOCK) {
-                bn_span sp = {min64(b->c - c0, BLOCK), b->s, (n / b->per_group) * b->c + c0};
-                fn(j, (n * b->c + c0) * b->s, &sp);
-            }
-        return;
+    bn_cut cut = span_cut(b);
+    int64_t blocks = (b->c + cut.c - 1) / cut.c, pieces = (b->s + cut.s - 1) / cut.s, spans = b->n * blocks * pieces;
+    bool par = b->n * b->c * b->s >= TG_PARALLEL_GRAIN;
+#pragma omp parallel for if (par && spans > 1) schedule(static)
+    for (int64_t t = 0; t < spans; t++) {
+        int64_t n = t / (blocks * pieces), c0 = t / pieces % blocks * cut.c, i = t % pieces * cut.s;
+        bn_span sp = {min64(cut.c, b->c - c0), min64(cut.s, b->s - i), n / b->per_group * b->c + c0};
+        fn(j, (n * b->c + c0) * b->s + i, &sp);
     }
-#pragma omp parallel for if (par && rows > 1) schedule(static)
-    for (int64_t r = 0; r < rows; r++)
-        for (int64_t i = 0; i < b->s; i += CHUNK) {
-            bn_span sp = {1, min64(b->s - i, CHUNK), (r / b->c / b->per_group) * b->c + r % b->c};
-            fn(j, r * b->s + i, &sp);
-        }
 }
 
 /* ---- forward ---- */
@@ -594,54 +607,37 @@ typedef struct {
     tg_tensor **dx, **dweight, **dbias, **dresidual;
 } bn_grads;
 
-/* Sums of the gradient reaching the normalisation, and of it times
- * (x - mean), over channel c (wide) of group gr into sg[k], sgd[k]. */
-static void wide_grad(const bn_job *j, int64_t c, int64_t gr, double *sg, double *sgd)
+/* A backward's sums into sg and sgd (G,C). */
+typedef struct {
+    const bn_job *j;
+    double *sg, *sgd;
+} grad_job;
+
+/* The sums of the gradient reaching the normalisation (see reaching) and
+ * of it times (x - mean) over channels [c0, c0 + nc) of group g, span by
+ * span. */
+static void unit_grad(const void *job, int64_t c0, int64_t nc, int64_t g)
 {
+    const grad_job *gj = job;
+    const bn_job *j = gj->j;
     const bn_shape *b = j->b;
-    double a1[LANES] = {0}, a2[LANES] = {0};
+    double a1[BLOCK * LANES] = {0}, a2[BLOCK * LANES] = {0};
     float buf[CHUNK];
-    int64_t first = gr * b->per_group, k = gr * b->c + c;
+    bool wide = !narrow(b);
+    bn_cut cut = span_cut(b);
+    int64_t first = g * b->per_group, k0 = g * b->c + c0, stride = wide ? LANES : 1;
     for (int64_t n = first; n < first + b->per_group; n++)
-        for (int64_t i = 0; i < b->s; i += CHUNK) {
-            bn_span sp = {1, min64(b->s - i, CHUNK), k};
-            int64_t at = (n * b->c + c) * b->s + i;
-            lanes_grad(a1, a2, reaching(j, at, &sp, buf), j->x + at, sp.s, j->p->mean[k]);
-        }
-    sg[k] = lanes_total(a1);
-    sgd[k] = lanes_total(a2);
-}
-
-/* The same for the block of channels starting at c0 (narrow). */
-static void narrow_grad_block(const bn_job *j, int64_t c0, int64_t gr, double *sg, double *sgd)
-{
-    const bn_shape *b = j->b;
-    float buf[CHUNK];
-    int64_t nc = min64(b->c - c0, BLOCK), first = gr * b->per_group, k0 = gr * b->c + c0;
-    for (int64_t c = 0; c < nc; c++) sg[k0 + c] = sgd[k0 + c] = 0;
-    for (int64_t n = first; n < first + b->per_group; n++) {
-        bn_span sp = {nc, b->s, k0};
-        int64_t at = (n * b->c + c0) * b->s;
-        narrow_grad(sg + k0, sgd + k0, reaching(j, at, &sp, buf), j->x + at, nc, b->s, j->p->mean + k0);
+        for (int64_t c = 0; c < nc; c += cut.c)
+            for (int64_t i = 0; i < b->s; i += cut.s) {
+                bn_span sp = {min64(cut.c, nc - c), min64(cut.s, b->s - i), k0 + c};
+                int64_t at = (n * b->c + c0 + c) * b->s + i;
+                grad_moments(a1 + c * stride, a2 + c * stride, reaching(j, at, &sp, buf), j->x + at, sp.nc, sp.s, wide,
+                             j->p->mean + sp.k);
+            }
+    for (int64_t c = 0; c < nc; c++) {
+        gj->sg[k0 + c] = acc_total(a1, c, wide);
+        gj->sgd[k0 + c] = acc_total(a2, c, wide);
     }
-}
-
-/* Per-(group, channel) sums into sg and sgd; one parallel loop per kind of
- * row (see all_stats). */
-static void grad_sums(const bn_job *j, double *sg, double *sgd)
-{
-    const bn_shape *b = j->b;
-    int64_t nu = units(b);
-    bool par = b->n * b->c * b->s >= TG_PARALLEL_GRAIN && nu > 1;
-    if (narrow(b)) {
-#pragma omp parallel for if (par) schedule(static)
-        for (int64_t u = 0; u < nu; u++)
-            for (int64_t gr = 0; gr < b->groups; gr++) narrow_grad_block(j, u * BLOCK, gr, sg, sgd);
-        return;
-    }
-#pragma omp parallel for if (par) schedule(static)
-    for (int64_t c = 0; c < nu; c++)
-        for (int64_t gr = 0; gr < b->groups; gr++) wide_grad(j, c, gr, sg, sgd);
 }
 
 /* dweight = sum over groups of sgd invstd, dbias = sum of sg; either
@@ -698,7 +694,8 @@ static int backward_passes(bn_job *j, bn_params *p, bool batch_stats, const tg_t
     double *sums = calloc((size_t)(2 * gc + 1), sizeof *sums);
     int rc = sums ? new_like(x, o->dresidual, &j->dr) : TG_FAIL("batch_norm backward: out of memory");
     if (!rc && ((o->dx && batch_stats) || o->dweight || o->dbias)) {
-        grad_sums(j, sums, sums + gc);
+        grad_job sums_job = {j, sums, sums + gc};
+        each_unit(j->b, unit_grad, &sums_job);
         j->masked = j->dr != NULL;
     }
     if (!rc) rc = param_grads(j->b, p, sums, sums + gc, o->dweight, o->dbias);
