@@ -96,6 +96,18 @@ TG_API tg_tensor *tg_conv2d(tg_tensor *x, tg_tensor *w, tg_tensor *bias, tg_conv
  * shuffle BN on one device); the running stats get the mean of the groups'. */
 TG_API tg_tensor *tg_batch_norm(tg_tensor *x, tg_tensor *running_mean, tg_tensor *running_var, tg_tensor *weight,
                                 tg_tensor *bias, bool training, float momentum, float eps, int groups);
+/* relu(tg_batch_norm(x, ...)) as one op, with the same values and
+ * gradients (relu keeps NaN, and its gradient passes there); backward
+ * recomputes the relu's mask from x instead of keeping the output. */
+TG_API tg_tensor *tg_batch_norm_relu(tg_tensor *x, tg_tensor *running_mean, tg_tensor *running_var,
+                                     tg_tensor *weight, tg_tensor *bias, bool training, float momentum, float eps,
+                                     int groups);
+/* relu(tg_batch_norm(x, ...) + residual) as one op (a ResNet block's
+ * tail), residual float32 of x's shape; backward keeps residual for the
+ * mask. */
+TG_API tg_tensor *tg_batch_norm_add_relu(tg_tensor *x, tg_tensor *residual, tg_tensor *running_mean,
+                                         tg_tensor *running_var, tg_tensor *weight, tg_tensor *bias, bool training,
+                                         float momentum, float eps, int groups);
 /* x (N,C,H,W); the window's options are in tensor/options.h. */
 TG_API tg_tensor *tg_max_pool2d(tg_tensor *x, tg_pool2d_opts opts);
 TG_API tg_tensor *tg_avg_pool2d(tg_tensor *x, tg_pool2d_opts opts);

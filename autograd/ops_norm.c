@@ -1,6 +1,9 @@
 /* Differentiable batch normalisation: the forward (batch or running
  * statistics, and the in-place running-statistics update) with its
- * closed-form backward (tensor/norm.c's fused kernel) beside it. */
+ * closed-form backward (tensor/norm.c's fused kernels) beside it, alone
+ * (tg_batch_norm) or followed by a relu (tg_batch_norm_relu) after a
+ * residual is added (tg_batch_norm_add_relu). The relu'd forms keep no
+ * output: backward recomputes the relu's mask from x (and the residual). */
 #include "autograd/internal/node.h"
 #include "autograd/ops.h"
 #include "tensor/internal/check.h"
@@ -9,24 +12,42 @@
 
 #define SAVED(i) tg_node_saved(n, i)
 
-/* Where weight and bias sit among the node's inputs (-1: absent). */
+/* The arguments every form shares. */
+typedef struct {
+    tg_tensor *running_mean, *running_var, *weight, *bias;
+    bool training;
+    float momentum, eps;
+    int groups;
+} bn_args;
+
+/* Optional operands: weight, bias, residual. */
+enum { WEIGHT, BIAS, RESIDUAL, OPTIONAL };
+
+/* Where each optional operand sits among the node's inputs and among its
+ * saved tensors (after x, mean, var); -1: absent or not saved. */
 typedef struct {
     float eps;
     bool batch_stats; /* training: normalised with x's own statistics */
-    int weight_at, bias_at;
+    bool relu;
+    int input_at[OPTIONAL], saved_at[OPTIONAL];
 } bn_ctx;
 
-/* saved: x, mean, var, then weight if any */
+/* saved: x, mean, var, then the optional operands that backward needs */
 static int batch_norm_backward(tg_node *n, tg_tensor *g, tg_tensor **grads)
 {
     const bn_ctx *c = (const bn_ctx *)n->ctx;
-    tg_tensor *x = SAVED(0), *mean = SAVED(1), *var = SAVED(2), *w = c->weight_at > 0 ? SAVED(3) : NULL;
-    if (!x || !mean || !var || (c->weight_at > 0 && !w)) return -1;
-    int at[3] = {0, c->weight_at, c->bias_at};
-    tg_tensor *d[3] = {NULL, NULL, NULL}, **want[3];
-    for (int i = 0; i < 3; i++) want[i] = at[i] >= 0 && tg_node_needs_grad(n, at[i]) ? &d[i] : NULL;
-    int rc = tg_k_batch_norm_backward(g, x, mean, var, w, c->eps, c->batch_stats, want[0], want[1], want[2]);
-    for (int i = 0; i < 3; i++) {
+    tg_tensor *x = SAVED(0), *mean = SAVED(1), *var = SAVED(2), *opt[OPTIONAL] = {NULL, NULL, NULL};
+    if (!x || !mean || !var) return -1;
+    for (int i = 0; i < OPTIONAL; i++)
+        if (c->saved_at[i] >= 0 && !(opt[i] = SAVED(c->saved_at[i]))) return -1;
+    int at[4] = {0, c->input_at[WEIGHT], c->input_at[BIAS], c->input_at[RESIDUAL]};
+    tg_tensor *d[4] = {NULL, NULL, NULL, NULL}, **want[4];
+    for (int i = 0; i < 4; i++) want[i] = at[i] >= 0 && tg_node_needs_grad(n, at[i]) ? &d[i] : NULL;
+    int rc = c->relu ? tg_k_batch_norm_relu_backward(g, x, opt[RESIDUAL], mean, var, opt[WEIGHT], opt[BIAS], c->eps,
+                                                     c->batch_stats, want[0], want[1], want[2], want[3])
+                     : tg_k_batch_norm_backward(g, x, mean, var, opt[WEIGHT], c->eps, c->batch_stats, want[0],
+                                                want[1], want[2]);
+    for (int i = 0; i < 4; i++) {
         if (!d[i]) continue;
         if (rc) tg_release(d[i]);
         else rc = tg_node_give(n, at[i], d[i], grads);
@@ -34,24 +55,23 @@ static int batch_norm_backward(tg_node *n, tg_tensor *g, tg_tensor **grads)
     return rc;
 }
 
-static int check_args(tg_tensor *running_mean, tg_tensor *running_var, bool training, int groups)
+static int check_args(const char *op, const bn_args *a)
 {
-    if (!running_mean != !running_var)
-        return TG_FAIL("batch_norm: give both running_mean and running_var, or neither");
-    if (!training && !running_mean) return TG_FAIL("batch_norm: eval mode needs running_mean and running_var");
-    if (groups < 1) return TG_FAIL("batch_norm: groups must be at least 1, got %d", groups);
+    if (!a->running_mean != !a->running_var)
+        return TG_FAIL("%s: give both running_mean and running_var, or neither", op);
+    if (!a->training && !a->running_mean) return TG_FAIL("%s: eval mode needs running_mean and running_var", op);
+    if (a->groups < 1) return TG_FAIL("%s: groups must be at least 1, got %d", op, a->groups);
     return 0;
 }
 
 /* The statistics to normalise x with: its own per group (training), or the
  * running ones, copied when backward needs them (a later training step
  * updates the originals in place). */
-static int statistics(tg_tensor *x, tg_tensor *rm, tg_tensor *rv, bool training, int groups, bool recording,
-                      tg_tensor **mean, tg_tensor **var)
+static int statistics(tg_tensor *x, const bn_args *a, bool recording, tg_tensor **mean, tg_tensor **var)
 {
-    if (training) return tg_k_batch_norm_stats(x, groups, mean, var);
-    *mean = recording ? tg_k_clone(rm) : tg_retain(rm);
-    *var = recording ? tg_k_clone(rv) : tg_retain(rv);
+    if (a->training) return tg_k_batch_norm_stats(x, a->groups, mean, var);
+    *mean = recording ? tg_k_clone(a->running_mean) : tg_retain(a->running_mean);
+    *var = recording ? tg_k_clone(a->running_var) : tg_retain(a->running_var);
     return *mean && *var ? 0 : -1;
 }
 
@@ -63,33 +83,77 @@ static int64_t group_count(const tg_tensor *x, int groups)
     return m;
 }
 
-/* Normalises xc (contiguous) and, in training, blends the batch statistics
- * into the running ones once the output exists (so a bad weight leaves
- * them untouched). */
-static tg_tensor *normalise(tg_tensor *xc, tg_tensor *rm, tg_tensor *rv, tg_tensor *w, tg_tensor *b, bool training,
-                            float momentum, float eps, int groups, tg_tensor *mean, tg_tensor *var)
+/* Normalises xc (contiguous), relu'd after adding residual (or NULL) when
+ * relu, and, in training, blends the batch statistics into the running
+ * ones once the output exists (so a bad weight leaves them untouched). */
+static tg_tensor *normalise(tg_tensor *xc, tg_tensor *residual, bool relu, const bn_args *a, tg_tensor *mean,
+                            tg_tensor *var)
 {
-    tg_tensor *out = tg_k_batch_norm_apply(xc, mean, var, w, b, eps);
-    if (!out || !training || !rm) return out;
-    if (!tg_k_batch_norm_update_(rm, rv, mean, var, group_count(xc, groups), momentum)) return out;
+    tg_tensor *out = relu ? tg_k_batch_norm_relu(xc, residual, mean, var, a->weight, a->bias, a->eps)
+                          : tg_k_batch_norm_apply(xc, mean, var, a->weight, a->bias, a->eps);
+    if (!out || !a->training || !a->running_mean) return out;
+    if (!tg_k_batch_norm_update_(a->running_mean, a->running_var, mean, var, group_count(xc, a->groups),
+                                 a->momentum))
+        return out;
     tg_release(out);
     return NULL;
+}
+
+/* Lists x and the optional operands as the node's inputs (*nin of them),
+ * and after save's first 3 what backward keeps of them (*nsave in all):
+ * bias and residual only for the relu's mask. */
+static void list_operands(tg_tensor *x, tg_tensor *residual, const bn_args *a, bn_ctx *c, tg_tensor **in, int *nin,
+                          tg_tensor **save, int *nsave)
+{
+    tg_tensor *opt[OPTIONAL] = {a->weight, a->bias, residual};
+    in[0] = x;
+    *nin = 1;
+    *nsave = 3;
+    for (int i = 0; i < OPTIONAL; i++) {
+        c->input_at[i] = c->saved_at[i] = -1;
+        if (!opt[i]) continue;
+        in[c->input_at[i] = (*nin)++] = opt[i];
+        if (i == WEIGHT || c->relu) save[c->saved_at[i] = (*nsave)++] = opt[i];
+    }
+}
+
+/* The op named op: batch norm, relu'd after adding residual (or NULL)
+ * when relu. */
+static tg_tensor *batch_norm_op(const char *op, tg_tensor *x, tg_tensor *residual, bool relu, const bn_args *a)
+{
+    if (TG_NEED(op, x) || check_args(op, a)) return NULL;
+    bn_ctx c = {.eps = a->eps, .batch_stats = a->training, .relu = relu};
+    tg_tensor *in[1 + OPTIONAL], *save[3 + OPTIONAL];
+    int nin, nsave;
+    list_operands(x, residual, a, &c, in, &nin, save, &nsave);
+    tg_tensor *xc = tg_k_contiguous(x), *mean = NULL, *var = NULL, *out = NULL;
+    if (xc && !statistics(xc, a, tg_needs_grad(nin, in), &mean, &var))
+        out = normalise(xc, residual, relu, a, mean, var);
+    save[0] = xc, save[1] = mean, save[2] = var;
+    out = tg_recorded(out, op, batch_norm_backward, nin, in, nsave, save, &c, sizeof c);
+    tg_release(xc), tg_release(mean), tg_release(var);
+    return out;
 }
 
 tg_tensor *tg_batch_norm(tg_tensor *x, tg_tensor *running_mean, tg_tensor *running_var, tg_tensor *weight,
                          tg_tensor *bias, bool training, float momentum, float eps, int groups)
 {
-    if (TG_NEED("batch_norm", x) || check_args(running_mean, running_var, training, groups)) return NULL;
-    tg_tensor *in[3] = {x, NULL, NULL};
-    int nin = 1;
-    bn_ctx c = {eps, training, -1, -1};
-    if (weight) in[c.weight_at = nin++] = weight;
-    if (bias) in[c.bias_at = nin++] = bias;
-    tg_tensor *xc = tg_k_contiguous(x), *mean = NULL, *var = NULL, *out = NULL;
-    if (xc && !statistics(xc, running_mean, running_var, training, groups, tg_needs_grad(nin, in), &mean, &var))
-        out = normalise(xc, running_mean, running_var, weight, bias, training, momentum, eps, groups, mean, var);
-    tg_tensor *save[4] = {xc, mean, var, weight};
-    out = tg_recorded(out, "batch_norm", batch_norm_backward, nin, in, weight ? 4 : 3, save, &c, sizeof c);
-    tg_release(xc), tg_release(mean), tg_release(var);
-    return out;
+    bn_args a = {running_mean, running_var, weight, bias, training, momentum, eps, groups};
+    return batch_norm_op("batch_norm", x, NULL, false, &a);
+}
+
+tg_tensor *tg_batch_norm_relu(tg_tensor *x, tg_tensor *running_mean, tg_tensor *running_var, tg_tensor *weight,
+                              tg_tensor *bias, bool training, float momentum, float eps, int groups)
+{
+    bn_args a = {running_mean, running_var, weight, bias, training, momentum, eps, groups};
+    return batch_norm_op("batch_norm_relu", x, NULL, true, &a);
+}
+
+tg_tensor *tg_batch_norm_add_relu(tg_tensor *x, tg_tensor *residual, tg_tensor *running_mean,
+                                  tg_tensor *running_var, tg_tensor *weight, tg_tensor *bias, bool training,
+                                  float momentum, float eps, int groups)
+{
+    if (TG_NEED("batch_norm_add_relu", residual)) return NULL;
+    bn_args a = {running_mean, running_var, weight, bias, training, momentum, eps, groups};
+    return batch_norm_op("batch_norm_add_relu", x, residual, true, &a);
 }

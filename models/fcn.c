@@ -33,11 +33,9 @@ static tg_tensor *then(tg_module *m, const char *name, tg_tensor *x)
 
 static tg_tensor *conv_module_forward(tg_module *m, tg_tensor *x)
 {
-    tg_tensor *y = then(m, "bn", tg_module_forward(child(m, "conv"), x));
-    if (y && tg_relu_(y)) {
-        tg_release(y);
-        return NULL;
-    }
+    tg_tensor *c = tg_module_forward(child(m, "conv"), x);
+    tg_tensor *y = c ? tg_nn_batch_norm2d_relu_forward(child(m, "bn"), c) : NULL;
+    tg_release(c);
     return y;
 }
 

@@ -27,41 +27,41 @@ typedef struct {
 
 static tg_module *child(tg_module *m, const char *name) { return tg_module_child(m, name); }
 
-/* relu(bn(conv(x))) for the conv/bn pair number k ("conv1", "bn1"). */
-static tg_tensor *conv_bn(tg_module *m, int k, tg_tensor *x, bool relu)
+/* The child of m named what and k ("conv1", "bn1"). */
+static tg_module *numbered(tg_module *m, const char *what, int k)
 {
-    char conv[16], bn[16];
-    snprintf(conv, sizeof conv, "conv%d", k);
-    snprintf(bn, sizeof bn, "bn%d", k);
-    tg_tensor *c = tg_module_forward(child(m, conv), x);
-    tg_tensor *y = c ? tg_module_forward(child(m, bn), c) : NULL;
+    char name[16];
+    snprintf(name, sizeof name, "%s%d", what, k);
+    return child(m, name);
+}
+
+/* relu(bn(conv(x))) for the conv/bn pair number k, bn and relu as one op. */
+static tg_tensor *conv_bn_relu(tg_module *m, int k, tg_tensor *x)
+{
+    tg_tensor *c = tg_module_forward(numbered(m, "conv", k), x);
+    tg_tensor *y = c ? tg_nn_batch_norm2d_relu_forward(numbered(m, "bn", k), c) : NULL;
     tg_release(c);
-    if (y && relu && tg_relu_(y)) {
-        tg_release(y);
-        return NULL;
-    }
     return y;
 }
 
+/* The convs but the last relu'd in turn, then relu(bn(conv(h)) +
+ * identity) with the last pair, bn, add and relu as one op. */
 static tg_tensor *block_forward(tg_module *m, tg_tensor *x)
 {
     int convs = ((block_module *)m)->convs;
     tg_tensor *h = tg_retain(x);
-    for (int k = 1; h && k <= convs; k++) {
-        tg_tensor *next = conv_bn(m, k, h, k < convs);
+    for (int k = 1; h && k < convs; k++) {
+        tg_tensor *next = conv_bn_relu(m, k, h);
         tg_release(h);
         h = next;
     }
+    tg_tensor *c = h ? tg_module_forward(numbered(m, "conv", convs), h) : NULL;
+    tg_release(h);
     tg_module *down = m->n_children > 2 * convs ? child(m, "downsample") : NULL;
-    tg_tensor *identity = down ? tg_module_forward(down, x) : tg_retain(x);
-    int rc = h && identity ? tg_add_(h, identity) : -1;
-    if (!rc) rc = tg_relu_(h);
-    tg_release(identity);
-    if (rc) {
-        tg_release(h);
-        return NULL;
-    }
-    return h;
+    tg_tensor *identity = c ? (down ? tg_module_forward(down, x) : tg_retain(x)) : NULL;
+    tg_tensor *out = identity ? tg_nn_batch_norm2d_add_relu_forward(numbered(m, "bn", convs), c, identity) : NULL;
+    tg_release(c), tg_release(identity);
+    return out;
 }
 
 static const tg_module_type block_type = {"ResNetBlock", block_forward, NULL};
@@ -108,11 +108,7 @@ static tg_module *block_new(int64_t in, int64_t width, int stride, int dilation,
         rc = add_conv_bn(m, 1, conv_layer(in, width, 3, stride, dilation, o, rng), o, width);
         if (!rc) rc = add_conv_bn(m, 2, conv_layer(width, width, 3, 1, 1, o, rng), o, width);
     }
-    if (!rc && o->zero_init_residual) {
-        char last[16];
-        snprintf(last, sizeof last, "bn%d", b->convs);
-        rc = tg_init_constant_(child(m, last)->params.items[0].tensor, 0.0);
-    }
+    if (!rc && o->zero_init_residual) rc = tg_init_constant_(numbered(m, "bn", b->convs)->params.items[0].tensor, 0.0);
     if (!rc && (stride != 1 || in != out)) {
         tg_module *down = tg_nn_sequential();
         rc = down ? tg_nn_sequential_append(down, conv_layer(in, out, 1, stride, 1, o, rng)) : -1;
@@ -195,13 +191,9 @@ int tg_resnet_features(tg_module *m, tg_tensor *x, tg_tensor **c4, tg_tensor **c
     if (m->type != &resnet_type) return TG_FAIL("resnet_features: the module is a %s, not a ResNet", m->type->name);
     const tg_resnet_opts *o = &((resnet_module *)m)->opts;
     tg_tensor *h = tg_module_forward(child(m, "conv1"), x), *next;
-    next = h ? tg_module_forward(child(m, "bn1"), h) : NULL;
+    next = h ? tg_nn_batch_norm2d_relu_forward(child(m, "bn1"), h) : NULL;
     tg_release(h);
     h = next;
-    if (h && tg_relu_(h)) {
-        tg_release(h);
-        h = NULL;
-    }
     if (h && !o->small_stem) {
         next = tg_module_forward(child(m, "maxpool"), h);
         tg_release(h);

@@ -75,18 +75,50 @@ typedef struct {
     int groups;
 } batch_norm_module;
 
-static tg_tensor *batch_norm_forward(tg_module *m, tg_tensor *x)
+/* Runs BatchNorm2d m on x, counting the batch in training: the batch norm
+ * alone, or relu'd (relu) after adding residual (or NULL), as one op. */
+static tg_tensor *run_batch_norm(tg_module *m, tg_tensor *x, tg_tensor *residual, bool relu)
 {
     batch_norm_module *b = (batch_norm_module *)m;
     if (m->training) {
         int64_t seen = tg_get_i64(b->num_batches_tracked, NULL);
         if (tg_k_fill_(b->num_batches_tracked, (double)(seen + 1))) return NULL;
     }
+    int groups = m->training ? b->groups : 1;
+    if (residual)
+        return tg_batch_norm_add_relu(x, residual, b->running_mean, b->running_var, b->weight, b->bias, m->training,
+                                      b->momentum, b->eps, groups);
+    if (relu)
+        return tg_batch_norm_relu(x, b->running_mean, b->running_var, b->weight, b->bias, m->training, b->momentum,
+                                  b->eps, groups);
     return tg_batch_norm(x, b->running_mean, b->running_var, b->weight, b->bias, m->training, b->momentum, b->eps,
-                         m->training ? b->groups : 1);
+                         groups);
 }
 
+static tg_tensor *batch_norm_forward(tg_module *m, tg_tensor *x) { return run_batch_norm(m, x, NULL, false); }
+
 static const tg_module_type batch_norm_type = {"BatchNorm2d", batch_norm_forward, NULL};
+
+/* Fails, naming fn, unless m is a BatchNorm2d. */
+static int check_batch_norm(const char *fn, const tg_module *m)
+{
+    if (m->type == &batch_norm_type) return 0;
+    return TG_FAIL("%s: the module is a %s, not a BatchNorm2d", fn, m->type->name);
+}
+
+tg_tensor *tg_nn_batch_norm2d_relu_forward(tg_module *bn, tg_tensor *x)
+{
+    const char *fn = "batch_norm2d_relu_forward";
+    if (TG_NEED(fn, bn, x) || check_batch_norm(fn, bn)) return NULL;
+    return run_batch_norm(bn, x, NULL, true);
+}
+
+tg_tensor *tg_nn_batch_norm2d_add_relu_forward(tg_module *bn, tg_tensor *x, tg_tensor *residual)
+{
+    const char *fn = "batch_norm2d_add_relu_forward";
+    if (TG_NEED(fn, bn, x, residual) || check_batch_norm(fn, bn)) return NULL;
+    return run_batch_norm(bn, x, residual, true);
+}
 
 tg_module *tg_nn_batch_norm2d(int64_t channels, float eps, float momentum, int groups)
 {

@@ -12,6 +12,13 @@ TG_API tg_module *tg_nn_conv2d(int64_t in, int64_t out, int kh, int kw, tg_conv2
 /* weight, bias (affine), running_mean, running_var, num_batches_tracked.
  * groups > 1: split batch norm in training (statistics per sub-batch). */
 TG_API tg_module *tg_nn_batch_norm2d(int64_t channels, float eps, float momentum, int groups);
+/* A BatchNorm2d's forward followed by a relu as one op
+ * (tg_batch_norm_relu), and with residual added before the relu
+ * (tg_batch_norm_add_relu): the same values, gradients and updates of the
+ * running statistics as tg_module_forward then tg_relu (after tg_add).
+ * bn must be a tg_nn_batch_norm2d module. */
+TG_API tg_tensor *tg_nn_batch_norm2d_relu_forward(tg_module *bn, tg_tensor *x);
+TG_API tg_tensor *tg_nn_batch_norm2d_add_relu_forward(tg_module *bn, tg_tensor *x, tg_tensor *residual);
 /* weight (out, in), bias (out) when bias is set. */
 TG_API tg_module *tg_nn_linear(int64_t in, int64_t out, bool bias, tg_rng *rng);
 TG_API tg_module *tg_nn_relu(bool inplace);

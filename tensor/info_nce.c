@@ -55,20 +55,9 @@ static int check_operand(const char *what, const tg_tensor *t, int64_t rows, int
 
 static const float *data_of(const tg_tensor *t) { return (const float *)t->storage->data + t->offset; }
 
-/* The row passes run at the widest vectors the CPU has (the library is
- * built for baseline x86-64): each function is compiled for AVX-512, AVX2
- * and the baseline, and the loader picks one. The lanes are fixed, not the
- * vector width, and nothing is contracted into FMAs, so every version gives
- * the same bits. */
-#if defined(__x86_64__) && !defined(__clang__)
-#define WIDEST_VECTORS __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define WIDEST_VECTORS
-#endif
-
 /* The largest of x[0..n), in LANES partial maxima (a NaN is passed over
  * here; it still makes the row's loss NaN through exp). */
-WIDEST_VECTORS static float row_max(const float *x, int64_t n)
+TG_WIDEST_VECTORS static float row_max(const float *x, int64_t n)
 {
     float mx[LANES];
     for (int j = 0; j < LANES; j++) mx[j] = -INFINITY;
@@ -83,7 +72,7 @@ WIDEST_VECTORS static float row_max(const float *x, int64_t n)
 
 /* x[i] = exp(x[i] - m) for i < n; returns their sum, in LANES partial
  * sums, and *max gets the largest x[i] as it was. */
-WIDEST_VECTORS static double exp_in_place(float *x, int64_t n, float m, float *max)
+TG_WIDEST_VECTORS static double exp_in_place(float *x, int64_t n, float m, float *max)
 {
     float acc[LANES] = {0}, mx[LANES];
     for (int j = 0; j < LANES; j++) mx[j] = -INFINITY;

@@ -2,23 +2,36 @@
  *
  * x is walked as (N, C, S), S the product of the dims after C: channel c of
  * sample n is the row of S floats at (n C + c) S of a contiguous copy.
- * Channel sums run on one thread each, in an order fixed by the shape:
- * wide rows (S >= LANES) channel by channel in LANES interleaved double
- * accumulators; narrow rows ((N,C) inputs, small feature maps) a block of
- * channels at a time, sample by sample, one double accumulator per
- * channel, so memory is read in order. Channels (or blocks) are split over
- * threads. The elementwise passes split rows (wide) or samples (narrow). */
+ * Each channel's sums run on one thread, in an order fixed by the shape:
+ * its rows sample by sample, in LANES interleaved double accumulators
+ * (wide rows, S >= LANES) or one ((N,C) inputs, small feature maps). The
+ * channels are split over threads in units of consecutive channels, whose
+ * rows a thread reads sample by sample, so memory is read in order. The
+ * statistics take one pass: the sums of d = x - centre and of d^2, the
+ * centre one of the group's values.
+ *
+ * The elementwise passes work span by span: up to CHUNK values of a
+ * sample's consecutive rows (a piece of a row when rows are longer), spans
+ * split over threads. A fused relu (after a residual, if any) is applied
+ * as each value is normalised. Backward masks g by the relu in a buffer of
+ * one span, with the forward's own loop (relu_span) reading x and g
+ * together: the mask is the forward's bit for bit, and the output need not
+ * be kept. Sums and passes run at the widest vectors the CPU has
+ * (TG_WIDEST_VECTORS). */
 #include "tensor/internal/norm.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tensor/internal/check.h"
+#include "tensor/internal/exp_lane.h"
 #include "tensor/internal/iter.h"
 #include "tensor/internal/view.h"
 
-enum { LANES = 8, BLOCK = 64 };
+enum { LANES = 8, BLOCK = 64, CHUNK = 512 };
+_Static_assert(CHUNK % LANES == 0, "a piece of a wide row starts at lane 0");
 
 /* x as (N, C, S), its statistics in groups of per_group samples. */
 typedef struct {
@@ -27,18 +40,46 @@ typedef struct {
 } bn_shape;
 
 /* Per-channel parameters as floats: mean and invstd (G,C), weight and
- * bias (C), and the coefficients of an elementwise pass (G,C):
- * out = a g + slope (x - mean) + shift. One allocation, buf. */
+ * bias (C); the forward's y = scale (x - mean) + offset and the backward's
+ * dx = a g + slope (x - mean) + shift, each coefficient (G,C). One
+ * allocation, buf. */
 typedef struct {
     float *mean, *invstd, *weight, *bias;
-    float *a, *slope, *shift;
+    float *scale, *offset, *a, *slope, *shift;
     float *buf;
 } bn_params;
+
+/* An elementwise pass's coefficients: out = a g + slope (x - mean) +
+ * shift; a is NULL when there is no g term. */
+typedef struct {
+    const float *a, *slope, *shift, *mean;
+} bn_coefs;
+
+/* nc channels of s values each, contiguous, the first at (group, channel)
+ * k of the (G,C) coefficients: a piece of a wide row (nc 1), or a block of
+ * one sample's narrow rows. */
+typedef struct {
+    int64_t nc, s, k;
+} bn_span;
+
+/* One pass over contiguous arrays of x's shape: g (NULL in the forward), x,
+ * the residual r (or NULL); out (y, or dx: NULL when not wanted) and dr
+ * (the residual's gradient, or NULL). relu: the normalised x, plus r, goes
+ * through a relu; masked: dr already holds g masked by it. */
+typedef struct {
+    const float *g, *x, *r;
+    float *out, *dr;
+    const bn_shape *b;
+    const bn_params *p;
+    bool relu, masked;
+} bn_job;
 
 static const char *shape_str(const tg_tensor *t, char *buf)
 {
     return tg_shape_str(t->ndim, t->shape, buf, TG_SHAPE_STR_LEN);
 }
+
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 static int bn_shape_of(const tg_tensor *x, bn_shape *b)
 {
@@ -75,6 +116,15 @@ static int check_channels(const char *what, const tg_tensor *t, const tg_tensor 
                    shape_str(t, s), (long long)x->shape[1], shape_str(x, xs));
 }
 
+/* t (the residual, or a gradient: what) must be float32 of x's shape. */
+static int check_like_input(const char *what, const tg_tensor *t, const tg_tensor *x)
+{
+    char s[TG_SHAPE_STR_LEN], xs[TG_SHAPE_STR_LEN];
+    if (t->dtype == TG_FLOAT32 && tg_same_shape(t, x)) return 0;
+    return TG_FAIL("batch_norm: %s is %s %s, expected float32 of the input's shape %s", what, tg_dtype_name(t->dtype),
+                   shape_str(t, s), shape_str(x, xs));
+}
+
 /* mean and var must be float32 (C) or (G,C) with G dividing N; sets b's
  * groups. */
 static int check_stats(const tg_tensor *mean, const tg_tensor *var, const tg_tensor *x, bn_shape *b)
@@ -100,105 +150,134 @@ static int read_values(tg_tensor *t, float *out, int64_t n, float fill)
 
 static void free_params(bn_params *p) { free(p->buf); }
 
-/* Loads mean, 1/sqrt(var + eps), weight (1 if NULL) and bias (0 if NULL). */
+/* Loads mean, 1/sqrt(var + eps), weight (1 if NULL) and bias (0 if NULL),
+ * and the forward's coefficients. */
 static int load_params(bn_params *p, const bn_shape *b, tg_tensor *mean, tg_tensor *var, tg_tensor *weight,
                        tg_tensor *bias, float eps)
 {
     int64_t gc = b->groups * b->c;
-    p->buf = malloc((size_t)(5 * gc + 2 * b->c + 1) * sizeof *p->buf);
+    p->buf = malloc((size_t)(7 * gc + 2 * b->c + 1) * sizeof *p->buf);
     if (!p->buf) return TG_FAIL("batch_norm: out of memory");
-    p->mean = p->buf;
-    p->invstd = p->mean + gc;
-    p->a = p->invstd + gc;
-    p->slope = p->a + gc;
-    p->shift = p->slope + gc;
-    p->weight = p->shift + gc;
+    float **gc_arrays[] = {&p->mean, &p->invstd, &p->scale, &p->offset, &p->a, &p->slope, &p->shift};
+    for (int i = 0; i < 7; i++) *gc_arrays[i] = p->buf + i * gc;
+    p->weight = p->buf + 7 * gc;
     p->bias = p->weight + b->c;
     if (read_values(mean, p->mean, gc, 0) || read_values(var, p->invstd, gc, 0) ||
         read_values(weight, p->weight, b->c, 1) || read_values(bias, p->bias, b->c, 0)) {
         free_params(p);
         return -1;
     }
-    for (int64_t i = 0; i < gc; i++) p->invstd[i] = (float)(1.0 / sqrt((double)p->invstd[i] + eps));
+    for (int64_t k = 0; k < gc; k++) {
+        p->invstd[k] = (float)(1.0 / sqrt((double)p->invstd[k] + eps));
+        p->scale[k] = p->invstd[k] * p->weight[k % b->c];
+        p->offset[k] = p->bias[k % b->c];
+    }
     return 0;
 }
 
-/* ---- lane sums ---- */
+static bn_coefs forward_coefs(const bn_params *p) { return (bn_coefs){NULL, p->scale, p->offset, p->mean}; }
 
-static double lanes_total(const double *acc)
+static bn_coefs backward_coefs(const bn_params *p) { return (bn_coefs){p->a, p->slope, p->shift, p->mean}; }
+
+/* ---- sums ---- */
+
+/* The sums run over the rows of s values of nc consecutive channels of one
+ * sample (x the first), channel c about centre[c]. Wide rows keep LANES
+ * interleaved double accumulators a channel, at acc + c LANES, lane j
+ * taking the values at j mod LANES of each row, or piece of a row (a
+ * tail's from lane 0); narrow ones (s < LANES) one, at acc + c. */
+static bool narrow(const bn_shape *b) { return b->s < LANES; }
+
+/* The sum of channel c's accumulators. */
+static double acc_total(const double *acc, int64_t c, bool wide)
 {
-    double s = 0;
-    for (int j = 0; j < LANES; j++) s += acc[j];
-    return s;
+    if (!wide) return acc[c];
+    double t = 0;
+    for (int j = 0; j < LANES; j++) t += acc[c * LANES + j];
+    return t;
 }
 
-/* acc += x[0..n) */
-static inline void lanes_sum(double *acc, const float *x, int64_t n)
+/* LANES floats or doubles as one value (GCC's vector extension, also
+ * clang's): each clone keeps it in its widest registers, where GCC's
+ * vectoriser gives up on the lane loops of a sum. */
+typedef float lanes_f32 __attribute__((vector_size(LANES * sizeof(float))));
+typedef double lanes_f64 __attribute__((vector_size(LANES * sizeof(double))));
+
+/* s1 += d and s2 += d^2 for d = x - centre over one wide row of n values,
+ * in double, where the square of a float's difference is exact. */
+static inline void lanes_moments(double *s1, double *s2, const float *x, int64_t n, double centre)
 {
+    lanes_f64 a1, a2;
+    memcpy(&a1, s1, sizeof a1);
+    memcpy(&a2, s2, sizeof a2);
     int64_t i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int j = 0; j < LANES; j++) acc[j] += x[i + j];
-    for (int j = 0; i < n; i++, j++) acc[j] += x[i];
+    for (; i + LANES <= n; i += LANES) {
+        lanes_f32 xv;
+        memcpy(&xv, x + i, sizeof xv);
+        lanes_f64 d = __builtin_convertvector(xv, lanes_f64) - centre;
+        a1 += d;
+        a2 += d * d;
+    }
+    memcpy(s1, &a1, sizeof a1);
+    memcpy(s2, &a2, sizeof a2);
+    for (int j = 0; i < n; i++, j++) {
+        double d = (double)x[i] - centre;
+        s1[j] += d;
+        s2[j] += d * d;
+    }
 }
 
-/* acc += (x - centre)^2 */
-static inline void lanes_sqdev(double *acc, const float *x, int64_t n, double centre)
+/* The same over the rows (see above). */
+TG_WIDEST_VECTORS static void moments(double *s1, double *s2, const float *x, int64_t nc, int64_t s, bool wide,
+                                      const double *centre)
 {
-    int64_t i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int j = 0; j < LANES; j++) {
-            double d = x[i + j] - centre;
-            acc[j] += d * d;
-        }
-    for (int j = 0; i < n; i++, j++) acc[j] += (x[i] - centre) * (x[i] - centre);
+    if (wide)
+        for (int64_t c = 0; c < nc; c++) lanes_moments(s1 + c * LANES, s2 + c * LANES, x + c * s, s, centre[c]);
+    else
+        for (int64_t c = 0; c < nc; c++)
+            for (int64_t i = 0; i < s; i++) {
+                double d = (double)x[c * s + i] - centre[c];
+                s1[c] += d;
+                s2[c] += d * d;
+            }
 }
 
-/* sg += g, sgd += g (x - centre); each product in float (one rounding),
- * the sums in double. */
+/* sg += g, sgd += g (x - centre) over one wide row of n values; each
+ * product in float (one rounding), the sums in double. */
 static inline void lanes_grad(double *sg, double *sgd, const float *g, const float *x, int64_t n, float centre)
 {
+    lanes_f64 a1, a2;
+    memcpy(&a1, sg, sizeof a1);
+    memcpy(&a2, sgd, sizeof a2);
     int64_t i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int j = 0; j < LANES; j++) {
-            sg[j] += g[i + j];
-            sgd[j] += g[i + j] * (x[i + j] - centre);
-        }
+    for (; i + LANES <= n; i += LANES) {
+        lanes_f32 gv, xv;
+        memcpy(&gv, g + i, sizeof gv);
+        memcpy(&xv, x + i, sizeof xv);
+        a1 += __builtin_convertvector(gv, lanes_f64);
+        a2 += __builtin_convertvector(gv * (xv - centre), lanes_f64);
+    }
+    memcpy(sg, &a1, sizeof a1);
+    memcpy(sgd, &a2, sizeof a2);
     for (int j = 0; i < n; i++, j++) {
         sg[j] += g[i];
         sgd[j] += g[i] * (x[i] - centre);
     }
 }
 
-/* ---- narrow sums: nc channels of one sample, rows of s, acc[c] each ---- */
-
-static bool narrow(const bn_shape *b) { return b->s < LANES; }
-
-static inline void narrow_sum(double *acc, const float *x, int64_t nc, int64_t s)
+/* The same over the rows (see above). */
+TG_WIDEST_VECTORS static void grad_moments(double *sg, double *sgd, const float *g, const float *x, int64_t nc,
+                                           int64_t s, bool wide, const float *centre)
 {
-    if (s == 1)
-        for (int64_t c = 0; c < nc; c++) acc[c] += x[c];
+    if (wide)
+        for (int64_t c = 0; c < nc; c++)
+            lanes_grad(sg + c * LANES, sgd + c * LANES, g + c * s, x + c * s, s, centre[c]);
     else
         for (int64_t c = 0; c < nc; c++)
-            for (int64_t i = 0; i < s; i++) acc[c] += x[c * s + i];
-}
-
-static inline void narrow_sqdev(double *acc, const float *x, int64_t nc, int64_t s, const double *centre)
-{
-    for (int64_t c = 0; c < nc; c++)
-        for (int64_t i = 0; i < s; i++) {
-            double d = x[c * s + i] - centre[c];
-            acc[c] += d * d;
-        }
-}
-
-static inline void narrow_grad(double *sg, double *sgd, const float *g, const float *x, int64_t nc, int64_t s,
-                               const float *centre)
-{
-    for (int64_t c = 0; c < nc; c++)
-        for (int64_t i = 0; i < s; i++) {
-            sg[c] += g[c * s + i];
-            sgd[c] += g[c * s + i] * (x[c * s + i] - centre[c]);
-        }
+            for (int64_t i = 0; i < s; i++) {
+                sg[c] += g[c * s + i];
+                sgd[c] += g[c * s + i] * (x[c * s + i] - centre[c]);
+            }
 }
 
 static const float *row_of(const float *x, const bn_shape *b, int64_t n, int64_t c)
@@ -206,58 +285,63 @@ static const float *row_of(const float *x, const bn_shape *b, int64_t n, int64_t
     return x + (n * b->c + c) * b->s;
 }
 
-/* Sum units: channels (wide rows) or blocks of BLOCK channels (narrow). */
-static int64_t units(const bn_shape *b) { return narrow(b) ? (b->c + BLOCK - 1) / BLOCK : b->c; }
+/* Channels per unit of the sums: up to BLOCK, and at least one unit a
+ * thread. A unit reads its channels' rows sample by sample, in memory
+ * order; each channel's sums take the samples in order whatever the units,
+ * so the split does not change them. */
+static int64_t unit_channels(const bn_shape *b, bool par)
+{
+    int64_t threads = par ? omp_get_max_threads() : 1;
+    return min64((b->c + threads - 1) / threads, BLOCK);
+}
+
+/* Runs fn on each unit of channels [c0, c0 + nc) for each group g, units
+ * split over threads. */
+typedef void unit_fn(const void *job, int64_t c0, int64_t nc, int64_t g);
+
+static void each_unit(const bn_shape *b, unit_fn *fn, const void *job)
+{
+    bool par = b->n * b->c * b->s >= TG_PARALLEL_GRAIN;
+    int64_t per = unit_channels(b, par), nu = (b->c + per - 1) / per;
+#pragma omp parallel for if (par && nu > 1) schedule(static)
+    for (int64_t u = 0; u < nu; u++)
+        for (int64_t g = 0; g < b->groups; g++) fn(job, u * per, min64(per, b->c - u * per), g);
+}
 
 /* ---- statistics ---- */
 
-/* Mean and biased variance of channel c over group g's samples (wide). */
-static void wide_stats(const float *x, const bn_shape *b, int64_t c, int64_t g, float *mean, float *var)
+/* The mean and biased variance of m values from the sums of d = x - centre
+ * and of d^2: E[d^2] - E[d]^2, where E[d] is of the order of the spread
+ * (the centre is one of the values), so the difference keeps its digits.
+ * Rounding may take it just below 0: then 0 (a NaN stays). */
+static void finish_stats(double s1, double s2, double m, double centre, float *mean, float *var)
 {
-    double acc[LANES] = {0};
-    int64_t first = g * b->per_group, end = first + b->per_group;
-    double m = (double)(b->per_group * b->s);
-    for (int64_t n = first; n < end; n++) lanes_sum(acc, row_of(x, b, n, c), b->s);
-    double mu = lanes_total(acc) / m;
-    memset(acc, 0, sizeof acc);
-    for (int64_t n = first; n < end; n++) lanes_sqdev(acc, row_of(x, b, n, c), b->s, mu);
-    mean[c] = (float)mu;
-    var[c] = (float)(lanes_total(acc) / m);
+    double d = s1 / m, v = s2 / m - d * d;
+    *mean = (float)(centre + d);
+    *var = (float)(v < 0 ? 0 : v);
 }
 
-/* The same for the block of channels starting at c0 (narrow). */
-static void narrow_stats(const float *x, const bn_shape *b, int64_t c0, int64_t g, float *mean, float *var)
-{
-    double acc[BLOCK] = {0}, mu[BLOCK];
-    int64_t nc = b->c - c0 < BLOCK ? b->c - c0 : BLOCK, first = g * b->per_group, end = first + b->per_group;
-    double m = (double)(b->per_group * b->s);
-    for (int64_t n = first; n < end; n++) narrow_sum(acc, row_of(x, b, n, c0), nc, b->s);
-    for (int64_t c = 0; c < nc; c++) {
-        mu[c] = acc[c] / m;
-        acc[c] = 0;
-    }
-    for (int64_t n = first; n < end; n++) narrow_sqdev(acc, row_of(x, b, n, c0), nc, b->s, mu);
-    for (int64_t c = 0; c < nc; c++) {
-        mean[c0 + c] = (float)mu[c];
-        var[c0 + c] = (float)(acc[c] / m);
-    }
-}
+/* x's statistics into mean and var (G,C). */
+typedef struct {
+    const float *x;
+    const bn_shape *b;
+    float *mean, *var;
+} stats_job;
 
-/* Every group's statistics into mean and var (G,C). One parallel loop per
- * kind of row, so each compiles on its own. */
-static void all_stats(const float *x, const bn_shape *b, float *mean, float *var)
+/* Mean and biased variance of channels [c0, c0 + nc) over group g. */
+static void unit_stats(const void *job, int64_t c0, int64_t nc, int64_t g)
 {
-    int64_t nu = units(b);
-    bool par = b->n * b->c * b->s >= TG_PARALLEL_GRAIN && nu > 1;
-    if (narrow(b)) {
-#pragma omp parallel for if (par) schedule(static)
-        for (int64_t u = 0; u < nu; u++)
-            for (int64_t g = 0; g < b->groups; g++) narrow_stats(x, b, u * BLOCK, g, mean + g * b->c, var + g * b->c);
-        return;
-    }
-#pragma omp parallel for if (par) schedule(static)
-    for (int64_t c = 0; c < nu; c++)
-        for (int64_t g = 0; g < b->groups; g++) wide_stats(x, b, c, g, mean + g * b->c, var + g * b->c);
+    const stats_job *j = job;
+    const bn_shape *b = j->b;
+    double s1[BLOCK * LANES] = {0}, s2[BLOCK * LANES] = {0}, centre[BLOCK];
+    bool wide = !narrow(b);
+    int64_t first = g * b->per_group, k0 = g * b->c + c0;
+    for (int64_t c = 0; c < nc; c++) centre[c] = row_of(j->x, b, first, c0 + c)[0];
+    for (int64_t n = first; n < first + b->per_group; n++)
+        moments(s1, s2, row_of(j->x, b, n, c0), nc, b->s, wide, centre);
+    for (int64_t c = 0; c < nc; c++)
+        finish_stats(acc_total(s1, c, wide), acc_total(s2, c, wide), (double)(b->per_group * b->s), centre[c],
+                     j->mean + k0 + c, j->var + k0 + c);
 }
 
 /* Fails unless each group has more than one value per channel. */
@@ -280,91 +364,183 @@ int tg_k_batch_norm_stats(tg_tensor *x, int groups, tg_tensor **mean, tg_tensor 
         tg_release(xc), tg_release(m), tg_release(v);
         return -1;
     }
-    const float *xd = tg_data_f32(xc);
-    float *md = tg_data_f32(m), *vd = tg_data_f32(v);
-    all_stats(xd, &b, md, vd);
+    stats_job j = {tg_data_f32(xc), &b, tg_data_f32(m), tg_data_f32(v)};
+    each_unit(&b, unit_stats, &j);
     tg_release(xc);
     *mean = m;
     *var = v;
     return 0;
 }
 
-/* ---- normalisation ---- */
+/* ---- spans ---- */
 
-/* Checks x, mean, var, weight and bias; fills b. */
-static int check_apply(tg_tensor *x, tg_tensor *mean, tg_tensor *var, tg_tensor *weight, tg_tensor *bias,
-                       bn_shape *b)
+/* out = a g + slope (x - mean) + shift over n values of (group, channel)
+ * k; g NULL drops its term. */
+static inline void affine_row(const float *g, const float *x, float *out, int64_t n, const bn_coefs *co, int64_t k)
+{
+    float slope = co->slope[k], shift = co->shift[k], mu = co->mean[k];
+    if (g) {
+        float a = co->a[k];
+        for (int64_t i = 0; i < n; i++) out[i] = a * g[i] + slope * (x[i] - mu) + shift;
+    } else {
+        for (int64_t i = 0; i < n; i++) out[i] = slope * (x[i] - mu) + shift;
+    }
+}
+
+/* The same over a span; rows of one value run as one loop over the
+ * channels. */
+TG_WIDEST_VECTORS static void affine_span(const float *g, const float *x, float *out, const bn_span *sp,
+                                          const bn_coefs *co)
+{
+    int64_t s = sp->s;
+    if (s > 1) {
+        for (int64_t c = 0; c < sp->nc; c++) affine_row(g ? g + c * s : NULL, x + c * s, out + c * s, s, co, sp->k + c);
+        return;
+    }
+    const float *slope = co->slope + sp->k, *shift = co->shift + sp->k, *mu = co->mean + sp->k;
+    if (g) {
+        const float *a = co->a + sp->k;
+        for (int64_t c = 0; c < sp->nc; c++) out[c] = a[c] * g[c] + slope[c] * (x[c] - mu[c]) + shift[c];
+    } else {
+        for (int64_t c = 0; c < sp->nc; c++) out[c] = slope[c] * (x[c] - mu[c]) + shift[c];
+    }
+}
+
+/* Where z = slope (x - mean) + shift, plus r if any, is above 0 (or NaN),
+ * out = z (the forward's relu) or, given g, g (backward's mask); else 0.
+ * One expression serves both, so the mask is the forward's bit for bit. */
+static inline void relu_row(const float *g, const float *x, const float *r, float *out, int64_t n, float slope,
+                            float mu, float shift)
+{
+    for (int64_t i = 0; i < n; i++) {
+        float z = slope * (x[i] - mu) + shift;
+        z = r ? z + r[i] : z;
+        out[i] = pick(z <= 0, 0.0f, g ? g[i] : z);
+    }
+}
+
+/* The same over a span, rows of one value as one loop over the channels. */
+TG_WIDEST_VECTORS static void relu_span(const float *g, const float *x, const float *r, float *out, const bn_span *sp,
+                                        const bn_coefs *co)
+{
+    int64_t s = sp->s, k = sp->k;
+    if (s > 1) {
+        for (int64_t c = 0; c < sp->nc; c++)
+            relu_row(g ? g + c * s : NULL, x + c * s, r ? r + c * s : NULL, out + c * s, s, co->slope[k + c],
+                     co->mean[k + c], co->shift[k + c]);
+        return;
+    }
+    const float *slope = co->slope + k, *shift = co->shift + k, *mu = co->mean + k;
+    for (int64_t c = 0; c < sp->nc; c++) {
+        float z = slope[c] * (x[c] - mu[c]) + shift[c];
+        z = r ? z + r[c] : z;
+        out[c] = pick(z <= 0, 0.0f, g ? g[c] : z);
+    }
+}
+
+/* The forward over the span at value at. */
+static void forward_span(const bn_job *j, int64_t at, const bn_span *sp)
+{
+    bn_coefs co = forward_coefs(j->p);
+    if (j->relu) relu_span(NULL, j->x + at, j->r ? j->r + at : NULL, j->out + at, sp, &co);
+    else affine_span(NULL, j->x + at, j->out + at, sp, &co);
+}
+
+/* The gradient reaching the normalisation over the span at value at: g
+ * itself, or (after a relu) g masked by the relu: into dr, which is that
+ * gradient's, or else into buf. */
+static const float *reaching(const bn_job *j, int64_t at, const bn_span *sp, float *buf)
+{
+    if (!j->relu) return j->g + at;
+    if (j->masked) return j->dr + at;
+    float *masked = j->dr ? j->dr + at : buf;
+    bn_coefs co = forward_coefs(j->p);
+    relu_span(j->g + at, j->x + at, j->r ? j->r + at : NULL, masked, sp, &co);
+    return masked;
+}
+
+/* dx (and dr, unless masked) over the span at value at. */
+static void backward_span(const bn_job *j, int64_t at, const bn_span *sp)
+{
+    float buf[CHUNK];
+    const float *g = reaching(j, at, sp, buf);
+    bn_coefs co = backward_coefs(j->p);
+    if (j->out) affine_span(g, j->x + at, j->out + at, sp, &co);
+}
+
+typedef void span_fn(const bn_job *j, int64_t at, const bn_span *sp);
+
+/* How the passes cut a sample's rows into spans: rows of CHUNK or more
+ * values into pieces of CHUNK (one channel a span), shorter rows whole, up
+ * to CHUNK values and BLOCK channels a span. */
+typedef struct {
+    int64_t c, s;
+} bn_cut;
+
+static bn_cut span_cut(const bn_shape *b)
+{
+    if (b->s >= CHUNK) return (bn_cut){1, CHUNK};
+    return (bn_cut){min64(BLOCK, CHUNK / b->s), b->s};
+}
+
+/* Runs fn on every span of x, spans split over threads. */
+static void each_span(const bn_job *j, span_fn *fn)
+{
+    const bn_shape *b = j->b;
+    bn_cut cut = span_cut(b);
+    int64_t blocks = (b->c + cut.c - 1) / cut.c, pieces = (b->s + cut.s - 1) / cut.s, spans = b->n * blocks * pieces;
+    bool par = b->n * b->c * b->s >= TG_PARALLEL_GRAIN;
+#pragma omp parallel for if (par && spans > 1) schedule(static)
+    for (int64_t t = 0; t < spans; t++) {
+        int64_t n = t / (blocks * pieces), c0 = t / pieces % blocks * cut.c, i = t % pieces * cut.s;
+        bn_span sp = {min64(cut.c, b->c - c0), min64(cut.s, b->s - i), n / b->per_group * b->c + c0};
+        fn(j, (n * b->c + c0) * b->s + i, &sp);
+    }
+}
+
+/* ---- forward ---- */
+
+/* Checks x, mean, var, weight, bias and the residual; fills b. */
+static int check_apply(tg_tensor *x, tg_tensor *residual, tg_tensor *mean, tg_tensor *var, tg_tensor *weight,
+                       tg_tensor *bias, bn_shape *b)
 {
     if (bn_shape_of(x, b) || check_stats(mean, var, x, b)) return -1;
     if (weight && check_channels("weight", weight, x)) return -1;
-    return bias ? check_channels("bias", bias, x) : 0;
+    if (bias && check_channels("bias", bias, x)) return -1;
+    return residual ? check_like_input("residual", residual, x) : 0;
 }
 
-/* out = a g + slope (x - mean) + shift over n values of one channel; g
- * NULL drops its term. */
-static inline void affine_row(const float *g, const float *x, float *out, int64_t n, const bn_params *p, int64_t k)
+/* The normalised x, or relu(it + residual) (residual may be NULL) when
+ * relu. */
+static tg_tensor *forward(tg_tensor *x, tg_tensor *residual, tg_tensor *mean, tg_tensor *var, tg_tensor *weight,
+                          tg_tensor *bias, float eps, bool relu)
 {
-    float a = p->a[k], slope = p->slope[k], shift = p->shift[k], mu = p->mean[k];
-    if (g)
-        for (int64_t i = 0; i < n; i++) out[i] = a * g[i] + slope * (x[i] - mu) + shift;
-    else
-        for (int64_t i = 0; i < n; i++) out[i] = slope * (x[i] - mu) + shift;
-}
-
-/* The same over the C channels of one sample whose coefficients start at
- * k0; rows of one value run as one loop over the channels. */
-static void affine_sample(const float *g, const float *x, float *out, const bn_shape *b, const bn_params *p,
-                          int64_t k0)
-{
-    int64_t s = b->s;
-    if (s > 1) {
-        for (int64_t c = 0; c < b->c; c++) affine_row(g ? g + c * s : NULL, x + c * s, out + c * s, s, p, k0 + c);
-        return;
+    bn_shape b;
+    bn_params p;
+    if (!x || !mean || !var || check_apply(x, residual, mean, var, weight, bias, &b)) return NULL;
+    if (load_params(&p, &b, mean, var, weight, bias, eps)) return NULL;
+    tg_tensor *xc = tg_k_contiguous(x), *resc = residual ? tg_k_contiguous(residual) : NULL;
+    tg_tensor *out = xc && (resc || !residual) ? tg_empty(x->ndim, x->shape, TG_FLOAT32) : NULL;
+    if (out) {
+        const float *r = resc ? tg_data_f32(resc) : NULL;
+        bn_job j = {NULL, tg_data_f32(xc), r, tg_data_f32(out), NULL, &b, &p, relu, false};
+        each_span(&j, forward_span);
     }
-    const float *a = p->a + k0, *slope = p->slope + k0, *shift = p->shift + k0, *mu = p->mean + k0;
-    if (g)
-        for (int64_t c = 0; c < b->c; c++) out[c] = a[c] * g[c] + slope[c] * (x[c] - mu[c]) + shift[c];
-    else
-        for (int64_t c = 0; c < b->c; c++) out[c] = slope[c] * (x[c] - mu[c]) + shift[c];
-}
-
-/* The elementwise pass with p's coefficients over all of x (g may be
- * NULL): wide rows split over threads, narrow ones sample by sample. */
-static void affine_pass(const float *g, const float *x, float *out, const bn_shape *b, const bn_params *p)
-{
-    int64_t rows = b->n * b->c;
-    bool par = rows * b->s >= TG_PARALLEL_GRAIN;
-    if (narrow(b)) {
-#pragma omp parallel for if (par && b->n > 1) schedule(static)
-        for (int64_t n = 0; n < b->n; n++) {
-            int64_t at = n * b->c * b->s;
-            affine_sample(g ? g + at : NULL, x + at, out + at, b, p, (n / b->per_group) * b->c);
-        }
-        return;
-    }
-#pragma omp parallel for if (par && rows > 1) schedule(static)
-    for (int64_t r = 0; r < rows; r++) {
-        int64_t k = (r / b->c / b->per_group) * b->c + r % b->c;
-        affine_row(g ? g + r * b->s : NULL, x + r * b->s, out + r * b->s, b->s, p, k);
-    }
+    tg_release(xc), tg_release(resc);
+    free_params(&p);
+    return out;
 }
 
 tg_tensor *tg_k_batch_norm_apply(tg_tensor *x, tg_tensor *mean, tg_tensor *var, tg_tensor *weight,
                                  tg_tensor *bias, float eps)
 {
-    bn_shape b;
-    bn_params p;
-    if (!x || !mean || !var || check_apply(x, mean, var, weight, bias, &b)) return NULL;
-    if (load_params(&p, &b, mean, var, weight, bias, eps)) return NULL;
-    for (int64_t k = 0; k < b.groups * b.c; k++) {
-        p.slope[k] = p.invstd[k] * p.weight[k % b.c];
-        p.shift[k] = p.bias[k % b.c];
-    }
-    tg_tensor *xc = tg_k_contiguous(x), *out = xc ? tg_empty(x->ndim, x->shape, TG_FLOAT32) : NULL;
-    if (out) affine_pass(NULL, tg_data_f32(xc), tg_data_f32(out), &b, &p);
-    tg_release(xc);
-    free_params(&p);
-    return out;
+    return forward(x, NULL, mean, var, weight, bias, eps, false);
+}
+
+tg_tensor *tg_k_batch_norm_relu(tg_tensor *x, tg_tensor *residual, tg_tensor *mean, tg_tensor *var,
+                                tg_tensor *weight, tg_tensor *bias, float eps)
+{
+    return forward(x, residual, mean, var, weight, bias, eps, true);
 }
 
 /* ---- running statistics ---- */
@@ -426,44 +602,42 @@ int tg_k_batch_norm_update_(tg_tensor *running_mean, tg_tensor *running_var, tg_
 
 /* ---- backward ---- */
 
-/* Sums of g and g (x - mean) of channel c (wide) into sg[k], sgd[k]. */
-static void wide_grad(const float *g, const float *x, const bn_shape *b, const bn_params *p, int64_t c, int64_t gr,
-                      double *sg, double *sgd)
-{
-    double a1[LANES] = {0}, a2[LANES] = {0};
-    int64_t first = gr * b->per_group, k = gr * b->c + c;
-    for (int64_t n = first; n < first + b->per_group; n++)
-        lanes_grad(a1, a2, row_of(g, b, n, c), row_of(x, b, n, c), b->s, p->mean[k]);
-    sg[k] = lanes_total(a1);
-    sgd[k] = lanes_total(a2);
-}
+/* Where the gradients go; each may be NULL (not wanted). */
+typedef struct {
+    tg_tensor **dx, **dweight, **dbias, **dresidual;
+} bn_grads;
 
-/* The same for the block of channels starting at c0 (narrow). */
-static void narrow_grad_block(const float *g, const float *x, const bn_shape *b, const bn_params *p, int64_t c0,
-                              int64_t gr, double *sg, double *sgd)
-{
-    int64_t nc = b->c - c0 < BLOCK ? b->c - c0 : BLOCK, first = gr * b->per_group, k0 = gr * b->c + c0;
-    for (int64_t c = 0; c < nc; c++) sg[k0 + c] = sgd[k0 + c] = 0;
-    for (int64_t n = first; n < first + b->per_group; n++)
-        narrow_grad(sg + k0, sgd + k0, row_of(g, b, n, c0), row_of(x, b, n, c0), nc, b->s, p->mean + k0);
-}
+/* A backward's sums into sg and sgd (G,C). */
+typedef struct {
+    const bn_job *j;
+    double *sg, *sgd;
+} grad_job;
 
-/* Per-(group, channel) sums of g and g (x - mean) into sg and sgd; one
- * parallel loop per kind of row (see all_stats). */
-static void grad_sums(const float *g, const float *x, const bn_shape *b, const bn_params *p, double *sg,
-                      double *sgd)
+/* The sums of the gradient reaching the normalisation (see reaching) and
+ * of it times (x - mean) over channels [c0, c0 + nc) of group g, span by
+ * span. */
+static void unit_grad(const void *job, int64_t c0, int64_t nc, int64_t g)
 {
-    int64_t nu = units(b);
-    bool par = b->n * b->c * b->s >= TG_PARALLEL_GRAIN && nu > 1;
-    if (narrow(b)) {
-#pragma omp parallel for if (par) schedule(static)
-        for (int64_t u = 0; u < nu; u++)
-            for (int64_t gr = 0; gr < b->groups; gr++) narrow_grad_block(g, x, b, p, u * BLOCK, gr, sg, sgd);
-        return;
+    const grad_job *gj = job;
+    const bn_job *j = gj->j;
+    const bn_shape *b = j->b;
+    double a1[BLOCK * LANES] = {0}, a2[BLOCK * LANES] = {0};
+    float buf[CHUNK];
+    bool wide = !narrow(b);
+    bn_cut cut = span_cut(b);
+    int64_t first = g * b->per_group, k0 = g * b->c + c0, stride = wide ? LANES : 1;
+    for (int64_t n = first; n < first + b->per_group; n++)
+        for (int64_t c = 0; c < nc; c += cut.c)
+            for (int64_t i = 0; i < b->s; i += cut.s) {
+                bn_span sp = {min64(cut.c, nc - c), min64(cut.s, b->s - i), k0 + c};
+                int64_t at = (n * b->c + c0 + c) * b->s + i;
+                grad_moments(a1 + c * stride, a2 + c * stride, reaching(j, at, &sp, buf), j->x + at, sp.nc, sp.s, wide,
+                             j->p->mean + sp.k);
+            }
+    for (int64_t c = 0; c < nc; c++) {
+        gj->sg[k0 + c] = acc_total(a1, c, wide);
+        gj->sgd[k0 + c] = acc_total(a2, c, wide);
     }
-#pragma omp parallel for if (par) schedule(static)
-    for (int64_t c = 0; c < nu; c++)
-        for (int64_t gr = 0; gr < b->groups; gr++) wide_grad(g, x, b, p, c, gr, sg, sgd);
 }
 
 /* dweight = sum over groups of sgd invstd, dbias = sum of sg; either
@@ -502,54 +676,83 @@ static void dx_coefs(const bn_shape *b, bn_params *p, const double *sg, const do
     }
 }
 
-/* The sums, then dweight/dbias and dx as wanted; g and x contiguous. */
-static int backward_passes(tg_tensor *g, tg_tensor *x, const bn_shape *b, bn_params *p, bool batch_stats,
-                           tg_tensor **dx, tg_tensor **dweight, tg_tensor **dbias)
+/* A new tensor of x's shape into *slot, its data into *data; nothing when
+ * slot is NULL. */
+static int new_like(const tg_tensor *x, tg_tensor **slot, float **data)
 {
-    int64_t gc = b->groups * b->c;
+    if (!slot) return 0;
+    if (!(*slot = tg_empty(x->ndim, x->shape, TG_FLOAT32))) return -1;
+    *data = tg_data_f32(*slot);
+    return 0;
+}
+
+/* The sums (writing dresidual on the way), then dweight/dbias, then dx
+ * (and dresidual, if the sums were not needed) as wanted. */
+static int backward_passes(bn_job *j, bn_params *p, bool batch_stats, const tg_tensor *x, const bn_grads *o)
+{
+    int64_t gc = j->b->groups * j->b->c;
     double *sums = calloc((size_t)(2 * gc + 1), sizeof *sums);
-    int rc = sums ? 0 : TG_FAIL("batch_norm backward: out of memory");
-    const float *gd = tg_data_f32(g), *xd = tg_data_f32(x);
-    if (!rc && (batch_stats || dweight || dbias)) grad_sums(gd, xd, b, p, sums, sums + gc);
-    if (!rc) rc = param_grads(b, p, sums, sums + gc, dweight, dbias);
-    if (!rc && dx) {
-        dx_coefs(b, p, sums, sums + gc, batch_stats);
-        *dx = tg_empty(x->ndim, x->shape, TG_FLOAT32);
-        if (*dx) affine_pass(gd, xd, tg_data_f32(*dx), b, p);
-        else rc = -1;
+    int rc = sums ? new_like(x, o->dresidual, &j->dr) : TG_FAIL("batch_norm backward: out of memory");
+    if (!rc && ((o->dx && batch_stats) || o->dweight || o->dbias)) {
+        grad_job sums_job = {j, sums, sums + gc};
+        each_unit(j->b, unit_grad, &sums_job);
+        j->masked = j->dr != NULL;
+    }
+    if (!rc) rc = param_grads(j->b, p, sums, sums + gc, o->dweight, o->dbias);
+    if (!rc && (o->dx || (j->dr && !j->masked))) {
+        dx_coefs(j->b, p, sums, sums + gc, batch_stats);
+        rc = new_like(x, o->dx, &j->out);
+        if (!rc) each_span(j, backward_span);
     }
     free(sums);
     return rc;
 }
 
-static void clear_outputs(tg_tensor **dx, tg_tensor **dweight, tg_tensor **dbias)
+/* Sets each wanted output to NULL, releasing what it held when release. */
+static void clear_outputs(const bn_grads *o, bool release)
 {
-    tg_tensor **outs[] = {dx, dweight, dbias};
-    for (int i = 0; i < 3; i++)
+    tg_tensor **outs[] = {o->dx, o->dweight, o->dbias, o->dresidual};
+    for (int i = 0; i < 4; i++)
         if (outs[i]) {
-            tg_release(*outs[i]);
+            if (release) tg_release(*outs[i]);
             *outs[i] = NULL;
         }
+}
+
+/* The gradients of forward(x, residual, ..., relu) for dL/dy = g. */
+static int backward(tg_tensor *g, tg_tensor *x, tg_tensor *residual, tg_tensor *mean, tg_tensor *var,
+                    tg_tensor *weight, tg_tensor *bias, float eps, bool batch_stats, bool relu, const bn_grads *o)
+{
+    clear_outputs(o, false);
+    bn_shape b;
+    bn_params p;
+    if (!g || !x || !mean || !var || check_apply(x, residual, mean, var, weight, bias, &b)) return -1;
+    if (check_like_input("gradient", g, x) || load_params(&p, &b, mean, var, weight, bias, eps)) return -1;
+    tg_tensor *gc = tg_k_contiguous(g), *xc = tg_k_contiguous(x);
+    tg_tensor *resc = residual ? tg_k_contiguous(residual) : NULL;
+    int rc = gc && xc && (resc || !residual) ? 0 : -1;
+    if (!rc) {
+        bn_job j = {tg_data_f32(gc), tg_data_f32(xc), resc ? tg_data_f32(resc) : NULL, NULL, NULL, &b, &p, relu, false};
+        rc = backward_passes(&j, &p, batch_stats, x, o);
+    }
+    if (rc) clear_outputs(o, true);
+    tg_release(gc), tg_release(xc), tg_release(resc);
+    free_params(&p);
+    return rc;
 }
 
 int tg_k_batch_norm_backward(tg_tensor *g, tg_tensor *x, tg_tensor *mean, tg_tensor *var, tg_tensor *weight,
                              float eps, bool batch_stats, tg_tensor **dx, tg_tensor **dweight, tg_tensor **dbias)
 {
-    tg_tensor **outs[] = {dx, dweight, dbias};
-    for (int i = 0; i < 3; i++)
-        if (outs[i]) *outs[i] = NULL;
-    bn_shape b;
-    bn_params p;
-    if (!g || !x || !mean || !var || check_apply(x, mean, var, weight, NULL, &b)) return -1;
-    if (!tg_same_shape(g, x) || g->dtype != TG_FLOAT32) {
-        char gs[TG_SHAPE_STR_LEN], xs[TG_SHAPE_STR_LEN];
-        return TG_FAIL("batch_norm backward: gradient %s does not match input %s", shape_str(g, gs), shape_str(x, xs));
-    }
-    if (load_params(&p, &b, mean, var, weight, NULL, eps)) return -1;
-    tg_tensor *gc = tg_k_contiguous(g), *xc = tg_k_contiguous(x);
-    int rc = gc && xc ? backward_passes(gc, xc, &b, &p, batch_stats, dx, dweight, dbias) : -1;
-    if (rc) clear_outputs(dx, dweight, dbias);
-    tg_release(gc), tg_release(xc);
-    free_params(&p);
-    return rc;
+    bn_grads o = {dx, dweight, dbias, NULL};
+    return backward(g, x, NULL, mean, var, weight, NULL, eps, batch_stats, false, &o);
+}
+
+int tg_k_batch_norm_relu_backward(tg_tensor *g, tg_tensor *x, tg_tensor *residual, tg_tensor *mean, tg_tensor *var,
+                                  tg_tensor *weight, tg_tensor *bias, float eps, bool batch_stats, tg_tensor **dx,
+                                  tg_tensor **dweight, tg_tensor **dbias, tg_tensor **dresidual)
+{
+    bn_grads o = {dx, dweight, dbias, residual ? dresidual : NULL};
+    if (dresidual) *dresidual = NULL;
+    return backward(g, x, residual, mean, var, weight, bias, eps, batch_stats, true, &o);
 }

@@ -1,6 +1,8 @@
 /* Float helpers that keep loops vectorisable (internal to tensor/): a
  * branch-free select, a polynomial exp and a NaN-propagating max, shared by
- * the softmax-style kernels (cross-entropy, InfoNCE). */
+ * the softmax-style kernels (cross-entropy, InfoNCE), and the mark that
+ * compiles a row loop for the widest vectors the CPU has (InfoNCE, batch
+ * norm). */
 #ifndef TG_EXP_LANE_H
 #define TG_EXP_LANE_H
 
@@ -8,6 +10,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+
+/* The library is built for baseline x86-64: a function marked
+ * TG_WIDEST_VECTORS is compiled for AVX-512, AVX2 and the baseline, and the
+ * loader picks one. Its loops fix the lanes, not the vector width, and
+ * nothing is contracted into FMAs (-std=c11), so every version gives the
+ * same bits. */
+#if defined(__x86_64__) && !defined(__clang__)
+#define TG_WIDEST_VECTORS __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define TG_WIDEST_VECTORS
+#endif
 
 /* cond ? a : b, chosen on the bits: under -ftrapping-math (the default) a
  * float select after arithmetic keeps GCC from vectorising the loop. */

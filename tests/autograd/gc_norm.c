@@ -1,6 +1,7 @@
 /* Gradcheck rows: batch norm (training with and without affine, 2-D, 3-D
- * and 4-D, split into groups, non-contiguous, eval mode) and 2-D pooling
- * (max, average, adaptive average). */
+ * and 4-D, split into groups, non-contiguous, eval mode), batch norm with
+ * a relu (and a residual) fused, and 2-D pooling (max, average, adaptive
+ * average). */
 #include <stdlib.h>
 
 #include "gradcheck_cases.h"
@@ -63,6 +64,74 @@ static tg_tensor *f_bn_eval_affine(tg_tensor *const *x, void *c)
     tg_release(rm), tg_release(rv);
     return out;
 }
+
+/* ---- batch norm + relu ---- */
+
+/* The relu'd rows keep every value away from the relu's kink, where a
+ * finite difference would cross it: x (N,C,...) is moved 8 up or down by
+ * the parity of its sample plus its place in the channel, so each group's
+ * values of a channel sit in two clusters (their sizes at most 1 apart)
+ * and normalise to about +-1, at least 0.39 off 0; the weight is 8 + x1
+ * (7 to 9) and the bias x2 and residual x3 are within 1, so the kink, at a
+ * normalised value of -(bias + residual) / weight, stays within 0.29 of
+ * 0. */
+static tg_tensor *lifted(tg_tensor *x)
+{
+    int64_t n = tg_numel(x), sample = n / x->shape[0], plane = sample / x->shape[1];
+    float *v = malloc((size_t)n * sizeof *v);
+    if (!v) return NULL;
+    for (int64_t i = 0; i < n; i++) v[i] = (i / sample + i % plane) % 2 ? 8.0f : -8.0f;
+    tg_tensor *pattern = tg_from_data(x->ndim, x->shape, TG_FLOAT32, v);
+    free(v);
+    tg_tensor *out = tg_add(x, pattern);
+    tg_release(pattern);
+    return out;
+}
+
+/* A relu'd row: inputs x (then weight and bias when affine, then the
+ * residual when residual); transposed: the lifted x and the residual go in
+ * as transposed views; eval: running statistics 0 and 64. */
+typedef struct {
+    bool affine, residual, transposed, eval;
+    int groups;
+} relu_row;
+
+/* A transposed view of *t in place of it (released). */
+static void transpose_in_place(tg_tensor **t)
+{
+    tg_tensor *v = *t ? tg_transpose(*t, -2, -1) : NULL;
+    tg_release(*t);
+    *t = v;
+}
+
+static tg_tensor *bn_relu_of(tg_tensor *const *x, relu_row r)
+{
+    int64_t ch = x[0]->shape[1];
+    tg_tensor *h = lifted(x[0]), *w = r.affine ? tg_add_scalar(x[1], 8.0f) : NULL, *b = r.affine ? x[2] : NULL;
+    tg_tensor *res = r.residual ? tg_retain(x[r.affine ? 3 : 1]) : NULL;
+    tg_tensor *rm = r.eval ? tg_zeros(1, &ch, TG_FLOAT32) : NULL, *rv = r.eval ? tg_full(1, &ch, 64.0f) : NULL;
+    if (r.transposed) transpose_in_place(&h), transpose_in_place(&res);
+    tg_tensor *out = r.residual ? tg_batch_norm_add_relu(h, res, rm, rv, w, b, !r.eval, MOMENTUM, EPS, r.groups)
+                                : tg_batch_norm_relu(h, rm, rv, w, b, !r.eval, MOMENTUM, EPS, r.groups);
+    tg_release(h), tg_release(w), tg_release(res), tg_release(rm), tg_release(rv);
+    return out;
+}
+
+#define BN_RELU(NAME, ...) \
+    static tg_tensor *f_##NAME(tg_tensor *const *x, void *c) \
+    { \
+        (void)c; \
+        return bn_relu_of(x, (relu_row){__VA_ARGS__}); \
+    }
+BN_RELU(bnr_affine, .affine = true, .groups = 1)
+BN_RELU(bnr_plain, .groups = 1)
+BN_RELU(bnr_groups2, .affine = true, .groups = 2)
+BN_RELU(bnr_transposed, .affine = true, .transposed = true, .groups = 1)
+BN_RELU(bnr_eval, .affine = true, .eval = true, .groups = 1)
+BN_RELU(bnar_affine, .affine = true, .residual = true, .groups = 1)
+BN_RELU(bnar_groups2_transposed, .affine = true, .residual = true, .transposed = true, .groups = 2)
+BN_RELU(bnar_eval, .affine = true, .residual = true, .eval = true, .groups = 1)
+#undef BN_RELU
 
 /* ---- pooling ---- */
 
@@ -139,6 +208,15 @@ const gc_case gc_norm[] = {
     {"batch_norm eval", f_bn_eval, "3,2,2,2|2N|2+N|2"},
     {"batch_norm eval no affine", f_bn_eval_plain, "4,3|3N|3+N"},
     {"batch_norm eval affine", f_bn_eval_affine, "3,2,3T|2|2"},
+    {"batch_norm_relu 4-D affine", f_bnr_affine, "3,2,3,4|2|2"},
+    {"batch_norm_relu 2-D no affine", f_bnr_plain, "6,3"},
+    {"batch_norm_relu groups 2", f_bnr_groups2, "4,2,2,3|2|2"},
+    {"batch_norm_relu groups 2 narrow", f_bnr_groups2, "6,70|70|70"},
+    {"batch_norm_relu transposed", f_bnr_transposed, "2,2,3,4|2|2"},
+    {"batch_norm_relu eval", f_bnr_eval, "3,2,2,2|2|2"},
+    {"batch_norm_add_relu 4-D affine", f_bnar_affine, "3,2,3,4|2|2|3,2,3,4"},
+    {"batch_norm_add_relu groups 2 transposed", f_bnar_groups2_transposed, "4,2,3,4|2|2|4,2,3,4"},
+    {"batch_norm_add_relu eval", f_bnar_eval, "3,2,2,3|2|2|3,2,2,3T"},
     {"max_pool2d k3 s2 p1", f_max_k3s2p1, "2,2,5,5"},
     {"max_pool2d k2 s2", f_max_k2s2, "1,2,4,6"},
     {"max_pool2d ceil_mode", f_max_ceil, "1,2,5,5"},

@@ -149,6 +149,62 @@ START_TEST(test_gradients_at_nan)
 }
 END_TEST
 
+/* ---- batch norm + relu, fused ---- */
+
+/* The batch norms of x (4 samples of one channel) to compare: unfused
+ * relu(bn(x) + 0), and the fused ops; eval normalises with mean 0 and
+ * variance 1 (eps 0), so the values are x's. */
+typedef enum { UNFUSED, FUSED, FUSED_ADD } bn_form;
+
+static tg_tensor *bn_relu_form(tg_tensor *x, bn_form form, bool training)
+{
+    tg_tensor *rm = tg_zeros(TG_SHAPE(1), TG_FLOAT32), *rv = tg_ones(TG_SHAPE(1), TG_FLOAT32);
+    tg_tensor *zero = tg_zeros(TG_SHAPE(4, 1), TG_FLOAT32), *xs = tg_reshape(x, TG_SHAPE(4, 1)), *y = NULL;
+    if (form == FUSED) y = tg_batch_norm_relu(xs, rm, rv, NULL, NULL, training, 0.1f, 0, 1);
+    if (form == FUSED_ADD) y = tg_batch_norm_add_relu(xs, zero, rm, rv, NULL, NULL, training, 0.1f, 0, 1);
+    if (form == UNFUSED) {
+        tg_tensor *h = tg_batch_norm(xs, rm, rv, NULL, NULL, training, 0.1f, 0, 1), *sum = h ? tg_add(h, zero) : NULL;
+        y = sum ? tg_relu(sum) : NULL;
+        tg_release(h), tg_release(sum);
+    }
+    tg_tensor *flat = y ? tg_reshape(y, TG_SHAPE(4)) : NULL;
+    tg_release(rm), tg_release(rv), tg_release(zero), tg_release(xs), tg_release(y);
+    return flat;
+}
+
+/* The values of the form on (1, nan, -2, 3) and the gradient of their
+ * sum, into y and dx. */
+static void run_form(bn_form form, bool training, float y[4], float dx[4])
+{
+    tg_tensor *x = with_nan(true), *out = bn_relu_form(x, form, training);
+    tg_tensor *total = out ? tg_sum(out, 0, NULL, false) : NULL;
+    ck_assert_msg(total && tg_backward(total, NULL) == 0, "form %d: %s", (int)form, tg_last_error());
+    tg_tensor *grad = tg_grad(x);
+    ck_assert_int_eq(tg_copy_to_buffer(out, y), 0);
+    ck_assert_int_eq(tg_copy_to_buffer(grad, dx), 0);
+    tg_release(grad), tg_release(total), tg_release(out), tg_release(x);
+}
+
+/* The fused ops treat a NaN as tg_relu after tg_batch_norm (and tg_add)
+ * does, forward and backward: in eval the NaN stays where it is and the
+ * other values are relu'd; in training it reaches the statistics, so every
+ * value. */
+START_TEST(test_batch_norm_relu_as_unfused)
+{
+    for (int training = 0; training < 2; training++) {
+        float want_y[4], want_dx[4];
+        run_form(UNFUSED, training, want_y, want_dx);
+        if (!training) assert_values(tg_from_data(TG_SHAPE(4), TG_FLOAT32, want_y), (float[]){1, NAN, 0, 3}, "eval");
+        for (bn_form form = FUSED; form <= FUSED_ADD; form++) {
+            float y[4], dx[4];
+            run_form(form, training, y, dx);
+            assert_values(tg_from_data(TG_SHAPE(4), TG_FLOAT32, y), want_y, "fused values");
+            assert_values(tg_from_data(TG_SHAPE(4), TG_FLOAT32, dx), want_dx, "fused gradient");
+        }
+    }
+}
+END_TEST
+
 Suite *nan_suite(void)
 {
     Suite *s = suite_create("nan");
@@ -159,6 +215,7 @@ Suite *nan_suite(void)
     tcase_add_test(tc, test_reductions_along_a_dimension);
     tcase_add_test(tc, test_losses_keep_nan);
     tcase_add_test(tc, test_gradients_at_nan);
+    tcase_add_test(tc, test_batch_norm_relu_as_unfused);
     suite_add_tcase(s, tc);
     return s;
 }

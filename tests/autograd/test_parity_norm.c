@@ -1,5 +1,6 @@
-/* Batch norm and pooling against PyTorch: outputs, input gradients and the
- * updated running statistics must match the values torch computed
+/* Batch norm (alone, and followed by a relu after an optional residual)
+ * and pooling against PyTorch: outputs, input gradients and the updated
+ * running statistics must match the values torch computed
  * (tests/autograd/fixtures_norm.h, made by tools/make_fixtures_norm.py).
  * Each case backpropagates loss = sum(y * c) for the fixture's c. */
 #include "fixtures_norm.h"
@@ -10,7 +11,8 @@
 
 /* ---- batch norm ---- */
 
-/* One batch-norm fixture: inputs, and torch's results. */
+/* One batch-norm fixture: inputs, and torch's results. relu: y is
+ * relu(bn(x) + r), r and its gradient gr given or NULL. */
 typedef struct {
     const float *x, *w, *b, *rm, *rv, *c;
     const float *y, *rm_after, *rv_after, *gx, *gw, *gb;
@@ -18,12 +20,26 @@ typedef struct {
     int64_t shape[4];
     bool training;
     int groups;
+    bool relu;
+    const float *r, *gr;
 } bn_case;
 
 #define BN_CASE(P, TRAIN, GROUPS, RM_AFTER, RV_AFTER, ...) \
     (bn_case) { P##_x, P##_w, P##_b, P##_rm, P##_rv, P##_c, P##_y, RM_AFTER, RV_AFTER, P##_gx, P##_gw, P##_gb, \
-                TG_SHAPE_N(__VA_ARGS__), {__VA_ARGS__}, TRAIN, GROUPS }
+                TG_SHAPE_N(__VA_ARGS__), {__VA_ARGS__}, TRAIN, GROUPS, false, NULL, NULL }
+#define BN_RELU_CASE(P, TRAIN, GROUPS, R, GR, ...) \
+    (bn_case) { P##_x, P##_w, P##_b, P##_rm, P##_rv, P##_c, P##_y, P##_rm_after, P##_rv_after, P##_gx, P##_gw, \
+                P##_gb, TG_SHAPE_N(__VA_ARGS__), {__VA_ARGS__}, TRAIN, GROUPS, true, R, GR }
 #define TG_SHAPE_N(...) (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t))
+
+/* The case's op on x, its residual (or NULL) and the rest. */
+static tg_tensor *bn_op(const bn_case *k, tg_tensor *x, tg_tensor *r, tg_tensor *rm, tg_tensor *rv, tg_tensor *w,
+                        tg_tensor *b)
+{
+    if (r) return tg_batch_norm_add_relu(x, r, rm, rv, w, b, k->training, MOMENTUM, EPS, k->groups);
+    if (k->relu) return tg_batch_norm_relu(x, rm, rv, w, b, k->training, MOMENTUM, EPS, k->groups);
+    return tg_batch_norm(x, rm, rv, w, b, k->training, MOMENTUM, EPS, k->groups);
+}
 
 static void run_bn(const bn_case *k, float tol)
 {
@@ -33,8 +49,10 @@ static void run_bn(const bn_case *k, float tol)
     tg_tensor *x = input(&s, k->x, k->ndim, k->shape, true);
     tg_tensor *w = input(&s, k->w, 1, &ch, true), *b = input(&s, k->b, 1, &ch, true);
     tg_tensor *rm = input(&s, k->rm, 1, &ch, false), *rv = input(&s, k->rv, 1, &ch, false);
-    tg_tensor *y = keep(&s, tg_batch_norm(x, rm, rv, w, b, k->training, MOMENTUM, EPS, k->groups));
+    tg_tensor *r = k->r ? input(&s, k->r, k->ndim, k->shape, true) : NULL;
+    tg_tensor *y = keep(&s, bn_op(k, x, r, rm, rv, w, b));
     backprop(&s, y, k->c);
+    if (r) assert_grad(r, k->gr, n, tol, "grad residual");
     assert_close(y, k->y, n, tol, "y");
     assert_close(rm, k->rm_after ? k->rm_after : k->rm, ch, tol, "running_mean");
     assert_close(rv, k->rv_after ? k->rv_after : k->rv, ch, tol, "running_var");
@@ -70,6 +88,25 @@ START_TEST(test_bn_split)
 {
     bn_case k = BN_CASE(bnsplit, true, 2, bnsplit_rm_after, bnsplit_rv_after, 8, 2, 3, 3);
     run_bn(&k, 1e-5f);
+}
+END_TEST
+
+/* relu(bn(x)) in training: 4-D, 2-D, two groups of 4 samples. */
+START_TEST(test_bn_relu_train)
+{
+    bn_case k[] = {BN_RELU_CASE(bnrelu4, true, 1, NULL, NULL, 4, 3, 4, 4),
+                   BN_RELU_CASE(bnrelu2, true, 1, NULL, NULL, 8, 5),
+                   BN_RELU_CASE(bnrelusplit, true, 2, NULL, NULL, 8, 2, 3, 3)};
+    for (size_t i = 0; i < sizeof k / sizeof *k; i++) run_bn(&k[i], 1e-5f);
+}
+END_TEST
+
+/* relu(bn(x) + r): eval, and training in two groups. */
+START_TEST(test_bn_add_relu)
+{
+    bn_case k[] = {BN_RELU_CASE(bnreluevalr, false, 1, bnreluevalr_r, bnreluevalr_gr, 2, 3, 4, 4),
+                   BN_RELU_CASE(bnaddrelu, true, 2, bnaddrelu_r, bnaddrelu_gr, 8, 2, 3, 3)};
+    for (size_t i = 0; i < sizeof k / sizeof *k; i++) run_bn(&k[i], 1e-5f);
 }
 END_TEST
 
@@ -141,6 +178,8 @@ Suite *parity_norm_suite(void)
     tcase_add_test(tc, test_bn_train_2d);
     tcase_add_test(tc, test_bn_eval);
     tcase_add_test(tc, test_bn_split);
+    tcase_add_test(tc, test_bn_relu_train);
+    tcase_add_test(tc, test_bn_add_relu);
     tcase_add_loop_test(tc, test_pool, 0, (int)N_OF(pool_cases));
     suite_add_tcase(s, tc);
     return s;

@@ -1,5 +1,6 @@
 /* Modules: registration, dotted names in state_dict order, modes,
- * freezing, loading state dicts, default initialisation. */
+ * freezing, loading state dicts, default initialisation, a BatchNorm2d's
+ * forward fused with a relu. */
 #include <check.h>
 #include <math.h>
 #include <string.h>
@@ -187,6 +188,67 @@ START_TEST(test_batch_norm_buffers)
 }
 END_TEST
 
+/* relu(bn(x) + r) (r NULL: none) by the fused forwards, or by the
+ * module's forward, tg_add and tg_relu. */
+static tg_tensor *bn_then_relu(tg_module *bn, tg_tensor *x, tg_tensor *r, bool fused)
+{
+    if (fused) return r ? tg_nn_batch_norm2d_add_relu_forward(bn, x, r) : tg_nn_batch_norm2d_relu_forward(bn, x);
+    tg_tensor *h = tg_module_forward(bn, x), *sum = h && r ? tg_add(h, r) : tg_retain(h), *y = tg_relu(sum);
+    tg_release(h), tg_release(sum);
+    return y;
+}
+
+/* Fails unless a and b hold the same values, bit for bit. */
+static void expect_same_bits(tg_tensor *a, tg_tensor *b, const char *what)
+{
+    float u[64], v[64];
+    ck_assert_msg(a && b && tg_numel(a) <= 64 && tg_numel(a) == tg_numel(b), "%s", what);
+    ck_assert_int_eq(tg_copy_to_buffer(a, u), 0);
+    ck_assert_int_eq(tg_copy_to_buffer(b, v), 0);
+    ck_assert_msg(memcmp(u, v, (size_t)tg_numel(a) * sizeof *u) == 0, "%s differs", what);
+}
+
+/* The fused forwards give what the module's forward then tg_relu give:
+ * outputs, gradients of the parameters, running statistics and the count
+ * of batches, in training (two groups) and in eval. */
+START_TEST(test_batch_norm_relu_forward)
+{
+    tg_rng rng = tg_rng_new(4, 0);
+    tg_tensor *x = tg_randn(&rng, TG_SHAPE(4, 3, 2, 2)), *r = tg_randn(&rng, TG_SHAPE(4, 3, 2, 2));
+    tg_module *bn[2] = {tg_nn_batch_norm2d(3, 1e-5f, 0.1f, 2), tg_nn_batch_norm2d(3, 1e-5f, 0.1f, 2)};
+    for (int step = 0; step < 4; step++) {
+        bool training = step < 2;
+        tg_tensor *res = step % 2 ? r : NULL, *y[2];
+        for (int f = 0; f < 2; f++) {
+            tg_module_train(bn[f], training);
+            tg_module_zero_grad(bn[f]);
+            y[f] = bn_then_relu(bn[f], x, res, f == 1);
+            tg_tensor *loss = y[f] ? tg_sum(y[f], 0, NULL, false) : NULL;
+            ck_assert_msg(loss && tg_backward(loss, NULL) == 0, "%s", tg_last_error());
+            tg_release(loss);
+        }
+        expect_same_bits(y[0], y[1], "output");
+        tg_tensor_list sd[2] = {{0}, {0}};
+        for (int f = 0; f < 2; f++) ck_assert_int_eq(tg_module_state_dict(bn[f], &sd[f]), 0);
+        for (int i = 0; i < sd[0].n; i++) {
+            tg_tensor *a = sd[0].items[i].tensor, *b = sd[1].items[i].tensor;
+            if (a->dtype == TG_INT64) ck_assert_int_eq(tg_get_i64(a, NULL), tg_get_i64(b, NULL));
+            else expect_same_bits(a, b, sd[0].items[i].name);
+            tg_tensor *ga = tg_grad(a), *gb = tg_grad(b);
+            if (ga) expect_same_bits(ga, gb, sd[0].items[i].name);
+            tg_release(ga), tg_release(gb);
+        }
+        tg_release(y[0]), tg_release(y[1]);
+        tg_tensor_list_clear(&sd[0]), tg_tensor_list_clear(&sd[1]);
+    }
+    tg_module *other = mlp();
+    ck_assert_ptr_null(tg_nn_batch_norm2d_relu_forward(other, x));
+    ck_assert_ptr_nonnull(strstr(tg_last_error(), "batch_norm2d_relu_forward: the module is a Sequential, not a"));
+    tg_release(x), tg_release(r);
+    tg_module_free(bn[0]), tg_module_free(bn[1]), tg_module_free(other);
+}
+END_TEST
+
 Suite *module_suite(void)
 {
     Suite *s = suite_create("module");
@@ -198,6 +260,7 @@ Suite *module_suite(void)
     tcase_add_test(tc, test_state_dict_diff);
     tcase_add_test(tc, test_default_init);
     tcase_add_test(tc, test_batch_norm_buffers);
+    tcase_add_test(tc, test_batch_norm_relu_forward);
     suite_add_tcase(s, tc);
     return s;
 }

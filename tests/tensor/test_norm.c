@@ -1,7 +1,10 @@
 /* Batch norm and 2-D pooling: values against hand-computed numbers, the
- * running-statistics update, output-size rules (ceil_mode), ties and NaN
- * in max pooling, error messages and thread-count independence. */
+ * running-statistics update, the one-pass statistics against a two-pass
+ * reference, the fused batch norm + relu kernels against the unfused ones
+ * bit for bit, output-size rules (ceil_mode), ties and NaN in max pooling,
+ * error messages and thread-count independence. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "helpers.h"
@@ -101,6 +104,126 @@ START_TEST(test_bn_4d_and_backward)
 }
 END_TEST
 
+/* Training, eps 0, weight (2, -1), bias (0.5, 0): the normalised values
+ * of test_bn_training_values, relu'd; with a residual added first. */
+START_TEST(test_bn_relu_values)
+{
+    tg_tensor *x = columns(), *w = vec(2, -1), *b = vec(0.5f, 0);
+    tg_tensor *r = tg_full(S(4, 2), 1.0f);
+    float k = 1.0f / sqrtf(1.25f);
+    EXPECT(tg_batch_norm_relu(x, NULL, NULL, w, b, true, 0.1f, 0.0f, 1), S(4, 2), 0, 1.5f * k, 0, 0.5f * k,
+           k + 0.5f, 0, 3 * k + 0.5f, 0);
+    EXPECT(tg_batch_norm_add_relu(x, r, NULL, NULL, w, b, true, 0.1f, 0.0f, 1), S(4, 2), 0, 1.5f * k + 1,
+           1.5f - k, 0.5f * k + 1, k + 1.5f, 1 - 0.5f * k, 3 * k + 1.5f, 0);
+    tg_release(x), tg_release(w), tg_release(b), tg_release(r);
+}
+END_TEST
+
+/* A channel offset far from 0 against its spread: the one-pass statistics
+ * (sums about one of the values) keep the digits of a two-pass reference
+ * in double. */
+START_TEST(test_bn_stats_with_large_mean)
+{
+    enum { N = 64, C = 3, HW = 50 };
+    const double offset[C] = {1e6, -3e3, 0.5};
+    tg_rng rng = tg_rng_new(5, 0);
+    tg_tensor *z = tg_randn(&rng, S(N, C, HW)), *mean, *var;
+    float *v = tg_data_f32(z);
+    for (int64_t i = 0; i < N * C * HW; i++) v[i] += (float)offset[i / HW % C];
+    ck_assert_int_eq(tg_k_batch_norm_stats(z, 1, &mean, &var), 0);
+    for (int c = 0; c < C; c++) {
+        double m = 0, q = 0;
+        for (int n = 0; n < N; n++)
+            for (int i = 0; i < HW; i++) m += v[(n * C + c) * HW + i];
+        m /= N * HW;
+        for (int n = 0; n < N; n++)
+            for (int i = 0; i < HW; i++) q += (v[(n * C + c) * HW + i] - m) * (v[(n * C + c) * HW + i] - m);
+        q /= N * HW;
+        float got_m = tg_get(mean, (int64_t[]){0, c}), got_v = tg_get(var, (int64_t[]){0, c});
+        ck_assert_msg(fabs(got_m - m) <= 1e-7 * fabs(m) && fabs(got_v - q) <= 1e-6 * q,
+                      "channel %d: mean %.9g var %.9g, want %.9g %.9g", c, got_m, got_v, m, q);
+    }
+    tg_release(z), tg_release(mean), tg_release(var);
+}
+END_TEST
+
+/* Fails unless a and b (float32 of one shape) hold the same bits; releases
+ * a. */
+static void expect_same_bits(tg_tensor *a, tg_tensor *b, const char *what, int at)
+{
+    ck_assert_msg(a && b, "%s (case %d): %s", what, at, tg_last_error());
+    ck_assert_msg(tg_same_shape(a, b), "%s (case %d): shapes differ", what, at);
+    int64_t n = tg_numel(a);
+    float *u = malloc((size_t)(2 * n) * sizeof *u);
+    ck_assert(u && !tg_copy_to_buffer(a, u) && !tg_copy_to_buffer(b, u + n));
+    ck_assert_msg(memcmp(u, u + n, (size_t)n * sizeof *u) == 0, "%s (case %d): values differ", what, at);
+    free(u);
+    tg_release(a);
+}
+
+/* relu(bn(x) + r) by the unfused kernels (r NULL: none): into *y, and its
+ * input, weight and bias gradients for g into d[0..2]; *gm gets g masked by
+ * the relu. */
+static void unfused(tg_tensor *x, tg_tensor *r, tg_tensor *g, tg_tensor *const *p, bool batch_stats,
+                    tg_tensor **y, tg_tensor **gm, tg_tensor **d)
+{
+    tg_tensor *h = tg_k_batch_norm_apply(x, p[0], p[1], p[2], p[3], 1e-5f), *sum = r ? tg_k_add(h, r) : tg_retain(h);
+    *y = tg_k_relu(sum);
+    *gm = tg_k_relu_backward(g, *y);
+    ck_assert_int_eq(tg_k_batch_norm_backward(*gm, x, p[0], p[1], p[2], 1e-5f, batch_stats, &d[0], &d[1], &d[2]), 0);
+    tg_release(h), tg_release(sum);
+}
+
+/* The fused kernels against the unfused ones on x, in training (2 groups)
+ * and eval, with and without a residual. */
+static void expect_fused_as_unfused(tg_tensor *x, int at)
+{
+    tg_rng rng = tg_rng_new(11, 0);
+    int64_t ch = x->shape[1];
+    tg_tensor *g = tg_randn(&rng, x->ndim, x->shape), *r = tg_randn(&rng, x->ndim, x->shape);
+    tg_tensor *w = tg_randn(&rng, S(ch)), *b = tg_randn(&rng, S(ch)), *rm = tg_randn(&rng, S(ch));
+    tg_tensor *rv = tg_k_add_scalar(w, 2.0f), *mean, *var;
+    ck_assert_int_eq(tg_k_batch_norm_stats(x, 2, &mean, &var), 0);
+    for (int k = 0; k < 4; k++) {
+        bool batch_stats = k < 2;
+        tg_tensor *res = k % 2 ? r : NULL, *p[4] = {batch_stats ? mean : rm, batch_stats ? var : rv, w, b};
+        tg_tensor *y, *gm, *d[3], *e[4];
+        unfused(x, res, g, p, batch_stats, &y, &gm, d);
+        expect_same_bits(tg_k_batch_norm_relu(x, res, p[0], p[1], w, b, 1e-5f), y, "forward", at * 4 + k);
+        ck_assert_int_eq(
+            tg_k_batch_norm_relu_backward(g, x, res, p[0], p[1], w, b, 1e-5f, batch_stats, &e[0], &e[1], &e[2], &e[3]),
+            0);
+        for (int i = 0; i < 3; i++) expect_same_bits(e[i], d[i], "backward", at * 4 + k);
+        if (res) expect_same_bits(e[3], gm, "residual gradient", at * 4 + k);
+        else ck_assert_ptr_null(e[3]);
+        /* without the sums (eval, no dweight or dbias), dx and dresidual in one pass */
+        ck_assert_int_eq(
+            tg_k_batch_norm_relu_backward(g, x, res, p[0], p[1], w, b, 1e-5f, batch_stats, &e[0], NULL, NULL, &e[3]), 0);
+        expect_same_bits(e[0], d[0], "dx alone", at * 4 + k);
+        if (res) expect_same_bits(e[3], gm, "residual gradient alone", at * 4 + k);
+        tg_release(y), tg_release(gm);
+        for (int i = 0; i < 3; i++) tg_release(d[i]);
+    }
+    tg_release(g), tg_release(r), tg_release(w), tg_release(b), tg_release(rm), tg_release(rv);
+    tg_release(mean), tg_release(var);
+}
+
+/* Wide rows in one piece and in several, transposed, and narrow rows of
+ * one value and of four (more channels than a block). */
+START_TEST(test_bn_relu_fused_as_unfused)
+{
+    tg_rng rng = tg_rng_new(9, 0);
+    tg_tensor *base = tg_randn(&rng, S(2, 3, 9, 60));
+    tg_tensor *x[] = {tg_randn(&rng, S(4, 3, 5, 7)), tg_randn(&rng, S(2, 2, 24, 30)), tg_k_transpose(base, 2, 3),
+                      tg_randn(&rng, S(6, 70)), tg_randn(&rng, S(4, 66, 2, 2))};
+    for (int i = 0; i < (int)(sizeof x / sizeof *x); i++) {
+        expect_fused_as_unfused(x[i], i);
+        tg_release(x[i]);
+    }
+    tg_release(base);
+}
+END_TEST
+
 START_TEST(test_bn_errors)
 {
     tg_tensor *x = columns(), *w3 = tg_ones(S(3), TG_FLOAT32), *rm = vec(0, 0), *rv = vec(1, 1);
@@ -123,6 +246,12 @@ START_TEST(test_bn_errors)
     expect_error(tg_batch_norm(x, NULL, NULL, NULL, NULL, false, 0.1f, 1e-5f, 1), "eval mode needs", "running");
     expect_error(tg_batch_norm(x, rm, NULL, NULL, NULL, true, 0.1f, 1e-5f, 1), "both running_mean", "neither");
     expect_error(tg_batch_norm(NULL, rm, rv, NULL, NULL, true, 0.1f, 1e-5f, 1), "", "");
+    expect_error(tg_batch_norm_add_relu(x, x1, rm, rv, NULL, NULL, true, 0.1f, 1e-5f, 1),
+                 "residual is float32 (4)", "expected float32 of the input's shape (4,2)");
+    expect_error(tg_batch_norm_add_relu(x, NULL, rm, rv, NULL, NULL, true, 0.1f, 1e-5f, 1), "batch_norm_add_relu",
+                 "residual");
+    expect_error(tg_batch_norm_relu(x, NULL, NULL, NULL, NULL, false, 0.1f, 1e-5f, 1), "batch_norm_relu: eval mode",
+                 "running");
     tg_release(x), tg_release(w3), tg_release(rm), tg_release(rv), tg_release(x1), tg_release(one);
 }
 END_TEST
@@ -310,18 +439,34 @@ static void append(tg_tensor *t, float *buf, int64_t *n)
     tg_release(t);
 }
 
-/* Batch norm's statistics (2 groups), normalisation and backward on x. */
+/* The fused batch norm + relu kernels on x, with residual r (or NULL). */
+static void run_bn_relu(tg_tensor *x, tg_tensor *r, tg_tensor *const *p, tg_tensor *g, float *buf, int64_t *n)
+{
+    tg_tensor *d[4];
+    append(tg_k_batch_norm_relu(x, r, p[0], p[1], p[2], p[3], 1e-5f), buf, n);
+    ck_assert_int_eq(tg_k_batch_norm_relu_backward(g, x, r, p[0], p[1], p[2], p[3], 1e-5f, true, &d[0], &d[1], &d[2],
+                                                   r ? &d[3] : NULL),
+                     0);
+    for (int i = 0; i < (r ? 4 : 3); i++) append(d[i], buf, n);
+}
+
+/* Batch norm's statistics (2 groups), normalisation and backward on x,
+ * alone and fused with a relu (after a residual). */
 static void run_bn(tg_tensor *x, float *buf, int64_t *n)
 {
     tg_tensor *mean, *var, *dx, *dw, *db;
     ck_assert_int_eq(tg_k_batch_norm_stats(x, 2, &mean, &var), 0);
     tg_rng rng = tg_rng_new(8, 0);
     tg_tensor *w = tg_full(S(x->shape[1]), 1.5f), *g = tg_randn(&rng, x->ndim, x->shape);
+    tg_tensor *b = tg_full(S(x->shape[1]), 0.25f), *r = tg_randn(&rng, x->ndim, x->shape);
     ck_assert_int_eq(tg_k_batch_norm_backward(g, x, mean, var, w, 1e-5f, true, &dx, &dw, &db), 0);
     append(tg_k_batch_norm_apply(x, mean, var, w, NULL, 1e-5f), buf, n);
+    tg_tensor *p[4] = {mean, var, w, b};
+    run_bn_relu(x, NULL, p, g, buf, n);
+    run_bn_relu(x, r, p, g, buf, n);
     tg_tensor *outs[] = {mean, var, dx, dw, db};
     for (size_t i = 0; i < sizeof outs / sizeof *outs; i++) append(outs[i], buf, n);
-    tg_release(w), tg_release(g);
+    tg_release(w), tg_release(g), tg_release(b), tg_release(r);
 }
 
 /* Every pooling kernel, forward and backward, on x (N,C,36,36). */
@@ -352,7 +497,7 @@ static int64_t run_all(void *ctx, float *buf)
 
 START_TEST(test_bitwise_same_for_any_thread_count)
 {
-    enum { MAXN = 4 * 1024 * 1024 };
+    enum { MAXN = 8 * 1024 * 1024 };
     tg_rng rng = tg_rng_new(7, 0);
     tg_tensor *base = tg_randn(&rng, S(8, 16, 36, 36));
     tg_tensor *x[3] = {tg_k_transpose(base, 2, 3), tg_randn(&rng, S(128, 600)), tg_randn(&rng, S(16, 700, 2, 2))};
@@ -371,6 +516,9 @@ Suite *norm_suite(void)
     tcase_add_test(tc, test_bn_groups_values);
     tcase_add_test(tc, test_bn_eval_values);
     tcase_add_test(tc, test_bn_4d_and_backward);
+    tcase_add_test(tc, test_bn_relu_values);
+    tcase_add_test(tc, test_bn_stats_with_large_mean);
+    tcase_add_test(tc, test_bn_relu_fused_as_unfused);
     tcase_add_test(tc, test_bn_errors);
     tcase_add_test(tc, test_max_pool_values);
     tcase_add_test(tc, test_max_pool_ties_and_nan);
