@@ -48,8 +48,9 @@
  *   reads x (and the per-channel terms) and writes y; relu_ and the other
  *   in-place ops read and write their tensor; add reads two and writes one;
  *   a convolution reads its input (or g) and weight (and bias), its
- *   weight gradient g and the input, and writes its result; SGD reads the parameter, its gradient and momentum buffer (not
- *   on the first step) and writes the parameter and the buffer; a GEMM
+ *   weight gradient g and the input, and writes its result; SGD reads
+ *   the parameter, its gradient and momentum buffer (not on the first
+ *   step) and writes the parameter and the buffer; a GEMM
  *   reads C too when beta is not 0; the InfoNCE reads q, the positives and
  *   the queue and writes d loss / d q, its logits never stored; a gather
  *   reads what it picks (the result's size) and the index. Temporaries a
@@ -90,6 +91,8 @@
     X(tg_k_batch_norm_apply, "batch norm forward (normalise)")              \
     X(tg_k_batch_norm_update_, "batch norm forward (running stats)")        \
     X(tg_k_batch_norm_backward, "batch norm backward")                      \
+    X(tg_k_batch_norm_relu, "batch norm + relu (+ residual) forward")      \
+    X(tg_k_batch_norm_relu_backward, "batch norm + relu (+ residual) backward") \
     X(tg_k_relu_, "relu forward")                                           \
     X(tg_k_relu, "relu forward")                                            \
     X(tg_k_relu_backward, "relu backward")                                  \
@@ -734,7 +737,8 @@ WRAP_NEW(tg_k_matmul, (T a, T b), (a, b), 2 * elems(r) * inner(a), bytes_of(a) +
 WRAP_RC(tg_k_gemm_into, (T c, T a, T b, float alpha, float beta), (c, a, b, alpha, beta), 2 * elems(c) * inner(a),
         bytes_of(a) + bytes_of(b) + bytes_of(c) * (beta != 0 ? 2 : 1))
 WRAP_CONV(tg_k_conv2d, PASS_FORWARD, x->shape, w->shape,
-          2 * elems(r) * macs_per_output(w->shape) + (bias ? elems(r) : 0), bytes_of(x) + bytes_of(w) + bytes_of(bias) + bytes_of(r), (T x, T w, T bias, tg_conv2d_opts o),
+          2 * elems(r) * macs_per_output(w->shape) + (bias ? elems(r) : 0),
+          bytes_of(x) + bytes_of(w) + bytes_of(bias) + bytes_of(r), (T x, T w, T bias, tg_conv2d_opts o),
           (x, w, bias, o))
 WRAP_CONV(tg_k_conv2d_backward_input, PASS_INPUT_GRADIENT, s, w->shape, 2 * elems(g) * macs_per_output(w->shape),
           bytes_of(g) + bytes_of(w) + bytes_of(r), (T g, T w, const int64_t *s, tg_conv2d_opts o), (g, w, s, o))
@@ -752,6 +756,14 @@ WRAP_RC(tg_k_batch_norm_backward, (T g, T x, T mean, T var, T w, float eps, bool
         (g, x, mean, var, w, eps, batch_stats, dx, dw, db), 9 * elems(x),
         bytes_of(g) + bytes_of(x) + bytes_of(mean) + bytes_of(var) + bytes_of(w) + bytes_of(got(dx)) +
             bytes_of(got(dw)) + bytes_of(got(db)))
+WRAP_NEW(tg_k_batch_norm_relu, (T x, T res, T mean, T var, T w, T b, float eps), (x, res, mean, var, w, b, eps),
+         4 * elems(x),
+         bytes_of(x) + bytes_of(res) + bytes_of(mean) + bytes_of(var) + bytes_of(w) + bytes_of(b) + bytes_of(r))
+WRAP_RC(tg_k_batch_norm_relu_backward,
+        (T g, T x, T res, T mean, T var, T w, T b, float eps, bool batch_stats, T *dx, T *dw, T *db, T *dres),
+        (g, x, res, mean, var, w, b, eps, batch_stats, dx, dw, db, dres), 10 * elems(x),
+        bytes_of(g) + bytes_of(x) + bytes_of(res) + bytes_of(mean) + bytes_of(var) + bytes_of(w) + bytes_of(b) +
+            bytes_of(got(dx)) + bytes_of(got(dw)) + bytes_of(got(db)) + bytes_of(got(dres)))
 WRAP_RC(tg_k_relu_, (T t), (t), elems(t), 2 * bytes_of(t))
 WRAP_NEW(tg_k_relu, (T t), (t), elems(t), bytes_of(t) + bytes_of(r))
 WRAP_NEW(tg_k_relu_backward, (T g, T y), (g, y), elems(r), bytes_of(g) + bytes_of(y) + bytes_of(r))
