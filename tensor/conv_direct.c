@@ -83,10 +83,14 @@ bool conv_direct_applies(const conv_geom *g)
 }
 
 /* Stride 1: dx's rows, of w plus twice the padding of g; strided: about
- * the forward's positions, phase by phase. */
+ * the forward's positions, phase by phase. A strided 1x1 kernel leaves
+ * all phases but one empty, which are still woven: with 256 channels or
+ * more the GEMM paths are faster (ResNet-50's downsamples at 224 px, batch
+ * 8, 2 threads: 12.0 and 10.9 ms against 7.3 and 6.4). */
 bool conv_direct_applies_backward_input(const conv_geom *g)
 {
     if (!conv_direct_takes(g) || g->sh * g->sw > MAX_PHASES) return false;
+    if (g->kh * g->kw == 1 && g->sh * g->sw > 1 && g->c >= 256) return false;
     if (g->sh > 1 || g->sw > 1) return conv_direct_mostly_useful(g->oh, g->ow, forward_pitch(g));
     int64_t pad = g->dw * (g->kw - 1) - g->pw;
     return conv_direct_mostly_useful(g->h, g->w, g->ow + 2 * (pad > 0 ? pad : 0));
