@@ -228,6 +228,13 @@ void conv_direct_run_job(const direct_job *jb, const float *xp, const float *wp,
         }
 }
 
+direct_ahead conv_direct_next_image(const float *images, int64_t floats, int64_t n, int64_t count, int64_t k,
+                                    int64_t chunks)
+{
+    if (k < chunks - 1 || n + 1 >= count) return (direct_ahead){0};
+    return (direct_ahead){images + (n + 1) * floats, (size_t)floats * sizeof *images};
+}
+
 void conv_direct_prefetch_share(const void *at, int64_t bytes, int64_t parts, int64_t i)
 {
     const char *c = at;
@@ -263,11 +270,8 @@ static int run(const direct_plan *p, const float *x, const float *wp, const floa
             int64_t n = it / chunks, k = it % chunks;
             if (n != padded) conv_direct_pad_image(&p->l, x + n * in_image, xp, p->slack, false);
             padded = n;
-            direct_ahead ahead = {0}; /* the next image, while this one's last tiles run */
-            if (k == chunks - 1 && n + 1 < g->n)
-                ahead = (direct_ahead){x + (n + 1) * in_image, (size_t)in_image * sizeof *x};
             conv_direct_run_job(&p->job, xp, wp, p->blocks * k / chunks, p->blocks * (k + 1) / chunks, bias,
-                                out + n * out_image, ahead);
+                                out + n * out_image, conv_direct_next_image(x, in_image, n, g->n, k, chunks));
         }
     }
     tg_memory_free(pads, bytes);

@@ -203,11 +203,8 @@ static int run(const strided_plan *p, const float *grad, const float *wp, float 
             int64_t n = it / chunks, k = it % chunks;
             if (n != padded) conv_direct_pad_image(&p->l, grad + n * in_image, gp, p->slack, false);
             padded = n;
-            direct_ahead ahead = {0};
-            if (k == chunks - 1 && n + 1 < g->n)
-                ahead = (direct_ahead){grad + (n + 1) * in_image, (size_t)in_image * sizeof *grad};
             run_item(p, gp, wp, p->blocks * k / chunks, p->blocks * (k + 1) / chunks, pb, dx + n * g->c * g->h * g->w,
-                     ahead);
+                     conv_direct_next_image(grad, in_image, n, g->n, k, chunks));
         }
     }
     tg_memory_free(bufs, bytes);

@@ -206,7 +206,9 @@ static int run(const weight_plan *p, const float *grad, const float *x, float *d
     size_t partial_bytes = (size_t)(p->slots * size) * sizeof(float);
     size_t pad_bytes = (size_t)(threads * per_thread) * sizeof(float);
     float *partials = tg_memory_alloc(partial_bytes), *pads = tg_memory_alloc(pad_bytes);
-    int rc = partials && pads ? 0 : TG_FAIL("conv2d_backward_weight: out of memory for %zu bytes", pad_bytes);
+    int rc = partials && pads ? 0
+                              : TG_FAIL("conv2d_backward_weight: out of memory for %zu bytes",
+                                        partial_bytes + pad_bytes);
     if (!rc) {
         memset(partials, 0, partial_bytes);
 #pragma omp parallel num_threads(threads)

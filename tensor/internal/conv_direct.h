@@ -86,6 +86,12 @@ typedef struct {
     size_t bytes;
 } direct_ahead;
 
+/* What item (n, k) of images n in [0, count), each chunks items of floats
+ * floats, prefetches: the next image, while the last item of image n
+ * runs; nothing otherwise. */
+direct_ahead conv_direct_next_image(const float *images, int64_t floats, int64_t n, int64_t count, int64_t k,
+                                    int64_t chunks);
+
 /* Fetches share i of parts of the bytes at [at, at + bytes) into L2. */
 void conv_direct_prefetch_share(const void *at, int64_t bytes, int64_t parts, int64_t i);
 
