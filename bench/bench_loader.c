@@ -295,7 +295,7 @@ static int measure_train(const options *o, const bench_data *d)
     enum { NFEEDS = 4 };
     feed_row feeds[NFEEDS];
     bench_trainer t;
-    int rc = bench_trainer_init(&t, TRAIN_BATCH, TRAIN_SIZE, TRAIN_CLASSES, 1);
+    int rc = bench_trainer_init(&t, 18, TRAIN_BATCH, TRAIN_SIZE, TRAIN_CLASSES, 1);
     for (int i = 0; i < NFEEDS; i++) {
         feeds[i] = (feed_row){.workers = i - 1};
         feeds[i].iter_ms = calloc((size_t)(o->reps * o->steps), sizeof(double));

@@ -1,5 +1,6 @@
-/* One ResNet-18 training step, timed: forward, cross-entropy, backward,
- * SGD (momentum 0.9, weight decay 1e-4) and zero_grad, on a random batch.
+/* One ResNet training step (ResNet-18, or ResNet-50 with --depth 50),
+ * timed: forward, cross-entropy, backward, SGD (momentum 0.9, weight decay
+ * 1e-4) and zero_grad, on a random batch.
  * bench_resnet.py times the same step in PyTorch; run_resnet.sh runs both
  * and prints the table (see README.md).
  *
@@ -13,7 +14,7 @@
  *
  *   RESULT median_ms=<> min_ms=<> tg_peak_mb=<> rss_peak_mb=<> ...
  *
- * usage: bench_resnet [--batch 32] [--size 64] [--threads 2] [--steps 10]
+ * usage: bench_resnet [--depth 18|50] [--batch 32] [--size 64] [--threads 2] [--steps 10]
  *                     [--warmup 3] [--classes 1000] [--seed 1] [--quiet]
  *                     [--perf-ctl FIFO]
  *
@@ -80,7 +81,7 @@ static const bench_peak *measure_peak(bool wanted, int threads, bench_peak *peak
 #endif
 
 typedef struct {
-    int batch, size, threads, steps, warmup, classes;
+    int depth, batch, size, threads, steps, warmup, classes;
     unsigned long long seed;
     bool quiet;
     bool peak;            /* prof_resnet: measure the machine's peak first */
@@ -140,18 +141,18 @@ static void perf_control(FILE *ctl, const char *cmd)
 static double mb(size_t bytes) { return (double)bytes / (1024.0 * 1024.0); }
 
 #define OPTIONS \
-    "[--batch 32] [--size 64] [--threads 2] [--steps 10] [--warmup 3] [--classes 1000] [--seed 1] [--quiet]\n" \
-    "       [--perf-ctl FIFO]" PROF_OPTIONS
+    "[--depth 18|50] [--batch 32] [--size 64] [--threads 2] [--steps 10] [--warmup 3] [--classes 1000]\n" \
+    "       [--seed 1] [--quiet] [--perf-ctl FIFO]" PROF_OPTIONS
 #define ABOUT \
-    "One ResNet-18 training step (forward, cross-entropy, backward, SGD) on a random batch, timed, and the\n" \
-    "memory each timed step adds; the last line is a RESULT line. --perf-ctl: the control fifo of\n" \
-    "`perf record -D -1 --control fifo:FIFO`, enabled for the timed steps only. bench/run_resnet.sh\n" \
-    "compares it with PyTorch." PROF_ABOUT
+    "One ResNet-18 (--depth 50: ResNet-50) training step (forward, cross-entropy, backward, SGD) on a\n" \
+    "random batch, timed, and the memory each timed step adds; the last line is a RESULT line.\n" \
+    "--perf-ctl: the control fifo of `perf record -D -1 --control fifo:FIFO`, enabled for the timed steps\n" \
+    "only. bench/run_resnet.sh compares it with PyTorch." PROF_ABOUT
 
 static int parse_args(int argc, char **argv, options *o)
 {
-    *o = (options){.batch = 32, .size = 64, .threads = 2, .steps = 10, .warmup = 3, .classes = 1000, .seed = 1,
-                   .peak = true};
+    *o = (options){.depth = 18, .batch = 32, .size = 64, .threads = 2, .steps = 10, .warmup = 3, .classes = 1000,
+                   .seed = 1, .peak = true};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--quiet")) {
@@ -164,7 +165,8 @@ static int parse_args(int argc, char **argv, options *o)
             continue;
         }
         long v = strtol(argv[i + 1], NULL, 10);
-        if (!strcmp(a, "--batch")) o->batch = (int)v;
+        if (!strcmp(a, "--depth")) o->depth = (int)v;
+        else if (!strcmp(a, "--batch")) o->batch = (int)v;
         else if (!strcmp(a, "--size")) o->size = (int)v;
         else if (!strcmp(a, "--threads")) o->threads = (int)v;
         else if (!strcmp(a, "--steps")) o->steps = (int)v;
@@ -175,7 +177,9 @@ static int parse_args(int argc, char **argv, options *o)
         else goto usage;
         i++;
     }
-    if (o->batch > 0 && o->size >= 32 && o->threads > 0 && o->steps > 0 && o->warmup >= 0 && o->classes > 1) return 0;
+    bool depth_ok = o->depth == 18 || o->depth == 50;
+    if (depth_ok && o->batch > 0 && o->size >= 32 && o->threads > 0 && o->steps > 0 && o->warmup >= 0 && o->classes > 1)
+        return 0;
 usage:
     bench_usage_error(argv[0], OPTIONS);
     return -1;
@@ -222,14 +226,15 @@ int main(int argc, char **argv)
     const bench_peak *measured = measure_peak(o.peak, o.threads, &peak);
     size_t rss_start = rss_now();
     bench_trainer t;
-    int setup = bench_trainer_init(&t, o.batch, o.size, o.classes, o.seed);
+    int setup = bench_trainer_init(&t, o.depth, o.batch, o.size, o.classes, o.seed);
     step_record *rec = calloc((size_t)o.steps, sizeof *rec);
     double *ms = calloc((size_t)o.steps, sizeof *ms);
     if (setup || !rec || !ms) {
         fprintf(stderr, "bench_resnet: setup failed: %s\n", tg_last_error());
         return 1;
     }
-    printf("ResNet-18, %d classes, batch %d, %dx%d, %d threads (BLIS %s), %lld parameters\n", o.classes, o.batch,
+    printf("ResNet-%d, %d classes, batch %d, %dx%d, %d threads (BLIS %s), %lld parameters\n", o.depth, o.classes,
+           o.batch,
            o.size, o.size, tg_get_num_threads(), tg_blas_init(), (long long)tg_module_num_parameters(t.model));
 
     float loss = 0;

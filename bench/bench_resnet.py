@@ -1,8 +1,8 @@
 #!/usr/bin/python3
-"""One ResNet-18 training step in PyTorch, timed, and the side-by-side table.
+"""One ResNet training step in PyTorch, timed, and the side-by-side table.
 
 Worker mode (the default) times the step bench_resnet.c times: torchvision's
-resnet18 in train mode, forward, F.cross_entropy(ignore_index=-100),
+resnet18 (--depth 50: resnet50) in train mode, forward, F.cross_entropy(ignore_index=-100),
 backward, SGD (lr 0.01, momentum 0.9, weight decay 1e-4) and
 zero_grad(set_to_none=True) (tensorgrad's zero_grad drops the gradients
 too), on one random batch, with torch.set_num_threads(n). It prints the
@@ -20,9 +20,9 @@ by themselves: the worker prints which path convolutions take.
 In compare mode a second PyTorch column runs torch with BLIS_ARCH_TYPE=0
 (BLIS's skx kernels, those tensorgrad selects); --no-torch-skx skips it.
 
-usage: bench_resnet.py [--batch 32] [--size 64] [--threads 2] [--steps 10]
+usage: bench_resnet.py [--depth 18|50] [--batch 32] [--size 64] [--threads 2] [--steps 10]
                        [--warmup 3] [--classes 1000] [--profile]
-       bench_resnet.py --compare BUILD/bench/bench_resnet [--sizes 64,96]
+       bench_resnet.py --compare BUILD/bench/bench_resnet [--depth 18|50] [--sizes 64,96]
                        [--threads 1,2] [--reps 3] [--steps 8] [--warmup 3]
                        [--no-torch-skx]
 """
@@ -55,7 +55,7 @@ def worker(a):
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     rss_import = rss_now()
-    model = torchvision.models.resnet18(num_classes=a.classes)
+    model = getattr(torchvision.models, f"resnet{a.depth}")(num_classes=a.classes)
     model.train()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
     x = torch.randn(a.batch, 3, a.size, a.size)
@@ -121,7 +121,7 @@ def run(cmd, env=None):
 
 
 def compare(a):
-    common = ["--batch", str(a.batch), "--steps", str(a.steps), "--warmup", str(a.warmup),
+    common = ["--depth", str(a.depth), "--batch", str(a.batch), "--steps", str(a.steps), "--warmup", str(a.warmup),
               "--classes", str(a.classes), "--quiet"]
     columns = [("PyTorch", {})]
     if a.torch_skx:
@@ -141,6 +141,7 @@ def compare(a):
                       ", ".join(f"{n} {th[n][-1]['median_ms']:.1f} ms" for n, _ in columns),
                       file=sys.stderr, flush=True)
             rows.append((size, threads, tg, th))
+    print(f"ResNet-{a.depth}, batch {a.batch}, {a.classes} classes\n")
     head = "| size | threads | tensorgrad ms | " + " | ".join(f"{n} ms" for n, _ in columns)
     head += " | " + " | ".join(f"ratio tg/{n}" for n, _ in columns)
     head += " | tensorgrad peak MB (tg in use) | " + " | ".join(f"{n} peak MB (over import)" for n, _ in columns)
@@ -164,6 +165,7 @@ def compare(a):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--depth", type=int, choices=(18, 50), default=18)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--size", type=int, default=64)
     p.add_argument("--threads", default="2")

@@ -5,9 +5,10 @@
 # configuration runs as separate processes, tensorgrad and PyTorch
 # alternating, --reps times; the table holds medians. Progress goes to
 # stderr. Extra arguments go to bench_resnet.py, e.g. --reps 5, --sizes 64,
-# --threads 2, --no-torch-skx (skip the BLIS_ARCH_TYPE=0 PyTorch column).
+# --threads 2, --no-torch-skx (skip the BLIS_ARCH_TYPE=0 PyTorch column);
+# --depth 50 --batch 8 --sizes 224 times ResNet-50 at batch 8, 224x224.
 #
-# usage: bench/run_resnet.sh [BUILD_DIR] [--reps 3] [--steps 8] [--warmup 3]
+# usage: bench/run_resnet.sh [BUILD_DIR] [--reps 3] [--steps 8] [--warmup 3] [--depth 18|50]
 set -eu
 . "$(dirname "$0")/build_dir.sh"
 ninja -C "$build" bench/bench_resnet >/dev/null

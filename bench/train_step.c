@@ -1,9 +1,10 @@
-/* The benchmarks' ResNet-18 training step (see train_step.h). */
+/* The benchmarks' ResNet training step (see train_step.h). */
 #include "train_step.h"
 
-int bench_trainer_init(bench_trainer *t, int batch, int size, int classes, uint64_t seed)
+int bench_trainer_init(bench_trainer *t, int depth, int batch, int size, int classes, uint64_t seed)
 {
-    *t = (bench_trainer){.model = tg_resnet_new((tg_resnet_opts){.depth = 18, .num_classes = classes, .seed = seed})};
+    tg_resnet_opts arch = {.depth = depth, .num_classes = classes, .seed = seed};
+    *t = (bench_trainer){.model = tg_resnet_new(arch)};
     if (t->model && !tg_module_parameters(t->model, &t->params))
         t->opt = tg_sgd_new(&t->params, (tg_sgd_opts){.lr = 0.01, .momentum = 0.9, .weight_decay = 1e-4});
     tg_rng rng = tg_rng_new(seed, 7);
