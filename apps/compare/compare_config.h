@@ -15,12 +15,12 @@
  *       (pretrain.snapshots, --lengths), with the same seeds
  *
  * Presets:
- *   full   the reproduction of record (about 2 h 10 min on 2 cores, 40 min
+ *   full   the reproduction of record (about 2 h 45 min on 2 cores, 25 min
  *          of them the length study's):
  *          ShapeScenes 64 px, 8000 pretraining images, 500 labelled, 1000
  *          test; ResNet-18 small stem (C5 grid 8x8) at width 0.25; batch
  *          256, SGD lr 0.06 cosine, wd 1e-4, K 4096, m 0.99, tau 0.2,
- *          lambda 0.5 after a 2% warm-up, 8 BN groups, 25 epochs; FCN SGD
+ *          lambda 0.5 after a 2% warm-up, 8 BN groups, 75 epochs; FCN SGD
  *          lr 0.1 poly (the issue's 0.01 learns nothing in 600 steps, see
  *          full_preset), wd 5e-4, batch 32, 40 epochs, the probe likewise;
  *          3 seeds; the length study at 0.25 and 0.5 of the pretraining

@@ -53,17 +53,19 @@ typedef struct {
     tg_train_progress bar;
 } trainer;
 
-/* Width 0.25 (channels 16-32-64-128) and 25 epochs: measured at 2 threads,
- * a MoCo-v2 step takes 2.24 s and a DenseCL step 2.4 s at this width
- * (6.7 and 7.2 s at width 0.5), so the two pretrainings take about an hour
- * and leave room in compare's 2 hours for the fine-tunings and probes. */
+/* Width 0.25 (channels 16-32-64-128) and 75 epochs (2325 steps of 256):
+ * three times the 25 epochs this preset had when a MoCo-v2 step took 2.1 s
+ * and a DenseCL step 2.4 s at 2 threads; with the direct convolutions and
+ * fused batch norm they take about 1.4 and 1.6 s (bench/README.md), so the
+ * two pretrainings take about two hours. Set before any run of this length
+ * was seen (issue 12). */
 pretrain_config pretrain_defaults(void)
 {
     backbone_arch arch = backbone_arch_defaults();
     arch.width = 0.25;
     arch.stem = NULL;
     return (pretrain_config){.method = "densecl", .voc_split = "train", .images = 8000, .size = 64, .arch = arch,
-                             .epochs = 25, .batch = 256, .queue = 4096, .bn_groups = 8, .moco_momentum = 0.99,
+                             .epochs = 75, .batch = 256, .queue = 4096, .bn_groups = 8, .moco_momentum = 0.99,
                              .lr = 0.06, .weight_decay = 1e-4, .momentum = 0.9, .tau = 0.2, .lambda = 0.5,
                              .warmup = 0.02, .workers = 1, .log_every = 10, .out = "pretrain_out"};
 }

@@ -74,7 +74,7 @@ typedef struct {
 } pretrain_result;
 
 /* The full preset (ShapeScenes 8000 images at 64 px, ResNet-18 at width
- * 0.25 with the small stem, 25 epochs, batch 256, K 4096, m 0.99, lr 0.06,
+ * 0.25 with the small stem, 75 epochs, batch 256, K 4096, m 0.99, lr 0.06,
  * wd 1e-4, tau 0.2, lambda 0.5 after a 2% warm-up, 8 BN groups) with
  * method DenseCL. */
 pretrain_config pretrain_defaults(void);
