@@ -7,6 +7,7 @@
 #ifndef TG_DATA_DATASET_H
 #define TG_DATA_DATASET_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "data/image.h"
@@ -36,5 +37,13 @@ struct tg_dataset {
 TG_API void tg_sample_free(tg_sample *s);
 /* Calls ds->destroy; safe on NULL. */
 TG_API void tg_dataset_free(tg_dataset *ds);
+
+/* base with its samples kept in memory: the first get() of an index asks
+ * base and keeps a copy while the copies take at most max_bytes in all;
+ * later ones copy it back (a procedural dataset is then rendered, an image
+ * file decoded, once). The samples are base's, bit for bit. Takes base
+ * (freed with the result, or at once on failure). NULL with tg_last_error()
+ * when out of memory. */
+TG_API tg_dataset *tg_dataset_cached(tg_dataset *base, size_t max_bytes);
 
 #endif

@@ -84,6 +84,12 @@ tg_dataset *app_decode_tolerance(tg_dataset *ds, bool tolerate_corrupt)
     return ds;
 }
 
+tg_dataset *app_open_scenes(const tg_shapescenes_config *cfg)
+{
+    tg_dataset *ds = tg_shapescenes_open(cfg);
+    return ds ? tg_dataset_cached(ds, APP_SCENES_CACHE_BYTES) : NULL;
+}
+
 int app_open_run(tg_train_run *r, const char *dir, const char *config, tg_train_start start, tg_train_state *s,
                  int64_t total, const char *prog)
 {

@@ -60,7 +60,7 @@ static tg_dataset *open_scenes(const seg_data_opts *o, const char *split, long c
     cfg.seed = (uint64_t)o->data_seed;
     cfg.size = (int)o->size;
     cfg.count = count;
-    return tg_shapescenes_open(&cfg);
+    return app_open_scenes(&cfg);
 }
 
 static tg_dataset *open_split(const seg_data_opts *o, const char *split, long count)

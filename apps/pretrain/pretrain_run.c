@@ -99,7 +99,7 @@ static int open_data(trainer *t)
         s.size = (int)c->size;
         s.single = c->single;
         s.count = c->images;
-        t->data = tg_shapescenes_open(&s);
+        t->data = app_open_scenes(&s);
     }
     if (!t->data) return fail("opening the data");
     if (t->data->has_masks) { /* the guard: pretraining never sees a label */

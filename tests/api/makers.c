@@ -265,6 +265,8 @@ tg_shapescenes_config *make_shapescenes_config(void)
 
 tg_dataset *make_dataset(void) { return keep(tg_shapescenes_open(make_shapescenes_config()), free_dataset); }
 
+tg_dataset *make_taken_dataset(void) { return tg_shapescenes_open(make_shapescenes_config()); }
+
 static int prepare_nothing(void *ctx, const tg_sample *sample, int64_t index, tg_rng *rng,
                            const tg_loader_slots *slots)
 {

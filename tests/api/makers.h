@@ -60,6 +60,7 @@ tg_module *make_contrastive(void);     /* a tiny DenseCL model */
 const tg_module_type *make_module_type(void);
 tg_optimizer *make_optimizer(void);    /* SGD over make_module's parameters */
 tg_dataset *make_dataset(void);        /* ShapeScenes train, 4 samples of 16 px */
+tg_dataset *make_taken_dataset(void);  /* the same, not given back: the callee takes it */
 tg_loader_config *make_loader_config(void);
 tg_loader *make_loader(void);
 tg_batch *make_batch(void);

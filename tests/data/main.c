@@ -10,6 +10,7 @@ int main(void)
     srunner_add_suite(sr, image_suite());
     srunner_add_suite(sr, datasets_suite());
     srunner_add_suite(sr, shapescenes_suite());
+    srunner_add_suite(sr, dataset_cache_suite());
     srunner_add_suite(sr, transforms_suite());
     srunner_add_suite(sr, augment_suite());
     srunner_add_suite(sr, pipelines_suite());

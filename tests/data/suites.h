@@ -8,6 +8,7 @@ Suite *loader_suite(void);
 Suite *image_suite(void);
 Suite *datasets_suite(void);
 Suite *shapescenes_suite(void);
+Suite *dataset_cache_suite(void);
 Suite *transforms_suite(void);
 Suite *augment_suite(void);
 Suite *pipelines_suite(void);
