@@ -16,6 +16,7 @@
 #include "autograd/ops_nograd.h"
 
 #include "nn/checkpoint.h"
+#include "nn/clip.h"
 #include "nn/init.h"
 #include "nn/layers.h"
 #include "nn/metrics.h"

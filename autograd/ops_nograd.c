@@ -92,7 +92,7 @@ int tg_adamw_update_(tg_tensor *p, tg_tensor *g, tg_tensor *m, tg_tensor *v, dou
                      double beta2, double eps, double weight_decay, int64_t step)
 {
     if (check_unrecorded_write("adamw_update_", p)) return -1;
-    return tg_k_adamw_update_(p, g, m, v, lr, beta1, beta2, eps, weight_decay, step);
+    return tg_k_adam_update_(p, g, m, v, NULL, (tg_adam_step){lr, beta1, beta2, eps, weight_decay, true, step});
 }
 
 int tg_momentum_update_(tg_tensor *k, tg_tensor *q, double momentum)

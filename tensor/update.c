@@ -46,27 +46,77 @@ int tg_k_sgd_update_(tg_tensor *p, tg_tensor *g, tg_tensor *buf, double lr, doub
     return 0;
 }
 
-int tg_k_adamw_update_(tg_tensor *p, tg_tensor *g, tg_tensor *m, tg_tensor *v, double lr, double beta1,
-                       double beta2, double eps, double weight_decay, int64_t step)
+/* The first required operands, and those of the rest that are there (not
+ * NULL), into out: what check() takes; their count. */
+static int present(tg_tensor **all, int n, int required, tg_tensor **out)
 {
-    if (check("adamw_update_", (tg_tensor *[]){p, g, m, v}, 4)) return -1;
-    if (step < 1) return TG_FAIL("adamw_update_: step %lld (steps count from 1)", (long long)step);
-    float *pd = DATA(p), *md = DATA(m), *vd = DATA(v);
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (all[i] || i < required) out[k++] = all[i];
+    return k;
+}
+
+int tg_k_adam_update_(tg_tensor *p, tg_tensor *g, tg_tensor *m, tg_tensor *v, tg_tensor *vmax, tg_adam_step a)
+{
+    tg_tensor *ops[5];
+    if (check("adam_update_", ops, present((tg_tensor *[]){p, g, m, v, vmax}, 5, 4, ops))) return -1;
+    if (a.step < 1) return TG_FAIL("adam_update_: step %lld (steps count from 1)", (long long)a.step);
+    float *pd = DATA(p), *md = DATA(m), *vd = DATA(v), *xd = vmax ? DATA(vmax) : NULL;
     const float *gd = DATA(g);
-    const float decay = (float)(1.0 - lr * weight_decay), b1 = (float)beta1, b2 = (float)beta2;
-    const float step_size = (float)(lr / (1.0 - pow(beta1, (double)step)));
-    const float inv_bc2_sqrt = (float)(1.0 / sqrt(1.0 - pow(beta2, (double)step))), e = (float)eps;
+    const float decay = a.decoupled ? (float)(1.0 - a.lr * a.weight_decay) : 1.0f;
+    const float l2 = a.decoupled ? 0.0f : (float)a.weight_decay, b1 = (float)a.beta1, b2 = (float)a.beta2;
+    const float rest1 = (float)(1.0 - a.beta1), rest2 = (float)(1.0 - a.beta2), e = (float)a.eps;
+    const float step_size = (float)(a.lr / (1.0 - pow(a.beta1, (double)a.step)));
+    const float bc2_sqrt = (float)sqrt(1.0 - pow(a.beta2, (double)a.step));
     int64_t n = tg_numel(p);
 #pragma omp parallel for if (n >= TG_PARALLEL_GRAIN) schedule(static)
     for (int64_t i = 0; i < n; i++) {
+        float gi = l2 != 0.0f ? gd[i] + l2 * pd[i] : gd[i];
         pd[i] *= decay;
-        md[i] = b1 * md[i] + (1.0f - b1) * gd[i];
-        vd[i] = b2 * vd[i] + (1.0f - b2) * gd[i] * gd[i];
-        pd[i] -= step_size * md[i] / (sqrtf(vd[i]) * inv_bc2_sqrt + e);
+        md[i] = b1 * md[i] + rest1 * gi;
+        vd[i] = b2 * vd[i] + rest2 * gi * gi;
+        float second = vd[i];
+        if (xd) second = xd[i] = fmaxf(xd[i], vd[i]);
+        pd[i] -= step_size * (md[i] / (sqrtf(second) / bc2_sqrt + e));
     }
     tg_bump_version(p);
     tg_bump_version(m);
     tg_bump_version(v);
+    if (vmax) tg_bump_version(vmax);
+    return 0;
+}
+
+int tg_k_rmsprop_update_(tg_tensor *p, tg_tensor *g, tg_tensor *sq, tg_tensor *avg, tg_tensor *buf,
+                         tg_rmsprop_step r)
+{
+    tg_tensor *ops[5];
+    if (check("rmsprop_update_", ops, present((tg_tensor *[]){p, g, sq, avg, buf}, 5, 3, ops))) return -1;
+    float *pd = DATA(p), *sd = DATA(sq), *ad = avg ? DATA(avg) : NULL, *bd = buf ? DATA(buf) : NULL;
+    const float *gd = DATA(g);
+    const float wd = (float)r.weight_decay, alpha = (float)r.alpha, rest = (float)(1.0 - r.alpha);
+    const float e = (float)r.eps, mom = (float)r.momentum, rate = (float)r.lr;
+    int64_t n = tg_numel(p);
+#pragma omp parallel for if (n >= TG_PARALLEL_GRAIN) schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+        float gi = wd != 0.0f ? gd[i] + wd * pd[i] : gd[i];
+        sd[i] = alpha * sd[i] + rest * gi * gi;
+        float mean_sq = sd[i];
+        if (ad) {
+            ad[i] = alpha * ad[i] + rest * gi;
+            mean_sq -= ad[i] * ad[i];
+        }
+        float d = sqrtf(mean_sq) + e;
+        if (bd) {
+            bd[i] = mom * bd[i] + gi / d;
+            pd[i] -= rate * bd[i];
+        } else {
+            pd[i] -= rate * (gi / d);
+        }
+    }
+    tg_bump_version(p);
+    tg_bump_version(sq);
+    if (avg) tg_bump_version(avg);
+    if (buf) tg_bump_version(buf);
     return 0;
 }
 

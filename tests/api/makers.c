@@ -243,7 +243,9 @@ const tg_module_type *make_module_type(void)
 
 tg_sgd_opts sgd_opts(void) { return (tg_sgd_opts){.lr = 0.1, .momentum = 0.9}; }
 
-tg_adamw_opts adamw_opts(void) { return (tg_adamw_opts){1e-3, 0.9, 0.999, 1e-8, 1e-2}; }
+tg_adamw_opts adamw_opts(void) { return tg_adamw_default_opts(); }
+
+tg_rmsprop_opts rmsprop_opts(void) { return tg_rmsprop_default_opts(); }
 
 tg_optimizer *make_optimizer(void)
 {

@@ -94,5 +94,6 @@ tg_fcn_opts fcn_opts(void);
 tg_contrastive_config contrastive_config(void);
 tg_sgd_opts sgd_opts(void);
 tg_adamw_opts adamw_opts(void);
+tg_rmsprop_opts rmsprop_opts(void);
 
 #endif
