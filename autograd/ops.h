@@ -45,6 +45,25 @@ TG_API int tg_relu_(tg_tensor *t);
 TG_API int tg_add_scalar_(tg_tensor *t, float s);
 TG_API int tg_mul_scalar_(tg_tensor *t, float s);
 
+/* ---- activations (ops_activation.c), PyTorch's formulas ---- */
+/* GELU exact (x Phi(x), erf) or with PyTorch's tanh approximation. */
+typedef enum tg_gelu_approximate { TG_GELU_EXACT, TG_GELU_TANH } tg_gelu_approximate;
+TG_API tg_tensor *tg_gelu(tg_tensor *t, tg_gelu_approximate approximate);
+/* x sigmoid(x) (also called swish) */
+TG_API tg_tensor *tg_silu(tg_tensor *t);
+/* x > 0 ? x : negative_slope x (PyTorch's default slope: 0.01) */
+TG_API tg_tensor *tg_leaky_relu(tg_tensor *t, float negative_slope);
+/* x > 0 ? x : alpha (exp(x) - 1) (default alpha: 1) */
+TG_API tg_tensor *tg_elu(tg_tensor *t, float alpha);
+/* log(1 + exp(beta x)) / beta, or x where beta x > threshold (defaults:
+ * beta 1, threshold 20); beta must not be 0 */
+TG_API tg_tensor *tg_softplus(tg_tensor *t, float beta, float threshold);
+/* log(sigmoid(x)), without overflow for large |x| */
+TG_API tg_tensor *tg_log_sigmoid(tg_tensor *t);
+TG_API tg_tensor *tg_erf(tg_tensor *t);
+TG_API tg_tensor *tg_sin(tg_tensor *t);
+TG_API tg_tensor *tg_cos(tg_tensor *t);
+
 /* ---- views and copies (ops_view.c); gradients flow to the base ---- */
 TG_API tg_tensor *tg_view(tg_tensor *t, int ndim, const int64_t *shape);
 TG_API tg_tensor *tg_reshape(tg_tensor *t, int ndim, const int64_t *shape);

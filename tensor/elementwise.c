@@ -119,41 +119,16 @@ static void where_loop(char **p, const int64_t *s, int64_t n, const void *ctx)
     for (int64_t i = 0; i < n; i++) out[i * s[0]] = c[i * s[1]] != 0 ? a[i * s[2]] : b[i * s[3]];
 }
 
-static int check_float(const char *name, int n, tg_tensor *const *ts)
-{
-    for (int k = 0; k < n; k++) {
-        if (!ts[k]) return tg_need_argument(__FILE__, __LINE__, name, k + 1);
-        if (ts[k]->dtype != TG_FLOAT32)
-            return TG_FAIL("%s: argument %d is %s; this op takes float32", name, k + 1,
-                           tg_dtype_name(ts[k]->dtype));
-    }
-    return 0;
-}
-
 /* Runs loop over a new output of the inputs' broadcast shape. */
 static tg_tensor *apply(const char *name, tg_iter_loop loop, int nin, tg_tensor *const *in, ew_ctx c)
 {
-    if (check_float(name, nin, in)) return NULL;
-    int ndim;
-    int64_t shape[TG_MAX_DIMS];
-    if (tg_broadcast_shapes(name, nin, in, &ndim, shape)) return NULL;
-    tg_tensor *out = tg_empty(ndim, shape, TG_FLOAT32);
-    if (!out) return NULL;
-    tg_tensor *ops[TG_ITER_MAX_OPS] = {out};
-    for (int k = 0; k < nin; k++) ops[k + 1] = in[k];
-    tg_iter it;
-    if (tg_iter_init(&it, name, nin + 1, ops)) {
-        tg_release(out);
-        return NULL;
-    }
-    tg_iter_run(&it, loop, &c);
-    return out;
+    return tg_iter_map_f32(name, loop, nin, in, &c);
 }
 
 /* Runs loop writing into in[0]; the others must broadcast to its shape. */
 static int apply_(const char *name, tg_iter_loop loop, int nin, tg_tensor *const *in, ew_ctx c)
 {
-    if (check_float(name, nin, in)) return -1;
+    if (tg_iter_check_f32(name, nin, in)) return -1;
     tg_tensor *ops[TG_ITER_MAX_OPS] = {in[0]};
     for (int k = 0; k < nin; k++) ops[k + 1] = in[k];
     tg_iter it;

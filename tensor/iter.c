@@ -4,6 +4,8 @@
 #include <omp.h>
 #include <string.h>
 
+#include "tensor/internal/check.h"
+
 int tg_broadcast_shapes(const char *op, int n, tg_tensor *const *ts, int *ndim, int64_t *shape)
 {
     int nd = 0;
@@ -142,4 +144,33 @@ void tg_iter_run(const tg_iter *it, tg_iter_loop loop, const void *ctx)
         int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
         run_range(it, it->numel * t / nt, it->numel * (t + 1) / nt, loop, ctx);
     }
+}
+
+int tg_iter_check_f32(const char *op, int n, tg_tensor *const *ts)
+{
+    for (int k = 0; k < n; k++) {
+        if (!ts[k]) return tg_need_argument(__FILE__, __LINE__, op, k + 1);
+        if (ts[k]->dtype != TG_FLOAT32)
+            return TG_FAIL("%s: argument %d is %s; this op takes float32", op, k + 1, tg_dtype_name(ts[k]->dtype));
+    }
+    return 0;
+}
+
+tg_tensor *tg_iter_map_f32(const char *op, tg_iter_loop loop, int nin, tg_tensor *const *in, const void *ctx)
+{
+    if (tg_iter_check_f32(op, nin, in)) return NULL;
+    int ndim;
+    int64_t shape[TG_MAX_DIMS];
+    if (tg_broadcast_shapes(op, nin, in, &ndim, shape)) return NULL;
+    tg_tensor *out = tg_empty(ndim, shape, TG_FLOAT32);
+    if (!out) return NULL;
+    tg_tensor *ops[TG_ITER_MAX_OPS] = {out};
+    for (int k = 0; k < nin; k++) ops[k + 1] = in[k];
+    tg_iter it;
+    if (tg_iter_init(&it, op, nin + 1, ops)) {
+        tg_release(out);
+        return NULL;
+    }
+    tg_iter_run(&it, loop, ctx);
+    return out;
 }

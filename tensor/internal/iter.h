@@ -34,6 +34,16 @@ void tg_iter_run(const tg_iter *it, tg_iter_loop loop, const void *ctx);
  * error naming op and the shapes. */
 int tg_broadcast_shapes(const char *op, int n, tg_tensor *const *ts, int *ndim, int64_t *shape);
 
+/* Fails, naming op and the argument, unless each of the n inputs is there
+ * and float32. */
+int tg_iter_check_f32(const char *op, int n, tg_tensor *const *ts);
+
+/* A new float32 tensor of the broadcast shape of nin float32 inputs, loop
+ * run over it (operand 0) and the inputs with ctx: what an elementwise
+ * kernel does. NULL with an error naming op (a missing or non-float32
+ * input, shapes that do not broadcast, out of memory). */
+tg_tensor *tg_iter_map_f32(const char *op, tg_iter_loop loop, int nin, tg_tensor *const *in, const void *ctx);
+
 /* Below this many elements a kernel runs on one thread. */
 #define TG_PARALLEL_GRAIN 32768
 

@@ -26,6 +26,7 @@ typedef struct {
 #define GC_END {NULL, NULL, NULL}
 
 extern const gc_case gc_elementwise[];
+extern const gc_case gc_activation[];
 extern const gc_case gc_view[];
 extern const gc_case gc_reduce[];
 extern const gc_case gc_linalg[];

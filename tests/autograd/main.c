@@ -11,6 +11,7 @@ int main(void)
     srunner_add_suite(sr, arguments_suite());
     srunner_add_suite(sr, gradcheck_suite());
     srunner_add_suite(sr, torch_parity_suite());
+    srunner_add_suite(sr, parity_activation_suite());
     srunner_add_suite(sr, parity_conv_suite());
     srunner_add_suite(sr, parity_norm_suite());
     srunner_add_suite(sr, parity_nn_suite());

@@ -13,6 +13,7 @@ Suite *nograd_suite(void);
 Suite *nan_suite(void);
 Suite *gradcheck_suite(void);
 Suite *torch_parity_suite(void);
+Suite *parity_activation_suite(void);
 Suite *parity_conv_suite(void);
 Suite *parity_norm_suite(void);
 Suite *parity_nn_suite(void);

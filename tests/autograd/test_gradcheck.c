@@ -94,8 +94,8 @@ static void run_case(const gc_case *c)
     ck_assert_msg(rc == 0, "%s: %s", c->name, tg_last_error());
 }
 
-static const gc_case *const tables[] = {gc_elementwise, gc_view, gc_reduce, gc_linalg, gc_index,
-                                        gc_conv,        gc_norm, gc_nn};
+static const gc_case *const tables[] = {gc_elementwise, gc_activation, gc_view, gc_reduce, gc_linalg,
+                                        gc_index,       gc_conv,       gc_norm, gc_nn};
 
 static int count_rows(void)
 {
