@@ -161,4 +161,30 @@ TG_API tg_tensor *tg_mse_loss(tg_tensor *a, tg_tensor *b);
  * logit is the largest. */
 TG_API tg_tensor *tg_info_nce(tg_tensor *q, tg_tensor *pos, tg_tensor *queue, float tau, int64_t *correct);
 
+/* How a loss reduces its elements, as PyTorch's reduction=: mean (the
+ * default), sum, none (the elementwise losses), or batchmean (kl_div only:
+ * the sum over the size of dim 0). */
+typedef enum tg_reduction {
+    TG_REDUCTION_MEAN,
+    TG_REDUCTION_SUM,
+    TG_REDUCTION_NONE,
+    TG_REDUCTION_BATCHMEAN,
+} tg_reduction;
+/* |input - target| (input and target broadcast together) */
+TG_API tg_tensor *tg_l1_loss(tg_tensor *input, tg_tensor *target, tg_reduction reduction);
+/* d = input - target: |d| < beta ? d^2 / (2 beta) : |d| - beta / 2 (PyTorch's
+ * default beta: 1; 0 gives the L1 loss) */
+TG_API tg_tensor *tg_smooth_l1_loss(tg_tensor *input, tg_tensor *target, tg_reduction reduction, float beta);
+/* |d| < delta ? d^2 / 2 : delta (|d| - delta / 2) (default delta: 1) */
+TG_API tg_tensor *tg_huber_loss(tg_tensor *input, tg_tensor *target, tg_reduction reduction, float delta);
+/* -[p t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))] from logits x
+ * without overflow, times weight (broadcast to x, or NULL); pos_weight p
+ * (broadcast along the last dim, or NULL for 1) weighs the positives and
+ * gets no gradient */
+TG_API tg_tensor *tg_binary_cross_entropy_with_logits(tg_tensor *input, tg_tensor *target, tg_tensor *weight,
+                                                      tg_tensor *pos_weight, tg_reduction reduction);
+/* target (log target - input), input being log-probabilities; with
+ * log_target the target is given as log-probabilities too */
+TG_API tg_tensor *tg_kl_div(tg_tensor *input, tg_tensor *target, tg_reduction reduction, bool log_target);
+
 #endif

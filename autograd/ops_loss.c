@@ -1,12 +1,15 @@
 /* Differentiable losses: cross-entropy (a fused kernel in tensor/loss.c),
- * mean squared error and InfoNCE against a queue (tensor/info_nce.c), each
- * backward right above its forward. All return 0-dim means. */
+ * mean squared error, InfoNCE against a queue (tensor/info_nce.c), and the
+ * elementwise losses (L1, smooth L1, Huber, BCE with logits, KL divergence:
+ * tensor/pointwise_loss.c) reduced as asked, each backward right above its
+ * forward. Cross-entropy, MSE and InfoNCE return 0-dim means. */
 #include "autograd/internal/node.h"
 #include "autograd/ops.h"
 #include "tensor/internal/check.h"
 #include "tensor/internal/elementwise.h"
 #include "tensor/internal/iter.h"
 #include "tensor/internal/loss.h"
+#include "tensor/internal/pointwise_loss.h"
 #include "tensor/internal/reduce.h"
 
 #define SAVED(i) tg_node_saved(n, i)
@@ -91,4 +94,115 @@ tg_tensor *tg_info_nce(tg_tensor *q, tg_tensor *pos, tg_tensor *queue, float tau
     out = tg_recorded(out, "info_nce", info_nce_backward, 1, &q, 1, &dq, NULL, 0);
     tg_release(dq);
     return out;
+}
+
+/* ---- elementwise losses, reduced ---- */
+
+/* What an elementwise loss's node keeps; saved: input, target and the
+ * third operand when has_c. */
+typedef struct {
+    tg_pointwise_loss loss;
+    float p;
+    bool has_c;
+    const char *name;
+} pointwise_args;
+
+static int pointwise_loss_backward(tg_node *n, tg_tensor *g, tg_tensor **grads)
+{
+    const pointwise_args *k = (const pointwise_args *)n->ctx;
+    tg_tensor *a = SAVED(0), *b = SAVED(1), *c = k->has_c ? SAVED(2) : NULL;
+    if (!a || !b || (k->has_c && !c)) return -1;
+    for (int wrt = 0; wrt < 2; wrt++) {
+        if (!tg_node_needs_grad(n, wrt)) continue;
+        tg_tensor *d = tg_k_pointwise_loss_backward(k->name, k->loss, wrt, g, a, b, c, k->p);
+        if (tg_node_give(n, wrt, d, grads)) return -1;
+    }
+    return 0;
+}
+
+/* Fails unless reduction is one op takes (batchmean: kl_div only). */
+static int check_reduction(const char *op, tg_reduction reduction, bool batchmean)
+{
+    if (reduction == TG_REDUCTION_MEAN || reduction == TG_REDUCTION_SUM || reduction == TG_REDUCTION_NONE ||
+        (batchmean && reduction == TG_REDUCTION_BATCHMEAN))
+        return 0;
+    return TG_FAIL("%s: reduction %d is none of mean, sum, none%s", op, (int)reduction, batchmean ? ", batchmean" : "");
+}
+
+/* per (taken) reduced: itself, its sum, its mean, or its sum over the
+ * size of dim 0 (batchmean). */
+static tg_tensor *reduce(tg_tensor *per, tg_reduction reduction)
+{
+    if (!per || reduction == TG_REDUCTION_NONE) return per;
+    tg_tensor *out = reduction == TG_REDUCTION_MEAN ? tg_mean(per, 0, NULL, false) : tg_sum(per, 0, NULL, false);
+    if (out && reduction == TG_REDUCTION_BATCHMEAN && per->ndim > 0) {
+        tg_tensor *batch = tg_mul_scalar(out, (float)(1.0 / (double)per->shape[0]));
+        tg_release(out);
+        out = batch;
+    }
+    tg_release(per);
+    return out;
+}
+
+/* The elementwise loss of input against target (and c, a constant, or
+ * NULL), unreduced. */
+static tg_tensor *pointwise(const char *op, tg_pointwise_loss loss, tg_tensor *input, tg_tensor *target,
+                            tg_tensor *c, float p)
+{
+    if (TG_NEED(op, input, target)) return NULL;
+    pointwise_args k = {loss, p, c != NULL, op};
+    tg_tensor *in[] = {input, target}, *save[] = {input, target, c};
+    return tg_recorded(tg_k_pointwise_loss(op, loss, input, target, c, p), op, pointwise_loss_backward, 2, in,
+                       c ? 3 : 2, save, &k, sizeof k);
+}
+
+tg_tensor *tg_l1_loss(tg_tensor *input, tg_tensor *target, tg_reduction reduction)
+{
+    if (check_reduction("l1_loss", reduction, false)) return NULL;
+    return reduce(pointwise("l1_loss", TG_LOSS_L1, input, target, NULL, 0), reduction);
+}
+
+tg_tensor *tg_smooth_l1_loss(tg_tensor *input, tg_tensor *target, tg_reduction reduction, float beta)
+{
+    if (check_reduction("smooth_l1_loss", reduction, false)) return NULL;
+    if (!(beta >= 0)) {
+        TG_FAIL("smooth_l1_loss: beta must be >= 0, got %g", (double)beta);
+        return NULL;
+    }
+    return reduce(pointwise("smooth_l1_loss", TG_LOSS_SMOOTH_L1, input, target, NULL, beta), reduction);
+}
+
+tg_tensor *tg_huber_loss(tg_tensor *input, tg_tensor *target, tg_reduction reduction, float delta)
+{
+    if (check_reduction("huber_loss", reduction, false)) return NULL;
+    if (!(delta > 0)) {
+        TG_FAIL("huber_loss: delta must be > 0, got %g", (double)delta);
+        return NULL;
+    }
+    return reduce(pointwise("huber_loss", TG_LOSS_HUBER, input, target, NULL, delta), reduction);
+}
+
+tg_tensor *tg_binary_cross_entropy_with_logits(tg_tensor *input, tg_tensor *target, tg_tensor *weight,
+                                               tg_tensor *pos_weight, tg_reduction reduction)
+{
+    const char *op = "binary_cross_entropy_with_logits";
+    if (check_reduction(op, reduction, false)) return NULL;
+    if (pos_weight && tg_needs_grad(1, &pos_weight)) {
+        TG_FAIL("%s: pos_weight gets no gradient; detach it", op);
+        return NULL;
+    }
+    tg_tensor *per = pointwise(op, TG_LOSS_BCE_LOGITS, input, target, pos_weight, 0);
+    if (per && weight) {
+        tg_tensor *weighted = tg_mul(per, weight);
+        tg_release(per);
+        per = weighted;
+    }
+    return reduce(per, reduction);
+}
+
+tg_tensor *tg_kl_div(tg_tensor *input, tg_tensor *target, tg_reduction reduction, bool log_target)
+{
+    if (check_reduction("kl_div", reduction, true)) return NULL;
+    tg_pointwise_loss loss = log_target ? TG_LOSS_KL_DIV_LOG : TG_LOSS_KL_DIV;
+    return reduce(pointwise("kl_div", loss, input, target, NULL, 0), reduction);
 }

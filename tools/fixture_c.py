@@ -10,7 +10,12 @@ import torch
 
 def c_float(v):
     """A float literal that reads back as the same float32 ("%.9g" round
-    trips one; integral values get ".0f" to stay floats)."""
+    trips one; integral values get ".0f" to stay floats; NaN and the
+    infinities are math.h's NAN and INFINITY)."""
+    if v != v:
+        return "NAN"
+    if v in (float("inf"), float("-inf")):
+        return "INFINITY" if v > 0 else "-INFINITY"
     s = "%.9g" % v
     return s + ("f" if any(ch in s for ch in ".e") else ".0f")
 

@@ -11,7 +11,7 @@
 
 #include "tensor/tensor.h"
 
-#define TG_ITER_MAX_OPS 4
+#define TG_ITER_MAX_OPS 5
 
 typedef struct tg_iter {
     int ndim;

@@ -34,5 +34,6 @@ extern const gc_case gc_index[];
 extern const gc_case gc_conv[];
 extern const gc_case gc_norm[];
 extern const gc_case gc_nn[];
+extern const gc_case gc_loss[];
 
 #endif

@@ -31,9 +31,10 @@ void assert_close(tg_tensor *t, const float *want, int64_t n, float tol, const c
     float *got = malloc((size_t)n * sizeof *got);
     ck_assert_ptr_nonnull(got);
     ck_assert_int_eq(tg_copy_to_buffer(t, got), 0);
-    for (int64_t i = 0; i < n; i++)
-        ck_assert_msg(fabsf(got[i] - want[i]) <= tol * (1 + fabsf(want[i])), "%s[%lld]: %.7g, torch %.7g", what,
-                      (long long)i, got[i], want[i]);
+    for (int64_t i = 0; i < n; i++) {
+        bool same = isnan(want[i]) ? isnan(got[i]) : fabsf(got[i] - want[i]) <= tol * (1 + fabsf(want[i]));
+        ck_assert_msg(same, "%s[%lld]: %.7g, torch %.7g", what, (long long)i, got[i], want[i]);
+    }
     free(got);
 }
 

@@ -1,6 +1,6 @@
 /* Helpers shared by the PyTorch parity suites of tests/autograd
  * (test_torch_parity.c, test_parity_activation.c, test_parity_conv.c,
- * test_parity_nn.c, test_parity_norm.c): a scope that releases a test's tensors together,
+ * test_parity_loss.c, test_parity_nn.c, test_parity_norm.c): a scope that releases a test's tensors together,
  * fixture inputs, and comparisons of values and gradients against torch's. */
 #ifndef AUTOGRAD_PARITY_H
 #define AUTOGRAD_PARITY_H
@@ -29,7 +29,8 @@ tg_tensor *input(scope *s, const float *v, int ndim, const int64_t *shape, bool 
 
 /* Fails unless t is non-NULL, holds exactly n elements and each, in
  * logical order, is within tol relative of want's:
- * |got - want| <= tol (1 + |want|). Messages name what and the index. */
+ * |got - want| <= tol (1 + |want|), or NaN where want is. Messages name
+ * what and the index. */
 void assert_close(tg_tensor *t, const float *want, int64_t n, float tol, const char *what);
 
 /* assert_close on t's gradient, failing if t has none. */
