@@ -36,6 +36,9 @@ TG_API tg_tensor *tg_add_scalar(tg_tensor *t, float s);
 TG_API tg_tensor *tg_mul_scalar(tg_tensor *t, float s);
 /* cond (float mask, no gradient) != 0 ? a : b */
 TG_API tg_tensor *tg_where(tg_tensor *cond, tg_tensor *a, tg_tensor *b);
+/* t with value where mask (float, != 0; broadcast to t's shape, no
+ * gradient) is set, as torch.Tensor.masked_fill */
+TG_API tg_tensor *tg_masked_fill(tg_tensor *t, tg_tensor *mask, float value);
 
 /* in place */
 TG_API int tg_add_(tg_tensor *a, tg_tensor *b);
@@ -86,6 +89,15 @@ TG_API tg_tensor *tg_amax(tg_tensor *t, int ndims, const int *dims, bool keepdim
 TG_API tg_tensor *tg_amin(tg_tensor *t, int ndims, const int *dims, bool keepdim);
 TG_API tg_tensor *tg_softmax(tg_tensor *t, int dim);
 TG_API tg_tensor *tg_log_softmax(tg_tensor *t, int dim);
+
+/* ---- running sums and triangles (ops_scan.c) ---- */
+/* The running sum along dim, as torch.cumsum (summed in double). */
+TG_API tg_tensor *tg_cumsum(tg_tensor *t, int dim);
+/* t's matrices (last two dims) with the elements above (tril) or below
+ * (triu) the diagonal-th diagonal zeroed: 0 the main one, > 0 above it,
+ * < 0 below, as torch.tril / torch.triu */
+TG_API tg_tensor *tg_tril(tg_tensor *t, int64_t diagonal);
+TG_API tg_tensor *tg_triu(tg_tensor *t, int64_t diagonal);
 
 /* ---- linear algebra (ops_linalg.c) ---- */
 /* torch.matmul: 1-D, 2-D and batched with broadcast batch dims. */

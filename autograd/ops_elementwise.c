@@ -1,10 +1,13 @@
 /* Differentiable elementwise ops: each forward, its backward beside it.
  * Broadcast inputs get their gradient summed back to their own shape. */
 #include <math.h>
+#include <string.h>
 
 #include "autograd/internal/node.h"
 #include "autograd/ops.h"
+#include "tensor/internal/check.h"
 #include "tensor/internal/elementwise.h"
+#include "tensor/internal/iter.h"
 #include "tensor/internal/view.h"
 
 /* grads[i] = sum_to(g * x) when input i needs grad. */
@@ -324,6 +327,26 @@ tg_tensor *tg_where(tg_tensor *cond, tg_tensor *a, tg_tensor *b)
     }
     tg_tensor *in[] = {cond, a, b};
     return tg_recorded(tg_k_where(cond, a, b), "where", where_backward, 3, in, 1, in, NULL, 0);
+}
+
+/* where(mask, value, t), t's shape kept: the mask may broadcast to t, not
+ * t to the mask. */
+tg_tensor *tg_masked_fill(tg_tensor *t, tg_tensor *mask, float value)
+{
+    int ndim;
+    int64_t shape[TG_MAX_DIMS];
+    if (TG_NEED("masked_fill", t, mask) ||
+        tg_broadcast_shapes("masked_fill", 2, (tg_tensor *[]){t, mask}, &ndim, shape))
+        return NULL;
+    if (ndim != t->ndim || memcmp(shape, t->shape, (size_t)ndim * sizeof *shape) != 0) {
+        char s0[TG_SHAPE_STR_LEN], s1[TG_SHAPE_STR_LEN];
+        TG_FAIL("masked_fill: the mask's shape %s does not broadcast to the tensor's %s",
+                tg_shape_str(mask->ndim, mask->shape, s0, sizeof s0), tg_shape_str(t->ndim, t->shape, s1, sizeof s1));
+        return NULL;
+    }
+    tg_tensor *fill = tg_scalar(value), *out = fill ? tg_where(mask, fill, t) : NULL;
+    tg_release(fill);
+    return out;
 }
 
 /* ---- in place: same backward as the out-of-place op ---- */

@@ -35,5 +35,6 @@ extern const gc_case gc_conv[];
 extern const gc_case gc_norm[];
 extern const gc_case gc_nn[];
 extern const gc_case gc_loss[];
+extern const gc_case gc_scan[];
 
 #endif

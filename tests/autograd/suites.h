@@ -16,6 +16,7 @@ Suite *torch_parity_suite(void);
 Suite *parity_activation_suite(void);
 Suite *parity_conv_suite(void);
 Suite *parity_loss_suite(void);
+Suite *parity_scan_suite(void);
 Suite *parity_norm_suite(void);
 Suite *parity_nn_suite(void);
 

@@ -95,7 +95,8 @@ static void run_case(const gc_case *c)
 }
 
 static const gc_case *const tables[] = {gc_elementwise, gc_activation, gc_view, gc_reduce, gc_linalg,
-                                        gc_index,       gc_conv,       gc_norm, gc_nn,     gc_loss};
+                                        gc_index,       gc_conv,       gc_norm, gc_nn,     gc_loss,
+                                        gc_scan};
 
 static int count_rows(void)
 {
