@@ -90,6 +90,15 @@ TG_API tg_tensor *tg_amin(tg_tensor *t, int ndims, const int *dims, bool keepdim
 TG_API tg_tensor *tg_softmax(tg_tensor *t, int dim);
 TG_API tg_tensor *tg_log_softmax(tg_tensor *t, int dim);
 
+/* ---- layer and RMS normalisation (ops_layer_norm.c) ---- */
+/* F.layer_norm over the last normalized_ndim dims of x: (x - mean) /
+ * sqrt(var + eps) (biased variance) per row, times weight plus bias
+ * (each of the normalised dims' shape, or NULL) */
+TG_API tg_tensor *tg_layer_norm(tg_tensor *x, int normalized_ndim, tg_tensor *weight, tg_tensor *bias, float eps);
+/* x / sqrt(mean(x^2) + eps) per row of the last normalized_ndim dims,
+ * times weight (or NULL), as torch.nn.functional.rms_norm */
+TG_API tg_tensor *tg_rms_norm(tg_tensor *x, int normalized_ndim, tg_tensor *weight, float eps);
+
 /* ---- running sums and triangles (ops_scan.c) ---- */
 /* The running sum along dim, as torch.cumsum (summed in double). */
 TG_API tg_tensor *tg_cumsum(tg_tensor *t, int dim);

@@ -36,5 +36,6 @@ extern const gc_case gc_norm[];
 extern const gc_case gc_nn[];
 extern const gc_case gc_loss[];
 extern const gc_case gc_scan[];
+extern const gc_case gc_layer_norm[];
 
 #endif
