@@ -119,6 +119,11 @@ TG_API tg_tensor *tg_cat(int n, tg_tensor *const *ts, int dim);
 TG_API tg_tensor *tg_stack(int n, tg_tensor *const *ts, int dim);
 /* out[i][j] = t[index[i][j]][j] for dim 0 (torch.gather); index is int64. */
 TG_API tg_tensor *tg_gather(tg_tensor *t, int dim, tg_tensor *index);
+/* F.embedding: the rows of weight (V,D) at int64 indices of any shape,
+ * shaped indices.shape + (D); the gradient of row padding_idx (negative:
+ * from the end) stays 0, or TG_EMBEDDING_NO_PADDING for none */
+#define TG_EMBEDDING_NO_PADDING INT64_MIN
+TG_API tg_tensor *tg_embedding(tg_tensor *weight, tg_tensor *indices, int64_t padding_idx);
 /* Entries of t along dim at the int64 1-D index. */
 TG_API tg_tensor *tg_index_select(tg_tensor *t, int dim, tg_tensor *index);
 

@@ -1,11 +1,15 @@
-/* Differentiable joining and indexing: cat, stack, gather, index_select.
+/* Differentiable joining and indexing: cat, stack, gather, index_select,
+ * embedding.
  *
  * cat and stack hand each input its slice of the gradient (a view of g);
- * gather and index_select scatter-add g back into zeros of the input's shape,
- * so repeated indices sum their gradients. Index tensors are int64 and never
+ * gather, index_select and embedding scatter-add g back into zeros of the
+ * input's shape, so repeated indices sum their gradients. Index tensors are int64 and never
  * get gradients: they are saved, not recorded as inputs. */
+#include <string.h>
+
 #include "autograd/internal/node.h"
 #include "autograd/ops.h"
+#include "tensor/internal/check.h"
 #include "tensor/internal/index.h"
 #include "tensor/internal/storage.h"
 #include "tensor/internal/view.h"
@@ -103,4 +107,67 @@ tg_tensor *tg_gather(tg_tensor *t, int dim, tg_tensor *index)
 tg_tensor *tg_index_select(tg_tensor *t, int dim, tg_tensor *index)
 {
     return indexed(tg_k_index_select(t, dim, index), t, dim, index, "index_select", index_select_backward);
+}
+
+/* ---- embedding: rows of the weight; the gradient adds g's rows back ---- */
+
+/* What an embedding's node keeps: the padding row (non-negative) or
+ * TG_EMBEDDING_NO_PADDING. saved: the indices, flattened. */
+typedef struct {
+    int64_t padding_idx;
+} embedding_ctx;
+
+static int embedding_backward(tg_node *n, tg_tensor *g, tg_tensor **grads)
+{
+    tg_tensor *flat = tg_node_saved(n, 0);
+    if (!flat) return -1;
+    const tg_edge *e = tg_node_input(n, 0);
+    int64_t rows = tg_numel(flat), pad = ((const embedding_ctx *)n->ctx)->padding_idx;
+    tg_tensor *gc = tg_k_contiguous(g), *g2 = gc ? tg_k_view(gc, TG_SHAPE(rows, e->shape[1])) : NULL;
+    tg_tensor *z = g2 ? tg_zeros(e->ndim, e->shape, TG_FLOAT32) : NULL;
+    int rc = z ? tg_k_index_add_(z, 0, flat, g2) : -1;
+    if (!rc && pad != TG_EMBEDDING_NO_PADDING)
+        memset(tg_data_f32(z) + pad * e->shape[1], 0, (size_t)e->shape[1] * sizeof(float));
+    tg_release(gc), tg_release(g2);
+    if (rc) tg_release(z);
+    else grads[0] = z;
+    return rc;
+}
+
+/* padding_idx made non-negative (from the end when negative), checked
+ * against the weight's rows; TG_EMBEDDING_NO_PADDING stays. */
+static int padding_row(int64_t padding_idx, int64_t rows, int64_t *out)
+{
+    *out = padding_idx;
+    if (padding_idx == TG_EMBEDDING_NO_PADDING) return 0;
+    if (padding_idx < -rows || padding_idx >= rows)
+        return TG_FAIL("embedding: padding_idx %lld is outside the weight's %lld rows", (long long)padding_idx,
+                       (long long)rows);
+    if (padding_idx < 0) *out = padding_idx + rows;
+    return 0;
+}
+
+tg_tensor *tg_embedding(tg_tensor *weight, tg_tensor *indices, int64_t padding_idx)
+{
+    if (TG_NEED("embedding", weight, indices)) return NULL;
+    if (weight->ndim != 2 || weight->dtype != TG_FLOAT32 || indices->dtype != TG_INT64 ||
+        indices->ndim + 1 > TG_MAX_DIMS) {
+        TG_FAIL("embedding: needs a 2-D float32 weight and int64 indices of at most %d dims, got a %d-dim %s "
+                "weight and %d-dim %s indices",
+                TG_MAX_DIMS - 1, weight->ndim, tg_dtype_name(weight->dtype), indices->ndim,
+                tg_dtype_name(indices->dtype));
+        return NULL;
+    }
+    embedding_ctx c;
+    if (padding_row(padding_idx, weight->shape[0], &c.padding_idx)) return NULL;
+    int64_t shape[TG_MAX_DIMS];
+    memcpy(shape, indices->shape, (size_t)indices->ndim * sizeof *shape);
+    shape[indices->ndim] = weight->shape[1];
+    tg_tensor *flat = tg_k_reshape(indices, TG_SHAPE(tg_numel(indices)));
+    tg_tensor *rows = flat ? tg_k_index_select(weight, 0, flat) : NULL;
+    tg_tensor *out = rows ? tg_k_reshape(rows, indices->ndim + 1, shape) : NULL;
+    tg_release(rows);
+    out = tg_recorded(out, "embedding", embedding_backward, 1, &weight, 1, &flat, &c, sizeof c);
+    tg_release(flat);
+    return out;
 }

@@ -1,6 +1,7 @@
-/* Gradcheck rows: cat, stack, gather, index_select. Gradients of joins are
- * slices of g; those of gathers are scatter-adds, so repeated indices (which
- * random 'iK' indices have, and the fixed-index rows force) must sum. */
+/* Gradcheck rows: cat, stack, gather, index_select, embedding. Gradients
+ * of joins are slices of g; those of gathers are scatter-adds, so repeated
+ * indices (which random 'iK' indices have, and the fixed-index rows force)
+ * must sum. */
 #include "gradcheck_cases.h"
 
 #define F(name, expr)                                          \
@@ -25,6 +26,8 @@ F(f_gather_last, tg_gather(x[0], -1, x[1]))
 F(f_index_select0, tg_index_select(x[0], 0, x[1]))
 F(f_index_select1, tg_index_select(x[0], 1, x[1]))
 F(f_index_select_last, tg_index_select(x[0], -1, x[1]))
+F(f_embedding, tg_embedding(x[0], x[1], TG_EMBEDDING_NO_PADDING))
+F(f_embedding_padded, tg_embedding(x[0], x[1], 4)) /* a row no index reaches: its zero is true */
 
 /* The same input twice: both slices' gradients reach it. */
 static tg_tensor *f_cat_self(tg_tensor *const *x, void *c)
@@ -94,6 +97,8 @@ const gc_case gc_index[] = {
     {"index_select dim 0", f_index_select0, "4,3|6i4"},
     {"index_select dim 1, transposed", f_index_select1, "3,4T|7i4"},
     {"index_select dim -1, 3-D", f_index_select_last, "2,3,3|5i3"},
+    {"embedding", f_embedding, "6,3|2,4i6"},
+    {"embedding with padding_idx, transposed weight", f_embedding_padded, "5,3T|7i3"},
     {"index_select fixed repeated indices", f_index_select_repeats, "4,2T"},
     {"gather then cat", f_gather_then_cat, "3,2|4,2i3"},
     GC_END,

@@ -15,6 +15,7 @@ Suite *gradcheck_suite(void);
 Suite *torch_parity_suite(void);
 Suite *parity_activation_suite(void);
 Suite *parity_conv_suite(void);
+Suite *parity_embedding_suite(void);
 Suite *parity_layer_norm_suite(void);
 Suite *parity_loss_suite(void);
 Suite *parity_scan_suite(void);
