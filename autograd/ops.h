@@ -99,6 +99,27 @@ TG_API tg_tensor *tg_layer_norm(tg_tensor *x, int normalized_ndim, tg_tensor *we
  * times weight (or NULL), as torch.nn.functional.rms_norm */
 TG_API tg_tensor *tg_rms_norm(tg_tensor *x, int normalized_ndim, tg_tensor *weight, float eps);
 
+/* ---- attention (ops_attention.c) ---- */
+/* Options of tg_scaled_dot_product_attention; zero (or a NULL pointer)
+ * means PyTorch's defaults: no mask, no dropout, not causal, scale
+ * 1 / sqrt(E). attn_mask broadcasts to (..., L, S): float32 is added to
+ * the scores, int64 keeps the pairs where it is nonzero (PyTorch's bool
+ * mask); it gets no gradient. dropout_p drops weights with the
+ * generator rng (advanced as by a draw of one uniform per weight). */
+typedef struct tg_attention_opts {
+    tg_tensor *attn_mask;
+    float dropout_p;
+    bool is_causal; /* query i attends to keys j <= i */
+    float scale;
+    tg_rng *rng;
+} tg_attention_opts;
+/* softmax(q k^T scale + mask) v, as F.scaled_dot_product_attention, for q
+ * (..., L, E), k (..., S, E), v (..., S, Ev) with the same leading dims:
+ * (..., L, Ev). Memory grows with L and S, not L S: the weights are never
+ * stored (flash attention's online softmax; the backward recomputes them). */
+TG_API tg_tensor *tg_scaled_dot_product_attention(tg_tensor *q, tg_tensor *k, tg_tensor *v,
+                                                  const tg_attention_opts *opts);
+
 /* ---- running sums and triangles (ops_scan.c) ---- */
 /* The running sum along dim, as torch.cumsum (summed in double). */
 TG_API tg_tensor *tg_cumsum(tg_tensor *t, int dim);

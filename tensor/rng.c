@@ -127,6 +127,13 @@ static tg_tensor *fresh(tg_rng *rng, draw d, int ndim, const int64_t *shape, con
     return t;
 }
 
+float tg_rng_uniform_at(const tg_rng *rng, uint64_t i)
+{
+    return unit_float(philox(rng->seed, rng->stream, rng->counter + i / 4).v[i % 4]);
+}
+
+void tg_rng_skip(tg_rng *rng, uint64_t n) { rng->counter += blocks_for(DRAW_UNIFORM, (int64_t)n); }
+
 tg_tensor *tg_rand(tg_rng *rng, int ndim, const int64_t *shape)
 {
     return fresh(rng, (draw){DRAW_UNIFORM, 0, 1}, ndim, shape, "rand");

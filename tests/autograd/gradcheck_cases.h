@@ -27,6 +27,7 @@ typedef struct {
 
 extern const gc_case gc_elementwise[];
 extern const gc_case gc_activation[];
+extern const gc_case gc_attention[];
 extern const gc_case gc_view[];
 extern const gc_case gc_reduce[];
 extern const gc_case gc_linalg[];

@@ -12,6 +12,7 @@ int main(void)
     srunner_add_suite(sr, gradcheck_suite());
     srunner_add_suite(sr, torch_parity_suite());
     srunner_add_suite(sr, parity_activation_suite());
+    srunner_add_suite(sr, parity_attention_suite());
     srunner_add_suite(sr, parity_conv_suite());
     srunner_add_suite(sr, parity_embedding_suite());
     srunner_add_suite(sr, parity_layer_norm_suite());

@@ -14,6 +14,7 @@ Suite *nan_suite(void);
 Suite *gradcheck_suite(void);
 Suite *torch_parity_suite(void);
 Suite *parity_activation_suite(void);
+Suite *parity_attention_suite(void);
 Suite *parity_conv_suite(void);
 Suite *parity_embedding_suite(void);
 Suite *parity_layer_norm_suite(void);
