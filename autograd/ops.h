@@ -90,7 +90,7 @@ TG_API tg_tensor *tg_amin(tg_tensor *t, int ndims, const int *dims, bool keepdim
 TG_API tg_tensor *tg_softmax(tg_tensor *t, int dim);
 TG_API tg_tensor *tg_log_softmax(tg_tensor *t, int dim);
 
-/* ---- layer and RMS normalisation (ops_layer_norm.c) ---- */
+/* ---- layer, RMS and group normalisation (ops_layer_norm.c) ---- */
 /* F.layer_norm over the last normalized_ndim dims of x: (x - mean) /
  * sqrt(var + eps) (biased variance) per row, times weight plus bias
  * (each of the normalised dims' shape, or NULL) */
@@ -98,6 +98,9 @@ TG_API tg_tensor *tg_layer_norm(tg_tensor *x, int normalized_ndim, tg_tensor *we
 /* x / sqrt(mean(x^2) + eps) per row of the last normalized_ndim dims,
  * times weight (or NULL), as torch.nn.functional.rms_norm */
 TG_API tg_tensor *tg_rms_norm(tg_tensor *x, int normalized_ndim, tg_tensor *weight, float eps);
+/* F.group_norm: x (N, C, *) normalised per sample over each group of
+ * C / num_groups channels, then weight and bias (C, or NULL) per channel */
+TG_API tg_tensor *tg_group_norm(tg_tensor *x, int64_t num_groups, tg_tensor *weight, tg_tensor *bias, float eps);
 
 /* ---- attention (ops_attention.c) ---- */
 /* Options of tg_scaled_dot_product_attention; zero (or a NULL pointer)

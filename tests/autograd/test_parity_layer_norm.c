@@ -1,4 +1,4 @@
-/* Layer and RMS normalisation against PyTorch: outputs and the gradients
+/* Layer, RMS and group normalisation against PyTorch: outputs and the gradients
  * of x, weight and bias for loss = sum(y * c) must match torch's
  * (tests/autograd/fixtures_layer_norm.h, made by
  * tools/make_fixtures_layer_norm.py), over one and two trailing dims, with
@@ -85,6 +85,33 @@ START_TEST(test_thread_invariance)
 }
 END_TEST
 
+/* Group norm: (2, 6, 3, 2) in 3 groups with weight and bias; in 1 and 6
+ * groups without. */
+START_TEST(test_group_norm)
+{
+    static const struct {
+        int64_t groups;
+        bool affine;
+        const float *y, *gx, *gw, *gb;
+    } cases[] = {{3, true, gn_3_y, gn_3_gx, gn_3_gw, gn_3_gb},
+                 {1, false, gn_1_y, gn_1_gx, NULL, NULL},
+                 {6, false, gn_6_y, gn_6_gx, NULL, NULL}};
+    for (int c = 0; c < 3; c++) {
+        scope s = {0};
+        tg_tensor *x = input(&s, gn_x, TG_SHAPE(2, 6, 3, 2), true);
+        tg_tensor *w = cases[c].affine ? input(&s, gn_w, TG_SHAPE(6), true) : NULL;
+        tg_tensor *b = cases[c].affine ? input(&s, gn_b, TG_SHAPE(6), true) : NULL;
+        tg_tensor *y = keep(&s, tg_group_norm(x, cases[c].groups, w, b, 1e-5f));
+        backprop(&s, y, gn_c);
+        assert_close(y, cases[c].y, N_OF(gn_x), TOL, "group_norm y");
+        assert_grad(x, cases[c].gx, N_OF(gn_x), TOL, "group_norm grad x");
+        if (w) assert_grad(w, cases[c].gw, 6, TOL, "group_norm grad weight");
+        if (b) assert_grad(b, cases[c].gb, 6, TOL, "group_norm grad bias");
+        close_scope(&s);
+    }
+}
+END_TEST
+
 START_TEST(test_bad_arguments)
 {
     scope s = {0};
@@ -96,6 +123,10 @@ START_TEST(test_bad_arguments)
     ck_assert_ptr_nonnull(strstr(tg_last_error(), "layer_norm: weight has shape (4) (float32), not the normalised"));
     ck_assert_ptr_null(tg_rms_norm(x, 0, NULL, 1e-6f));
     ck_assert_ptr_nonnull(strstr(tg_last_error(), "rms_norm: normalises the last 0 dims"));
+    ck_assert_ptr_null(tg_group_norm(x, 4, NULL, NULL, 1e-5f));
+    ck_assert_ptr_nonnull(strstr(tg_last_error(), "group_norm: needs an input (N, C, ...) whose C is a multiple of 4"));
+    ck_assert_ptr_null(tg_group_norm(x, 3, w, NULL, 1e-5f));
+    ck_assert_ptr_nonnull(strstr(tg_last_error(), "group_norm: weight has shape (4) (float32), not (3)"));
     close_scope(&s);
 }
 END_TEST
@@ -105,6 +136,7 @@ Suite *parity_layer_norm_suite(void)
     Suite *s = suite_create("parity_layer_norm");
     TCase *tc = tcase_create("torch");
     tcase_add_loop_test(tc, test_layer_norm, 0, (int)(sizeof cases / sizeof cases[0]));
+    tcase_add_test(tc, test_group_norm);
     tcase_add_test(tc, test_thread_invariance);
     tcase_add_test(tc, test_bad_arguments);
     suite_add_tcase(s, tc);
