@@ -197,6 +197,10 @@ TG_API tg_tensor *tg_normalize(tg_tensor *x, int dim, float eps);
 /* Constant padding of the last dims, as F.pad: pads lists (before, after)
  * pairs from the last dim backwards; npads is 2 x the padded dims. */
 TG_API tg_tensor *tg_pad(tg_tensor *x, int npads, const int64_t *pads, float value);
+/* The same from the edges, as F.pad's reflect, replicate and circular
+ * modes (tensor/options.h): pads >= 0, reflect's below the dim's size,
+ * circular's at most it */
+TG_API tg_tensor *tg_pad_edges(tg_tensor *x, int npads, const int64_t *pads, tg_pad_mode mode);
 
 /* ---- losses (ops_loss.c) ---- */
 /* Mean cross-entropy of logits (N,C) or (N,C,d1,...) against int64 targets

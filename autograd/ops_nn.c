@@ -9,6 +9,7 @@
 #include "tensor/internal/check.h"
 #include "tensor/internal/elementwise.h"
 #include "tensor/internal/linalg.h"
+#include "tensor/internal/pad_edges.h"
 #include "tensor/internal/reduce.h"
 #include "tensor/internal/resample.h"
 #include "tensor/internal/storage.h"
@@ -308,4 +309,28 @@ tg_tensor *tg_pad(tg_tensor *x, int npads, const int64_t *pads, float value)
     if (out) c.npads = npads;
     for (int i = 0; out && i < npads; i++) c.pads[i] = pads[i];
     return tg_recorded(out, "pad", pad_backward, 1, &x, 0, NULL, &c, sizeof c);
+}
+
+/* ---- padding from the edges (reflect, replicate, circular) ---- */
+
+typedef struct {
+    int npads;
+    int64_t pads[2 * TG_MAX_DIMS];
+    tg_pad_mode mode;
+} pad_edges_ctx;
+
+static int pad_edges_backward(tg_node *n, tg_tensor *g, tg_tensor **grads)
+{
+    const pad_edges_ctx *c = (const pad_edges_ctx *)n->ctx;
+    const tg_edge *e = tg_node_input(n, 0);
+    return (grads[0] = tg_k_pad_edges_backward(g, e->ndim, e->shape, c->npads, c->pads, c->mode)) ? 0 : -1;
+}
+
+tg_tensor *tg_pad_edges(tg_tensor *x, int npads, const int64_t *pads, tg_pad_mode mode)
+{
+    tg_tensor *out = tg_k_pad_edges(x, npads, pads, mode);
+    pad_edges_ctx c = {0};
+    if (out) c.npads = npads, c.mode = mode;
+    for (int i = 0; out && i < npads; i++) c.pads[i] = pads[i];
+    return tg_recorded(out, "pad_edges", pad_edges_backward, 1, &x, 0, NULL, &c, sizeof c);
 }

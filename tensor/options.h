@@ -29,4 +29,9 @@ typedef struct tg_pool2d_opts {
     bool count_include_pad; /* avg_pool2d; PyTorch's default is true */
 } tg_pool2d_opts;
 
+/* How tg_pad_edges fills the padding, as F.pad's modes: reflect (the
+ * values mirrored about the edge, the edge not repeated), replicate (the
+ * edge value), circular (wrapped around from the other side). */
+typedef enum tg_pad_mode { TG_PAD_REFLECT, TG_PAD_REPLICATE, TG_PAD_CIRCULAR } tg_pad_mode;
+
 #endif

@@ -1,5 +1,5 @@
 /* Gradcheck rows: linear, dropout, dropout2d, upsample_bilinear, normalize,
- * pad, cross_entropy, mse_loss and info_nce. */
+ * pad (constant and from the edges), cross_entropy, mse_loss and info_nce. */
 #include "gradcheck_cases.h"
 #include "kernels.h"
 
@@ -38,6 +38,9 @@ F(normalize_dim0, tg_normalize(x[0], 0, 1e-12f))
 F(pad_last, tg_pad(x[0], PADS(1, 2), 0.5f))
 F(pad_two_dims_crop, tg_pad(x[0], PADS(1, -1, -1, 2), -1.0f))
 F(pad_crop_only, tg_pad(x[0], PADS(-1, 0, 0, -2), 0.0f))
+F(pad_reflect, tg_pad_edges(x[0], PADS(2, 1, 1, 2), TG_PAD_REFLECT))
+F(pad_replicate, tg_pad_edges(x[0], PADS(3, 1), TG_PAD_REPLICATE))
+F(pad_circular, tg_pad_edges(x[0], PADS(1, 3, 0, 2), TG_PAD_CIRCULAR))
 
 F(mse, tg_mse_loss(x[0], x[1]))
 F(info_nce, tg_info_nce(x[0], x[1], x[2], 0.5f, NULL))
@@ -103,6 +106,9 @@ const gc_case gc_nn[] = {
     {"pad two dims with a crop", f_pad_two_dims_crop, "2,3,4"},
     {"pad crop only", f_pad_crop_only, "3,4"},
     {"pad transposed", f_pad_two_dims_crop, "2,3,4T"},
+    {"pad reflect", f_pad_reflect, "2,3,4"},
+    {"pad replicate, transposed", f_pad_replicate, "4,3T"},
+    {"pad circular", f_pad_circular, "2,3,3"},
     {"cross_entropy (N,C)", f_cross_entropy, "6,4|6i4"},
     {"cross_entropy (N,C,H,W)", f_cross_entropy, "2,3,2,3|2,2,3i3"},
     {"cross_entropy (N,C,H,W) transposed", f_cross_entropy, "2,3,3,2T|2,3,2i3"},

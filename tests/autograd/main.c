@@ -17,6 +17,7 @@ int main(void)
     srunner_add_suite(sr, parity_embedding_suite());
     srunner_add_suite(sr, parity_layer_norm_suite());
     srunner_add_suite(sr, parity_loss_suite());
+    srunner_add_suite(sr, parity_pad_suite());
     srunner_add_suite(sr, parity_scan_suite());
     srunner_add_suite(sr, parity_norm_suite());
     srunner_add_suite(sr, parity_nn_suite());

@@ -1,8 +1,7 @@
 /* Helpers shared by the PyTorch parity suites of tests/autograd
- * (test_torch_parity.c, test_parity_activation.c, test_parity_attention.c,
- * test_parity_conv.c,
- * test_parity_embedding.c, test_parity_layer_norm.c, test_parity_loss.c, test_parity_nn.c, test_parity_norm.c, test_parity_scan.c): a scope that releases a test's tensors together,
- * fixture inputs, and comparisons of values and gradients against torch's. */
+ * (test_torch_parity.c and the test_parity_*.c files): a scope that
+ * releases a test's tensors together, fixture inputs, and comparisons of
+ * values and gradients against torch's. */
 #ifndef AUTOGRAD_PARITY_H
 #define AUTOGRAD_PARITY_H
 

@@ -19,6 +19,7 @@ Suite *parity_conv_suite(void);
 Suite *parity_embedding_suite(void);
 Suite *parity_layer_norm_suite(void);
 Suite *parity_loss_suite(void);
+Suite *parity_pad_suite(void);
 Suite *parity_scan_suite(void);
 Suite *parity_norm_suite(void);
 Suite *parity_nn_suite(void);
