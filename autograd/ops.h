@@ -192,6 +192,9 @@ TG_API tg_tensor *tg_dropout(tg_tensor *x, float p, bool training, tg_rng *rng);
 TG_API tg_tensor *tg_dropout2d(tg_tensor *x, float p, bool training, tg_rng *rng);
 /* Bilinear resize of (N,C,H,W) to (out_h, out_w), as F.interpolate. */
 TG_API tg_tensor *tg_upsample_bilinear(tg_tensor *x, int64_t out_h, int64_t out_w, bool align_corners);
+/* F.interpolate of (N,C,H,W) in nearest or bilinear mode (tensor/options.h)
+ * to a size or by scale factors, with PyTorch's rules for both */
+TG_API tg_tensor *tg_interpolate(tg_tensor *x, const tg_interpolate_opts *opts);
 /* x / max(||x||_2 along dim, eps), as F.normalize(p=2). */
 TG_API tg_tensor *tg_normalize(tg_tensor *x, int dim, float eps);
 /* Constant padding of the last dims, as F.pad: pads lists (before, after)

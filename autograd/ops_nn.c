@@ -201,24 +201,67 @@ tg_tensor *tg_dropout2d(tg_tensor *x, float p, bool training, tg_rng *rng)
     return dropout_common("dropout2d", x, p, training, rng, x->ndim - 2);
 }
 
-/* ---- bilinear upsampling ---- */
+/* ---- resizing: bilinear upsampling, interpolate ---- */
 
 typedef struct {
     int64_t in_h, in_w;
-    bool align_corners;
+    tg_resize how;
 } upsample_ctx;
 
 static int upsample_backward(tg_node *n, tg_tensor *g, tg_tensor **grads)
 {
     const upsample_ctx *c = (const upsample_ctx *)n->ctx;
-    return (grads[0] = tg_k_upsample_bilinear_backward(g, c->in_h, c->in_w, c->align_corners)) ? 0 : -1;
+    return (grads[0] = tg_k_resize_backward(g, c->in_h, c->in_w, &c->how)) ? 0 : -1;
+}
+
+static tg_tensor *resized(const char *name, tg_tensor *x, int64_t out_h, int64_t out_w, tg_resize how)
+{
+    tg_tensor *out = tg_k_resize(x, out_h, out_w, &how);
+    upsample_ctx c = {out ? x->shape[2] : 0, out ? x->shape[3] : 0, how};
+    return tg_recorded(out, name, upsample_backward, 1, &x, 0, NULL, &c, sizeof c);
 }
 
 tg_tensor *tg_upsample_bilinear(tg_tensor *x, int64_t out_h, int64_t out_w, bool align_corners)
 {
-    tg_tensor *out = tg_k_upsample_bilinear(x, out_h, out_w, align_corners);
-    upsample_ctx c = {out ? x->shape[2] : 0, out ? x->shape[3] : 0, align_corners};
-    return tg_recorded(out, "upsample_bilinear", upsample_backward, 1, &x, 0, NULL, &c, sizeof c);
+    return resized("upsample_bilinear", x, out_h, out_w, (tg_resize){.align_corners = align_corners});
+}
+
+/* The output size along a dim of in: size, or floor(in factor). */
+static int64_t resized_size(int64_t in, int64_t size, double factor)
+{
+    return size > 0 ? size : (int64_t)floor((double)in * factor);
+}
+
+tg_tensor *tg_interpolate(tg_tensor *x, const tg_interpolate_opts *opts)
+{
+    const char *op = "interpolate";
+    if (TG_NEED(op, x, opts)) return NULL;
+    const tg_interpolate_opts *o = opts;
+    bool no_size = !o->size[0] && !o->size[1], no_factor = !o->scale_factor[0] && !o->scale_factor[1];
+    bool sized = o->size[0] > 0 && o->size[1] > 0 && no_factor;
+    bool scaled = o->scale_factor[0] > 0 && o->scale_factor[1] > 0 && no_size;
+    if (!sized && !scaled) {
+        TG_FAIL("%s: give either size (both > 0) or scale_factor (both > 0), got size (%lld, %lld), scale_factor "
+                "(%g, %g)", op, (long long)o->size[0], (long long)o->size[1], o->scale_factor[0], o->scale_factor[1]);
+        return NULL;
+    }
+    if (o->mode != TG_INTERPOLATE_NEAREST && o->mode != TG_INTERPOLATE_BILINEAR) {
+        TG_FAIL("%s: unknown mode %d", op, (int)o->mode);
+        return NULL;
+    }
+    if (o->mode == TG_INTERPOLATE_NEAREST && o->align_corners) {
+        TG_FAIL("%s: align_corners is for bilinear only, as in PyTorch", op);
+        return NULL;
+    }
+    if (x->ndim != 4) {
+        char s[TG_SHAPE_STR_LEN];
+        TG_FAIL("%s: input %s is not 4-D (N,C,H,W)", op, tg_shape_str(x->ndim, x->shape, s, sizeof s));
+        return NULL;
+    }
+    tg_resize how = {o->mode == TG_INTERPOLATE_NEAREST, o->align_corners, o->scale_factor[0], o->scale_factor[1]};
+    return resized(how.nearest ? "upsample_nearest" : "upsample_bilinear", x,
+                   resized_size(x->shape[2], o->size[0], o->scale_factor[0]),
+                   resized_size(x->shape[3], o->size[1], o->scale_factor[1]), how);
 }
 
 /* ---- normalize ---- */

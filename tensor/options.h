@@ -7,6 +7,7 @@
 #define TG_OPTIONS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "tensor/export.h"
 
@@ -33,5 +34,18 @@ typedef struct tg_pool2d_opts {
  * values mirrored about the edge, the edge not repeated), replicate (the
  * edge value), circular (wrapped around from the other side). */
 typedef enum tg_pad_mode { TG_PAD_REFLECT, TG_PAD_REPLICATE, TG_PAD_CIRCULAR } tg_pad_mode;
+
+/* How tg_interpolate resizes (N,C,H,W): to size (h, w), or by
+ * scale_factor (h, w): out = floor(in factor), the source coordinates
+ * then using 1 / factor as PyTorch's (recompute_scale_factor off); give
+ * one of them, the other zero. mode: nearest (PyTorch's default, its
+ * legacy floor(dst scale)) or bilinear (align_corners as in PyTorch). */
+typedef enum tg_interpolate_mode { TG_INTERPOLATE_NEAREST, TG_INTERPOLATE_BILINEAR } tg_interpolate_mode;
+typedef struct tg_interpolate_opts {
+    int64_t size[2];
+    double scale_factor[2];
+    tg_interpolate_mode mode;
+    bool align_corners;
+} tg_interpolate_opts;
 
 #endif

@@ -20,18 +20,41 @@ typedef struct {
     float w0, w1;
 } tap;
 
-/* PyTorch's area_pixel_compute_scale without a given scale factor. */
-static float source_scale(int64_t in, int64_t out, bool align_corners)
+/* PyTorch's compute_scales_value: 1 / the given scale factor, else
+ * in / out. */
+static float scale_value(int64_t in, int64_t out, double factor)
+{
+    return factor > 0 ? (float)(1.0 / factor) : (float)in / (float)out;
+}
+
+/* PyTorch's area_pixel_compute_scale. */
+static float source_scale(int64_t in, int64_t out, bool align_corners, double factor)
 {
     if (align_corners) return out > 1 ? (float)(in - 1) / (float)(out - 1) : 0.0f;
-    return (float)in / (float)out;
+    return scale_value(in, out, factor);
+}
+
+/* Nearest's taps: PyTorch's nearest_idx, one source with weight 1. */
+static void nearest_taps(tap *t, int64_t in, int64_t out, double factor)
+{
+    float scale = scale_value(in, out, factor);
+    for (int64_t o = 0; o < out; o++) {
+        int64_t i = out == in ? o : out == 2 * in ? o >> 1 : (int64_t)floorf((float)o * scale);
+        if (i > in - 1) i = in - 1;
+        t[o] = (tap){i, i, 1.0f, 0.0f};
+    }
 }
 
 /* The taps of each of out coordinates over an axis of in pixels
  * (area_pixel_compute_source_index and guard_index_and_lambda). */
-static void make_taps(tap *t, int64_t in, int64_t out, bool align_corners)
+static void make_taps(tap *t, int64_t in, int64_t out, const tg_resize *r, double factor)
 {
-    float scale = source_scale(in, out, align_corners);
+    if (r->nearest) {
+        nearest_taps(t, in, out, factor);
+        return;
+    }
+    bool align_corners = r->align_corners;
+    float scale = source_scale(in, out, align_corners, factor);
     for (int64_t o = 0; o < out; o++) {
         float src = align_corners ? scale * (float)o : (float)((double)scale * ((double)o + 0.5) - 0.5);
         if (src < 0) src = 0;
@@ -43,15 +66,15 @@ static void make_taps(tap *t, int64_t in, int64_t out, bool align_corners)
 }
 
 /* Row taps then column taps, in one allocation (NULL with error). */
-static tap *plan_taps(const char *op, int64_t in_h, int64_t in_w, int64_t out_h, int64_t out_w, bool align_corners)
+static tap *plan_taps(const char *op, int64_t in_h, int64_t in_w, int64_t out_h, int64_t out_w, const tg_resize *r)
 {
     tap *t = malloc((size_t)(out_h + out_w) * sizeof *t);
     if (!t) {
         TG_FAIL("%s: out of memory", op);
         return NULL;
     }
-    make_taps(t, in_h, out_h, align_corners);
-    make_taps(t + out_h, in_w, out_w, align_corners);
+    make_taps(t, in_h, out_h, r, r->scale_h);
+    make_taps(t + out_h, in_w, out_w, r, r->scale_w);
     return t;
 }
 
@@ -73,10 +96,12 @@ static int64_t plane_offset(const tg_tensor *x, int64_t p)
     return x->offset + (p / x->shape[1]) * x->stride[0] + (p % x->shape[1]) * x->stride[1];
 }
 
-tg_tensor *tg_k_upsample_bilinear(tg_tensor *x, int64_t out_h, int64_t out_w, bool align_corners)
+tg_tensor *tg_k_resize(tg_tensor *x, int64_t out_h, int64_t out_w, const tg_resize *how)
 {
-    if (TG_NEED("upsample_bilinear", x) || check_image("upsample_bilinear", x, out_h, out_w)) return NULL;
-    tap *t = plan_taps("upsample_bilinear", x->shape[2], x->shape[3], out_h, out_w, align_corners);
+    const char *op = how->nearest ? "upsample_nearest" : "upsample_bilinear";
+    bool nearest = how->nearest;
+    if (TG_NEED(op, x) || check_image(op, x, out_h, out_w)) return NULL;
+    tap *t = plan_taps(op, x->shape[2], x->shape[3], out_h, out_w, how);
     tg_tensor *out = t ? tg_empty(TG_SHAPE(x->shape[0], x->shape[1], out_h, out_w), TG_FLOAT32) : NULL;
     if (!out) {
         free(t);
@@ -91,7 +116,8 @@ tg_tensor *tg_k_upsample_bilinear(tg_tensor *x, int64_t out_h, int64_t out_w, bo
         tap h = th[r % out_h];
         const float *x0 = xd + plane_offset(x, r / out_h) + h.i0 * sh, *x1 = x0 + (h.i1 - h.i0) * sh;
         float *y = o + r * out_w;
-        for (int64_t j = 0; j < out_w; j++) {
+        for (int64_t j = 0; j < out_w && nearest; j++) y[j] = x0[tw[j].i0 * sw];
+        for (int64_t j = 0; j < out_w && !nearest; j++) {
             tap w = tw[j];
             float top = x0[w.i0 * sw] * w.w0 + x0[w.i1 * sw] * w.w1;
             float bottom = x1[w.i0 * sw] * w.w0 + x1[w.i1 * sw] * w.w1;
@@ -100,6 +126,11 @@ tg_tensor *tg_k_upsample_bilinear(tg_tensor *x, int64_t out_h, int64_t out_w, bo
     }
     free(t);
     return out;
+}
+
+tg_tensor *tg_k_upsample_bilinear(tg_tensor *x, int64_t out_h, int64_t out_w, bool align_corners)
+{
+    return tg_k_resize(x, out_h, out_w, &(tg_resize){.align_corners = align_corners});
 }
 
 /* Scatters one plane of g (strides sh, sw) onto gi (in_h x in_w, zeroed). */
@@ -120,11 +151,12 @@ static void scatter_plane(const float *g, int64_t sh, int64_t sw, float *gi, int
     }
 }
 
-tg_tensor *tg_k_upsample_bilinear_backward(tg_tensor *g, int64_t in_h, int64_t in_w, bool align_corners)
+tg_tensor *tg_k_resize_backward(tg_tensor *g, int64_t in_h, int64_t in_w, const tg_resize *r)
 {
-    if (!g || check_image("upsample_bilinear_backward", g, in_h, in_w)) return NULL;
+    const char *op = r->nearest ? "upsample_nearest_backward" : "upsample_bilinear_backward";
+    if (!g || check_image(op, g, in_h, in_w)) return NULL;
     int64_t out_h = g->shape[2], out_w = g->shape[3];
-    tap *t = plan_taps("upsample_bilinear_backward", in_h, in_w, out_h, out_w, align_corners);
+    tap *t = plan_taps(op, in_h, in_w, out_h, out_w, r);
     tg_tensor *gi = t ? tg_empty(TG_SHAPE(g->shape[0], g->shape[1], in_h, in_w), TG_FLOAT32) : NULL;
     if (!gi) {
         free(t);
@@ -141,6 +173,11 @@ tg_tensor *tg_k_upsample_bilinear_backward(tg_tensor *g, int64_t in_h, int64_t i
     }
     free(t);
     return gi;
+}
+
+tg_tensor *tg_k_upsample_bilinear_backward(tg_tensor *g, int64_t in_h, int64_t in_w, bool align_corners)
+{
+    return tg_k_resize_backward(g, in_h, in_w, &(tg_resize){.align_corners = align_corners});
 }
 
 /* ---- constant padding ---- */

@@ -1,4 +1,4 @@
-/* Resampling and padding kernels: bilinear resize of (N,C,H,W) images and
+/* Resampling and padding kernels: nearest and bilinear resize of (N,C,H,W) images and
  * constant padding, with the gradient kernels of the resize.
  *
  * Raw, non-differentiable forms (autograd/ops_nn.c wraps them), with the
@@ -8,6 +8,21 @@
 #define TG_RESAMPLE_H
 
 #include "tensor/tensor.h"
+
+/* How a resize maps output pixels to input ones: nearest (PyTorch's
+ * legacy 'nearest': floor(dst scale)) or bilinear, align_corners for
+ * bilinear, and the scale factors when the caller gave them (0: none;
+ * given, the source coordinates use 1 / factor as PyTorch does, not
+ * in / out). */
+typedef struct {
+    bool nearest, align_corners;
+    double scale_h, scale_w;
+} tg_resize;
+
+/* x (N,C,H,W) resized to (N,C,out_h,out_w) as r says, and the gradient of
+ * that resize (g scattered back onto (N,C,in_h,in_w), one thread a plane). */
+tg_tensor *tg_k_resize(tg_tensor *x, int64_t out_h, int64_t out_w, const tg_resize *r);
+tg_tensor *tg_k_resize_backward(tg_tensor *g, int64_t in_h, int64_t in_w, const tg_resize *r);
 
 /* x (N,C,H,W) resized to (N,C,out_h,out_w). align_corners maps the corner
  * pixels' centres onto each other (scale (in-1)/(out-1), 0 when out == 1);

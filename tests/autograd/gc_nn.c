@@ -1,5 +1,6 @@
-/* Gradcheck rows: linear, dropout, dropout2d, upsample_bilinear, normalize,
- * pad (constant and from the edges), cross_entropy, mse_loss and info_nce. */
+/* Gradcheck rows: linear, dropout, dropout2d, upsample_bilinear,
+ * interpolate, normalize, pad (constant and from the edges), cross_entropy,
+ * mse_loss and info_nce. */
 #include "gradcheck_cases.h"
 #include "kernels.h"
 
@@ -30,6 +31,9 @@ F(up_5x7_ac, tg_upsample_bilinear(x[0], 5, 7, true))
 F(down_3x4, tg_upsample_bilinear(x[0], 3, 4, false))
 F(down_3x4_ac, tg_upsample_bilinear(x[0], 3, 4, true))
 F(to_1x1_ac, tg_upsample_bilinear(x[0], 1, 1, true))
+F(nearest_x15, tg_interpolate(x[0], &(tg_interpolate_opts){.scale_factor = {1.5, 2.5}}))
+F(bilinear_x17,
+  tg_interpolate(x[0], &(tg_interpolate_opts){.scale_factor = {1.7, 0.6}, .mode = TG_INTERPOLATE_BILINEAR}))
 
 F(normalize_dim1, tg_normalize(x[0], 1, 1e-12f))
 F(normalize_last, tg_normalize(x[0], -1, 1e-12f))
@@ -98,6 +102,8 @@ const gc_case gc_nn[] = {
     {"upsample down", f_down_3x4, "1,1,5,6"},
     {"upsample down align_corners", f_down_3x4_ac, "1,1,5,6"},
     {"upsample to 1x1 align_corners", f_to_1x1_ac, "1,2,3,3"},
+    {"interpolate nearest by 1.5 x 2.5", f_nearest_x15, "1,2,3,4"},
+    {"interpolate bilinear by 1.7 x 0.6, transposed", f_bilinear_x17, "1,2,4,5T"},
     {"upsample transposed", f_up_5x7, "1,2,4,3T"},
     {"normalize dim 1", f_normalize_dim1, "3,4"},
     {"normalize dim -1", f_normalize_last, "2,3,4"},

@@ -15,6 +15,7 @@ int main(void)
     srunner_add_suite(sr, parity_attention_suite());
     srunner_add_suite(sr, parity_conv_suite());
     srunner_add_suite(sr, parity_embedding_suite());
+    srunner_add_suite(sr, parity_interpolate_suite());
     srunner_add_suite(sr, parity_layer_norm_suite());
     srunner_add_suite(sr, parity_loss_suite());
     srunner_add_suite(sr, parity_pad_suite());

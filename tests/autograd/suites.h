@@ -17,6 +17,7 @@ Suite *parity_activation_suite(void);
 Suite *parity_attention_suite(void);
 Suite *parity_conv_suite(void);
 Suite *parity_embedding_suite(void);
+Suite *parity_interpolate_suite(void);
 Suite *parity_layer_norm_suite(void);
 Suite *parity_loss_suite(void);
 Suite *parity_pad_suite(void);
