@@ -1,5 +1,5 @@
 /* Differentiable joining and indexing: cat, stack, gather, index_select,
- * embedding.
+ * embedding, topk and sort.
  *
  * cat and stack hand each input its slice of the gradient (a view of g);
  * gather, index_select and embedding scatter-add g back into zeros of the
@@ -11,6 +11,7 @@
 #include "autograd/ops.h"
 #include "tensor/internal/check.h"
 #include "tensor/internal/index.h"
+#include "tensor/internal/sort.h"
 #include "tensor/internal/storage.h"
 #include "tensor/internal/view.h"
 
@@ -170,4 +171,40 @@ tg_tensor *tg_embedding(tg_tensor *weight, tg_tensor *indices, int64_t padding_i
     out = tg_recorded(out, "embedding", embedding_backward, 1, &weight, 1, &flat, &c, sizeof c);
     tg_release(flat);
     return out;
+}
+
+/* ---- topk and sort: the values' gradient goes back to where each came from ---- */
+
+/* saved: the indices; ctx: the dim */
+static int topk_backward(tg_node *n, tg_tensor *g, tg_tensor **grads)
+{
+    return scatter_backward(n, g, grads, tg_k_scatter_add_);
+}
+
+int tg_topk(tg_tensor *t, int64_t k, int dim, bool largest, tg_tensor **values, tg_tensor **indices)
+{
+    if (values) *values = NULL;
+    if (indices) *indices = NULL;
+    if (TG_NEED("topk", t, values, indices)) return -1;
+    tg_tensor *v, *ix;
+    if (tg_k_topk(t, k, dim, largest, &v, &ix)) return -1;
+    dim_ctx c = {t->ndim ? tg_wrap_dim("topk", dim, t->ndim) : 0};
+    if (!(v = tg_recorded(v, "topk", topk_backward, 1, &t, 1, &ix, &c, sizeof c))) {
+        tg_release(ix);
+        return -1;
+    }
+    *values = v;
+    *indices = ix;
+    return 0;
+}
+
+int tg_sort(tg_tensor *t, int dim, bool descending, tg_tensor **values, tg_tensor **indices)
+{
+    if (TG_NEED("sort", t)) {
+        if (values) *values = NULL;
+        if (indices) *indices = NULL;
+        return -1;
+    }
+    int d = t->ndim ? tg_wrap_dim("sort", dim, t->ndim) : 0;
+    return d < 0 ? -1 : tg_topk(t, t->ndim ? t->shape[d] : 1, dim, descending, values, indices);
 }

@@ -1,4 +1,4 @@
-/* Gradcheck rows: cat, stack, gather, index_select, embedding. Gradients
+/* Gradcheck rows: cat, stack, gather, index_select, embedding, topk. Gradients
  * of joins are slices of g; those of gathers are scatter-adds, so repeated
  * indices (which random 'iK' indices have, and the fixed-index rows force)
  * must sum. */
@@ -27,6 +27,16 @@ F(f_index_select0, tg_index_select(x[0], 0, x[1]))
 F(f_index_select1, tg_index_select(x[0], 1, x[1]))
 F(f_index_select_last, tg_index_select(x[0], -1, x[1]))
 F(f_embedding, tg_embedding(x[0], x[1], TG_EMBEDDING_NO_PADDING))
+
+/* topk's values (indices dropped) */
+static tg_tensor *f_topk(tg_tensor *const *x, void *c)
+{
+    (void)c;
+    tg_tensor *v = NULL, *ix = NULL;
+    tg_topk(x[0], 2, 1, true, &v, &ix);
+    tg_release(ix);
+    return v;
+}
 F(f_embedding_padded, tg_embedding(x[0], x[1], 4)) /* a row no index reaches: its zero is true */
 
 /* The same input twice: both slices' gradients reach it. */
@@ -98,6 +108,7 @@ const gc_case gc_index[] = {
     {"index_select dim 1, transposed", f_index_select1, "3,4T|7i4"},
     {"index_select dim -1, 3-D", f_index_select_last, "2,3,3|5i3"},
     {"embedding", f_embedding, "6,3|2,4i6"},
+    {"topk", f_topk, "3,5"},
     {"embedding with padding_idx, transposed weight", f_embedding_padded, "5,3T|7i3"},
     {"index_select fixed repeated indices", f_index_select_repeats, "4,2T"},
     {"gather then cat", f_gather_then_cat, "3,2|4,2i3"},

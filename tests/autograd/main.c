@@ -20,6 +20,7 @@ int main(void)
     srunner_add_suite(sr, parity_loss_suite());
     srunner_add_suite(sr, parity_pad_suite());
     srunner_add_suite(sr, parity_scan_suite());
+    srunner_add_suite(sr, parity_sort_suite());
     srunner_add_suite(sr, parity_norm_suite());
     srunner_add_suite(sr, parity_nn_suite());
     srunner_run_all(sr, CK_NORMAL);

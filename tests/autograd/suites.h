@@ -22,6 +22,7 @@ Suite *parity_layer_norm_suite(void);
 Suite *parity_loss_suite(void);
 Suite *parity_pad_suite(void);
 Suite *parity_scan_suite(void);
+Suite *parity_sort_suite(void);
 Suite *parity_norm_suite(void);
 Suite *parity_nn_suite(void);
 
