@@ -212,10 +212,16 @@ TG_API tg_tensor *tg_pad(tg_tensor *x, int npads, const int64_t *pads, float val
 TG_API tg_tensor *tg_pad_edges(tg_tensor *x, int npads, const int64_t *pads, tg_pad_mode mode);
 
 /* ---- losses (ops_loss.c) ---- */
-/* Mean cross-entropy of logits (N,C) or (N,C,d1,...) against int64 targets
- * (N) or (N,d1,...), over targets != ignore_index (PyTorch's mean: NaN-free
- * 0/0 gives NaN as torch does when every target is ignored). */
-TG_API tg_tensor *tg_cross_entropy(tg_tensor *logits, tg_tensor *target, int64_t ignore_index);
+/* Cross-entropy of logits (N,C) or (N,C,d1,...) against int64 class
+ * indices (N) or (N,d1,...), as F.cross_entropy with the options of
+ * tensor/options.h (NULL: PyTorch's defaults): a 0-dim tensor, or the
+ * target's shape with reduction none. The mean of a batch whose targets
+ * are all ignored is NaN (0/0), as in PyTorch. Class weights get no
+ * gradient. */
+TG_API tg_tensor *tg_cross_entropy(tg_tensor *logits, tg_tensor *target, const tg_cross_entropy_opts *opts);
+/* F.nll_loss of log-probabilities (N,C) or (N,C,d1,...): -weight[t] x[t],
+ * with the same options (label_smoothing must be 0) */
+TG_API tg_tensor *tg_nll_loss(tg_tensor *log_probs, tg_tensor *target, const tg_cross_entropy_opts *opts);
 TG_API tg_tensor *tg_mse_loss(tg_tensor *a, tg_tensor *b);
 /* MoCo's InfoNCE: mean over the rows r of q (R,D) of the cross-entropy of
  * [<q_r,pos_r>, q_r queue^T] / tau against target 0 (fused: the logits
@@ -224,15 +230,6 @@ TG_API tg_tensor *tg_mse_loss(tg_tensor *a, tg_tensor *b);
  * logit is the largest. */
 TG_API tg_tensor *tg_info_nce(tg_tensor *q, tg_tensor *pos, tg_tensor *queue, float tau, int64_t *correct);
 
-/* How a loss reduces its elements, as PyTorch's reduction=: mean (the
- * default), sum, none (the elementwise losses), or batchmean (kl_div only:
- * the sum over the size of dim 0). */
-typedef enum tg_reduction {
-    TG_REDUCTION_MEAN,
-    TG_REDUCTION_SUM,
-    TG_REDUCTION_NONE,
-    TG_REDUCTION_BATCHMEAN,
-} tg_reduction;
 /* |input - target| (input and target broadcast together) */
 TG_API tg_tensor *tg_l1_loss(tg_tensor *input, tg_tensor *target, tg_reduction reduction);
 /* d = input - target: |d| < beta ? d^2 / (2 beta) : |d| - beta / 2 (PyTorch's

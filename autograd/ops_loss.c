@@ -1,8 +1,8 @@
 /* Differentiable losses: cross-entropy (a fused kernel in tensor/loss.c),
- * mean squared error, InfoNCE against a queue (tensor/info_nce.c), and the
- * elementwise losses (L1, smooth L1, Huber, BCE with logits, KL divergence:
+ * NLL (tensor/nll_loss.c), mean squared error, InfoNCE against a queue
+ * (tensor/info_nce.c), and the elementwise losses (L1, smooth L1, Huber, BCE with logits, KL divergence:
  * tensor/pointwise_loss.c) reduced as asked, each backward right above its
- * forward. Cross-entropy, MSE and InfoNCE return 0-dim means. */
+ * forward. MSE and InfoNCE return 0-dim means. */
 #include "autograd/internal/node.h"
 #include "autograd/ops.h"
 #include "tensor/internal/check.h"
@@ -14,26 +14,57 @@
 
 #define SAVED(i) tg_node_saved(n, i)
 
-/* ---- cross-entropy ---- */
+/* ---- cross-entropy and NLL ---- */
 
-/* saved: logits, target, lse; ctx: ignore_index */
-static int cross_entropy_backward(tg_node *n, tg_tensor *g, tg_tensor **grads)
+/* What a class-index loss's node keeps: its options, the weight among the
+ * saved tensors (its pointer is reset from there). saved: input, target,
+ * lse (cross-entropy) or a placeholder, the weight if any. */
+typedef struct {
+    tg_cross_entropy_opts opts;
+    bool nll;
+} class_loss_args;
+
+static int class_loss_backward(tg_node *n, tg_tensor *g, tg_tensor **grads)
 {
-    tg_tensor *logits = SAVED(0), *target = SAVED(1), *lse = SAVED(2);
-    if (!logits || !target || !lse) return -1;
-    int64_t ignore = *(const int64_t *)n->ctx;
-    return (grads[0] = tg_k_cross_entropy_backward(g, logits, target, lse, ignore)) ? 0 : -1;
+    class_loss_args k = *(const class_loss_args *)n->ctx;
+    tg_tensor *x = SAVED(0), *target = SAVED(1), *lse = k.nll ? NULL : SAVED(2);
+    if (k.opts.weight && !(k.opts.weight = SAVED(k.nll ? 2 : 3))) return -1;
+    if (!x || !target || (!k.nll && !lse)) return -1;
+    grads[0] = k.nll ? tg_k_nll_loss_backward(g, x, target, &k.opts)
+                     : tg_k_cross_entropy_backward(g, x, target, lse, &k.opts);
+    return grads[0] ? 0 : -1;
 }
 
-tg_tensor *tg_cross_entropy(tg_tensor *logits, tg_tensor *target, int64_t ignore_index)
+/* Refuses a weight that requires grad (PyTorch has no gradient for it). */
+static int check_class_weight(const char *op, const tg_cross_entropy_opts *opts)
 {
+    if (opts && opts->weight && tg_needs_grad(1, &opts->weight))
+        return TG_FAIL("%s: the class weight gets no gradient; detach it", op);
+    return 0;
+}
+
+tg_tensor *tg_cross_entropy(tg_tensor *logits, tg_tensor *target, const tg_cross_entropy_opts *opts)
+{
+    if (check_class_weight("cross_entropy", opts)) return NULL;
     bool grad = tg_needs_grad(1, &logits);
     tg_tensor *lse = NULL;
-    tg_tensor *out = tg_k_cross_entropy(logits, target, ignore_index, grad ? &lse : NULL);
-    out = tg_recorded(out, "cross_entropy", cross_entropy_backward, 1, &logits, 3,
-                      (tg_tensor *[]){logits, target, lse}, &ignore_index, sizeof ignore_index);
+    tg_tensor *out = tg_k_cross_entropy(logits, target, opts, grad ? &lse : NULL);
+    class_loss_args k = {opts ? *opts : (tg_cross_entropy_opts){0}, false};
+    tg_tensor *save[] = {logits, target, lse, k.opts.weight};
+    out = tg_recorded(out, "cross_entropy", class_loss_backward, 1, &logits, k.opts.weight ? 4 : 3, save, &k,
+                      sizeof k);
     tg_release(lse);
     return out;
+}
+
+tg_tensor *tg_nll_loss(tg_tensor *log_probs, tg_tensor *target, const tg_cross_entropy_opts *opts)
+{
+    if (check_class_weight("nll_loss", opts)) return NULL;
+    tg_tensor *out = tg_k_nll_loss(log_probs, target, opts);
+    class_loss_args k = {opts ? *opts : (tg_cross_entropy_opts){0}, true};
+    tg_tensor *save[] = {log_probs, target, k.opts.weight};
+    return tg_recorded(out, "nll_loss", class_loss_backward, 1, &log_probs, k.opts.weight ? 3 : 2, save, &k,
+                       sizeof k);
 }
 
 /* ---- mean squared error ---- */

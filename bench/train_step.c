@@ -28,7 +28,7 @@ void bench_trainer_free(bench_trainer *t)
 int bench_train_step(bench_trainer *t, tg_tensor *x, float *loss_value)
 {
     tg_tensor *logits = tg_module_forward(t->model, x);
-    tg_tensor *loss = logits ? tg_cross_entropy(logits, t->labels, -100) : NULL;
+    tg_tensor *loss = logits ? tg_cross_entropy(logits, t->labels, NULL) : NULL;
     tg_release(logits);
     int rc = loss ? tg_backward(loss, NULL) : -1;
     if (!rc) *loss_value = tg_item(loss);

@@ -251,7 +251,7 @@ static int train_step(void *ctx, double *loss)
     if (make_batch(&t->data, BATCH, &x, &y)) return -1;
     tg_optimizer_set_lr(t->state.opt, tg_lr_cosine(BASE_LR, 0.0, t->state.step, t->opt->steps));
     tg_tensor *logits = tg_module_forward(t->state.model, x);
-    tg_tensor *l = tg_cross_entropy(logits, y, -100);
+    tg_tensor *l = tg_cross_entropy(logits, y, NULL);
     int rc = !l ? fail("forward") : tg_backward(l, NULL) ? fail("backward") : 0;
     if (!rc) {
         *loss = tg_item(l);

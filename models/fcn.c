@@ -253,7 +253,7 @@ static int count_labelled(tg_tensor *logits, tg_tensor *labels, int64_t *labelle
 /* One head's cross-entropy times scale; its value in *value. */
 static tg_tensor *head_loss(tg_tensor *logits, tg_tensor *labels, float scale, double *value)
 {
-    tg_tensor *ce = tg_cross_entropy(logits, labels, TG_SEG_IGNORE);
+    tg_tensor *ce = tg_cross_entropy(logits, labels, &(tg_cross_entropy_opts){.ignore_index = TG_SEG_IGNORE});
     tg_tensor *out = ce && scale != 1.0f ? tg_mul_scalar(ce, scale) : tg_retain(ce);
     tg_release(ce);
     if (out) *value = tg_item(out);

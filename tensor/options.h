@@ -48,4 +48,28 @@ typedef struct tg_interpolate_opts {
     bool align_corners;
 } tg_interpolate_opts;
 
+/* How a loss reduces its elements, as PyTorch's reduction=: mean (the
+ * default), sum, none (the elementwise losses), or batchmean (kl_div only:
+ * the sum over the size of dim 0). */
+typedef enum tg_reduction {
+    TG_REDUCTION_MEAN,
+    TG_REDUCTION_SUM,
+    TG_REDUCTION_NONE,
+    TG_REDUCTION_BATCHMEAN,
+} tg_reduction;
+
+/* The class-index losses' options (tg_cross_entropy, tg_nll_loss), as
+ * F.cross_entropy's: reduction (mean: the sum of the losses over the sum of
+ * their targets' weights), weight (C) per class or NULL for 1, targets
+ * equal to ignore_index skipped (0 means PyTorch's -100; set
+ * ignore_class_zero to skip class 0), label_smoothing in [0, 1]: the
+ * target mixed with the uniform distribution over the classes. */
+typedef struct tg_cross_entropy_opts {
+    tg_reduction reduction;
+    struct tg_tensor *weight;
+    int64_t ignore_index;
+    bool ignore_class_zero;
+    float label_smoothing;
+} tg_cross_entropy_opts;
+
 #endif

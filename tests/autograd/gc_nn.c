@@ -59,7 +59,7 @@ static tg_tensor *cross_entropy_ignoring(tg_tensor *logits, tg_tensor *classes)
     if (!t) return NULL;
     int64_t *v = tg_data_i64(t);
     for (int64_t i = 0; i < tg_numel(t); i += 3) v[i] = 255;
-    tg_tensor *loss = tg_cross_entropy(logits, t, 255);
+    tg_tensor *loss = tg_cross_entropy(logits, t, &(tg_cross_entropy_opts){.ignore_index = 255});
     tg_tensor *out = tg_mul_scalar(loss, 10.0f);
     tg_release(loss);
     tg_release(t);

@@ -107,7 +107,7 @@ START_TEST(test_cross_entropy_2d)
     scope s = {0};
     tg_tensor *x = input(&s, ce2_x, TG_SHAPE(5, 4), true);
     tg_tensor *t = keep(&s, tg_from_data(TG_SHAPE(5), TG_INT64, ce2_t));
-    tg_tensor *loss = keep(&s, tg_cross_entropy(x, t, 255));
+    tg_tensor *loss = keep(&s, tg_cross_entropy(x, t, &(tg_cross_entropy_opts){.ignore_index = 255}));
     assert_close(loss, ce2_loss, 1, TOL, "loss");
     ck_assert_int_eq(tg_backward(loss, NULL), 0);
     CHECK_GRAD(x, ce2_grad_x);
@@ -122,7 +122,7 @@ START_TEST(test_cross_entropy_4d)
     scope s = {0};
     tg_tensor *x = input(&s, ce4_x, TG_SHAPE(2, 3, 4, 5), true);
     tg_tensor *t = keep(&s, tg_from_data(TG_SHAPE(2, 4, 5), TG_INT64, ce4_t));
-    tg_tensor *loss = keep(&s, tg_cross_entropy(x, t, 255));
+    tg_tensor *loss = keep(&s, tg_cross_entropy(x, t, &(tg_cross_entropy_opts){.ignore_index = 255}));
     assert_close(loss, ce4_loss, 1, TOL, "loss");
     ck_assert_int_eq(tg_backward(keep(&s, tg_mul_scalar(loss, 1.5f)), NULL), 0);
     CHECK_GRAD(x, ce4_grad_x);

@@ -244,19 +244,21 @@ END_TEST
 
 /* ---- cross_entropy ---- */
 
+#define IGNORE_255 (&(tg_cross_entropy_opts){.ignore_index = 255})
+
 START_TEST(test_cross_entropy_values)
 {
     /* rows [0, 0] -> log 2; [ln 3, 0, 0] against class 0 -> log(5/3) */
     float l3 = logf(3.0f);
     tg_tensor *x = tg_from_data(S(2, 3), TG_FLOAT32, (const float[]){0, 0, -INFINITY, l3, 0, 0});
     tg_tensor *t = tg_from_data(S(2), TG_INT64, (const int64_t[]){1, 0});
-    EXPECT(tg_cross_entropy(x, t, -100), S(), (logf(2.0f) + logf(5.0f / 3.0f)) / 2);
+    EXPECT(tg_cross_entropy(x, t, NULL), S(), (logf(2.0f) + logf(5.0f / 3.0f)) / 2);
     tg_tensor *t_ign = tg_from_data(S(2), TG_INT64, (const int64_t[]){-100, 0});
-    EXPECT(tg_k_cross_entropy(x, t_ign, -100, NULL), S(), logf(5.0f / 3.0f));
+    EXPECT(tg_k_cross_entropy(x, t_ign, NULL, NULL), S(), logf(5.0f / 3.0f));
     /* the gradient: (softmax - onehot) / count; -inf logits get 0 */
-    tg_tensor *g = tg_scalar(2.0f), *lse = NULL, *loss = tg_k_cross_entropy(x, t, -100, &lse);
-    EXPECT(tg_k_cross_entropy_backward(g, x, t, lse, -100), S(2, 3), 0.5f, -0.5f, 0, 0.6f - 1, 0.2f, 0.2f);
-    EXPECT(tg_k_cross_entropy_backward(g, x, t_ign, lse, -100), S(2, 3), 0, 0, 0, 1.2f - 2, 0.4f, 0.4f);
+    tg_tensor *g = tg_scalar(2.0f), *lse = NULL, *loss = tg_k_cross_entropy(x, t, NULL, &lse);
+    EXPECT(tg_k_cross_entropy_backward(g, x, t, lse, NULL), S(2, 3), 0.5f, -0.5f, 0, 0.6f - 1, 0.2f, 0.2f);
+    EXPECT(tg_k_cross_entropy_backward(g, x, t_ign, lse, NULL), S(2, 3), 0, 0, 0, 1.2f - 2, 0.4f, 0.4f);
     tg_release(g), tg_release(lse), tg_release(loss);
     tg_release(x), tg_release(t), tg_release(t_ign);
 }
@@ -269,10 +271,10 @@ START_TEST(test_cross_entropy_spatial)
     float l3 = logf(3.0f);
     tg_tensor *x = tg_from_data(S(1, 2, 1, 2), TG_FLOAT32, (const float[]){0, 5, l3, -5});
     tg_tensor *t = tg_from_data(S(1, 1, 2), TG_INT64, (const int64_t[]){1, 255});
-    EXPECT(tg_cross_entropy(x, t, 255), S(), logf(4.0f / 3.0f));
+    EXPECT(tg_cross_entropy(x, t, IGNORE_255), S(), logf(4.0f / 3.0f));
     /* every target ignored: NaN, as torch */
     tg_tensor *all = tg_from_data(S(1, 1, 2), TG_INT64, (const int64_t[]){255, 255});
-    tg_tensor *nan_loss = tg_cross_entropy(x, all, 255);
+    tg_tensor *nan_loss = tg_cross_entropy(x, all, IGNORE_255);
     ck_assert(isnan(tg_item(nan_loss)));
     tg_release(nan_loss), tg_release(all);
     tg_release(x), tg_release(t);
@@ -284,9 +286,9 @@ START_TEST(test_cross_entropy_large_logits)
     /* a naive exp overflows; the max is subtracted first */
     tg_tensor *x = tg_from_data(S(1, 2), TG_FLOAT32, (const float[]){1000, 0});
     tg_tensor *t = tg_from_data(S(1), TG_INT64, (const int64_t[]){1});
-    EXPECT(tg_cross_entropy(x, t, -100), S(), 1000);
+    EXPECT(tg_cross_entropy(x, t, NULL), S(), 1000);
     tg_tensor *x2 = tg_from_data(S(1, 2), TG_FLOAT32, (const float[]){-1000, -1000});
-    EXPECT(tg_cross_entropy(x2, t, -100), S(), logf(2.0f));
+    EXPECT(tg_cross_entropy(x2, t, NULL), S(), logf(2.0f));
     tg_release(x), tg_release(x2), tg_release(t);
 }
 END_TEST
@@ -298,16 +300,18 @@ START_TEST(test_cross_entropy_errors)
     tg_tensor *t_bad = tg_zeros(S(2, 3, 2), TG_INT64);
     int64_t *v = tg_data_i64(t);
     v[5] = 7; /* position (1,0,1) */
-    EXPECT_ERROR(tg_cross_entropy(x, t, 255),
+    EXPECT_ERROR(tg_cross_entropy(x, t, IGNORE_255),
                  "cross_entropy: target 7 out of range for 3 classes (at position (1,0,1); ignore_index is 255)");
     v[5] = 0;
     v[2] = -1;
-    EXPECT_ERROR(tg_k_cross_entropy(x, t, 255, NULL), "target -1 out of range for 3 classes (at position (0,1,0)");
-    EXPECT_ERROR(tg_cross_entropy(x, t_bad, 255),
-                 "cross_entropy: logits (2,3,2,2) and target (2,3,2): the target must have the logits' shape "
+    EXPECT_ERROR(tg_k_cross_entropy(x, t, IGNORE_255, NULL),
+                 "target -1 out of range for 3 classes (at position (0,1,0)");
+    EXPECT_ERROR(tg_cross_entropy(x, t_bad, IGNORE_255),
+                 "cross_entropy: input (2,3,2,2) and target (2,3,2): the target must have the input's shape "
                  "without the class dim");
-    EXPECT_ERROR(tg_cross_entropy(x, tf, 255), "cross_entropy: target is float32; int64 class indices expected");
-    EXPECT_ERROR(tg_cross_entropy(x1, t, 255), "cross_entropy: logits (3) need a class dim");
+    EXPECT_ERROR(tg_cross_entropy(x, tf, IGNORE_255),
+                 "cross_entropy: target is float32; int64 class indices expected");
+    EXPECT_ERROR(tg_cross_entropy(x1, t, IGNORE_255), "cross_entropy: input (3) needs a class dim");
     tg_release(x), tg_release(x1), tg_release(t), tg_release(tf), tg_release(t_bad);
 }
 END_TEST
@@ -361,7 +365,7 @@ static void check_against_composite(float scale)
     tg_tensor *prod = tg_mul(qg, pos), *lpos = tg_sum(prod, 1, (const int[]){1}, true);
     tg_tensor *kt = tg_k_transpose(queue, 0, 1), *lneg = tg_matmul(qg, kt);
     tg_tensor *cat = tg_cat(2, (tg_tensor *[]){lpos, lneg}, 1), *logits = tg_mul_scalar(cat, 1 / 0.2f);
-    tg_tensor *target = tg_zeros(S(R), TG_INT64), *want = tg_cross_entropy(logits, target, -100);
+    tg_tensor *target = tg_zeros(S(R), TG_INT64), *want = tg_cross_entropy(logits, target, NULL);
     ck_assert_int_eq(tg_backward(want, NULL), 0);
     tg_tensor *want_grad = tg_grad(qt), *got_grad = NULL;
     int64_t correct;
@@ -446,9 +450,9 @@ static int64_t run_all(void *ctx, float *buf)
     const thread_inputs *in = ctx;
     tg_tensor *logits = in->logits, *target = in->target, *img = in->img;
     tg_tensor *lse = NULL, *g = tg_scalar(0.5f);
-    tg_tensor *outs[5] = {tg_k_cross_entropy(logits, target, 255, &lse)};
+    tg_tensor *outs[5] = {tg_k_cross_entropy(logits, target, IGNORE_255, &lse)};
     outs[1] = lse;
-    outs[2] = tg_k_cross_entropy_backward(g, logits, target, lse, 255);
+    outs[2] = tg_k_cross_entropy_backward(g, logits, target, lse, IGNORE_255);
     outs[3] = tg_k_upsample_bilinear(img, 61, 67, false);
     outs[4] = tg_k_upsample_bilinear_backward(outs[3], img->shape[2], img->shape[3], false);
     int64_t n = 0;
