@@ -161,6 +161,11 @@ TG_API tg_tensor *tg_index_select(tg_tensor *t, int dim, tg_tensor *index);
 /* x (N,C,H,W), w (O,C/groups,kh,kw), bias (O) or NULL -> (N,O,H',W'),
  * as torch.nn.functional.conv2d. */
 TG_API tg_tensor *tg_conv2d(tg_tensor *x, tg_tensor *w, tg_tensor *bias, tg_conv2d_opts opts);
+/* The transposed convolution of x (N,C_in,H,W) with w (C_in,C_out/groups,
+ * kh,kw) plus bias (C_out, or NULL), as F.conv_transpose2d (NULL opts:
+ * PyTorch's defaults): the gradient of conv2d with respect to its input. */
+TG_API tg_tensor *tg_conv_transpose2d(tg_tensor *x, tg_tensor *w, tg_tensor *bias,
+                                      const tg_conv_transpose2d_opts *opts);
 
 /* ---- normalisation and pooling (ops_norm.c, ops_pool.c) ---- */
 /* Batch norm over (N,C,...) per channel. training: batch statistics, and
@@ -185,6 +190,11 @@ TG_API tg_tensor *tg_batch_norm_add_relu(tg_tensor *x, tg_tensor *residual, tg_t
                                          float momentum, float eps, int groups);
 /* x (N,C,H,W); the window's options are in tensor/options.h. */
 TG_API tg_tensor *tg_max_pool2d(tg_tensor *x, tg_pool2d_opts opts);
+/* The same, *indices (may be NULL; a new reference, the caller releases it)
+ * getting each window's maximum as an int64 (N,C,H',W') flat index h W + w
+ * into its input plane, as max_pool2d(return_indices=True) (-1 for a
+ * window that dilation leaves empty). */
+TG_API tg_tensor *tg_max_pool2d_with_indices(tg_tensor *x, tg_pool2d_opts opts, tg_tensor **indices);
 TG_API tg_tensor *tg_avg_pool2d(tg_tensor *x, tg_pool2d_opts opts);
 TG_API tg_tensor *tg_adaptive_avg_pool2d(tg_tensor *x, int64_t out_h, int64_t out_w);
 

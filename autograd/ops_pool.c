@@ -24,15 +24,20 @@ static int max_pool2d_backward(tg_node *n, tg_tensor *g, tg_tensor **grads)
     return idx ? tg_node_give(n, 0, tg_k_max_pool2d_backward(g, idx, c->in_h, c->in_w), grads) : -1;
 }
 
-tg_tensor *tg_max_pool2d(tg_tensor *x, tg_pool2d_opts opts)
+tg_tensor *tg_max_pool2d_with_indices(tg_tensor *x, tg_pool2d_opts opts, tg_tensor **indices)
 {
+    if (indices) *indices = NULL;
     tg_tensor *idx = NULL;
-    tg_tensor *out = tg_k_max_pool2d(x, opts, x && tg_needs_grad(1, &x) ? &idx : NULL);
+    bool want = indices || (x && tg_needs_grad(1, &x));
+    tg_tensor *out = tg_k_max_pool2d(x, opts, want ? &idx : NULL);
     pool_ctx c = out ? ctx_of(x, opts) : (pool_ctx){0};
     out = tg_recorded(out, "max_pool2d", max_pool2d_backward, 1, &x, 1, &idx, &c, sizeof c);
+    if (out && indices) *indices = tg_retain(idx);
     tg_release(idx);
     return out;
 }
+
+tg_tensor *tg_max_pool2d(tg_tensor *x, tg_pool2d_opts opts) { return tg_max_pool2d_with_indices(x, opts, NULL); }
 
 static int avg_pool2d_backward(tg_node *n, tg_tensor *g, tg_tensor **grads)
 {

@@ -19,6 +19,17 @@ typedef struct tg_conv2d_opts {
     int groups;      /* 0 means 1 */
 } tg_conv2d_opts;
 
+/* torch.nn.functional.conv_transpose2d's, as (h, w) pairs: the output is
+ * (H - 1) stride - 2 padding + dilation (k - 1) + output_padding + 1 high
+ * (and wide alike); output_padding below the stride or the dilation. */
+typedef struct tg_conv_transpose2d_opts {
+    int stride[2]; /* 0 means 1 */
+    int padding[2];
+    int output_padding[2];
+    int dilation[2]; /* 0 means 1 */
+    int groups;      /* 0 means 1 */
+} tg_conv_transpose2d_opts;
+
 /* A pooling window over (h, w), as torch.nn.functional.max_pool2d and
  * avg_pool2d take it. */
 typedef struct tg_pool2d_opts {

@@ -106,7 +106,7 @@ def case_bn_relu(prefix, shape, training, groups, residual):
                       ("gw", w.grad), ("gb", b.grad)] + ([("gr", r.grad)] if residual else []))
 
 
-def case_pool(prefix, shape, fn):
+def case_pool(prefix, shape, fn, indices=None):
     # distinct values (a scrambled ramp plus noise) so max pooling has no ties
     n = torch.tensor(shape).prod().item()
     x = (torch.randperm(n).float().reshape(shape) * 0.1 + torch.rand(shape) * 0.05).requires_grad_()
@@ -114,15 +114,20 @@ def case_pool(prefix, shape, fn):
     weights = torch.randn(y.shape)
     (y * weights).sum().backward()
     emit_all(prefix, [("x", x), ("c", weights), ("y", y), ("gx", x.grad)])
+    if indices:  # max pooling's return_indices
+        emit_all(prefix, [("idx", indices(x)[1])])
 
 
 case_bn_train("bn4", (4, 3, 4, 4))
 case_bn_train("bn2", (8, 5))
 case_bn_eval("bneval", (2, 3, 4, 4))
 case_bn_split("bnsplit", (8, 2, 3, 3), 2)
-case_pool("maxp1", (1, 2, 7, 7), lambda x: F.max_pool2d(x, 3, 2, 1))
-case_pool("maxceil", (1, 2, 7, 7), lambda x: F.max_pool2d(x, 2, 2, 0, ceil_mode=True))
-case_pool("maxdil", (1, 2, 7, 7), lambda x: F.max_pool2d(x, 3, 1, 1, dilation=2))
+case_pool("maxp1", (1, 2, 7, 7), lambda x: F.max_pool2d(x, 3, 2, 1),
+          lambda x: F.max_pool2d(x, 3, 2, 1, return_indices=True))
+case_pool("maxceil", (1, 2, 7, 7), lambda x: F.max_pool2d(x, 2, 2, 0, ceil_mode=True),
+          lambda x: F.max_pool2d(x, 2, 2, 0, ceil_mode=True, return_indices=True))
+case_pool("maxdil", (1, 2, 7, 7), lambda x: F.max_pool2d(x, 3, 1, 1, dilation=2),
+          lambda x: F.max_pool2d(x, 3, 1, 1, dilation=2, return_indices=True))
 case_pool("avgpad", (1, 2, 7, 7), lambda x: F.avg_pool2d(x, 3, 2, 1, count_include_pad=True))
 case_pool("avgnopad", (1, 2, 7, 7), lambda x: F.avg_pool2d(x, 3, 2, 1, count_include_pad=False))
 case_pool("avgceil", (1, 2, 6, 6), lambda x: F.avg_pool2d(x, 3, 2, 1, ceil_mode=True))

@@ -31,4 +31,14 @@ tg_tensor *tg_k_conv2d_backward_weight(tg_tensor *g, tg_tensor *x, const int64_t
 /* dL/dbias from g (N,O,H',W'): g summed over N, H' and W', shape (O). */
 tg_tensor *tg_k_conv2d_backward_bias(tg_tensor *g);
 
+/* The transposed convolution (tensor/conv_transpose.c): x (N,C_in,H,W), w
+ * (C_in,C_out/groups,kh,kw), bias (C_out) or NULL; NULL opts: the
+ * defaults. Its gradients: of the input (x_shape) from g = dL/dout, of the
+ * weight (w's shape) from g and x; the bias's is tg_k_conv2d_backward_bias. */
+tg_tensor *tg_k_conv_transpose2d(tg_tensor *x, tg_tensor *w, tg_tensor *bias, const tg_conv_transpose2d_opts *opts);
+tg_tensor *tg_k_conv_transpose2d_backward_input(tg_tensor *g, tg_tensor *w, const int64_t *x_shape,
+                                                const tg_conv_transpose2d_opts *opts);
+tg_tensor *tg_k_conv_transpose2d_backward_weight(tg_tensor *g, tg_tensor *x, const int64_t *w_shape,
+                                                 const tg_conv_transpose2d_opts *opts);
+
 #endif

@@ -34,6 +34,19 @@ static tg_tensor *f_two_layers(tg_tensor *const *x, void *c)
     return out;
 }
 
+/* conv_transpose2d of x[0] with x[1], bias x[2] when given. */
+#define TRANSPOSE_FN(NAME, BIAS, ...)                                                                   \
+    static tg_tensor *NAME(tg_tensor *const *x, void *c)                                              \
+    {                                                                                                 \
+        (void)c;                                                                                      \
+        return tg_conv_transpose2d(x[0], x[1], BIAS, &(tg_conv_transpose2d_opts){__VA_ARGS__});       \
+    }
+TRANSPOSE_FN(f_t_plain, NULL, .groups = 0)
+TRANSPOSE_FN(f_t_up2, x[2], .stride = {2, 2}, .padding = {1, 1}, .output_padding = {1, 1})
+TRANSPOSE_FN(f_t_groups, x[2], .stride = {2, 3}, .padding = {1, 2}, .dilation = {2, 1}, .groups = 2)
+TRANSPOSE_FN(f_t_cut, NULL, .stride = {1, 2}, .padding = {2, 0}, .output_padding = {1, 0}, .dilation = {2, 1})
+#undef TRANSPOSE_FN
+
 const gc_case gc_conv[] = {
     {"conv2d 3x3 pad 1", f_pad1, "2,3,5,5|4,3,3,3|4"},
     {"conv2d 3x3 no padding", f_plain, "2,2,5,4|3,2,3,3|3"},
@@ -54,5 +67,9 @@ const gc_case gc_conv[] = {
     {"conv2d transposed input and weight", f_groups2_nobias, "1,4,4,5T|4,2,3,2T"},
     {"conv2d dilated, no bias", f_dilation2_nobias, "2,2,6,5|2,2,3,2"},
     {"conv2d two layers", f_two_layers, "1,2,6,6|3,2,3,3|2,3,2,2"},
+    {"conv_transpose2d defaults", f_t_plain, "2,2,3,3|2,3,2,2"},
+    {"conv_transpose2d stride 2, output_padding 1", f_t_up2, "1,3,3,4|3,2,3,3|2"},
+    {"conv_transpose2d groups, dilation, transposed input", f_t_groups, "1,4,3,4T|4,1,3,2|2"},
+    {"conv_transpose2d output_padding >= stride (cut)", f_t_cut, "1,2,4,3|2,2,3,2"},
     GC_END,
 };

@@ -170,6 +170,29 @@ START_TEST(test_pool)
 }
 END_TEST
 
+/* The max cases' argmax indices, as return_indices=True gives them, with
+ * the same output and gradient as without. */
+START_TEST(test_max_pool_indices)
+{
+    const pool_case *k = &pool_cases[_i];
+    const int64_t *want[] = {maxp1_idx, maxceil_idx, maxdil_idx};
+    scope s = {0};
+    tg_tensor *x = input(&s, k->x, 4, k->shape, true), *idx = NULL;
+    tg_tensor *y = tg_max_pool2d_with_indices(x, k->opts, &idx);
+    ck_assert_msg(y && idx, "%s: %s", k->name, tg_last_error());
+    keep(&s, y), keep(&s, idx);
+    ck_assert_int_eq(idx->dtype, TG_INT64);
+    ck_assert(tg_same_shape(idx, y));
+    for (int64_t i = 0; i < k->ny; i++)
+        ck_assert_msg(tg_data_i64(idx)[i] == want[_i][i], "%s: index %lld is %lld, torch %lld", k->name,
+                      (long long)i, (long long)tg_data_i64(idx)[i], (long long)want[_i][i]);
+    backprop(&s, y, k->c);
+    assert_close(y, k->y, k->ny, 1e-5f, k->name);
+    assert_grad(x, k->gx, k->nx, 1e-5f, k->name);
+    close_scope(&s);
+}
+END_TEST
+
 Suite *parity_norm_suite(void)
 {
     Suite *s = suite_create("parity_norm");
@@ -181,6 +204,7 @@ Suite *parity_norm_suite(void)
     tcase_add_test(tc, test_bn_relu_train);
     tcase_add_test(tc, test_bn_add_relu);
     tcase_add_loop_test(tc, test_pool, 0, (int)N_OF(pool_cases));
+    tcase_add_loop_test(tc, test_max_pool_indices, 0, 3); /* the MAX cases come first */
     suite_add_tcase(s, tc);
     return s;
 }
