@@ -14,6 +14,7 @@
 #include "autograd/gradcheck.h"
 #include "autograd/ops.h"
 #include "autograd/ops_nograd.h"
+#include "autograd/scope.h"
 
 #include "nn/checkpoint.h"
 #include "nn/clip.h"

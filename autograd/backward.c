@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include "autograd/internal/capture.h"
 #include "autograd/internal/graph.h"
 #include "tensor/internal/check.h"
 #include "tensor/internal/elementwise.h"
@@ -181,6 +182,15 @@ static int backward(tg_tensor *root, tg_tensor *grad, bool retain)
     return rc;
 }
 
-int tg_backward(tg_tensor *root, tg_tensor *grad) { return backward(root, grad, false); }
+/* The backward functions own what they compute: no scope takes it. */
+static int paused_backward(tg_tensor *root, tg_tensor *grad, bool retain)
+{
+    if (tg_capture_pause()) return -1;
+    int rc = backward(root, grad, retain);
+    tg_capture_resume();
+    return rc;
+}
 
-int tg_backward_retain(tg_tensor *root, tg_tensor *grad) { return backward(root, grad, true); }
+int tg_backward(tg_tensor *root, tg_tensor *grad) { return paused_backward(root, grad, false); }
+
+int tg_backward_retain(tg_tensor *root, tg_tensor *grad) { return paused_backward(root, grad, true); }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "autograd/autograd.h"
+#include "autograd/internal/capture.h"
 #include "autograd/internal/node.h"
 #include "tensor/internal/check.h"
 #include "tensor/rng.h"
@@ -83,7 +84,7 @@ static int check_inputs_distinct(int n, tg_tensor *const *inputs)
     return 0;
 }
 
-int tg_gradcheck(tg_gradcheck_fn f, void *ctx, int n, tg_tensor *const *inputs, const tg_gradcheck_opts *opts)
+static int gradcheck(tg_gradcheck_fn f, void *ctx, int n, tg_tensor *const *inputs, const tg_gradcheck_opts *opts)
 {
     tg_gradcheck_opts o = opts ? *opts : (tg_gradcheck_opts){1e-2, 1e-2, 1e-2};
     if (!f) return TG_FAIL("gradcheck: f is NULL");
@@ -100,5 +101,14 @@ int tg_gradcheck(tg_gradcheck_fn f, void *ctx, int n, tg_tensor *const *inputs, 
         if (tg_wants_grad(inputs[k])) rc = check_input(f, ctx, inputs, k, tg_data_f32(w), &o);
     tg_no_grad_exit();
     tg_release(w);
+    return rc;
+}
+
+/* f's results are gradcheck's to release: no scope takes them. */
+int tg_gradcheck(tg_gradcheck_fn f, void *ctx, int n, tg_tensor *const *inputs, const tg_gradcheck_opts *opts)
+{
+    if (tg_capture_pause()) return -1;
+    int rc = gradcheck(f, ctx, n, inputs, opts);
+    tg_capture_resume();
     return rc;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "autograd/internal/capture.h"
 #include "tensor/internal/check.h"
 #include "tensor/internal/reduce.h"
 #include "tensor/internal/storage.h"
@@ -125,7 +126,7 @@ static tg_tensor *alias(tg_tensor *t)
     return tg_tensor_wrap(t->storage, t->offset, t->ndim, t->shape, t->stride, t->dtype);
 }
 
-tg_tensor *tg_detach(tg_tensor *t) { return TG_NEED("detach", t) ? NULL : alias(t); }
+tg_tensor *tg_detach(tg_tensor *t) { return TG_NEED("detach", t) ? NULL : tg_captured(alias(t)); }
 
 /* ---- recording ---- */
 
@@ -221,12 +222,12 @@ tg_tensor *tg_recorded(tg_tensor *out, const char *name, tg_backward_fn backward
                        tg_tensor *const *inputs, int nsave, tg_tensor *const *save, const void *ctx,
                        size_t ctx_size)
 {
-    if (!out || !tg_needs_grad(n, inputs)) return out;
+    if (!out || !tg_needs_grad(n, inputs)) return tg_captured(out);
     if (record(out, name, backward, n, inputs, nsave, save, ctx, ctx_size)) {
         tg_release(out);
         return NULL;
     }
-    return out;
+    return tg_captured(out);
 }
 
 int tg_recorded_(int rc, const char *name, tg_backward_fn backward, int n, tg_tensor *const *inputs,

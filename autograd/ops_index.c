@@ -7,6 +7,7 @@
  * get gradients: they are saved, not recorded as inputs. */
 #include <string.h>
 
+#include "autograd/internal/capture.h"
 #include "autograd/internal/node.h"
 #include "autograd/ops.h"
 #include "tensor/internal/check.h"
@@ -194,7 +195,10 @@ int tg_topk(tg_tensor *t, int64_t k, int dim, bool largest, tg_tensor **values, 
         return -1;
     }
     *values = v;
-    *indices = ix;
+    if (!(*indices = tg_captured(ix))) { /* v is the scope's when one is open */
+        *values = NULL;
+        return -1;
+    }
     return 0;
 }
 

@@ -6,6 +6,7 @@
  * forward get their gradient summed back (tg_sum_to). 1-D operands are
  * unsqueezed into matrices with the differentiable view ops, so only the
  * matrix core has a backward of its own. */
+#include "autograd/internal/capture.h"
 #include "autograd/internal/node.h"
 #include "autograd/ops.h"
 #include "tensor/internal/check.h"
@@ -89,15 +90,10 @@ static tg_tensor *record(tg_tensor *out, const char *name, tg_tensor *a, tg_tens
     return tg_recorded(out, name, matmul_backward, 2, in, nsave, save, &slot, sizeof slot);
 }
 
-tg_tensor *tg_matmul(tg_tensor *a, tg_tensor *b)
+/* matmul with a 1-D operand: a is a row (1,K), b a column (K,1), and
+ * their dims go again; composed of ops, so run with capture paused. */
+static tg_tensor *matmul_vectors(tg_tensor *a, tg_tensor *b)
 {
-    if (TG_NEED("matmul", a, b)) return NULL;
-    if (!tg_needs_grad(2, (tg_tensor *[]){a, b})) return tg_k_matmul(a, b);
-    int ndim;
-    int64_t shape[TG_MAX_DIMS];
-    if (tg_k_matmul_shape(a, b, &ndim, shape)) return NULL; /* errors name the shapes given */
-    if (a->ndim >= 2 && b->ndim >= 2) return record(tg_k_matmul(a, b), "matmul", a, b);
-    /* A 1-D a is a row (1,K), a 1-D b a column (K,1); their dims go again. */
     tg_tensor *a2 = a->ndim == 1 ? tg_unsqueeze(a, 0) : tg_retain(a);
     tg_tensor *b2 = b->ndim == 1 ? tg_unsqueeze(b, -1) : tg_retain(b);
     tg_tensor *out = a2 && b2 ? record(tg_k_matmul(a2, b2), "matmul", a2, b2) : NULL;
@@ -114,6 +110,20 @@ tg_tensor *tg_matmul(tg_tensor *a, tg_tensor *b)
         out = s;
     }
     return out;
+}
+
+tg_tensor *tg_matmul(tg_tensor *a, tg_tensor *b)
+{
+    if (TG_NEED("matmul", a, b)) return NULL;
+    if (!tg_needs_grad(2, (tg_tensor *[]){a, b})) return tg_captured(tg_k_matmul(a, b));
+    int ndim;
+    int64_t shape[TG_MAX_DIMS];
+    if (tg_k_matmul_shape(a, b, &ndim, shape)) return NULL; /* errors name the shapes given */
+    if (a->ndim >= 2 && b->ndim >= 2) return record(tg_k_matmul(a, b), "matmul", a, b);
+    if (tg_capture_pause()) return NULL;
+    tg_tensor *out = matmul_vectors(a, b);
+    tg_capture_resume();
+    return tg_captured(out);
 }
 
 tg_tensor *tg_bmm(tg_tensor *a, tg_tensor *b) { return record(tg_k_bmm(a, b), "bmm", a, b); }

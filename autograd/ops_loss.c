@@ -3,6 +3,7 @@
  * (tensor/info_nce.c), and the elementwise losses (L1, smooth L1, Huber, BCE with logits, KL divergence:
  * tensor/pointwise_loss.c) reduced as asked, each backward right above its
  * forward. MSE and InfoNCE return 0-dim means. */
+#include "autograd/internal/capture.h"
 #include "autograd/internal/node.h"
 #include "autograd/ops.h"
 #include "tensor/internal/check.h"
@@ -187,10 +188,28 @@ static tg_tensor *pointwise(const char *op, tg_pointwise_loss loss, tg_tensor *i
                        c ? 3 : 2, save, &k, sizeof k);
 }
 
+/* The loss of input against target (c and p as pointwise's), times weight
+ * (broadcast, or NULL), reduced: ops composed with capture paused, the
+ * result handed to the current scope. */
+static tg_tensor *reduced(const char *op, tg_pointwise_loss loss, tg_tensor *input, tg_tensor *target, tg_tensor *c,
+                          float p, tg_tensor *weight, tg_reduction reduction)
+{
+    if (tg_capture_pause()) return NULL;
+    tg_tensor *per = pointwise(op, loss, input, target, c, p);
+    if (per && weight) {
+        tg_tensor *weighted = tg_mul(per, weight);
+        tg_release(per);
+        per = weighted;
+    }
+    tg_tensor *out = reduce(per, reduction);
+    tg_capture_resume();
+    return tg_captured(out);
+}
+
 tg_tensor *tg_l1_loss(tg_tensor *input, tg_tensor *target, tg_reduction reduction)
 {
     if (check_reduction("l1_loss", reduction, false)) return NULL;
-    return reduce(pointwise("l1_loss", TG_LOSS_L1, input, target, NULL, 0), reduction);
+    return reduced("l1_loss", TG_LOSS_L1, input, target, NULL, 0, NULL, reduction);
 }
 
 tg_tensor *tg_smooth_l1_loss(tg_tensor *input, tg_tensor *target, tg_reduction reduction, float beta)
@@ -200,7 +219,7 @@ tg_tensor *tg_smooth_l1_loss(tg_tensor *input, tg_tensor *target, tg_reduction r
         TG_FAIL("smooth_l1_loss: beta must be >= 0, got %g", (double)beta);
         return NULL;
     }
-    return reduce(pointwise("smooth_l1_loss", TG_LOSS_SMOOTH_L1, input, target, NULL, beta), reduction);
+    return reduced("smooth_l1_loss", TG_LOSS_SMOOTH_L1, input, target, NULL, beta, NULL, reduction);
 }
 
 tg_tensor *tg_huber_loss(tg_tensor *input, tg_tensor *target, tg_reduction reduction, float delta)
@@ -210,7 +229,7 @@ tg_tensor *tg_huber_loss(tg_tensor *input, tg_tensor *target, tg_reduction reduc
         TG_FAIL("huber_loss: delta must be > 0, got %g", (double)delta);
         return NULL;
     }
-    return reduce(pointwise("huber_loss", TG_LOSS_HUBER, input, target, NULL, delta), reduction);
+    return reduced("huber_loss", TG_LOSS_HUBER, input, target, NULL, delta, NULL, reduction);
 }
 
 tg_tensor *tg_binary_cross_entropy_with_logits(tg_tensor *input, tg_tensor *target, tg_tensor *weight,
@@ -222,18 +241,12 @@ tg_tensor *tg_binary_cross_entropy_with_logits(tg_tensor *input, tg_tensor *targ
         TG_FAIL("%s: pos_weight gets no gradient; detach it", op);
         return NULL;
     }
-    tg_tensor *per = pointwise(op, TG_LOSS_BCE_LOGITS, input, target, pos_weight, 0);
-    if (per && weight) {
-        tg_tensor *weighted = tg_mul(per, weight);
-        tg_release(per);
-        per = weighted;
-    }
-    return reduce(per, reduction);
+    return reduced(op, TG_LOSS_BCE_LOGITS, input, target, pos_weight, 0, weight, reduction);
 }
 
 tg_tensor *tg_kl_div(tg_tensor *input, tg_tensor *target, tg_reduction reduction, bool log_target)
 {
     if (check_reduction("kl_div", reduction, true)) return NULL;
     tg_pointwise_loss loss = log_target ? TG_LOSS_KL_DIV_LOG : TG_LOSS_KL_DIV;
-    return reduce(pointwise("kl_div", loss, input, target, NULL, 0), reduction);
+    return reduced("kl_div", loss, input, target, NULL, 0, NULL, reduction);
 }

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "autograd/internal/capture.h"
 #include "autograd/internal/node.h"
 #include "autograd/ops.h"
 #include "tensor/internal/check.h"
@@ -164,7 +165,7 @@ static tg_tensor *dropout_common(const char *name, tg_tensor *x, float p, bool t
         TG_FAIL("%s: p = %g is outside [0, 1]", name, (double)p);
         return NULL;
     }
-    if (!training || p == 0.0f) return tg_retain(x);
+    if (!training || p == 0.0f) return tg_captured(tg_retain(x));
     if (!rng) {
         TG_FAIL("%s: NULL rng", name);
         return NULL;

@@ -1,7 +1,8 @@
 /* Ops with no gradient (see ops_nograd.h): each runs its kernel and
- * records nothing; the in-place ones first check that the write hides
+ * records nothing, its result handed to the current scope (scope.h); the in-place ones first check that the write hides
  * nothing from autograd. */
 #include "autograd/autograd.h"
+#include "autograd/internal/capture.h"
 #include "autograd/internal/node.h"
 #include "autograd/ops_nograd.h"
 #include "tensor/internal/check.h"
@@ -27,7 +28,7 @@ static int check_unrecorded_write(const char *op, tg_tensor *dst)
 }
 
 #define COMPARISON(NAME) \
-    tg_tensor *tg_##NAME(tg_tensor *a, tg_tensor *b) { return tg_k_##NAME(a, b); }
+    tg_tensor *tg_##NAME(tg_tensor *a, tg_tensor *b) { return tg_captured(tg_k_##NAME(a, b)); }
 COMPARISON(eq)
 COMPARISON(ne)
 COMPARISON(lt)
@@ -36,13 +37,13 @@ COMPARISON(gt)
 COMPARISON(ge)
 #undef COMPARISON
 
-tg_tensor *tg_in_range(tg_tensor *t, float lo, float hi) { return tg_k_in_range(t, lo, hi); }
-tg_tensor *tg_sign(tg_tensor *t) { return tg_k_sign(t); }
+tg_tensor *tg_in_range(tg_tensor *t, float lo, float hi) { return tg_captured(tg_k_in_range(t, lo, hi)); }
+tg_tensor *tg_sign(tg_tensor *t) { return tg_captured(tg_k_sign(t)); }
 int tg_all_finite(tg_tensor *t, float *bad) { return tg_k_all_finite(t, bad); }
-tg_tensor *tg_argmax(tg_tensor *t, int dim, bool keepdim) { return tg_k_argmax(t, dim, keepdim); }
-tg_tensor *tg_argmin(tg_tensor *t, int dim, bool keepdim) { return tg_k_argmin(t, dim, keepdim); }
-tg_tensor *tg_one_hot(tg_tensor *labels, int64_t num_classes) { return tg_k_one_hot(labels, num_classes); }
-tg_tensor *tg_to_dtype(tg_tensor *t, tg_dtype dtype) { return tg_k_to_dtype(t, dtype); }
+tg_tensor *tg_argmax(tg_tensor *t, int dim, bool keepdim) { return tg_captured(tg_k_argmax(t, dim, keepdim)); }
+tg_tensor *tg_argmin(tg_tensor *t, int dim, bool keepdim) { return tg_captured(tg_k_argmin(t, dim, keepdim)); }
+tg_tensor *tg_one_hot(tg_tensor *labels, int64_t num_classes) { return tg_captured(tg_k_one_hot(labels, num_classes)); }
+tg_tensor *tg_to_dtype(tg_tensor *t, tg_dtype dtype) { return tg_captured(tg_k_to_dtype(t, dtype)); }
 
 int tg_fill_(tg_tensor *dst, double value)
 {

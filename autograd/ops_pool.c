@@ -1,6 +1,7 @@
 /* Differentiable 2-D pooling: max (the gradient goes to each window's
  * saved argmax), average and adaptive average, each forward with its
  * backward beside it. */
+#include "autograd/internal/capture.h"
 #include "autograd/internal/node.h"
 #include "autograd/ops.h"
 #include "tensor/internal/pool.h"
@@ -32,7 +33,7 @@ tg_tensor *tg_max_pool2d_with_indices(tg_tensor *x, tg_pool2d_opts opts, tg_tens
     tg_tensor *out = tg_k_max_pool2d(x, opts, want ? &idx : NULL);
     pool_ctx c = out ? ctx_of(x, opts) : (pool_ctx){0};
     out = tg_recorded(out, "max_pool2d", max_pool2d_backward, 1, &x, 1, &idx, &c, sizeof c);
-    if (out && indices) *indices = tg_retain(idx);
+    if (out && indices && !(*indices = tg_captured(tg_retain(idx)))) out = NULL; /* out: the scope's, if any */
     tg_release(idx);
     return out;
 }

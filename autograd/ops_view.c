@@ -2,6 +2,7 @@
  * onto its base's shape, so gradients of views flow to the base. */
 #include <string.h>
 
+#include "autograd/internal/capture.h"
 #include "autograd/internal/node.h"
 #include "autograd/ops.h"
 #include "tensor/internal/view.h"
@@ -31,7 +32,7 @@ tg_tensor *tg_unsqueeze(tg_tensor *t, int dim) { return reshaped(tg_k_unsqueeze(
 tg_tensor *tg_contiguous(tg_tensor *t)
 {
     /* A contiguous input comes back as itself: no node, no copy. */
-    if (t && tg_is_contiguous(t)) return tg_retain(t);
+    if (t && tg_is_contiguous(t)) return tg_captured(tg_retain(t));
     return reshaped(tg_k_contiguous(t), t, "contiguous");
 }
 tg_tensor *tg_clone(tg_tensor *t) { return reshaped(tg_k_clone(t), t, "clone"); }

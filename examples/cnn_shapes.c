@@ -154,12 +154,11 @@ typedef struct {
 static tg_tensor *net_forward(tg_module *m, tg_tensor *x)
 {
     net_module *net = (net_module *)m;
+    int scope = tg_scope_begin(); /* what the forward makes is released at its end... */
+    if (scope < 0) return NULL;
     tg_tensor *f = tg_module_forward(net->features, x);
     tg_tensor *flat = f ? tg_reshape(f, TG_SHAPE(f->shape[0], f->shape[1])) : NULL;
-    tg_tensor *logits = tg_module_forward(net->fc, flat);
-    tg_release(f);
-    tg_release(flat);
-    return logits;
+    return tg_scope_return(scope, tg_module_forward(net->fc, flat)); /* ...but the logits */
 }
 
 static const tg_module_type net_type = {"ShapesNet", net_forward, NULL};
@@ -250,18 +249,16 @@ static int train_step(void *ctx, double *loss)
     tg_tensor *x, *y;
     if (make_batch(&t->data, BATCH, &x, &y)) return -1;
     tg_optimizer_set_lr(t->state.opt, tg_lr_cosine(BASE_LR, 0.0, t->state.step, t->opt->steps));
-    tg_tensor *logits = tg_module_forward(t->state.model, x);
-    tg_tensor *l = tg_cross_entropy(logits, y, NULL);
-    int rc = !l ? fail("forward") : tg_backward(l, NULL) ? fail("backward") : 0;
+    int scope = tg_scope_begin();
+    tg_scoped(x), tg_scoped(y); /* the batch goes with the step's scope too */
+    tg_tensor *l = tg_cross_entropy(tg_module_forward(t->state.model, x), y, NULL);
+    int rc = scope < 0 || !l ? fail("forward") : tg_backward(l, NULL) ? fail("backward") : 0;
     if (!rc) {
         *loss = tg_item(l);
         rc = tg_optimizer_step(t->state.opt) ? fail("optimizer step") : 0;
     }
     tg_optimizer_zero_grad(t->state.opt);
-    tg_release(x);
-    tg_release(y);
-    tg_release(logits);
-    tg_release(l);
+    tg_scope_end(scope);
     return rc;
 }
 
@@ -287,19 +284,19 @@ static int evaluate(tg_module *model, uint64_t seed, double *acc, int *correct, 
             rc = -1;
             break;
         }
-        tg_tensor *logits = tg_module_forward(model, x);
-        tg_tensor *best = logits ? tg_argmax(logits, 1, false) : NULL;
+        int scope = tg_scope_begin();
+        tg_scoped(x), tg_scoped(y);
+        tg_tensor *best = tg_argmax(tg_module_forward(model, x), 1, false);
         int64_t predicted[EVAL_BATCH], labels[EVAL_BATCH];
-        rc = !best || tg_copy_to_buffer(best, predicted) || tg_copy_to_buffer(y, labels) ? fail("evaluation") : 0;
+        rc = scope < 0 || !best || tg_copy_to_buffer(best, predicted) || tg_copy_to_buffer(y, labels)
+                 ? fail("evaluation")
+                 : 0;
         for (int i = 0; !rc && i < EVAL_BATCH; i++) {
             seen[labels[i]]++;
             correct[labels[i]] += predicted[i] == labels[i];
             right += predicted[i] == labels[i];
         }
-        tg_release(x);
-        tg_release(y);
-        tg_release(logits);
-        tg_release(best);
+        tg_scope_end(scope);
     }
     tg_no_grad_exit();
     tg_module_train(model, true);

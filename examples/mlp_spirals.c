@@ -6,6 +6,8 @@
  * parameters are plain leaf tensors that require grad, the loss is
  * cross-entropy built from differentiable ops (log_softmax, gather, mean),
  * and the optimizer is a few in-place tensor/ kernels run under no-grad.
+ * Each training step runs in a scope, which releases every tensor the step
+ * makes when it ends: the model code has no release calls.
  *
  * It prints the loss and training accuracy as it goes and exits 0 only if the
  * final accuracy reaches PASS_ACCURACY, so it doubles as a test. The numbers
@@ -173,24 +175,20 @@ static int model_init(model *m, tg_rng *rng)
     return 0;
 }
 
-/* x @ w + b. Ops given NULL return NULL, so one check at the end suffices. */
-static tg_tensor *linear(tg_tensor *x, tg_tensor *w, tg_tensor *b)
-{
-    tg_tensor *xw = tg_matmul(x, w);
-    tg_tensor *out = tg_add(xw, b);
-    tg_release(xw);
-    return out;
-}
+/* The model's and the loss's ops run inside the caller's scope
+ * (tg_scope_begin): it releases every intermediate when it ends, so none is
+ * released here. Ops given NULL return NULL, so one check at the end suffices. */
+
+/* x @ w + b. */
+static tg_tensor *linear(tg_tensor *x, tg_tensor *w, tg_tensor *b) { return tg_add(tg_matmul(x, w), b); }
 
 /* Logits (n, NUM_CLASSES) for x (n, 2); NULL on failure. */
 static tg_tensor *forward(const model *m, tg_tensor *x)
 {
-    tg_tensor *h = tg_retain(x);
-    for (int layer = 0; layer < NUM_LAYERS && h; layer++) {
-        tg_tensor *z = linear(h, m->param[2 * layer], m->param[2 * layer + 1]);
-        tg_release(h);
-        h = layer + 1 < NUM_LAYERS ? tg_relu(z) : tg_retain(z);
-        tg_release(z);
+    tg_tensor *h = x;
+    for (int layer = 0; layer < NUM_LAYERS; layer++) {
+        h = linear(h, m->param[2 * layer], m->param[2 * layer + 1]);
+        if (layer + 1 < NUM_LAYERS) h = tg_relu(h);
     }
     return h;
 }
@@ -198,25 +196,19 @@ static tg_tensor *forward(const model *m, tg_tensor *x)
 /* Mean over the batch of -log softmax(logits)[label]. */
 static tg_tensor *cross_entropy(tg_tensor *logits, tg_tensor *labels)
 {
-    tg_tensor *log_probs = tg_log_softmax(logits, 1);
-    tg_tensor *picked = tg_gather(log_probs, 1, labels); /* (n, 1) */
-    tg_tensor *mean = tg_mean(picked, 0, NULL, false);
-    tg_tensor *loss = tg_neg(mean);
-    tg_release(log_probs);
-    tg_release(picked);
-    tg_release(mean);
-    return loss;
+    tg_tensor *picked = tg_gather(tg_log_softmax(logits, 1), 1, labels); /* (n, 1) */
+    return tg_neg(tg_mean(picked, 0, NULL, false));
 }
 
 /* ---- optimizer ---- */
 
-/* Adam's moments, in place: m = b1 m + (1-b1) g, v = b2 v + (1-b2) g^2. */
+/* Adam's moments, in place: m = b1 m + (1-b1) g, v = b2 v + (1-b2) g^2.
+ * Like the rest of the update, inside the training step's scope. */
 static int update_moments(tg_tensor *g, tg_tensor *m, tg_tensor *v)
 {
     tg_tensor *g2 = tg_mul(g, g);
     int failed = !g2 || tg_mul_scalar_(m, ADAM_BETA1) || tg_axpy_(m, 1.0f - ADAM_BETA1, g) ||
                  tg_mul_scalar_(v, ADAM_BETA2) || tg_axpy_(v, 1.0f - ADAM_BETA2, g2);
-    tg_release(g2);
     return failed ? -1 : 0;
 }
 
@@ -231,8 +223,6 @@ static int apply_step(tg_tensor *p, tg_tensor *m, tg_tensor *v, long step)
                  tg_add_scalar_(denom, ADAM_EPS);
     tg_tensor *direction = failed ? NULL : tg_div(m, denom);
     failed = failed || !direction || tg_axpy_(p, -LEARNING_RATE / correction1, direction);
-    tg_release(denom);
-    tg_release(direction);
     return failed ? -1 : 0;
 }
 
@@ -244,14 +234,13 @@ static int adam_step(model *m)
     m->step++;
     tg_no_grad_enter();
     for (int i = 0; i < NUM_PARAMS && !rc; i++) {
-        tg_tensor *g = tg_grad(m->param[i]);
+        tg_tensor *g = tg_scoped(tg_grad(m->param[i])); /* tg_grad's reference: handed to the scope */
         if (!g) {
             fprintf(stderr, "mlp_spirals: parameter %d has no gradient\n", i);
             rc = -1;
         } else if (update_moments(g, m->m[i], m->v[i]) || apply_step(m->param[i], m->m[i], m->v[i], m->step)) {
             rc = fail("adam step");
         }
-        tg_release(g);
         tg_zero_grad(m->param[i]);
     }
     tg_no_grad_exit();
@@ -265,17 +254,15 @@ static int train_step(model *m, const dataset *d, const int *order, int n, doubl
 {
     tg_tensor *x, *y;
     if (make_batch(d, order, n, &x, &y)) return -1;
-    tg_tensor *logits = forward(m, x);
-    tg_tensor *l = cross_entropy(logits, y);
-    int rc = !l ? fail("forward") : tg_backward(l, NULL) ? fail("backward") : 0;
+    int scope = tg_scope_begin(); /* everything the step makes goes when it ends */
+    tg_scoped(x), tg_scoped(y);
+    tg_tensor *l = cross_entropy(forward(m, x), y);
+    int rc = scope < 0 || !l ? fail("forward") : tg_backward(l, NULL) ? fail("backward") : 0;
     if (!rc) {
         *loss += tg_item(l);
         rc = adam_step(m);
     }
-    tg_release(x);
-    tg_release(y);
-    tg_release(logits);
-    tg_release(l);
+    tg_scope_end(scope);
     return rc;
 }
 
@@ -302,18 +289,16 @@ static int accuracy(const model *m, const dataset *d, double *acc)
     for (int i = 0; i < NUM_POINTS; i++) order[i] = i;
     tg_tensor *x, *y;
     if (make_batch(d, order, NUM_POINTS, &x, &y)) return -1;
+    int scope = tg_scope_begin();
+    tg_scoped(x), tg_scoped(y);
     tg_no_grad_enter();
-    tg_tensor *logits = forward(m, x);
+    tg_tensor *best = tg_argmax(forward(m, x), 1, false);
     tg_no_grad_exit();
-    tg_tensor *best = logits ? tg_argmax(logits, 1, false) : NULL;
-    int rc = !best || tg_copy_to_buffer(best, predicted) ? fail("accuracy") : 0;
+    int rc = scope < 0 || !best || tg_copy_to_buffer(best, predicted) ? fail("accuracy") : 0;
     int correct = 0;
     for (int i = 0; !rc && i < NUM_POINTS; i++) correct += predicted[i] == d->labels[i];
     *acc = (double)correct / NUM_POINTS;
-    tg_release(x);
-    tg_release(y);
-    tg_release(logits);
-    tg_release(best);
+    tg_scope_end(scope);
     return rc;
 }
 

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "autograd/internal/capture.h"
 #include "models/internal/contrastive.h"
 #include "nn/checkpoint.h"
 #include "nn/init.h"
@@ -127,8 +128,11 @@ static tg_module *encoder_new(const tg_contrastive_config *cfg)
 static tg_tensor *queue_new(const tg_contrastive_config *cfg, uint64_t stream)
 {
     tg_rng rng = tg_rng_new(cfg->seed, stream);
-    tg_tensor *noise = tg_randn(&rng, TG_SHAPE(cfg->queue_len, cfg->dim));
-    tg_tensor *q = noise ? tg_normalize(noise, 1, 1e-12f) : NULL;
+    tg_tensor *noise = tg_randn(&rng, TG_SHAPE(cfg->queue_len, cfg->dim)), *q = NULL;
+    if (noise && !tg_capture_pause()) { /* the module's, whatever scope it is built in */
+        q = tg_normalize(noise, 1, 1e-12f);
+        tg_capture_resume();
+    }
     tg_release(noise);
     return q;
 }

@@ -89,7 +89,7 @@ TG_API int tg_contrastive_save_backbone(tg_module *m, const char *path);
 
 /* What a step computed. */
 typedef struct tg_contrastive_out {
-    tg_tensor *loss;      /* 0-dim, for tg_backward (new reference) */
+    tg_tensor *loss;      /* 0-dim, for tg_backward (out's, whatever scope is open) */
     double loss_global;   /* L_g */
     double loss_dense;    /* L_d (0 for MoCo-v2) */
     double lambda;        /* the weight used this step */

@@ -6,6 +6,9 @@
 #include <string.h>
 
 #include "autograd/autograd.h"
+#include "autograd/internal/capture.h"
+#include "autograd/ops_nograd.h"
+#include "autograd/scope.h"
 #include "models/internal/contrastive.h"
 #include "tensor/internal/check.h"
 #include "tensor/internal/index.h"
@@ -13,22 +16,14 @@
 #include "tensor/internal/reduce.h"
 #include "tensor/internal/view.h"
 
-/* What one encoder gives for a batch: C5 and the normalised embeddings. */
+/* What one encoder gives for a batch: C5 and the normalised embeddings,
+ * all held by the step's scope. */
 typedef struct {
     tg_tensor *f;     /* C5, (N, C, S, S) */
     tg_tensor *g;     /* global, (N, D) */
     tg_tensor *dense; /* per cell, (N S^2, D), rows n S^2 + i (DenseCL) */
     tg_tensor *p;     /* pooled dense, (N, D) (DenseCL keys) */
 } embeddings;
-
-static void embeddings_clear(embeddings *e)
-{
-    tg_release(e->f);
-    tg_release(e->g);
-    tg_release(e->dense);
-    tg_release(e->p);
-    memset(e, 0, sizeof *e);
-}
 
 static tg_module *neck_part(tg_module *enc, const char *name)
 {
@@ -40,11 +35,7 @@ static tg_module *neck_part(tg_module *enc, const char *name)
 static tg_tensor *global_embedding(tg_module *enc, tg_tensor *f)
 {
     tg_tensor *pooled = tg_mean(f, 2, (const int[]){2, 3}, false);
-    tg_tensor *h = pooled ? tg_module_forward(neck_part(enc, "mlp"), pooled) : NULL;
-    tg_tensor *g = h ? tg_normalize(h, 1, 1e-12f) : NULL;
-    tg_release(pooled);
-    tg_release(h);
-    return g;
+    return tg_normalize(tg_module_forward(neck_part(enc, "mlp"), pooled), 1, 1e-12f);
 }
 
 /* e->dense = mlp2(f) per cell as normalised rows; with pooled, also
@@ -55,16 +46,8 @@ static int dense_embedding(tg_module *enc, embeddings *e, bool pooled)
     if (!d) return -1;
     int64_t n = d->shape[0], dim = d->shape[1], cells = d->shape[2] * d->shape[3];
     tg_tensor *cl = tg_permute(d, (const int[]){0, 2, 3, 1});
-    tg_tensor *rows = cl ? tg_reshape(cl, TG_SHAPE(n * cells, dim)) : NULL;
-    e->dense = rows ? tg_normalize(rows, 1, 1e-12f) : NULL;
-    tg_release(cl);
-    tg_release(rows);
-    if (e->dense && pooled) {
-        tg_tensor *mean = tg_mean(d, 2, (const int[]){2, 3}, false);
-        e->p = mean ? tg_normalize(mean, 1, 1e-12f) : NULL;
-        tg_release(mean);
-    }
-    tg_release(d);
+    e->dense = tg_normalize(tg_reshape(cl, TG_SHAPE(n * cells, dim)), 1, 1e-12f);
+    if (e->dense && pooled) e->p = tg_normalize(tg_mean(d, 2, (const int[]){2, 3}, false), 1, 1e-12f);
     return e->dense && (!pooled || e->p) ? 0 : -1;
 }
 
@@ -79,13 +62,13 @@ static int query_path(contrastive_module *c, tg_tensor *im_q, embeddings *e)
     return c->cfg.method == TG_DENSECL ? dense_embedding(enc, e, false) : 0;
 }
 
-/* rows of t in the order of index (int64 values, n of them). */
+/* rows of t in the order of index (int64 values, n of them), held by the scope. */
 static tg_tensor *take_rows(tg_tensor *t, const int64_t *index, int64_t n)
 {
     tg_tensor *idx = tg_from_data(TG_SHAPE(n), TG_INT64, index);
     tg_tensor *out = idx ? tg_k_index_select(t, 0, idx) : NULL;
     tg_release(idx);
-    return out;
+    return tg_scoped(out);
 }
 
 /* The key backbone on the permuted batch, un-permuted; then the necks,
@@ -102,8 +85,6 @@ static int key_path(contrastive_module *c, tg_tensor *im_k, const int64_t *perm,
     if (!rc) rc = (e->f = take_rows(f, inverse, n)) ? 0 : -1;
     if (!rc) rc = (e->g = global_embedding(enc, e->f)) ? 0 : -1;
     if (!rc && c->cfg.method == TG_DENSECL) rc = dense_embedding(enc, e, true);
-    tg_release(shuffled);
-    tg_release(f);
     free(inverse);
     return rc;
 }
@@ -113,10 +94,7 @@ static int key_path(contrastive_module *c, tg_tensor *im_k, const int64_t *perm,
 /* f (N, C, S, S) as (N, C, S^2), normalised along C. */
 static tg_tensor *unit_cells(tg_tensor *f)
 {
-    tg_tensor *flat = tg_k_reshape(f, TG_SHAPE(f->shape[0], f->shape[1], -1));
-    tg_tensor *u = flat ? tg_normalize(flat, 1, 1e-12f) : NULL;
-    tg_release(flat);
-    return u;
+    return tg_normalize(tg_reshape(f, TG_SHAPE(f->shape[0], f->shape[1], -1)), 1, 1e-12f);
 }
 
 /* match (N, S^2): for each query cell the key cell of largest cosine
@@ -124,11 +102,7 @@ static tg_tensor *unit_cells(tg_tensor *f)
 static tg_tensor *correspondence(tg_tensor *f_q, tg_tensor *f_k)
 {
     tg_tensor *uq = unit_cells(f_q), *uk = unit_cells(f_k);
-    tg_tensor *uqt = uq ? tg_k_transpose(uq, 1, 2) : NULL;
-    tg_tensor *sim = uqt && uk ? tg_k_bmm(uqt, uk) : NULL;
-    tg_tensor *match = sim ? tg_k_argmax(sim, 2, false) : NULL;
-    tg_release(uq), tg_release(uk), tg_release(uqt), tg_release(sim);
-    return match;
+    return tg_argmax(tg_bmm(tg_transpose(uq, 1, 2), uk), 2, false);
 }
 
 /* The dense positives: row n S^2 + i of the key's dense rows at cell
@@ -202,16 +176,13 @@ static tg_tensor *total_loss(tg_tensor *lg, tg_tensor *ld, double lambda, tg_con
     out->loss_global = tg_item(lg);
     if (!ld) {
         out->weighted_global = out->loss_global;
-        return tg_retain(lg);
+        return lg;
     }
     out->loss_dense = tg_item(ld);
     out->lambda = lambda;
     out->weighted_global = (1 - lambda) * out->loss_global;
     out->weighted_dense = lambda * out->loss_dense;
-    tg_tensor *a = tg_mul_scalar(lg, (float)(1 - lambda)), *b = tg_mul_scalar(ld, (float)lambda);
-    tg_tensor *sum = a && b ? tg_add(a, b) : NULL;
-    tg_release(a), tg_release(b);
-    return sum;
+    return tg_add(tg_mul_scalar(lg, (float)(1 - lambda)), tg_mul_scalar(ld, (float)lambda));
 }
 
 /* The losses from both paths; the enqueue once they are computed. */
@@ -219,33 +190,29 @@ static int losses(contrastive_module *c, embeddings *q, embeddings *k, int64_t i
 {
     const tg_contrastive_config *cfg = &c->cfg;
     bool dense = cfg->method == TG_DENSECL;
-    tg_tensor *pos = NULL, *ld = NULL;
+    tg_tensor *match = NULL, *pos = NULL, *ld = NULL;
     int64_t hits_g = 0, hits_d = 0, n = q->g->shape[0];
     tg_no_grad_enter();
-    if (dense) out->match = correspondence(q->f, k->f);
-    if (out->match) pos = dense_positives(k->dense, out->match);
+    if (dense) match = correspondence(q->f, k->f);
+    if (match) pos = dense_positives(k->dense, match);
     tg_no_grad_exit();
     tg_tensor *lg = tg_info_nce(q->g, k->g, tg_contrastive_queue(&c->base, false), (float)cfg->tau, &hits_g);
     if (pos) ld = tg_info_nce(q->dense, pos, tg_contrastive_queue(&c->base, true), (float)cfg->tau, &hits_d);
-    int rc = -1;
-    if (lg && (!dense || ld)) {
-        double lambda = iter < cfg->warmup_iters ? 0.0 : cfg->lambda;
-        out->loss = total_loss(lg, ld, lambda, out);
-        out->top1_global = (double)hits_g / (double)n;
-        out->top1_dense = dense ? (double)hits_d / (double)(q->dense->shape[0]) : 0.0;
-        rc = out->loss ? tg_contrastive_enqueue(c, k->g, k->p) : -1;
-    }
-    tg_release(pos), tg_release(lg), tg_release(ld);
-    return rc;
+    if (!lg || (dense && !ld)) return -1;
+    double lambda = iter < cfg->warmup_iters ? 0.0 : cfg->lambda;
+    out->loss = tg_keep(total_loss(lg, ld, lambda, out));
+    out->match = match ? tg_keep(match) : NULL;
+    out->top1_global = (double)hits_g / (double)n;
+    out->top1_dense = dense ? (double)hits_d / (double)(q->dense->shape[0]) : 0.0;
+    return out->loss ? tg_contrastive_enqueue(c, k->g, k->p) : -1;
 }
 
-int tg_contrastive_step_perm(tg_module *m, tg_tensor *im_q, tg_tensor *im_k, int64_t iter, const int64_t *perm,
-                             tg_contrastive_out *out)
+/* The step in a scope of its own, behind a barrier: what it keeps is out's. */
+static int scoped_step(contrastive_module *c, tg_tensor *im_q, tg_tensor *im_k, int64_t iter, const int64_t *perm,
+                       tg_contrastive_out *out)
 {
-    if (TG_NEED("contrastive_step_perm", out)) return -1;
-    memset(out, 0, sizeof *out);
-    contrastive_module *c = tg_contrastive_cast("contrastive_step", m);
-    if (!c || check_batch(c, im_q, im_k, perm)) return -1;
+    int scope = tg_scope_begin();
+    if (scope < 0) return -1;
     embeddings q = {0}, k = {0};
     int rc = query_path(c, im_q, &q);
     if (!rc) {
@@ -255,12 +222,22 @@ int tg_contrastive_step_perm(tg_module *m, tg_tensor *im_q, tg_tensor *im_k, int
         tg_no_grad_exit();
     }
     if (!rc) rc = losses(c, &q, &k, iter, out);
-    embeddings_clear(&q);
-    embeddings_clear(&k);
-    if (rc) tg_contrastive_out_clear(out);
+    tg_scope_end(scope);
     return rc;
 }
 
+int tg_contrastive_step_perm(tg_module *m, tg_tensor *im_q, tg_tensor *im_k, int64_t iter, const int64_t *perm,
+                             tg_contrastive_out *out)
+{
+    if (TG_NEED("contrastive_step_perm", out)) return -1;
+    memset(out, 0, sizeof *out);
+    contrastive_module *c = tg_contrastive_cast("contrastive_step", m);
+    if (!c || check_batch(c, im_q, im_k, perm) || tg_capture_pause()) return -1;
+    int rc = scoped_step(c, im_q, im_k, iter, perm, out);
+    tg_capture_resume();
+    if (rc) tg_contrastive_out_clear(out);
+    return rc;
+}
 int tg_contrastive_step(tg_module *m, tg_tensor *im_q, tg_tensor *im_k, int64_t iter, tg_rng *shuffle,
                         tg_contrastive_out *out)
 {

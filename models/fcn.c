@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "autograd/autograd.h"
+#include "autograd/ops_nograd.h"
+#include "autograd/scope.h"
 #include "nn/checkpoint.h"
 #include "nn/layers.h"
 #include "nn/metrics.h"
@@ -21,22 +23,14 @@ typedef struct {
 
 static tg_module *child(const tg_module *m, const char *name) { return tg_module_child(m, name); }
 
-/* Runs child name of m on x, releasing x: a step of a chain. */
-static tg_tensor *then(tg_module *m, const char *name, tg_tensor *x)
-{
-    tg_tensor *y = x ? tg_module_forward(child(m, name), x) : NULL;
-    tg_release(x);
-    return y;
-}
-
 /* ---- ConvModule: 3x3 conv (no bias) - BN - ReLU ---- */
 
 static tg_tensor *conv_module_forward(tg_module *m, tg_tensor *x)
 {
+    int scope = tg_scope_begin();
+    if (scope < 0) return NULL;
     tg_tensor *c = tg_module_forward(child(m, "conv"), x);
-    tg_tensor *y = c ? tg_nn_batch_norm2d_relu_forward(child(m, "bn"), c) : NULL;
-    tg_release(c);
-    return y;
+    return tg_scope_return(scope, tg_nn_batch_norm2d_relu_forward(child(m, "bn"), c));
 }
 
 static const tg_module_type conv_module_type = {"ConvModule", conv_module_forward, NULL};
@@ -68,13 +62,13 @@ typedef struct {
 
 static tg_tensor *head_forward(tg_module *m, tg_tensor *x)
 {
+    int scope = tg_scope_begin();
+    if (scope < 0) return NULL;
     tg_tensor *h = tg_module_forward(child(m, "convs"), x);
-    if (h && ((head_module *)m)->concat_input) {
-        tg_tensor *both[2] = {x, h};
-        h = then(m, "conv_cat", tg_cat(2, both, 1)); /* tg_cat's result is released by then */
-        tg_release(both[1]);
-    }
-    return then(m, "conv_seg", then(m, "dropout", h));
+    if (h && ((head_module *)m)->concat_input)
+        h = tg_module_forward(child(m, "conv_cat"), tg_cat(2, (tg_tensor *[]){x, h}, 1));
+    h = tg_module_forward(child(m, "dropout"), h);
+    return tg_scope_return(scope, tg_module_forward(child(m, "conv_seg"), h));
 }
 
 static const tg_module_type head_type = {"FCNHead", head_forward, NULL};
@@ -205,28 +199,28 @@ static int backbone_features(tg_module *m, const tg_fcn_opts *o, tg_tensor *x, t
 static tg_tensor *head_logits(tg_module *head, tg_tensor *features, const tg_tensor *x, bool align_corners)
 {
     tg_tensor *small = tg_module_forward(head, features);
-    tg_tensor *out = small ? tg_upsample_bilinear(small, x->shape[2], x->shape[3], align_corners) : NULL;
-    tg_release(small);
-    return out;
+    return small ? tg_upsample_bilinear(small, x->shape[2], x->shape[3], align_corners) : NULL;
 }
 
 int tg_fcn_forward(tg_module *m, tg_tensor *x, tg_tensor **logits, tg_tensor **aux_logits)
 {
     const tg_fcn_opts *o = tg_fcn_options(m);
-    if (!o || TG_NEED("fcn_forward", x)) return -1;
+    if (logits) *logits = NULL;
+    if (aux_logits) *aux_logits = NULL;
+    if (!o || TG_NEED("fcn_forward", x, logits)) return -1;
     if (x->ndim != 4) return TG_FAIL("fcn: input must be (N, 3, H, W), got %d dims", x->ndim);
     bool aux = aux_logits && o->aux_head;
-    tg_tensor *c4 = NULL, *c5 = NULL;
-    if (backbone_features(m, o, x, aux ? &c4 : NULL, &c5)) return -1;
-    *logits = head_logits(child(m, "decode_head"), c5, x, o->align_corners);
-    if (aux_logits)
-        *aux_logits = aux && *logits ? head_logits(child(m, "auxiliary_head"), c4, x, o->align_corners) : NULL;
-    tg_release(c4);
-    tg_release(c5);
-    if (*logits && (!aux || *aux_logits)) return 0;
-    tg_release(*logits);
-    *logits = NULL;
-    return -1;
+    int scope = tg_scope_begin();
+    if (scope < 0) return -1;
+    tg_tensor *c4 = NULL, *c5 = NULL, *decode = NULL, *auxiliary = NULL;
+    if (!backbone_features(m, o, x, aux ? &c4 : NULL, &c5))
+        decode = head_logits(child(m, "decode_head"), c5, x, o->align_corners);
+    if (decode && aux) auxiliary = head_logits(child(m, "auxiliary_head"), c4, x, o->align_corners);
+    bool ok = decode && (!aux || auxiliary);
+    if (ok) *logits = tg_keep(decode);
+    if (ok && aux) *aux_logits = tg_keep(auxiliary);
+    tg_scope_end(scope);
+    return ok ? 0 : -1;
 }
 
 /* ---- loss ---- */
@@ -254,8 +248,7 @@ static int count_labelled(tg_tensor *logits, tg_tensor *labels, int64_t *labelle
 static tg_tensor *head_loss(tg_tensor *logits, tg_tensor *labels, float scale, double *value)
 {
     tg_tensor *ce = tg_cross_entropy(logits, labels, &(tg_cross_entropy_opts){.ignore_index = TG_SEG_IGNORE});
-    tg_tensor *out = ce && scale != 1.0f ? tg_mul_scalar(ce, scale) : tg_retain(ce);
-    tg_release(ce);
+    tg_tensor *out = ce && scale != 1.0f ? tg_mul_scalar(ce, scale) : ce;
     if (out) *value = tg_item(out);
     return out;
 }
@@ -264,19 +257,18 @@ static tg_tensor *head_loss(tg_tensor *logits, tg_tensor *labels, float scale, d
 static tg_tensor *zero_loss(tg_tensor *logits, tg_tensor *aux_logits)
 {
     tg_tensor *s = tg_sum(logits, 0, NULL, false);
-    tg_tensor *a = s && aux_logits ? tg_sum(aux_logits, 0, NULL, false) : NULL;
-    tg_tensor *both = a ? tg_add(s, a) : tg_retain(s);
-    tg_tensor *zero = both ? tg_mul_scalar(both, 0.0f) : NULL;
-    tg_release(s), tg_release(a), tg_release(both);
-    return zero;
+    tg_tensor *both = s && aux_logits ? tg_add(s, tg_sum(aux_logits, 0, NULL, false)) : s;
+    return tg_mul_scalar(both, 0.0f);
 }
 
-static tg_tensor *weighted_sum(tg_tensor *decode, tg_tensor *aux, float aux_weight)
+/* The loss over the labelled pixels (scope: the caller's). */
+static tg_tensor *labelled_loss(const tg_fcn_opts *o, tg_tensor *logits, tg_tensor *aux_logits, tg_tensor *labels,
+                                float scale, tg_fcn_loss_terms *t)
 {
-    tg_tensor *w = tg_mul_scalar(aux, aux_weight);
-    tg_tensor *sum = w ? tg_add(decode, w) : NULL;
-    tg_release(w);
-    return sum;
+    tg_tensor *decode = head_loss(logits, labels, scale, &t->decode);
+    if (!decode || !aux_logits) return decode;
+    tg_tensor *aux = head_loss(aux_logits, labels, scale, &t->aux);
+    return aux ? tg_add(decode, tg_mul_scalar(aux, o->aux_weight)) : NULL;
 }
 
 tg_tensor *tg_fcn_loss(const tg_module *m, tg_tensor *logits, tg_tensor *aux_logits, tg_tensor *labels,
@@ -287,15 +279,11 @@ tg_tensor *tg_fcn_loss(const tg_module *m, tg_tensor *logits, tg_tensor *aux_log
     if (!o || TG_NEED("fcn_loss", logits, labels) || count_labelled(logits, labels, &t.labelled, &t.acc)) return NULL;
     /* mmseg's mean over every pixel = PyTorch's mean over labelled ones x labelled / all */
     float scale = o->avg_non_ignore ? 1.0f : (float)((double)t.labelled / (double)tg_numel(labels));
-    tg_tensor *loss;
-    if (!t.labelled) {
-        loss = zero_loss(logits, aux_logits);
-    } else {
-        tg_tensor *decode = head_loss(logits, labels, scale, &t.decode);
-        tg_tensor *aux = decode && aux_logits ? head_loss(aux_logits, labels, scale, &t.aux) : NULL;
-        loss = aux ? weighted_sum(decode, aux, o->aux_weight) : aux_logits ? NULL : tg_retain(decode);
-        tg_release(decode), tg_release(aux);
-    }
+    int scope = tg_scope_begin();
+    if (scope < 0) return NULL;
+    tg_tensor *loss = t.labelled ? labelled_loss(o, logits, aux_logits, labels, scale, &t)
+                                 : zero_loss(logits, aux_logits);
+    loss = tg_scope_return(scope, loss);
     if (!loss) return NULL;
     t.loss = tg_item(loss);
     if (terms) *terms = t;
@@ -308,14 +296,15 @@ tg_tensor *tg_fcn_predict(tg_module *m, tg_tensor *x)
 {
     if (!tg_fcn_options(m) || TG_NEED("fcn_predict", x)) return NULL;
     bool training = m->training;
+    int scope = tg_scope_begin();
+    if (scope < 0) return NULL;
     tg_module_train(m, false);
     tg_no_grad_enter();
     tg_tensor *logits = NULL;
-    tg_tensor *pred = tg_fcn_forward(m, x, &logits, NULL) ? NULL : tg_k_argmax(logits, 1, false);
+    tg_tensor *pred = tg_fcn_forward(m, x, &logits, NULL) ? NULL : tg_argmax(logits, 1, false);
     tg_no_grad_exit();
     tg_module_train(m, training);
-    tg_release(logits);
-    return pred;
+    return tg_scope_return(scope, pred);
 }
 
 int tg_fcn_parameters(const tg_module *m, tg_tensor_list *out)

@@ -64,7 +64,10 @@ TG_API const tg_fcn_opts *tg_fcn_options(const tg_module *m);
 /* Logits (N, classes, H, W) at x's size; *aux_logits (aux_logits may be
  * NULL: not computed) gets the auxiliary head's, or NULL without one. In
  * training mode dropout is drawn and BN uses batch statistics (except a
- * frozen backbone's). tg_module_forward(m, x) gives the logits alone. */
+ * frozen backbone's). tg_module_forward(m, x) gives the logits alone.
+ * Like op results, the outputs are the caller's scope's (autograd/scope.h),
+ * or the caller's outside any scope; so are tg_fcn_loss's and
+ * tg_fcn_predict's. */
 TG_API int tg_fcn_forward(tg_module *m, tg_tensor *x, tg_tensor **logits, tg_tensor **aux_logits);
 
 /* What a loss is made of, as plain numbers for logs. */

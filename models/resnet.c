@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "autograd/autograd.h"
+#include "autograd/scope.h"
 #include "nn/layers.h"
 #include "tensor/internal/check.h"
 
@@ -38,30 +39,22 @@ static tg_module *numbered(tg_module *m, const char *what, int k)
 /* relu(bn(conv(x))) for the conv/bn pair number k, bn and relu as one op. */
 static tg_tensor *conv_bn_relu(tg_module *m, int k, tg_tensor *x)
 {
-    tg_tensor *c = tg_module_forward(numbered(m, "conv", k), x);
-    tg_tensor *y = c ? tg_nn_batch_norm2d_relu_forward(numbered(m, "bn", k), c) : NULL;
-    tg_release(c);
-    return y;
+    return tg_nn_batch_norm2d_relu_forward(numbered(m, "bn", k), tg_module_forward(numbered(m, "conv", k), x));
 }
 
 /* The convs but the last relu'd in turn, then relu(bn(conv(h)) +
- * identity) with the last pair, bn, add and relu as one op. */
+ * identity) with the last pair, bn, add and relu as one op. A failed op's
+ * NULL passes through the rest, its error kept. */
 static tg_tensor *block_forward(tg_module *m, tg_tensor *x)
 {
-    int convs = ((block_module *)m)->convs;
-    tg_tensor *h = tg_retain(x);
-    for (int k = 1; h && k < convs; k++) {
-        tg_tensor *next = conv_bn_relu(m, k, h);
-        tg_release(h);
-        h = next;
-    }
-    tg_tensor *c = h ? tg_module_forward(numbered(m, "conv", convs), h) : NULL;
-    tg_release(h);
+    int convs = ((block_module *)m)->convs, scope = tg_scope_begin();
+    if (scope < 0) return NULL;
+    tg_tensor *h = x;
+    for (int k = 1; k < convs; k++) h = conv_bn_relu(m, k, h);
+    tg_tensor *c = tg_module_forward(numbered(m, "conv", convs), h);
     tg_module *down = m->n_children > 2 * convs ? child(m, "downsample") : NULL;
-    tg_tensor *identity = c ? (down ? tg_module_forward(down, x) : tg_retain(x)) : NULL;
-    tg_tensor *out = identity ? tg_nn_batch_norm2d_add_relu_forward(numbered(m, "bn", convs), c, identity) : NULL;
-    tg_release(c), tg_release(identity);
-    return out;
+    tg_tensor *identity = down ? tg_module_forward(down, x) : x;
+    return tg_scope_return(scope, tg_nn_batch_norm2d_add_relu_forward(numbered(m, "bn", convs), c, identity));
 }
 
 static const tg_module_type block_type = {"ResNetBlock", block_forward, NULL};
@@ -190,42 +183,33 @@ int tg_resnet_features(tg_module *m, tg_tensor *x, tg_tensor **c4, tg_tensor **c
     *c5 = NULL;
     if (m->type != &resnet_type) return TG_FAIL("resnet_features: the module is a %s, not a ResNet", m->type->name);
     const tg_resnet_opts *o = &((resnet_module *)m)->opts;
-    tg_tensor *h = tg_module_forward(child(m, "conv1"), x), *next;
-    next = h ? tg_nn_batch_norm2d_relu_forward(child(m, "bn1"), h) : NULL;
-    tg_release(h);
-    h = next;
-    if (h && !o->small_stem) {
-        next = tg_module_forward(child(m, "maxpool"), h);
-        tg_release(h);
-        h = next;
-    }
+    int scope = tg_scope_begin();
+    if (scope < 0) return -1;
+    tg_tensor *h = tg_nn_batch_norm2d_relu_forward(child(m, "bn1"), tg_module_forward(child(m, "conv1"), x));
+    if (!o->small_stem) h = tg_module_forward(child(m, "maxpool"), h);
     static const char *stages[] = {"layer1", "layer2", "layer3", "layer4"};
-    for (int s = 0; h && s < 4; s++) {
-        next = tg_module_forward(child(m, stages[s]), h);
-        if (s == 2 && c4) *c4 = tg_retain(next);
-        tg_release(h);
-        h = next;
+    tg_tensor *layer3 = NULL;
+    for (int s = 0; s < 4; s++) {
+        h = tg_module_forward(child(m, stages[s]), h);
+        if (s == 2) layer3 = h;
     }
-    *c5 = h;
-    if (!h && c4) {
-        tg_release(*c4);
-        *c4 = NULL;
-    }
-    return h ? 0 : -1;
+    if (h) *c5 = tg_keep(h);
+    if (*c5 && c4) *c4 = tg_keep(layer3);
+    tg_scope_end(scope);
+    return *c5 ? 0 : -1;
 }
 
 static tg_tensor *resnet_forward(tg_module *m, tg_tensor *x)
 {
-    tg_tensor *c5;
-    if (tg_resnet_features(m, x, NULL, &c5)) return NULL;
-    if (((resnet_module *)m)->opts.num_classes <= 0) return c5;
-    tg_tensor *pooled = tg_adaptive_avg_pool2d(c5, 1, 1);
-    tg_release(c5);
-    tg_tensor *flat = pooled ? tg_reshape(pooled, TG_SHAPE(pooled->shape[0], -1)) : NULL;
-    tg_release(pooled);
-    tg_tensor *logits = flat ? tg_module_forward(child(m, "fc"), flat) : NULL;
-    tg_release(flat);
-    return logits;
+    int scope = tg_scope_begin();
+    if (scope < 0) return NULL;
+    tg_tensor *c5 = NULL, *out = NULL;
+    if (!tg_resnet_features(m, x, NULL, &c5)) out = c5;
+    if (out && ((resnet_module *)m)->opts.num_classes > 0) {
+        tg_tensor *pooled = tg_adaptive_avg_pool2d(c5, 1, 1);
+        out = tg_module_forward(child(m, "fc"), tg_reshape(pooled, TG_SHAPE(c5->shape[0], -1)));
+    }
+    return tg_scope_return(scope, out);
 }
 
 static const tg_module_type resnet_type = {"ResNet", resnet_forward, NULL};

@@ -24,8 +24,9 @@ typedef struct tg_resnet_opts {
 /* A ResNet with torchvision's parameter names, initialised from opts.seed.
  * NULL with an error on bad options. */
 TG_API tg_module *tg_resnet_new(tg_resnet_opts opts);
-/* Runs the backbone; *c4 (may be NULL: not returned) and *c5 get new
- * references to stage 3's and stage 4's outputs. */
+/* Runs the backbone; *c4 (may be NULL: not returned) and *c5 get stage 3's
+ * and stage 4's outputs, as op results: the caller's scope holds them
+ * (autograd/scope.h), or the caller outside any scope. */
 TG_API int tg_resnet_features(tg_module *m, tg_tensor *x, tg_tensor **c4, tg_tensor **c5);
 /* Channels of stage 1 to 4 (C4: 3, C5: 4) for these options; -1 with an
  * error for another stage. */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "autograd/autograd.h"
+#include "autograd/scope.h"
 #include "nn/init.h"
 #include "tensor/internal/check.h"
 #include "tensor/internal/elementwise.h"
@@ -185,7 +186,7 @@ typedef struct {
 static tg_tensor *relu_forward(tg_module *m, tg_tensor *x)
 {
     if (!((relu_module *)m)->inplace) return tg_relu(x);
-    return tg_relu_(x) ? NULL : tg_retain(x);
+    return tg_relu_(x) ? NULL : tg_scoped(tg_retain(x)); /* as an op's result */
 }
 
 static const tg_module_type relu_type = {"ReLU", relu_forward, NULL};
@@ -303,13 +304,11 @@ tg_module *tg_nn_flatten(void) { return tg_module_new(&flatten_type, sizeof(tg_m
 
 static tg_tensor *sequential_forward(tg_module *m, tg_tensor *x)
 {
-    tg_tensor *h = tg_retain(x);
-    for (int i = 0; h && i < m->n_children; i++) {
-        tg_tensor *next = tg_module_forward(m->children[i].module, h);
-        tg_release(h);
-        h = next;
-    }
-    return h;
+    int scope = tg_scope_begin();
+    if (scope < 0) return NULL;
+    tg_tensor *h = x;
+    for (int i = 0; h && i < m->n_children; i++) h = tg_module_forward(m->children[i].module, h);
+    return tg_scope_return(scope, h);
 }
 
 static const tg_module_type sequential_type = {"Sequential", sequential_forward, NULL};

@@ -57,7 +57,8 @@ TG_API tg_module *tg_module_child(const tg_module *m, const char *name);
 
 /* ---- for users ---- */
 
-/* Runs m on x (a new reference, or NULL with an error). */
+/* Runs m on x: a result as an op's (the current scope's, autograd/scope.h,
+ * or a new reference outside any), or NULL with an error. */
 TG_API tg_tensor *tg_module_forward(tg_module *m, tg_tensor *x);
 TG_API void tg_module_free(tg_module *m); /* NULL is fine; frees children too */
 /* Training or evaluation mode for m and all its descendants. */

@@ -8,6 +8,7 @@ int main(void)
     SRunner *sr = srunner_create(graph_suite());
     srunner_add_suite(sr, nograd_suite());
     srunner_add_suite(sr, nan_suite());
+    srunner_add_suite(sr, scope_suite());
     srunner_add_suite(sr, arguments_suite());
     srunner_add_suite(sr, gradcheck_suite());
     srunner_add_suite(sr, torch_parity_suite());

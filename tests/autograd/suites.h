@@ -11,6 +11,7 @@ Suite *arguments_suite(void);
 Suite *graph_suite(void);
 Suite *nograd_suite(void);
 Suite *nan_suite(void);
+Suite *scope_suite(void);
 Suite *gradcheck_suite(void);
 Suite *torch_parity_suite(void);
 Suite *parity_activation_suite(void);
