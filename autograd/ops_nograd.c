@@ -9,6 +9,7 @@
 #include "tensor/internal/elementwise.h"
 #include "tensor/internal/finite.h"
 #include "tensor/internal/index.h"
+#include "tensor/internal/isclose.h"
 #include "tensor/internal/linalg.h"
 #include "tensor/internal/reduce.h"
 #include "tensor/internal/update.h"
@@ -43,6 +44,14 @@ int tg_all_finite(tg_tensor *t, float *bad) { return tg_k_all_finite(t, bad); }
 tg_tensor *tg_argmax(tg_tensor *t, int dim, bool keepdim) { return tg_captured(tg_k_argmax(t, dim, keepdim)); }
 tg_tensor *tg_argmin(tg_tensor *t, int dim, bool keepdim) { return tg_captured(tg_k_argmin(t, dim, keepdim)); }
 tg_tensor *tg_one_hot(tg_tensor *labels, int64_t num_classes) { return tg_captured(tg_k_one_hot(labels, num_classes)); }
+tg_tensor *tg_isclose(tg_tensor *a, tg_tensor *b, double rtol, double atol, bool equal_nan)
+{
+    return tg_captured(tg_k_isclose(a, b, rtol, atol, equal_nan));
+}
+int tg_allclose(tg_tensor *a, tg_tensor *b, double rtol, double atol, bool equal_nan)
+{
+    return tg_k_allclose(a, b, rtol, atol, equal_nan);
+}
 tg_tensor *tg_to_dtype(tg_tensor *t, tg_dtype dtype) { return tg_captured(tg_k_to_dtype(t, dtype)); }
 
 int tg_fill_(tg_tensor *dst, double value)

@@ -28,6 +28,10 @@ TG_API tg_tensor *tg_ge(tg_tensor *a, tg_tensor *b);
 TG_API tg_tensor *tg_in_range(tg_tensor *t, float lo, float hi);
 /* -1, 0 or 1. */
 TG_API tg_tensor *tg_sign(tg_tensor *t);
+/* 1 where |a - b| <= atol + rtol |b| (a and b broadcast), as torch.isclose:
+ * an infinity is close only to itself, NaN to NaN only with equal_nan.
+ * PyTorch's defaults: rtol 1e-5, atol 1e-8. */
+TG_API tg_tensor *tg_isclose(tg_tensor *a, tg_tensor *b, double rtol, double atol, bool equal_nan);
 
 /* ---- checks ---- */
 /* 1 when every element of t is finite (int64 tensors always are), 0 when
@@ -35,6 +39,9 @@ TG_API tg_tensor *tg_sign(tg_tensor *t);
  * NULL); -1 with the error recorded. A fast scan, for guards over every
  * parameter of a model. */
 TG_API int tg_all_finite(tg_tensor *t, float *bad);
+/* 1 when every pair of a and b is close (tg_isclose), 0 when one is not,
+ * -1 with an error (shapes that do not broadcast, a tensor not float32). */
+TG_API int tg_allclose(tg_tensor *a, tg_tensor *b, double rtol, double atol, bool equal_nan);
 
 /* ---- indices and conversions ---- */
 /* int64 index of the first maximum (minimum) along dim. */

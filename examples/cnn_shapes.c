@@ -161,7 +161,7 @@ static tg_tensor *net_forward(tg_module *m, tg_tensor *x)
     return tg_scope_return(scope, tg_module_forward(net->fc, flat)); /* ...but the logits */
 }
 
-static const tg_module_type net_type = {"ShapesNet", net_forward, NULL};
+static const tg_module_type net_type = {.name = "ShapesNet", .forward = net_forward};
 
 /* Conv2d(in, out, 3, padding 1) BN ReLU MaxPool2, appended to seq. */
 static int add_block(tg_module *seq, int64_t in, int64_t out, tg_rng *rng)
@@ -169,7 +169,7 @@ static int add_block(tg_module *seq, int64_t in, int64_t out, tg_rng *rng)
     tg_conv2d_opts same = {.padding = {1, 1}};
     tg_pool2d_opts halve = {.kernel = {2, 2}};
     return tg_nn_sequential_append(seq, tg_nn_conv2d(in, out, 3, 3, same, false, rng)) ||
-           tg_nn_sequential_append(seq, tg_nn_batch_norm2d(out, 1e-5f, 0.1f, 1)) ||
+           tg_nn_sequential_append(seq, tg_nn_batch_norm2d(out, NULL)) ||
            tg_nn_sequential_append(seq, tg_nn_relu(true)) || tg_nn_sequential_append(seq, tg_nn_max_pool2d(halve));
 }
 

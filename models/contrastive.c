@@ -22,9 +22,9 @@ static void contrastive_destroy(tg_module *m)
     tg_tensor_list_clear(&c->params_k);
 }
 
-static const tg_module_type contrastive_type = {"Contrastive", NULL, contrastive_destroy};
+static const tg_module_type contrastive_type = {.name = "Contrastive", .destroy = contrastive_destroy};
 /* The neck's children are run one by one by the step: no forward. */
-static const tg_module_type neck_type = {"ContrastiveNeck", NULL, NULL};
+static const tg_module_type neck_type = {.name = "ContrastiveNeck"};
 
 contrastive_module *tg_contrastive_cast(const char *op, const tg_module *m)
 {

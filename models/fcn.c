@@ -33,7 +33,7 @@ static tg_tensor *conv_module_forward(tg_module *m, tg_tensor *x)
     return tg_scope_return(scope, tg_nn_batch_norm2d_relu_forward(child(m, "bn"), c));
 }
 
-static const tg_module_type conv_module_type = {"ConvModule", conv_module_forward, NULL};
+static const tg_module_type conv_module_type = {.name = "ConvModule", .forward = conv_module_forward};
 
 static tg_module *conv_module_new(int64_t in, int64_t out, tg_rng *rng)
 {
@@ -44,7 +44,7 @@ static tg_module *conv_module_new(int64_t in, int64_t out, tg_rng *rng)
         rc = tg_module_add_child(m, "conv", conv);
         conv = NULL;
     }
-    if (!rc) rc = tg_module_add_child(m, "bn", tg_nn_batch_norm2d(out, 1e-5f, 0.1f, 1));
+    if (!rc) rc = tg_module_add_child(m, "bn", tg_nn_batch_norm2d(out, NULL));
     if (rc) {
         tg_module_free(conv);
         tg_module_free(m);
@@ -71,7 +71,7 @@ static tg_tensor *head_forward(tg_module *m, tg_tensor *x)
     return tg_scope_return(scope, tg_module_forward(child(m, "conv_seg"), h));
 }
 
-static const tg_module_type head_type = {"FCNHead", head_forward, NULL};
+static const tg_module_type head_type = {.name = "FCNHead", .forward = head_forward};
 
 /* The classifier: 1x1 conv with bias, N(0, 0.01) and 0. */
 static tg_module *classifier_new(int64_t in, int64_t classes, tg_rng *rng)
@@ -117,7 +117,7 @@ static tg_tensor *fcn_forward_logits(tg_module *m, tg_tensor *x)
     return tg_fcn_forward(m, x, &logits, NULL) ? NULL : logits;
 }
 
-static const tg_module_type fcn_type = {"FCN", fcn_forward_logits, NULL};
+static const tg_module_type fcn_type = {.name = "FCN", .forward = fcn_forward_logits};
 
 tg_fcn_opts tg_fcn_default_opts(tg_resnet_opts backbone, int64_t num_classes)
 {

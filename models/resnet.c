@@ -57,7 +57,7 @@ static tg_tensor *block_forward(tg_module *m, tg_tensor *x)
     return tg_scope_return(scope, tg_nn_batch_norm2d_add_relu_forward(numbered(m, "bn", convs), c, identity));
 }
 
-static const tg_module_type block_type = {"ResNetBlock", block_forward, NULL};
+static const tg_module_type block_type = {.name = "ResNetBlock", .forward = block_forward};
 
 static tg_module *conv_layer(int64_t in, int64_t out, int k, int stride, int dilation, const tg_resnet_opts *o,
                              tg_rng *rng)
@@ -79,7 +79,7 @@ static int add_conv_bn(tg_module *m, int k, tg_module *conv, const tg_resnet_opt
     snprintf(bn_name, sizeof bn_name, "bn%d", k);
     int groups = o->bn_groups > 1 ? o->bn_groups : 1;
     if (tg_module_add_child(m, conv_name, conv)) return -1;
-    return tg_module_add_child(m, bn_name, tg_nn_batch_norm2d(channels, 1e-5f, 0.1f, groups));
+    return tg_module_add_child(m, bn_name, tg_nn_batch_norm2d(channels, &(tg_batch_norm_opts){.groups = groups}));
 }
 
 /* A block from in channels to width * expansion, its first conv strided
@@ -106,7 +106,7 @@ static tg_module *block_new(int64_t in, int64_t width, int stride, int dilation,
         tg_module *down = tg_nn_sequential();
         rc = down ? tg_nn_sequential_append(down, conv_layer(in, out, 1, stride, 1, o, rng)) : -1;
         int groups = o->bn_groups > 1 ? o->bn_groups : 1;
-        if (!rc) rc = tg_nn_sequential_append(down, tg_nn_batch_norm2d(out, 1e-5f, 0.1f, groups));
+        if (!rc) rc = tg_nn_sequential_append(down, tg_nn_batch_norm2d(out, &(tg_batch_norm_opts){.groups = groups}));
         if (!rc) rc = tg_module_add_child(m, "downsample", down);
         else tg_module_free(down);
     }
@@ -168,7 +168,7 @@ static int add_stem(tg_module *m, const tg_resnet_opts *o, tg_rng *rng)
     tg_module *conv = o->small_stem ? conv_layer(3, width, 3, 1, 1, o, rng) : conv_layer(3, width, 7, 2, 1, o, rng);
     int rc = tg_module_add_child(m, "conv1", conv);
     int groups = o->bn_groups > 1 ? o->bn_groups : 1;
-    if (!rc) rc = tg_module_add_child(m, "bn1", tg_nn_batch_norm2d(width, 1e-5f, 0.1f, groups));
+    if (!rc) rc = tg_module_add_child(m, "bn1", tg_nn_batch_norm2d(width, &(tg_batch_norm_opts){.groups = groups}));
     if (!rc && !o->small_stem)
         rc = tg_module_add_child(m, "maxpool", tg_nn_max_pool2d((tg_pool2d_opts){{3, 3}, {2, 2}, {1, 1}, {1, 1}, 0, 1}));
     return rc;
@@ -212,7 +212,7 @@ static tg_tensor *resnet_forward(tg_module *m, tg_tensor *x)
     return tg_scope_return(scope, out);
 }
 
-static const tg_module_type resnet_type = {"ResNet", resnet_forward, NULL};
+static const tg_module_type resnet_type = {.name = "ResNet", .forward = resnet_forward};
 
 tg_module *tg_resnet_new(tg_resnet_opts opts)
 {

@@ -46,7 +46,7 @@ static tg_tensor *conv2d_forward(tg_module *m, tg_tensor *x)
     return tg_conv2d(x, c->weight, c->bias, c->opts);
 }
 
-static const tg_module_type conv2d_type = {"Conv2d", conv2d_forward, NULL};
+static const tg_module_type conv2d_type = {.name = "Conv2d", .forward = conv2d_forward};
 
 tg_module *tg_nn_conv2d(int64_t in, int64_t out, int kh, int kw, tg_conv2d_opts opts, bool bias, tg_rng *rng)
 {
@@ -76,11 +76,23 @@ typedef struct {
     int groups;
 } batch_norm_module;
 
-/* Runs BatchNorm2d m on x, counting the batch in training: the batch norm
- * alone, or relu'd (relu) after adding residual (or NULL), as one op. */
+static const tg_module_type batch_norm_type, batch_norm1d_type;
+
+/* Fails unless x has the dims m's type takes: (N,C,H,W) for BatchNorm2d,
+ * (N,C) or (N,C,L) for BatchNorm1d, as PyTorch. */
+static int check_batch_norm_input(const tg_module *m, const tg_tensor *x)
+{
+    bool one = m->type == &batch_norm1d_type;
+    if (one ? x->ndim == 2 || x->ndim == 3 : x->ndim == 4) return 0;
+    return TG_FAIL("%s: expected %s input, got %d dims", m->type->name, one ? "2-D or 3-D" : "4-D", x->ndim);
+}
+
+/* Runs batch norm module m on x, counting the batch in training: the batch
+ * norm alone, or relu'd (relu) after adding residual (or NULL), as one op. */
 static tg_tensor *run_batch_norm(tg_module *m, tg_tensor *x, tg_tensor *residual, bool relu)
 {
     batch_norm_module *b = (batch_norm_module *)m;
+    if (check_batch_norm_input(m, x)) return NULL;
     if (m->training) {
         int64_t seen = tg_get_i64(b->num_batches_tracked, NULL);
         if (tg_k_fill_(b->num_batches_tracked, (double)(seen + 1))) return NULL;
@@ -98,7 +110,8 @@ static tg_tensor *run_batch_norm(tg_module *m, tg_tensor *x, tg_tensor *residual
 
 static tg_tensor *batch_norm_forward(tg_module *m, tg_tensor *x) { return run_batch_norm(m, x, NULL, false); }
 
-static const tg_module_type batch_norm_type = {"BatchNorm2d", batch_norm_forward, NULL};
+static const tg_module_type batch_norm_type = {.name = "BatchNorm2d", .forward = batch_norm_forward};
+static const tg_module_type batch_norm1d_type = {.name = "BatchNorm1d", .forward = batch_norm_forward};
 
 /* Fails, naming fn, unless m is a BatchNorm2d. */
 static int check_batch_norm(const char *fn, const tg_module *m)
@@ -121,17 +134,21 @@ tg_tensor *tg_nn_batch_norm2d_add_relu_forward(tg_module *bn, tg_tensor *x, tg_t
     return run_batch_norm(bn, x, residual, true);
 }
 
-tg_module *tg_nn_batch_norm2d(int64_t channels, float eps, float momentum, int groups)
+/* A batch norm module of type over channels, with PyTorch's defaults for
+ * opts' zeros (eps 1e-5, momentum 0.1, groups 1). */
+static tg_module *batch_norm_new(const tg_module_type *type, int64_t channels, const tg_batch_norm_opts *opts)
 {
-    if (channels <= 0 || groups < 1) {
-        TG_FAIL("BatchNorm2d: invalid channels %lld or groups %d", (long long)channels, groups);
+    tg_batch_norm_opts o = opts ? *opts : (tg_batch_norm_opts){0};
+    if (channels <= 0 || o.groups < 0 || !(o.eps >= 0.0f) || !(o.momentum >= 0.0f && o.momentum <= 1.0f)) {
+        TG_FAIL("%s: invalid channels %lld, eps %g, momentum %g or groups %d", type->name, (long long)channels,
+                (double)o.eps, (double)o.momentum, o.groups);
         return NULL;
     }
-    batch_norm_module *b = (batch_norm_module *)tg_module_new(&batch_norm_type, sizeof *b);
+    batch_norm_module *b = (batch_norm_module *)tg_module_new(type, sizeof *b);
     if (!b) return NULL;
-    b->eps = eps;
-    b->momentum = momentum;
-    b->groups = groups;
+    b->eps = o.eps ? o.eps : 1e-5f;
+    b->momentum = o.momentum ? o.momentum : 0.1f;
+    b->groups = o.groups ? o.groups : 1;
     tg_module *m = &b->base;
     int rc = keep(m, "weight", tg_ones(TG_SHAPE(channels), TG_FLOAT32), true, &b->weight);
     if (!rc) rc = keep(m, "bias", tg_zeros(TG_SHAPE(channels), TG_FLOAT32), true, &b->bias);
@@ -143,6 +160,16 @@ tg_module *tg_nn_batch_norm2d(int64_t channels, float eps, float momentum, int g
         return NULL;
     }
     return m;
+}
+
+tg_module *tg_nn_batch_norm2d(int64_t channels, const tg_batch_norm_opts *opts)
+{
+    return batch_norm_new(&batch_norm_type, channels, opts);
+}
+
+tg_module *tg_nn_batch_norm1d(int64_t channels, const tg_batch_norm_opts *opts)
+{
+    return batch_norm_new(&batch_norm1d_type, channels, opts);
 }
 
 /* ---- Linear ---- */
@@ -158,7 +185,7 @@ static tg_tensor *linear_forward(tg_module *m, tg_tensor *x)
     return tg_linear(x, l->weight, l->bias);
 }
 
-static const tg_module_type linear_type = {"Linear", linear_forward, NULL};
+static const tg_module_type linear_type = {.name = "Linear", .forward = linear_forward};
 
 tg_module *tg_nn_linear(int64_t in, int64_t out, bool bias, tg_rng *rng)
 {
@@ -189,7 +216,7 @@ static tg_tensor *relu_forward(tg_module *m, tg_tensor *x)
     return tg_relu_(x) ? NULL : tg_scoped(tg_retain(x)); /* as an op's result */
 }
 
-static const tg_module_type relu_type = {"ReLU", relu_forward, NULL};
+static const tg_module_type relu_type = {.name = "ReLU", .forward = relu_forward};
 
 tg_module *tg_nn_relu(bool inplace)
 {
@@ -212,8 +239,8 @@ static tg_tensor *adaptive_avg_forward(tg_module *m, tg_tensor *x)
     return tg_adaptive_avg_pool2d(x, p->out_h, p->out_w);
 }
 
-static const tg_module_type max_pool_type = {"MaxPool2d", max_pool_forward, NULL};
-static const tg_module_type adaptive_avg_type = {"AdaptiveAvgPool2d", adaptive_avg_forward, NULL};
+static const tg_module_type max_pool_type = {.name = "MaxPool2d", .forward = max_pool_forward};
+static const tg_module_type adaptive_avg_type = {.name = "AdaptiveAvgPool2d", .forward = adaptive_avg_forward};
 
 tg_module *tg_nn_max_pool2d(tg_pool2d_opts opts)
 {
@@ -256,8 +283,8 @@ static tg_tensor *dropout2d_forward(tg_module *m, tg_tensor *x)
     return tg_dropout2d(x, d->p, m->training, &d->rng);
 }
 
-static const tg_module_type dropout_type = {"Dropout", dropout_forward, NULL};
-static const tg_module_type dropout2d_type = {"Dropout2d", dropout2d_forward, NULL};
+static const tg_module_type dropout_type = {.name = "Dropout", .forward = dropout_forward};
+static const tg_module_type dropout2d_type = {.name = "Dropout2d", .forward = dropout2d_forward};
 
 static tg_module *dropout_new(const tg_module_type *type, float p, uint64_t seed)
 {
@@ -296,7 +323,7 @@ static tg_tensor *flatten_forward(tg_module *m, tg_tensor *x)
     return tg_reshape(x, TG_SHAPE(n, n ? tg_numel(x) / n : 0));
 }
 
-static const tg_module_type flatten_type = {"Flatten", flatten_forward, NULL};
+static const tg_module_type flatten_type = {.name = "Flatten", .forward = flatten_forward};
 
 tg_module *tg_nn_flatten(void) { return tg_module_new(&flatten_type, sizeof(tg_module)); }
 
@@ -311,7 +338,7 @@ static tg_tensor *sequential_forward(tg_module *m, tg_tensor *x)
     return tg_scope_return(scope, h);
 }
 
-static const tg_module_type sequential_type = {"Sequential", sequential_forward, NULL};
+static const tg_module_type sequential_type = {.name = "Sequential", .forward = sequential_forward};
 
 tg_module *tg_nn_sequential(void) { return tg_module_new(&sequential_type, sizeof(tg_module)); }
 

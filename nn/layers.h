@@ -9,9 +9,19 @@
 
 /* weight (out, in/groups, kh, kw), bias (out) when bias is set. */
 TG_API tg_module *tg_nn_conv2d(int64_t in, int64_t out, int kh, int kw, tg_conv2d_opts opts, bool bias, tg_rng *rng);
-/* weight, bias (affine), running_mean, running_var, num_batches_tracked.
- * groups > 1: split batch norm in training (statistics per sub-batch). */
-TG_API tg_module *tg_nn_batch_norm2d(int64_t channels, float eps, float momentum, int groups);
+/* Batch norm options; zeros mean PyTorch's defaults (eps 1e-5, momentum
+ * 0.1). groups > 1: split batch norm in training (statistics per
+ * sub-batch, as MoCo's shuffle BN on one device). */
+typedef struct tg_batch_norm_opts {
+    float eps;
+    float momentum;
+    int groups;
+} tg_batch_norm_opts;
+/* weight, bias (affine), running_mean, running_var, num_batches_tracked;
+ * opts NULL: the defaults. BatchNorm2d takes (N,C,H,W) only, BatchNorm1d
+ * (N,C) or (N,C,L), as PyTorch. */
+TG_API tg_module *tg_nn_batch_norm2d(int64_t channels, const tg_batch_norm_opts *opts);
+TG_API tg_module *tg_nn_batch_norm1d(int64_t channels, const tg_batch_norm_opts *opts);
 /* A BatchNorm2d's forward followed by a relu as one op
  * (tg_batch_norm_relu), and with residual added before the relu
  * (tg_batch_norm_add_relu): the same values, gradients and updates of the

@@ -97,11 +97,21 @@ tg_module *tg_module_child(const tg_module *m, const char *name)
 tg_tensor *tg_module_forward(tg_module *m, tg_tensor *x)
 {
     if (TG_NEED("module_forward", m, x)) return NULL;
-    if (!m->type->forward) {
-        TG_FAIL("%s: has no one-input forward", m->type->name);
+    if (m->type->forward) return m->type->forward(m, x);
+    if (m->type->forward_n) return m->type->forward_n(m, 1, &x);
+    TG_FAIL("%s: has no forward", m->type->name);
+    return NULL;
+}
+
+tg_tensor *tg_module_forward_n(tg_module *m, int n, tg_tensor *const *inputs)
+{
+    if (TG_NEED("module_forward_n", m, inputs) || TG_NEED_RANGE("module_forward_n", n, 1, INT_MAX) ||
+        TG_NEED("module_forward_n", inputs[0]))
         return NULL;
-    }
-    return m->type->forward(m, x);
+    if (m->type->forward_n) return m->type->forward_n(m, n, inputs);
+    if (n == 1) return tg_module_forward(m, inputs[0]);
+    TG_FAIL("%s: takes one input, not %d", m->type->name, n);
+    return NULL;
 }
 
 void tg_module_free(tg_module *m)
@@ -250,5 +260,35 @@ int tg_module_load_state_dict(tg_module *m, const tg_tensor_list *sd, bool stric
     }
     tg_no_grad_exit();
     tg_tensor_list_clear(&mine);
+    return rc;
+}
+
+/* sd's entries whose key starts with strip, renamed add + the rest, into out. */
+static int renamed(const tg_tensor_list *sd, const char *strip, const char *add, tg_tensor_list *out)
+{
+    size_t ls = strip ? strlen(strip) : 0, la = add ? strlen(add) : 0;
+    for (int i = 0; i < sd->n; i++) {
+        const char *key = sd->items[i].name;
+        if (ls && strncmp(key, strip, ls) != 0) continue;
+        size_t rest = strlen(key + ls);
+        char *name = malloc(la + rest + 1);
+        if (!name) return TG_FAIL("load_state_dict: out of memory");
+        memcpy(name, add ? add : "", la);
+        memcpy(name + la, key + ls, rest + 1);
+        int rc = tg_tensor_list_add(out, name, sd->items[i].tensor);
+        free(name);
+        if (rc) return -1;
+    }
+    return 0;
+}
+
+int tg_module_load_state_dict_prefixed(tg_module *m, const tg_tensor_list *sd, const char *strip, const char *add,
+                                       bool strict)
+{
+    if (TG_NEED("module_load_state_dict_prefixed", m, sd)) return -1;
+    tg_tensor_list keys = {0};
+    int rc = renamed(sd, strip, add, &keys);
+    if (!rc) rc = tg_module_load_state_dict(m, &keys, strict);
+    tg_tensor_list_clear(&keys);
     return rc;
 }

@@ -23,6 +23,9 @@ typedef struct tg_module_type {
     const char *name;                                  /* "Conv2d" */
     tg_tensor *(*forward)(tg_module *m, tg_tensor *x); /* NULL: no one-input forward */
     void (*destroy)(tg_module *m);                     /* frees what the type added; may be NULL */
+    /* several inputs (a query, a key, a mask...; those after the first may
+     * be NULL where the type allows it); NULL: one input only */
+    tg_tensor *(*forward_n)(tg_module *m, int n, tg_tensor *const *inputs);
 } tg_module_type;
 
 typedef struct tg_named_module {
@@ -60,6 +63,9 @@ TG_API tg_module *tg_module_child(const tg_module *m, const char *name);
 /* Runs m on x: a result as an op's (the current scope's, autograd/scope.h,
  * or a new reference outside any), or NULL with an error. */
 TG_API tg_tensor *tg_module_forward(tg_module *m, tg_tensor *x);
+/* Runs m on n inputs, as PyTorch's module(*args): the type's forward_n, or
+ * its one-input forward when n is 1. */
+TG_API tg_tensor *tg_module_forward_n(tg_module *m, int n, tg_tensor *const *inputs);
 TG_API void tg_module_free(tg_module *m); /* NULL is fine; frees children too */
 /* Training or evaluation mode for m and all its descendants. */
 TG_API void tg_module_train(tg_module *m, bool training);
@@ -76,6 +82,13 @@ TG_API int tg_module_state_dict(const tg_module *m, tg_tensor_list *out);
  * may be there; the first problem is named. Nothing is changed unless all
  * checks pass. */
 TG_API int tg_module_load_state_dict(tg_module *m, const tg_tensor_list *sd, bool strict);
+/* The same with sd's keys renamed: those starting with strip (NULL or "":
+ * every key) have it replaced by add (NULL or "": nothing), the others are
+ * left out; "module." stripped loads a DataParallel file, "encoder_q.0."
+ * stripped a backbone from a MoCo checkpoint, "backbone." added a backbone
+ * into an FCN. */
+TG_API int tg_module_load_state_dict_prefixed(tg_module *m, const tg_tensor_list *sd, const char *strip,
+                                              const char *add, bool strict);
 /* The keys a strict load of sd would complain of, as PyTorch's
  * missing_keys and unexpected_keys: each key of m's state_dict that sd
  * lacks is appended to missing (with m's tensor), each key of sd that m

@@ -237,7 +237,7 @@ tg_module *make_contrastive(void) { return keep(tg_contrastive_new(contrastive_c
 
 const tg_module_type *make_module_type(void)
 {
-    static const tg_module_type type = {"Sweep", NULL, NULL};
+    static const tg_module_type type = {.name = "Sweep"};
     return &type;
 }
 

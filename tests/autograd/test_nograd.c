@@ -1,6 +1,8 @@
 /* Ops with no gradient (autograd/ops_nograd.h): their results never
  * require grad, and their in-place forms refuse, in grad mode, a
- * destination that requires grad. */
+ * destination that requires grad; isclose and allclose follow
+ * torch.isclose's rule, infinities and NaN included. */
+#include <math.h>
 #include <string.h>
 
 #include "suites.h"
@@ -64,6 +66,32 @@ START_TEST(test_update_of_graph_tensor_refused)
 }
 END_TEST
 
+/* |a - b| <= atol + rtol |b| against b broadcast; inf only close to the
+ * same inf; NaN to NaN only with equal_nan. */
+START_TEST(test_isclose_and_allclose)
+{
+    tg_tensor *a = tg_from_data(TG_SHAPE(2, 3), TG_FLOAT32, (float[]){1.0f, 100.0f, INFINITY, NAN, 0.0f, -INFINITY});
+    tg_tensor *b = tg_from_data(TG_SHAPE(2, 3), TG_FLOAT32,
+                                (float[]){1.000005f, 100.002f, INFINITY, NAN, 1e-9f, INFINITY});
+    tg_tensor *close = tg_isclose(a, b, 1e-5, 1e-8, false), *with_nan = tg_isclose(a, b, 1e-5, 1e-8, true);
+    const float want[] = {1, 0, 1, 0, 1, 0};
+    for (int i = 0; i < 6; i++) ck_assert_float_eq(tg_data_f32(close)[i], want[i]);
+    ck_assert_float_eq(tg_data_f32(with_nan)[3], 1.0f);
+    ck_assert_int_eq(tg_allclose(a, a, 1e-5, 1e-8, true), 1);
+    ck_assert_int_eq(tg_allclose(a, a, 1e-5, 1e-8, false), 0); /* NaN != NaN */
+    ck_assert_int_eq(tg_allclose(a, b, 1e-4, 1e-8, true), 0);   /* -inf and inf */
+    tg_tensor *row = tg_from_data(TG_SHAPE(3), TG_FLOAT32, (float[]){1, 2, 3});
+    tg_tensor *rows = tg_from_data(TG_SHAPE(2, 3), TG_FLOAT32, (float[]){1, 2, 3, 1, 2, 3.001f});
+    ck_assert_int_eq(tg_allclose(rows, row, 1e-3, 0, false), 1);
+    ck_assert_int_eq(tg_allclose(rows, row, 1e-5, 0, false), 0);
+    tg_tensor *four = tg_zeros(TG_SHAPE(4), TG_FLOAT32);
+    assert_error(tg_allclose(row, four, 1e-5, 1e-8, false), "isclose");
+    assert_error(tg_allclose(row, row, -1, 0, false), "isclose: rtol -1 and atol 0 must be >= 0");
+    tg_release(a), tg_release(b), tg_release(close), tg_release(with_nan), tg_release(row), tg_release(rows);
+    tg_release(four);
+}
+END_TEST
+
 Suite *nograd_suite(void)
 {
     Suite *s = suite_create("nograd");
@@ -71,6 +99,7 @@ Suite *nograd_suite(void)
     tcase_add_test(tc, test_results_record_nothing);
     tcase_add_test(tc, test_update_of_leaf_refused_in_grad_mode);
     tcase_add_test(tc, test_update_of_graph_tensor_refused);
+    tcase_add_test(tc, test_isclose_and_allclose);
     suite_add_tcase(s, tc);
     return s;
 }

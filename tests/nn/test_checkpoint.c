@@ -36,7 +36,7 @@ static tg_module *small_cnn(uint64_t init_seed, uint64_t dropout_seed, int class
     ck_assert_ptr_nonnull(seq);
     tg_module *layers[] = {
         tg_nn_conv2d(3, 4, 3, 3, (tg_conv2d_opts){.padding = {1, 1}}, true, &rng),
-        tg_nn_batch_norm2d(4, 1e-5f, 0.1f, 1),
+        tg_nn_batch_norm2d(4, NULL),
         tg_nn_relu(false),
         tg_nn_max_pool2d((tg_pool2d_opts){.kernel = {2, 2}}),
         tg_nn_flatten(),

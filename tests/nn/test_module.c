@@ -168,7 +168,7 @@ END_TEST
 
 START_TEST(test_batch_norm_buffers)
 {
-    tg_module *bn = tg_nn_batch_norm2d(3, 1e-5f, 0.1f, 1);
+    tg_module *bn = tg_nn_batch_norm2d(3, NULL);
     tg_tensor_list sd = {0};
     tg_module_state_dict(bn, &sd);
     ck_assert_int_eq(sd.n, 5);
@@ -185,6 +185,86 @@ START_TEST(test_batch_norm_buffers)
     tg_release(x), tg_release(y), tg_release(z);
     tg_tensor_list_clear(&sd);
     tg_module_free(bn);
+}
+END_TEST
+
+/* BatchNorm2d takes 4-D input only, BatchNorm1d 2-D or 3-D, as PyTorch;
+ * zeroed options are PyTorch's defaults: momentum 0.1 moves the running
+ * mean a tenth of the way to the batch's. */
+START_TEST(test_batch_norm_dims_and_defaults)
+{
+    tg_module *bn2 = tg_nn_batch_norm2d(2, &(tg_batch_norm_opts){0}), *bn1 = tg_nn_batch_norm1d(2, NULL);
+    tg_tensor *flat = tg_from_data(TG_SHAPE(2, 2), TG_FLOAT32, (const float[]){1, 2, 3, 6});
+    tg_tensor *seq = tg_from_data(TG_SHAPE(1, 2, 2), TG_FLOAT32, (const float[]){1, 3, 2, 6});
+    tg_clear_error();
+    ck_assert_ptr_null(tg_module_forward(bn2, flat));
+    ck_assert_str_eq(tg_last_error() + strlen(tg_last_error()) - strlen("BatchNorm2d: expected 4-D input, got 2 dims"),
+                     "BatchNorm2d: expected 4-D input, got 2 dims");
+    tg_tensor *y = tg_module_forward(bn1, flat), *z = tg_module_forward(bn1, seq);
+    ck_assert_msg(y && z, "%s", tg_last_error());
+    tg_tensor *mean = tg_tensor_list_get(&bn1->buffers, "running_mean");
+    /* both batches have channel means 2 and 4: 0.1 * 2 then 0.9 * 0.2 + 0.1 * 2 */
+    ck_assert_float_eq_tol(tg_data_f32(mean)[0], 0.38f, 1e-6f);
+    ck_assert_float_eq_tol(tg_data_f32(mean)[1], 0.76f, 1e-6f);
+    ck_assert_float_eq_tol(tg_data_f32(y)[0], -0.99999f, 1e-4f); /* (1 - 2) / sqrt(1 + 1e-5) */
+    ck_assert_ptr_null(tg_nn_batch_norm1d(2, &(tg_batch_norm_opts){.momentum = 2.0f}));
+    tg_release(y), tg_release(z), tg_release(mean), tg_release(flat), tg_release(seq);
+    tg_module_free(bn1), tg_module_free(bn2);
+}
+END_TEST
+
+/* A module of several inputs: a * b, plus c when given. */
+static tg_tensor *mul_add_forward(tg_module *m, int n, tg_tensor *const *in)
+{
+    (void)m;
+    if (n < 2 || n > 3) {
+        tg_clear_error();
+        return NULL;
+    }
+    int scope = tg_scope_begin();
+    tg_tensor *y = tg_mul(in[0], in[1]);
+    return tg_scope_return(scope, n == 3 && in[2] ? tg_add(y, in[2]) : y);
+}
+
+static const tg_module_type mul_add_type = {.name = "MulAdd", .forward_n = mul_add_forward};
+
+START_TEST(test_forward_of_several_inputs)
+{
+    tg_rng rng = tg_rng_new(4, 0);
+    tg_module *m = tg_module_new(&mul_add_type, sizeof(tg_module)), *lin = tg_nn_linear(3, 2, true, &rng);
+    tg_tensor *a = tg_from_data(TG_SHAPE(3), TG_FLOAT32, (const float[]){1, 2, 3});
+    tg_tensor *y = tg_module_forward_n(m, 3, (tg_tensor *[]){a, a, a});
+    tg_tensor *z = tg_module_forward_n(m, 3, (tg_tensor *[]){a, a, NULL});
+    ck_assert_float_eq(tg_data_f32(y)[2], 12.0f);
+    ck_assert_float_eq(tg_data_f32(z)[2], 9.0f);
+    ck_assert_ptr_null(tg_module_forward_n(lin, 2, (tg_tensor *[]){a, a}));
+    ck_assert_str_eq(tg_last_error() + strlen(tg_last_error()) - strlen("Linear: takes one input, not 2"),
+                     "Linear: takes one input, not 2");
+    tg_release(y), tg_release(z), tg_release(a);
+    tg_module_free(m), tg_module_free(lin);
+}
+END_TEST
+
+/* Keys renamed on the way in: a prefix stripped (others left out), or added. */
+START_TEST(test_load_with_prefix)
+{
+    tg_rng rng = tg_rng_new(5, 0);
+    tg_module *src = tg_nn_linear(3, 2, true, &rng), *dst = tg_nn_linear(3, 2, true, &rng), *seq = tg_nn_sequential();
+    tg_nn_sequential_append(seq, tg_nn_linear(3, 2, true, &rng));
+    tg_tensor_list sd = {0}, wrapped = {0};
+    tg_module_state_dict(src, &sd);
+    tg_tensor_list_add(&wrapped, "module.weight", sd.items[0].tensor);
+    tg_tensor_list_add(&wrapped, "module.bias", sd.items[1].tensor);
+    tg_tensor_list_add(&wrapped, "head.bias", sd.items[1].tensor);
+    ck_assert_int_eq(tg_module_load_state_dict_prefixed(dst, &wrapped, "module.", NULL, true), 0);
+    ck_assert_int_eq(tg_module_load_state_dict_prefixed(seq, &wrapped, "module.", "0.", true), 0);
+    tg_tensor_list got = {0};
+    tg_module_state_dict(seq, &got);
+    ck_assert_float_eq(tg_data_f32(got.items[1].tensor)[1], tg_data_f32(sd.items[1].tensor)[1]);
+    ck_assert_int_eq(tg_module_load_state_dict_prefixed(dst, &wrapped, NULL, NULL, true), -1);
+    ck_assert_ptr_nonnull(strstr(tg_last_error(), "missing key weight"));
+    tg_tensor_list_clear(&sd), tg_tensor_list_clear(&wrapped), tg_tensor_list_clear(&got);
+    tg_module_free(src), tg_module_free(dst), tg_module_free(seq);
 }
 END_TEST
 
@@ -215,7 +295,8 @@ START_TEST(test_batch_norm_relu_forward)
 {
     tg_rng rng = tg_rng_new(4, 0);
     tg_tensor *x = tg_randn(&rng, TG_SHAPE(4, 3, 2, 2)), *r = tg_randn(&rng, TG_SHAPE(4, 3, 2, 2));
-    tg_module *bn[2] = {tg_nn_batch_norm2d(3, 1e-5f, 0.1f, 2), tg_nn_batch_norm2d(3, 1e-5f, 0.1f, 2)};
+    tg_batch_norm_opts split = {.groups = 2};
+    tg_module *bn[2] = {tg_nn_batch_norm2d(3, &split), tg_nn_batch_norm2d(3, &split)};
     for (int step = 0; step < 4; step++) {
         bool training = step < 2;
         tg_tensor *res = step % 2 ? r : NULL, *y[2];
@@ -254,6 +335,9 @@ Suite *module_suite(void)
     Suite *s = suite_create("module");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_names_and_forward);
+    tcase_add_test(tc, test_batch_norm_dims_and_defaults);
+    tcase_add_test(tc, test_forward_of_several_inputs);
+    tcase_add_test(tc, test_load_with_prefix);
     tcase_add_test(tc, test_modes_and_freezing);
     tcase_add_test(tc, test_registration_errors);
     tcase_add_test(tc, test_load_state_dict);
