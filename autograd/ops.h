@@ -147,13 +147,13 @@ TG_API tg_tensor *tg_gather(tg_tensor *t, int dim, tg_tensor *index);
  * shaped indices.shape + (D); the gradient of row padding_idx (negative:
  * from the end) stays 0, or TG_EMBEDDING_NO_PADDING for none */
 #define TG_EMBEDDING_NO_PADDING INT64_MIN
+TG_API tg_tensor *tg_embedding(tg_tensor *weight, tg_tensor *indices, int64_t padding_idx);
 /* torch.topk: the k largest (or smallest) entries along dim, in order,
  * into *values (differentiable) and *indices (int64); ties keep the lower
  * index first, NaN counts above every number. 0 or -1. */
 TG_API int tg_topk(tg_tensor *t, int64_t k, int dim, bool largest, tg_tensor **values, tg_tensor **indices);
 /* torch.sort along dim (stable: ties keep their order), the same outputs. */
 TG_API int tg_sort(tg_tensor *t, int dim, bool descending, tg_tensor **values, tg_tensor **indices);
-TG_API tg_tensor *tg_embedding(tg_tensor *weight, tg_tensor *indices, int64_t padding_idx);
 /* Entries of t along dim at the int64 1-D index. */
 TG_API tg_tensor *tg_index_select(tg_tensor *t, int dim, tg_tensor *index);
 

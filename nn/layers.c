@@ -67,6 +67,94 @@ tg_module *tg_nn_conv2d(int64_t in, int64_t out, int kh, int kw, tg_conv2d_opts 
     return m;
 }
 
+/* ---- ConvTranspose2d ---- */
+
+typedef struct {
+    tg_module base;
+    tg_tensor *weight, *bias;
+    tg_conv_transpose2d_opts opts;
+} conv_transpose2d_module;
+
+static tg_tensor *conv_transpose2d_forward(tg_module *m, tg_tensor *x)
+{
+    conv_transpose2d_module *c = (conv_transpose2d_module *)m;
+    return tg_conv_transpose2d(x, c->weight, c->bias, &c->opts);
+}
+
+static const tg_module_type conv_transpose2d_type = {.name = "ConvTranspose2d", .forward = conv_transpose2d_forward};
+
+/* weight (in, out/groups, kh, kw) and bias (out) from PyTorch's default:
+ * fan_in is weight's dim 1 times the kernel, as for ConvTranspose2d. */
+tg_module *tg_nn_conv_transpose2d(int64_t in, int64_t out, int kh, int kw, const tg_conv_transpose2d_opts *opts,
+                                  bool bias, tg_rng *rng)
+{
+    tg_conv_transpose2d_opts o = opts ? *opts : (tg_conv_transpose2d_opts){.groups = 0};
+    int64_t groups = o.groups ? o.groups : 1;
+    if (in <= 0 || out <= 0 || kh <= 0 || kw <= 0 || o.groups < 0 || in % groups || out % groups) {
+        TG_FAIL("ConvTranspose2d: invalid sizes (in %lld, out %lld, kernel %dx%d, groups %d)", (long long)in,
+                (long long)out, kh, kw, o.groups);
+        return NULL;
+    }
+    conv_transpose2d_module *c = (conv_transpose2d_module *)tg_module_new(&conv_transpose2d_type, sizeof *c);
+    if (!c) return NULL;
+    c->opts = o;
+    tg_module *m = &c->base;
+    int rc = keep(m, "weight", tg_empty(TG_SHAPE(in, out / groups, kh, kw), TG_FLOAT32), true, &c->weight);
+    if (!rc && bias) rc = keep(m, "bias", tg_empty(TG_SHAPE(out), TG_FLOAT32), true, &c->bias);
+    if (rc || tg_init_torch_default_(c->weight, c->bias, rng)) {
+        tg_module_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* ---- Embedding ---- */
+
+typedef struct {
+    tg_module base;
+    tg_tensor *weight;
+    int64_t padding_idx;
+} embedding_module;
+
+static tg_tensor *embedding_forward(tg_module *m, tg_tensor *indices)
+{
+    embedding_module *e = (embedding_module *)m;
+    return tg_embedding(e->weight, indices, e->padding_idx);
+}
+
+static const tg_module_type embedding_type = {.name = "Embedding", .forward = embedding_forward};
+
+static int zero_row(tg_tensor *w, int64_t row)
+{
+    tg_tensor *r = tg_k_select(w, 0, row);
+    int rc = r ? tg_k_fill_(r, 0.0) : -1;
+    tg_release(r);
+    return rc;
+}
+
+/* weight N(0, 1), the padding row zeroed, as torch.nn.Embedding. */
+tg_module *tg_nn_embedding(int64_t num_embeddings, int64_t dim, int64_t padding_idx, tg_rng *rng)
+{
+    bool padded = padding_idx != TG_EMBEDDING_NO_PADDING;
+    if (num_embeddings <= 0 || dim <= 0 ||
+        (padded && (padding_idx < -num_embeddings || padding_idx >= num_embeddings))) {
+        TG_FAIL("Embedding: invalid sizes (%lld x %lld) or padding_idx", (long long)num_embeddings, (long long)dim);
+        return NULL;
+    }
+    embedding_module *e = (embedding_module *)tg_module_new(&embedding_type, sizeof *e);
+    if (!e) return NULL;
+    tg_module *m = &e->base;
+    e->padding_idx = padded && padding_idx < 0 ? padding_idx + num_embeddings : padding_idx;
+    int rc = keep(m, "weight", tg_empty(TG_SHAPE(num_embeddings, dim), TG_FLOAT32), true, &e->weight);
+    if (!rc) rc = tg_init_normal_(e->weight, rng, 0.0, 1.0);
+    if (!rc && padded) rc = zero_row(e->weight, e->padding_idx);
+    if (rc) {
+        tg_module_free(m);
+        return NULL;
+    }
+    return m;
+}
+
 /* ---- BatchNorm2d ---- */
 
 typedef struct {

@@ -1,6 +1,8 @@
-/* The standard layers, as torch.nn: each returns a module (see module.h)
- * with PyTorch's parameter and buffer names and default initialisation,
- * drawn from the rng given. NULL with error on bad arguments. */
+/* The standard layers, as torch.nn (nn/layers.c; normalisation:
+ * layers_norm.c; activations: layers_activation.c): each returns a module
+ * (see module.h) with PyTorch's parameter and buffer names and default
+ * initialisation, drawn from the rng given. NULL with error on bad
+ * arguments. */
 #ifndef TG_LAYERS_H
 #define TG_LAYERS_H
 
@@ -29,6 +31,32 @@ TG_API tg_module *tg_nn_batch_norm1d(int64_t channels, const tg_batch_norm_opts 
  * bn must be a tg_nn_batch_norm2d module. */
 TG_API tg_tensor *tg_nn_batch_norm2d_relu_forward(tg_module *bn, tg_tensor *x);
 TG_API tg_tensor *tg_nn_batch_norm2d_add_relu_forward(tg_module *bn, tg_tensor *x, tg_tensor *residual);
+/* weight (in, out/groups, kh, kw), bias (out) when bias is set; opts NULL:
+ * PyTorch's defaults. */
+TG_API tg_module *tg_nn_conv_transpose2d(int64_t in, int64_t out, int kh, int kw, const tg_conv_transpose2d_opts *opts,
+                                         bool bias, tg_rng *rng);
+/* weight (num_embeddings, dim) drawn N(0, 1), row padding_idx (negative:
+ * from the end) zeroed and kept from gradients, or TG_EMBEDDING_NO_PADDING. */
+TG_API tg_module *tg_nn_embedding(int64_t num_embeddings, int64_t dim, int64_t padding_idx, tg_rng *rng);
+
+/* Options of LayerNorm, GroupNorm and RMSNorm; zeros mean PyTorch's
+ * defaults: eps 1e-5 (RMSNorm: float32's machine epsilon, as its eps=None),
+ * an affine weight (ones) and bias (zeros; RMSNorm has none). */
+typedef struct tg_norm_layer_opts {
+    float eps;
+    bool no_affine; /* elementwise_affine=False (GroupNorm: affine=False) */
+    bool no_bias;   /* LayerNorm's bias=False */
+} tg_norm_layer_opts;
+/* Normalises the last ndim dims, of normalized_shape; weight and bias of that shape. */
+TG_API tg_module *tg_nn_layer_norm(int ndim, const int64_t *normalized_shape, const tg_norm_layer_opts *opts);
+TG_API tg_module *tg_nn_rms_norm(int ndim, const int64_t *normalized_shape, const tg_norm_layer_opts *opts);
+/* (N, C, *) in num_groups groups of channels; weight and bias (C). */
+TG_API tg_module *tg_nn_group_norm(int64_t num_groups, int64_t num_channels, const tg_norm_layer_opts *opts);
+/* Activations (nn/layers_activation.c). */
+TG_API tg_module *tg_nn_gelu(tg_gelu_approximate approximate);
+TG_API tg_module *tg_nn_silu(void);
+TG_API tg_module *tg_nn_leaky_relu(float negative_slope); /* PyTorch's default slope: 0.01 */
+
 /* weight (out, in), bias (out) when bias is set. */
 TG_API tg_module *tg_nn_linear(int64_t in, int64_t out, bool bias, tg_rng *rng);
 TG_API tg_module *tg_nn_relu(bool inplace);

@@ -19,6 +19,7 @@ int main(void)
     srunner_add_suite(sr, parity_interpolate_suite());
     srunner_add_suite(sr, parity_layer_norm_suite());
     srunner_add_suite(sr, parity_loss_suite());
+    srunner_add_suite(sr, parity_modules_suite());
     srunner_add_suite(sr, parity_pad_suite());
     srunner_add_suite(sr, parity_scan_suite());
     srunner_add_suite(sr, parity_sort_suite());

@@ -21,6 +21,7 @@ Suite *parity_embedding_suite(void);
 Suite *parity_interpolate_suite(void);
 Suite *parity_layer_norm_suite(void);
 Suite *parity_loss_suite(void);
+Suite *parity_modules_suite(void);
 Suite *parity_pad_suite(void);
 Suite *parity_scan_suite(void);
 Suite *parity_sort_suite(void);
