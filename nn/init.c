@@ -41,6 +41,15 @@ int tg_init_kaiming_uniform_(tg_tensor *w, tg_rng *rng, tg_fan_mode mode, double
     return tg_k_uniform_(w, rng, -bound, bound);
 }
 
+int tg_init_xavier_uniform_(tg_tensor *w, tg_rng *rng, double gain)
+{
+    double fan_in = 0, fan_out = 0;
+    if (fan_of("xavier_uniform_", w, TG_FAN_IN, &fan_in) || fan_of("xavier_uniform_", w, TG_FAN_OUT, &fan_out))
+        return -1;
+    double bound = gain * sqrt(6.0 / (fan_in + fan_out));
+    return tg_k_uniform_(w, rng, -bound, bound);
+}
+
 int tg_init_torch_default_(tg_tensor *w, tg_tensor *bias, tg_rng *rng)
 {
     double fan = 0;

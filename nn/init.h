@@ -16,6 +16,9 @@ TG_API int64_t tg_init_fan(const tg_tensor *w, tg_fan_mode mode);
 TG_API int tg_init_kaiming_normal_(tg_tensor *w, tg_rng *rng, tg_fan_mode mode, double gain);
 /* U(-b, b) with b = gain * sqrt(3 / fan). */
 TG_API int tg_init_kaiming_uniform_(tg_tensor *w, tg_rng *rng, tg_fan_mode mode, double gain);
+/* U(-b, b) with b = gain * sqrt(6 / (fan_in + fan_out)), as
+ * torch.nn.init.xavier_uniform_ (MultiheadAttention's in_proj_weight). */
+TG_API int tg_init_xavier_uniform_(tg_tensor *w, tg_rng *rng, double gain);
 /* PyTorch's default for Conv2d and Linear: weight kaiming_uniform with
  * a = sqrt(5) (b = 1/sqrt(fan_in)), bias (may be NULL) U(-1/sqrt(fan_in), 1/sqrt(fan_in)). */
 TG_API int tg_init_torch_default_(tg_tensor *w, tg_tensor *bias, tg_rng *rng);

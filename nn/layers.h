@@ -57,6 +57,39 @@ TG_API tg_module *tg_nn_gelu(tg_gelu_approximate approximate);
 TG_API tg_module *tg_nn_silu(void);
 TG_API tg_module *tg_nn_leaky_relu(float negative_slope); /* PyTorch's default slope: 0.01 */
 
+/* Attention layers (nn/layers_attention.c). Options: zeros mean PyTorch's
+ * defaults. */
+typedef struct tg_attention_layer_opts {
+    float dropout;    /* on the attention weights, in training (default 0) */
+    bool batch_first; /* inputs (N, L, E); default (L, N, E) */
+    bool no_bias;     /* bias=False */
+    bool causal;      /* query i attends to keys j <= i only */
+    uint64_t seed;    /* the dropout's stream */
+} tg_attention_layer_opts;
+/* in_proj_weight (3E, E) xavier-uniform, in_proj_bias (3E) zeros,
+ * out_proj (a Linear, bias zeros), as nn.MultiheadAttention. Forward with
+ * tg_module_forward_n: query, key, value and an optional float mask added
+ * to the scores (broadcast to (N, H, L, S)); gives the output only (as
+ * need_weights=False: the weights are never stored). */
+TG_API tg_module *tg_nn_multihead_attention(int64_t embed_dim, int64_t num_heads, const tg_attention_layer_opts *opts,
+                                            tg_rng *rng);
+typedef struct tg_encoder_layer_opts {
+    int64_t dim_feedforward; /* 0: 2048 */
+    float dropout;           /* 0: PyTorch's 0.1 */
+    bool no_dropout;         /* dropout 0 */
+    bool gelu;               /* the feed-forward's activation: gelu, not relu */
+    float layer_norm_eps;    /* 0: 1e-5 */
+    bool batch_first;
+    bool norm_first; /* pre-norm: x + attn(norm1(x)), x + ff(norm2(x)) */
+    bool causal;     /* self-attention masked to the past */
+    uint64_t seed;   /* the dropouts' streams */
+} tg_encoder_layer_opts;
+/* nn.TransformerEncoderLayer's children and names (self_attn, linear1,
+ * dropout, linear2, norm1, norm2, dropout1, dropout2); forward: src, or
+ * src and a float mask (tg_module_forward_n). */
+TG_API tg_module *tg_nn_transformer_encoder_layer(int64_t d_model, int64_t nhead, const tg_encoder_layer_opts *opts,
+                                                  tg_rng *rng);
+
 /* weight (out, in), bias (out) when bias is set. */
 TG_API tg_module *tg_nn_linear(int64_t in, int64_t out, bool bias, tg_rng *rng);
 TG_API tg_module *tg_nn_relu(bool inplace);

@@ -8,17 +8,16 @@
 #include "parity.h"
 
 #define TOL 2e-5f
-enum { MAX_STATE = 5 };
 
 typedef struct {
     const char *name;
     tg_module *(*make)(void);
     const char *const *names;
-    const float *sd[MAX_STATE], *after[MAX_STATE], *grads[MAX_STATE];
+    const float *const *sd, *const *after, *const *grads; /* per state entry / parameter; NULL: int64 */
     int64_t x_shape[4];
     int x_ndim;
     const void *x; /* float, or int64 when indices */
-    bool indices;
+    bool indices, self_attention; /* self_attention: forward_n on (x, x, x) */
     const float *y, *c, *gx;
 } module_case;
 
@@ -42,25 +41,42 @@ static tg_module *conv_t(void)
 static tg_module *gelu(void) { return tg_nn_gelu(TG_GELU_TANH); }
 static tg_module *silu(void) { return tg_nn_silu(); }
 static tg_module *leaky_relu(void) { return tg_nn_leaky_relu(0.2f); }
+static tg_module *mha(void)
+{
+    tg_rng rng = rng_of_test();
+    return tg_nn_multihead_attention(4, 2, NULL, &rng);
+}
+/* pre-norm, gelu, batch first, causal: the mask the script passed */
+static tg_module *encoder(void)
+{
+    tg_rng rng = rng_of_test();
+    tg_encoder_layer_opts o = {.dim_feedforward = 6, .no_dropout = true, .gelu = true, .batch_first = true,
+                               .norm_first = true, .causal = true};
+    return tg_nn_transformer_encoder_layer(4, 2, &o, &rng);
+}
+static tg_module *encoder_post(void)
+{
+    tg_rng rng = rng_of_test();
+    return tg_nn_transformer_encoder_layer(4, 2, &(tg_encoder_layer_opts){.dim_feedforward = 6, .no_dropout = true},
+                                           &rng);
+}
 
-#define STATE2(P) {P##_sd0, P##_sd1}, {P##_after0, P##_after1}, {P##_g0, P##_g1}
-#define FLOAT_INPUT(P) P##_x, false, P##_y, P##_c, P##_gx
+#define STATE(P) P##_names, P##_sd, P##_after, P##_g
+#define FLOAT_INPUT(P) P##_x, false, false, P##_y, P##_c, P##_gx
 
 static const module_case cases[] = {
-    {"LayerNorm", layer_norm, layer_norm_names, STATE2(layer_norm), {2, 3, 4}, 3, FLOAT_INPUT(layer_norm)},
-    {"GroupNorm", group_norm, group_norm_names, STATE2(group_norm), {2, 4, 3}, 3, FLOAT_INPUT(group_norm)},
-    {"RMSNorm", rms_norm, rms_norm_names, {rms_norm_sd0}, {rms_norm_after0}, {rms_norm_g0}, {3, 4}, 2,
-     FLOAT_INPUT(rms_norm)},
-    {"BatchNorm1d", batch_norm1d, batch_norm1d_names,
-     {batch_norm1d_sd0, batch_norm1d_sd1, batch_norm1d_sd2, batch_norm1d_sd3, NULL},
-     {batch_norm1d_after0, batch_norm1d_after1, batch_norm1d_after2, batch_norm1d_after3, NULL},
-     {batch_norm1d_g0, batch_norm1d_g1}, {4, 3, 2}, 3, FLOAT_INPUT(batch_norm1d)},
-    {"Embedding", embedding, embedding_names, {embedding_sd0}, {embedding_after0}, {embedding_g0}, {2, 3}, 2,
-     embedding_x, true, embedding_y, embedding_c, NULL},
-    {"ConvTranspose2d", conv_t, conv_t_names, STATE2(conv_t), {1, 2, 3, 3}, 4, FLOAT_INPUT(conv_t)},
-    {"GELU", gelu, gelu_names, {NULL}, {NULL}, {NULL}, {2, 5}, 2, FLOAT_INPUT(gelu)},
-    {"SiLU", silu, silu_names, {NULL}, {NULL}, {NULL}, {2, 5}, 2, FLOAT_INPUT(silu)},
-    {"LeakyReLU", leaky_relu, leaky_relu_names, {NULL}, {NULL}, {NULL}, {2, 5}, 2, FLOAT_INPUT(leaky_relu)},
+    {"LayerNorm", layer_norm, STATE(layer_norm), {2, 3, 4}, 3, FLOAT_INPUT(layer_norm)},
+    {"GroupNorm", group_norm, STATE(group_norm), {2, 4, 3}, 3, FLOAT_INPUT(group_norm)},
+    {"RMSNorm", rms_norm, STATE(rms_norm), {3, 4}, 2, FLOAT_INPUT(rms_norm)},
+    {"BatchNorm1d", batch_norm1d, STATE(batch_norm1d), {4, 3, 2}, 3, FLOAT_INPUT(batch_norm1d)},
+    {"Embedding", embedding, STATE(embedding), {2, 3}, 2, embedding_x, true, false, embedding_y, embedding_c, NULL},
+    {"ConvTranspose2d", conv_t, STATE(conv_t), {1, 2, 3, 3}, 4, FLOAT_INPUT(conv_t)},
+    {"GELU", gelu, STATE(gelu), {2, 5}, 2, FLOAT_INPUT(gelu)},
+    {"SiLU", silu, STATE(silu), {2, 5}, 2, FLOAT_INPUT(silu)},
+    {"LeakyReLU", leaky_relu, STATE(leaky_relu), {2, 5}, 2, FLOAT_INPUT(leaky_relu)},
+    {"MultiheadAttention", mha, STATE(mha), {3, 2, 4}, 3, mha_x, false, true, mha_y, mha_c, mha_gx},
+    {"TransformerEncoderLayer pre-norm causal", encoder, STATE(encoder), {2, 3, 4}, 3, FLOAT_INPUT(encoder)},
+    {"TransformerEncoderLayer", encoder_post, STATE(encoder_post), {3, 2, 4}, 3, FLOAT_INPUT(encoder_post)},
 };
 
 /* Checks the names and loads torch's values (num_batches_tracked stays 0:
@@ -94,7 +110,9 @@ START_TEST(test_module)
     scope s = {0};
     tg_tensor *x = k->indices ? keep(&s, tg_from_data(k->x_ndim, k->x_shape, TG_INT64, k->x))
                               : input(&s, k->x, k->x_ndim, k->x_shape, true);
-    tg_tensor *y = keep(&s, tg_module_forward(m, x));
+    tg_tensor *y = k->self_attention ? tg_module_forward_n(m, 3, (tg_tensor *[]){x, x, x}) : tg_module_forward(m, x);
+    ck_assert_msg(y != NULL, "%s: %s", k->name, tg_last_error());
+    keep(&s, y);
     backprop(&s, y, k->c);
     char what[64];
     snprintf(what, sizeof what, "%s y", k->name);
