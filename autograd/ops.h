@@ -123,6 +123,16 @@ typedef struct tg_attention_opts {
 TG_API tg_tensor *tg_scaled_dot_product_attention(tg_tensor *q, tg_tensor *k, tg_tensor *v,
                                                   const tg_attention_opts *opts);
 
+/* ---- recurrent cells (ops_rnn.c) ---- */
+/* One LSTM step, fused: gates (N, 4H) = x W_ih^T + b_ih + h W_hh^T + b_hh in
+ * PyTorch's order i, f, g, o, and c (N, H) give *c_next = f c + i g and
+ * *h_next = o tanh(c_next), as nn.LSTMCell (both views of one result). */
+TG_API int tg_lstm_cell(tg_tensor *gates, tg_tensor *c, tg_tensor **h_next, tg_tensor **c_next);
+/* One GRU step, fused: xg = x W_ih^T + b_ih and hg = h W_hh^T + b_hh (N, 3H),
+ * order r, z, n, and h (N, H) give (1 - z) n + z h, n = tanh(xg_n + r hg_n),
+ * as nn.GRUCell. */
+TG_API tg_tensor *tg_gru_cell(tg_tensor *xg, tg_tensor *hg, tg_tensor *h);
+
 /* ---- running sums and triangles (ops_scan.c) ---- */
 /* The running sum along dim, as torch.cumsum (summed in double). */
 TG_API tg_tensor *tg_cumsum(tg_tensor *t, int dim);

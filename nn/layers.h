@@ -90,6 +90,26 @@ typedef struct tg_encoder_layer_opts {
 TG_API tg_module *tg_nn_transformer_encoder_layer(int64_t d_model, int64_t nhead, const tg_encoder_layer_opts *opts,
                                                   tg_rng *rng);
 
+/* Recurrent layers (nn/layers_recurrent.c); zeros mean PyTorch's defaults.
+ * Dropout between layers and bidirectional layers are not offered. */
+typedef struct tg_rnn_opts {
+    int num_layers;   /* 0: 1 */
+    bool no_bias;     /* bias=False */
+    bool batch_first; /* (N, L, features); default (L, N, features) */
+} tg_rnn_opts;
+/* weight_ih_l{k} (4H, in), weight_hh_l{k} (4H, H), bias_ih_l{k}, bias_hh_l{k}
+ * (4H) per layer k, U(-1/sqrt(H), 1/sqrt(H)), as nn.LSTM; GRU alike with 3H. */
+TG_API tg_module *tg_nn_lstm(int64_t input_size, int64_t hidden_size, const tg_rnn_opts *opts, tg_rng *rng);
+TG_API tg_module *tg_nn_gru(int64_t input_size, int64_t hidden_size, const tg_rnn_opts *opts, tg_rng *rng);
+/* Runs an LSTM or GRU module on x (L, N, in) or (N, L, in) with batch_first,
+ * from h0 (and c0 for an LSTM), (layers, N, H) each or NULL for zeros: the
+ * last layer's output at every step, (L, N, H) or (N, L, H); *h_n and *c_n
+ * (each may be NULL; c_n an LSTM's only) get the final states (layers, N,
+ * H), as PyTorch's output, (h_n, c_n). tg_module_forward gives the output
+ * from zero states; tg_module_forward_n takes (x, h0[, c0]). */
+TG_API tg_tensor *tg_nn_rnn_forward(tg_module *m, tg_tensor *x, tg_tensor *h0, tg_tensor *c0, tg_tensor **h_n,
+                                    tg_tensor **c_n);
+
 /* weight (out, in), bias (out) when bias is set. */
 TG_API tg_module *tg_nn_linear(int64_t in, int64_t out, bool bias, tg_rng *rng);
 TG_API tg_module *tg_nn_relu(bool inplace);

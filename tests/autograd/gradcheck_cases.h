@@ -38,5 +38,6 @@ extern const gc_case gc_nn[];
 extern const gc_case gc_loss[];
 extern const gc_case gc_scan[];
 extern const gc_case gc_layer_norm[];
+extern const gc_case gc_rnn[];
 
 #endif

@@ -96,7 +96,7 @@ static void run_case(const gc_case *c)
 
 static const gc_case *const tables[] = {gc_elementwise, gc_activation, gc_view, gc_reduce, gc_linalg,
                                         gc_index,       gc_conv,       gc_norm, gc_nn,     gc_loss,
-                                        gc_scan,        gc_layer_norm, gc_attention};
+                                        gc_scan,        gc_layer_norm, gc_attention, gc_rnn};
 
 static int count_rows(void)
 {

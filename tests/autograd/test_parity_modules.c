@@ -61,6 +61,17 @@ static tg_module *encoder_post(void)
                                            &rng);
 }
 
+static tg_module *lstm(void)
+{
+    tg_rng rng = rng_of_test();
+    return tg_nn_lstm(3, 4, &(tg_rnn_opts){.num_layers = 2}, &rng);
+}
+static tg_module *gru(void)
+{
+    tg_rng rng = rng_of_test();
+    return tg_nn_gru(3, 4, &(tg_rnn_opts){.batch_first = true}, &rng);
+}
+
 #define STATE(P) P##_names, P##_sd, P##_after, P##_g
 #define FLOAT_INPUT(P) P##_x, false, false, P##_y, P##_c, P##_gx
 
@@ -77,6 +88,8 @@ static const module_case cases[] = {
     {"MultiheadAttention", mha, STATE(mha), {3, 2, 4}, 3, mha_x, false, true, mha_y, mha_c, mha_gx},
     {"TransformerEncoderLayer pre-norm causal", encoder, STATE(encoder), {2, 3, 4}, 3, FLOAT_INPUT(encoder)},
     {"TransformerEncoderLayer", encoder_post, STATE(encoder_post), {3, 2, 4}, 3, FLOAT_INPUT(encoder_post)},
+    {"LSTM 2 layers", lstm, STATE(lstm), {5, 2, 3}, 3, FLOAT_INPUT(lstm)},
+    {"GRU batch first", gru, STATE(gru), {2, 5, 3}, 3, FLOAT_INPUT(gru)},
 };
 
 /* Checks the names and loads torch's values (num_batches_tracked stays 0:
