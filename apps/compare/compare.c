@@ -4,7 +4,7 @@
  * probed with its backbone frozen, over several fine-tune seeds:
  *
  *   compare --preset quick                         # the demo, a few minutes
- *   compare --out runs/compare                     # the full preset, about 2 h 45 min
+ *   compare --out runs/compare                     # the full preset, about 3 h on 2 cores
  *   compare --out runs/compare                     # again, after Ctrl-C: continues
  *   compare --preset quick --seeds 3 --ft-epochs 20   # any setting as a flag
  *

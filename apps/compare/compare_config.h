@@ -15,7 +15,7 @@
  *       (pretrain.snapshots, --lengths), with the same seeds
  *
  * Presets:
- *   full   the reproduction of record (about 2 h 45 min on 2 cores, 25 min
+ *   full   the reproduction of record (about 3 h on 2 cores alone, 33 min
  *          of them the length study's):
  *          ShapeScenes 64 px, 8000 pretraining images, 500 labelled, 1000
  *          test; ResNet-18 small stem (C5 grid 8x8) at width 0.25; batch
