@@ -90,6 +90,10 @@ typedef struct tg_encoder_layer_opts {
 TG_API tg_module *tg_nn_transformer_encoder_layer(int64_t d_model, int64_t nhead, const tg_encoder_layer_opts *opts,
                                                   tg_rng *rng);
 
+/* The most features (embed_dim, hidden_size, input_size) an attention or
+ * recurrent layer takes: their packed weights hold 3 or 4 times as many rows. */
+#define TG_LAYER_MAX_FEATURES (INT64_C(1) << 31)
+
 /* Recurrent layers (nn/layers_recurrent.c); zeros mean PyTorch's defaults.
  * Dropout between layers and bidirectional layers are not offered. */
 typedef struct tg_rnn_opts {

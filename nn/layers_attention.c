@@ -106,7 +106,8 @@ tg_module *tg_nn_multihead_attention(int64_t embed_dim, int64_t num_heads, const
                                      tg_rng *rng)
 {
     tg_attention_layer_opts o = opts ? *opts : (tg_attention_layer_opts){0};
-    if (embed_dim <= 0 || num_heads <= 0 || embed_dim % num_heads || !(o.dropout >= 0.0f && o.dropout < 1.0f)) {
+    if (embed_dim <= 0 || embed_dim > TG_LAYER_MAX_FEATURES || num_heads <= 0 || embed_dim % num_heads ||
+        !(o.dropout >= 0.0f && o.dropout < 1.0f)) {
         TG_FAIL("MultiheadAttention: embed_dim %lld does not split into %lld heads, or dropout %g is outside [0, 1)",
                 (long long)embed_dim, (long long)num_heads, (double)o.dropout);
         return NULL;

@@ -159,7 +159,8 @@ static tg_module *rnn_new(const tg_module_type *type, int gates, int64_t input_s
 {
     tg_rnn_opts o = opts ? *opts : (tg_rnn_opts){0};
     if (!o.num_layers) o.num_layers = 1;
-    if (input_size <= 0 || hidden <= 0 || o.num_layers < 1 || o.num_layers > MAX_LAYERS) {
+    if (input_size <= 0 || input_size > TG_LAYER_MAX_FEATURES || hidden <= 0 || hidden > TG_LAYER_MAX_FEATURES ||
+        o.num_layers < 1 || o.num_layers > MAX_LAYERS) {
         TG_FAIL("%s: invalid sizes (input %lld, hidden %lld, layers %d)", type->name, (long long)input_size,
                 (long long)hidden, o.num_layers);
         return NULL;
