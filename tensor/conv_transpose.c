@@ -56,9 +56,12 @@ static int check_shapes(const int64_t *xs, const int64_t *ws, int groups)
     return 0;
 }
 
-/* Checks the shapes of x (xs) and w (ws) against the options and fills p. */
-static int plan(const int64_t *xs, const int64_t *ws, const tg_conv_transpose2d_opts *o, transpose_plan *p)
+/* Checks the shapes of x (xs) and w (ws) against the options (NULL: the
+ * defaults) and fills p. */
+static int plan(const int64_t *xs, const int64_t *ws, const tg_conv_transpose2d_opts *opts, transpose_plan *p)
 {
+    static const tg_conv_transpose2d_opts defaults = {0};
+    const tg_conv_transpose2d_opts *o = opts ? opts : &defaults;
     int s[2], d[2], groups = 1;
     if (read_opts(o, s, d, &groups) || check_shapes(xs, ws, groups)) return -1;
     p->conv = (tg_conv2d_opts){.stride = {s[0], s[1]}, .dilation = {d[0], d[1]}, .groups = groups};
@@ -104,11 +107,10 @@ static int add_bias(tg_tensor *out, tg_tensor *bias)
 
 tg_tensor *tg_k_conv_transpose2d(tg_tensor *x, tg_tensor *w, tg_tensor *bias, const tg_conv_transpose2d_opts *opts)
 {
-    static const tg_conv_transpose2d_opts defaults = {0};
     transpose_plan p;
     const char *op = "conv_transpose2d";
     if (TG_NEED(op, x, w) || check_4d(op, "input", x, "(N, C_in, H, W)") ||
-        check_4d(op, "weight", w, "(C_in, C_out/groups, kh, kw)") || plan(x->shape, w->shape, opts ? opts : &defaults, &p))
+        check_4d(op, "weight", w, "(C_in, C_out/groups, kh, kw)") || plan(x->shape, w->shape, opts, &p))
         return NULL;
     tg_tensor *out = tg_k_conv2d_backward_input(x, w, p.full, p.conv);
     if (out && p.cut) {
@@ -135,9 +137,8 @@ static tg_tensor *as_conv_input(tg_tensor *g, const transpose_plan *p)
 tg_tensor *tg_k_conv_transpose2d_backward_input(tg_tensor *g, tg_tensor *w, const int64_t *x_shape,
                                                 const tg_conv_transpose2d_opts *opts)
 {
-    static const tg_conv_transpose2d_opts defaults = {0};
     transpose_plan p;
-    if (TG_NEED("conv_transpose2d_backward_input", g, w) || plan(x_shape, w->shape, opts ? opts : &defaults, &p))
+    if (TG_NEED("conv_transpose2d_backward_input", g, w) || plan(x_shape, w->shape, opts, &p))
         return NULL;
     tg_tensor *gc = as_conv_input(g, &p);
     tg_tensor *dx = gc ? tg_k_conv2d(gc, w, NULL, p.conv) : NULL;
@@ -148,9 +149,8 @@ tg_tensor *tg_k_conv_transpose2d_backward_input(tg_tensor *g, tg_tensor *w, cons
 tg_tensor *tg_k_conv_transpose2d_backward_weight(tg_tensor *g, tg_tensor *x, const int64_t *w_shape,
                                                  const tg_conv_transpose2d_opts *opts)
 {
-    static const tg_conv_transpose2d_opts defaults = {0};
     transpose_plan p;
-    if (TG_NEED("conv_transpose2d_backward_weight", g, x) || plan(x->shape, w_shape, opts ? opts : &defaults, &p))
+    if (TG_NEED("conv_transpose2d_backward_weight", g, x) || plan(x->shape, w_shape, opts, &p))
         return NULL;
     tg_tensor *gc = as_conv_input(g, &p);
     tg_tensor *dw = gc ? tg_k_conv2d_backward_weight(x, gc, w_shape, p.conv) : NULL;

@@ -3,6 +3,7 @@
 #include "parity.h"
 
 #include <math.h>
+#include <string.h>
 #include <stdlib.h>
 
 tg_tensor *keep(scope *s, tg_tensor *t)
@@ -51,4 +52,10 @@ void backprop(scope *s, tg_tensor *y, const float *c)
     tg_tensor *ct = input(s, c, y->ndim, y->shape, false);
     tg_tensor *loss = keep(s, tg_sum(keep(s, tg_mul(y, ct)), 0, NULL, false));
     ck_assert_msg(tg_backward(loss, NULL) == 0, "%s", tg_last_error());
+}
+
+void expect_failure(tg_tensor *y, const char *message)
+{
+    ck_assert_ptr_null(y);
+    ck_assert_msg(strstr(tg_last_error(), message), "error '%s' lacks '%s'", tg_last_error(), message);
 }

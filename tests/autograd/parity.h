@@ -40,4 +40,7 @@ void assert_grad(tg_tensor *t, const float *want, int64_t n, float tol, const ch
  * s); fails if backward does. */
 void backprop(scope *s, tg_tensor *y, const float *c);
 
+/* Fails unless y is NULL and the recorded error holds message. */
+void expect_failure(tg_tensor *y, const char *message);
+
 #endif
