@@ -119,7 +119,8 @@ typedef struct tg_attention_opts {
 /* softmax(q k^T scale + mask) v, as F.scaled_dot_product_attention, for q
  * (..., L, E), k (..., S, E), v (..., S, Ev) with the same leading dims:
  * (..., L, Ev). Memory grows with L and S, not L S: the weights are never
- * stored (flash attention's online softmax; the backward recomputes them). */
+ * stored (computed for 16 query rows at a time, as flash attention does;
+ * the backward recomputes them). */
 TG_API tg_tensor *tg_scaled_dot_product_attention(tg_tensor *q, tg_tensor *k, tg_tensor *v,
                                                   const tg_attention_opts *opts);
 

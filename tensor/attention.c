@@ -1,15 +1,16 @@
-/* Scaled dot-product attention (see internal/attention.h), row by row as
- * flash attention's online softmax: for query row i the keys go by once,
- * keeping the running maximum m, the running sum l of exp(s - m) and the
- * running weighted sum of values, rescaled whenever m grows; out = acc / l
- * and lse = m + log l. Memory beyond the operands: one row of Ev values a
- * thread. The backward, again per query row, recomputes each weight as
- * exp(s - lse), with D_i = <dout_i, out_i>:
- *     ds_ij = p_ij (z_ij <dout_i, v_j> - D_i),  z the dropout's 0 or 1/(1-p)
- *     dq_i += scale ds_ij k_j,  dk_j += scale ds_ij q_i,  dv_j += z_ij p_ij dout_i.
- * Threads take whole (batch, head) slices, each summed in one order: the
- * same bits for any thread count. Dot products run in 8 lanes, added in a
- * fixed order. */
+/* Scaled dot-product attention (see internal/attention.h), a block of
+ * query rows at a time: the block's scores against the keys it may see
+ * (a tile of QB x S, never the whole L x S), their softmax per row, and
+ * the rows of out = P V; the forward keeps each row's log-sum-exp lse.
+ * The backward recomputes the tile's weights as exp(s - lse) and, with
+ * D_i = <dout_i, out_i>:
+ *     ds_ij = p_ij (z_ij <dout_i, v_j> - D_i) scale,  z the dropout's 0 or 1/(1-p)
+ *     dq_i += ds_ij k_j,  dk_j += ds_ij q_i,  dv_j += z_ij p_ij dout_i.
+ * Memory beyond the operands: a slice's keys and values transposed and two
+ * tiles, a thread. The tiles' loops run along the keys (the scores take the
+ * keys as columns, kt) so they vectorise; exp is exp_lane's. Threads take
+ * whole (batch, head) slices, each computed in one order: the same bits for
+ * any thread count. */
 #include "tensor/internal/attention.h"
 
 #include <math.h>
@@ -17,11 +18,12 @@
 #include <string.h>
 
 #include "tensor/internal/check.h"
+#include "tensor/internal/exp_lane.h"
 #include "tensor/internal/iter.h"
 #include "tensor/internal/random.h"
 #include "tensor/internal/view.h"
 
-enum { LANES = 8 };
+enum { LANES = 16, QB = 16, CHUNK = 32 }; /* summing lanes; query rows a block; columns in registers */
 
 /* The problem's sizes and operands, contiguous. */
 typedef struct {
@@ -36,33 +38,104 @@ typedef struct {
     tg_rng rng;
 } attn;
 
-static float dot(const float *a, const float *b, int64_t n)
+/* A thread's scratch for one slice: keys and values as columns, two tiles. */
+typedef struct {
+    float *kt, *vt; /* (E, S), (Ev, S) */
+    float *s, *t;   /* (QB, S) each */
+    float *z;       /* (S): one row's dropout factors, 1 without dropout */
+} scratch;
+
+static int scratch_open(scratch *w, const attn *a)
 {
-    float lane[LANES] = {0};
-    int64_t i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int k = 0; k < LANES; k++) lane[k] += a[i + k] * b[i + k];
-    float s = 0;
-    for (int k = 0; k < LANES; k++) s += lane[k];
-    for (; i < n; i++) s += a[i] * b[i];
-    return s;
+    size_t s = (size_t)(a->s ? a->s : 1);
+    w->kt = malloc((size_t)(a->e ? a->e : 1) * s * sizeof(float));
+    w->vt = malloc((size_t)(a->ev ? a->ev : 1) * s * sizeof(float));
+    w->s = malloc(QB * s * sizeof(float));
+    w->t = malloc(QB * s * sizeof(float));
+    w->z = malloc(s * sizeof(float));
+    if (!w->kt || !w->vt || !w->s || !w->t || !w->z) return -1;
+    for (size_t j = 0; j < s; j++) w->z[j] = 1.0f;
+    return 0;
 }
 
-static void axpy(float *y, float a, const float *x, int64_t n)
+static void scratch_close(scratch *w)
 {
-    for (int64_t i = 0; i < n; i++) y[i] += a * x[i];
+    free(w->kt), free(w->vt), free(w->s), free(w->t), free(w->z);
 }
 
-/* The score of query i against key j of slice b (scaled, masked), or
- * -INFINITY where the pair does not take part. */
-static float score(const attn *a, int64_t b, int64_t i, int64_t j)
+/* dst (cols, rows) = src (rows, cols) transposed. */
+static void transpose(const float *src, int64_t rows, int64_t cols, float *dst)
 {
-    if (a->causal && j > i) return -INFINITY;
-    float s = dot(a->q + (b * a->l + i) * a->e, a->k + (b * a->s + j) * a->e, a->e) * a->scale;
-    if (!a->mask) return s;
-    int64_t at = a->mask_off[b] + i * a->mask_si + j * a->mask_sj;
-    if (a->mask_i64) return ((const int64_t *)(const void *)a->mask)[at] ? s : -INFINITY;
-    return s + ((const float *)(const void *)a->mask)[at];
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < cols; c++) dst[c * rows + r] = src[r * cols + c];
+}
+
+/* out (rows, w) += a (rows, k) b (k, w), row strides lda, ldb, ldo; CHUNK
+ * columns at a time held in registers across k. */
+TG_WIDEST_VECTORS static void mul_add(float *out, int64_t ldo, const float *a, int64_t lda, const float *b,
+                                      int64_t ldb, int64_t rows, int64_t k, int64_t w)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        float *o = out + r * ldo;
+        int64_t c0 = 0;
+        for (; c0 + CHUNK <= w; c0 += CHUNK) {
+            float acc[CHUNK];
+            for (int c = 0; c < CHUNK; c++) acc[c] = o[c0 + c];
+            for (int64_t d = 0; d < k; d++) {
+                float x = a[r * lda + d];
+                const float *bd = b + d * ldb + c0;
+                for (int c = 0; c < CHUNK; c++) acc[c] += x * bd[c];
+            }
+            for (int c = 0; c < CHUNK; c++) o[c0 + c] = acc[c];
+        }
+        for (int64_t d = 0; c0 < w && d < k; d++) {
+            float x = a[r * lda + d];
+            const float *bd = b + d * ldb;
+            for (int64_t c = c0; c < w; c++) o[c] += x * bd[c];
+        }
+    }
+}
+
+/* out (k, w) += a^T b for a (rows, k) and b (rows, w), all contiguous. */
+TG_WIDEST_VECTORS static void mul_t_add(float *out, const float *a, const float *b, int64_t rows, int64_t k,
+                                        int64_t w)
+{
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t d = 0; d < k; d++) {
+            float x = a[r * k + d], *o = out + d * w;
+            const float *br = b + r * w;
+            for (int64_t c = 0; c < w; c++) o[c] += x * br[c];
+        }
+}
+
+/* out[r][j] = <x_r, y_j> scale for rows x (rows, e) and columns yt (e, ld)
+ * j < n, a tile (rows, n) of row stride n. */
+static void products(const float *x, int64_t rows, int64_t e, const float *yt, int64_t ld, int64_t n, float scale,
+                     float *out)
+{
+    memset(out, 0, (size_t)(rows * n) * sizeof *out);
+    mul_add(out, n, x, e, yt, ld, rows, e, n);
+    if (scale != 1.0f)
+        for (int64_t i = 0; i < rows * n; i++) out[i] *= scale;
+}
+
+/* The score tile of query rows [i0, i0 + rows) of slice b against keys
+ * j < n: causal pairs j > i and masked-out pairs -inf, a float mask added. */
+static void score_tile(const attn *a, scratch *w, int64_t b, int64_t i0, int64_t rows, int64_t n)
+{
+    products(a->q + (b * a->l + i0) * a->e, rows, a->e, w->kt, a->s, n, a->scale, w->s);
+    for (int64_t r = 0; r < rows; r++) {
+        float *s = w->s + r * n;
+        int64_t i = i0 + r;
+        if (a->causal)
+            for (int64_t j = i + 1; j < n; j++) s[j] = -INFINITY;
+        if (!a->mask) continue;
+        for (int64_t j = 0; j < n; j++) {
+            int64_t at = a->mask_off[b] + i * a->mask_si + j * a->mask_sj;
+            if (a->mask_i64) s[j] = ((const int64_t *)(const void *)a->mask)[at] ? s[j] : -INFINITY;
+            else s[j] += ((const float *)(const void *)a->mask)[at];
+        }
+    }
 }
 
 /* The dropout's factor for weight (b, i, j): 0, or 1 / (1 - p). */
@@ -73,26 +146,68 @@ static float kept(const attn *a, int64_t b, int64_t i, int64_t j)
     return u < a->dropout ? 0.0f : 1.0f / (1.0f - a->dropout);
 }
 
-/* out row i of slice b and its log-sum-exp; acc: Ev floats of scratch. */
-static void forward_row(const attn *a, int64_t b, int64_t i, float *out, float *lse)
+/* The largest of s[0..n), NaN if one is. */
+TG_WIDEST_VECTORS static float row_max(const float *s, int64_t n)
 {
-    float m = -INFINITY, l = 0;
-    memset(out, 0, (size_t)a->ev * sizeof *out);
-    for (int64_t j = 0; j < a->s; j++) {
-        float s = score(a, b, i, j);
-        if (s == -INFINITY) continue;
-        if (s > m) {
-            float shrink = expf(m - s); /* 0 the first time: m = -inf */
-            l *= shrink;
-            for (int64_t c = 0; c < a->ev; c++) out[c] *= shrink;
-            m = s;
-        }
-        float p = expf(s - m);
-        l += p;
-        axpy(out, p * kept(a, b, i, j), a->v + (b * a->s + j) * a->ev, a->ev);
+    float lane[LANES];
+    for (int k = 0; k < LANES; k++) lane[k] = -INFINITY;
+    int64_t j = 0;
+    for (; j + LANES <= n; j += LANES)
+        for (int k = 0; k < LANES; k++) lane[k] = max_nan(lane[k], s[j + k]);
+    float m = -INFINITY;
+    for (int k = 0; k < LANES; k++) m = max_nan(m, lane[k]);
+    for (; j < n; j++) m = max_nan(m, s[j]);
+    return m;
+}
+
+/* p[j] = exp(s[j] - m) (0 where s[j] is -inf, m finite); their sum. */
+TG_WIDEST_VECTORS static float exp_row(float *p, const float *s, int64_t n, float m)
+{
+    for (int64_t j = 0; j < n; j++) p[j] = exp_lane(s[j] - m);
+    float lane[LANES] = {0};
+    int64_t j = 0;
+    for (; j + LANES <= n; j += LANES)
+        for (int k = 0; k < LANES; k++) lane[k] += p[j + k];
+    float sum = 0;
+    for (int k = 0; k < LANES; k++) sum += lane[k];
+    for (; j < n; j++) sum += p[j];
+    return sum;
+}
+
+/* How many keys query rows [i0, i0 + rows) see: causal, up to the last row's. */
+static int64_t keys_seen(const attn *a, int64_t i0, int64_t rows)
+{
+    return a->causal && i0 + rows < a->s ? i0 + rows : a->s;
+}
+
+/* Out rows [i0, i0 + rows) of slice b and their log-sum-exps. A row that
+ * sees no key is NaN (0 / 0, as PyTorch) with lse -inf. */
+static void forward_block(const attn *a, scratch *w, int64_t b, int64_t i0, int64_t rows, float *out, float *lse)
+{
+    int64_t n = keys_seen(a, i0, rows);
+    score_tile(a, w, b, i0, rows, n);
+    float l[QB];
+    for (int64_t r = 0; r < rows; r++) {
+        float *p = w->t + r * n, m = row_max(w->s + r * n, n);
+        l[r] = m == -INFINITY ? 0.0f : exp_row(p, w->s + r * n, n, m);
+        if (l[r] == 0) memset(p, 0, (size_t)n * sizeof *p);
+        for (int64_t j = 0; a->dropout > 0 && j < n; j++) p[j] *= kept(a, b, i0 + r, j);
+        lse[r] = m == -INFINITY ? -INFINITY : m + logf(l[r]);
     }
-    for (int64_t c = 0; c < a->ev; c++) out[c] /= l; /* no key: 0 / 0, NaN as PyTorch */
-    *lse = m + logf(l);
+    memset(out, 0, (size_t)(rows * a->ev) * sizeof *out);
+    mul_add(out, a->ev, w->t, n, a->v + b * a->s * a->ev, a->ev, rows, n, a->ev);
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < a->ev; c++) out[r * a->ev + c] /= l[r];
+}
+
+/* Slice b's output and lse, a block of query rows at a time. */
+static void forward_slice(const attn *a, scratch *w, int64_t b, float *out, float *lse)
+{
+    transpose(a->k + b * a->s * a->e, a->s, a->e, w->kt);
+    for (int64_t i0 = 0; i0 < a->l; i0 += QB) {
+        int64_t rows = a->l - i0 < QB ? a->l - i0 : QB;
+        forward_block(a, w, b, i0, rows, out + (b * a->l + i0) * a->ev, lse + b * a->l + i0);
+    }
 }
 
 /* ---- setup ---- */
@@ -174,6 +289,37 @@ static void close_attn(attn *a, tg_tensor **held)
     for (int i = 0; i < 4; i++) tg_release(held[i]);
 }
 
+typedef void (*slice_fn)(const attn *a, scratch *w, int64_t b, const void *ctx);
+
+/* fn on every slice, slices split over threads, each thread with its own
+ * scratch. 0, or -1 with an error when scratch could not be had. */
+static int run_slices(const attn *a, slice_fn fn, const void *ctx)
+{
+    int failed = 0;
+#pragma omp parallel if (a->bh * a->l * a->s * a->e >= TG_PARALLEL_GRAIN && a->bh > 1) reduction(| : failed)
+    {
+        scratch w;
+        bool ready = !scratch_open(&w, a);
+#pragma omp for schedule(static)
+        for (int64_t b = 0; b < a->bh; b++) {
+            if (ready) fn(a, &w, b, ctx);
+            else failed = 1;
+        }
+        scratch_close(&w);
+    }
+    return failed ? TG_FAIL("scaled_dot_product_attention: out of memory") : 0;
+}
+
+typedef struct {
+    float *out, *lse;
+} attn_outputs;
+
+static void forward_slice_fn(const attn *a, scratch *w, int64_t b, const void *ctx)
+{
+    const attn_outputs *o = ctx;
+    forward_slice(a, w, b, o->out, o->lse);
+}
+
 tg_tensor *tg_k_attention(tg_tensor *q, tg_tensor *k, tg_tensor *v, const tg_attention_spec *spec, tg_tensor **lse)
 {
     if (lse) *lse = NULL;
@@ -187,14 +333,10 @@ tg_tensor *tg_k_attention(tg_tensor *q, tg_tensor *k, tg_tensor *v, const tg_att
     memcpy(shape, q->shape, (size_t)q->ndim * sizeof *shape);
     shape[q->ndim - 1] = a.ev;
     tg_tensor *out = tg_empty(q->ndim, shape, TG_FLOAT32), *rows = tg_empty(q->ndim - 1, q->shape, TG_FLOAT32);
-    if (out && rows) {
-        float *o = tg_data_f32(out), *r = tg_data_f32(rows);
-#pragma omp parallel for if (a.bh * a.l * a.s * a.e >= TG_PARALLEL_GRAIN && a.bh > 1) schedule(static)
-        for (int64_t b = 0; b < a.bh; b++)
-            for (int64_t i = 0; i < a.l; i++) forward_row(&a, b, i, o + (b * a.l + i) * a.ev, r + b * a.l + i);
-    }
+    int rc = out && rows ? run_slices(&a, forward_slice_fn, &(attn_outputs){tg_data_f32(out), tg_data_f32(rows)})
+                         : -1;
     close_attn(&a, held);
-    if (!out || !rows) {
+    if (rc) {
         tg_release(out), tg_release(rows);
         return NULL;
     }
@@ -210,23 +352,47 @@ typedef struct {
     float *dq, *dk, *dv; /* each may be NULL */
 } attn_grads;
 
-/* Slice b's gradients, query row by query row. */
-static void backward_slice(const attn *a, const attn_grads *t, int64_t b)
+/* One row of the tile: p = exp(s - lse) (0 where s is -inf), then in place
+ * dp becomes ds = p (z dp - d) scale and s becomes z p. */
+TG_WIDEST_VECTORS static void weight_grads(float *s, float *dp, const float *z, int64_t n, float lse, float d,
+                                           float scale)
 {
-    for (int64_t i = 0; i < a->l; i++) {
-        const float *gi = t->g + (b * a->l + i) * a->ev, *qi = a->q + (b * a->l + i) * a->e;
-        float d_i = dot(gi, t->out + (b * a->l + i) * a->ev, a->ev), lse = t->lse[b * a->l + i];
-        for (int64_t j = 0; j < a->s; j++) {
-            float s = score(a, b, i, j);
-            if (s == -INFINITY) continue;
-            float p = expf(s - lse), z = kept(a, b, i, j);
-            const float *vj = a->v + (b * a->s + j) * a->ev, *kj = a->k + (b * a->s + j) * a->e;
-            float ds = p * (z * dot(gi, vj, a->ev) - d_i) * a->scale;
-            if (t->dv) axpy(t->dv + (b * a->s + j) * a->ev, z * p, gi, a->ev);
-            if (t->dq) axpy(t->dq + (b * a->l + i) * a->e, ds, kj, a->e);
-            if (t->dk) axpy(t->dk + (b * a->s + j) * a->e, ds, qi, a->e);
-        }
+    for (int64_t j = 0; j < n; j++) {
+        bool masked = s[j] == -INFINITY;
+        float p = pick(masked, 0.0f, exp_lane(s[j] - lse));
+        dp[j] = pick(masked, 0.0f, p * (z[j] * dp[j] - d) * scale);
+        s[j] = z[j] * p;
     }
+}
+
+/* The gradients' contributions of query rows [i0, i0 + rows) of slice b. */
+static void backward_block(const attn *a, scratch *w, const attn_grads *t, int64_t b, int64_t i0, int64_t rows)
+{
+    int64_t n = keys_seen(a, i0, rows);
+    const float *g = t->g + (b * a->l + i0) * a->ev;
+    score_tile(a, w, b, i0, rows, n);
+    products(g, rows, a->ev, w->vt, a->s, n, 1.0f, w->t); /* <dout_i, v_j> */
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t i = i0 + r;
+        const float *gi = g + r * a->ev, *oi = t->out + (b * a->l + i) * a->ev;
+        float d = 0;
+        for (int64_t c = 0; c < a->ev; c++) d += gi[c] * oi[c];
+        for (int64_t j = 0; a->dropout > 0 && j < n; j++) w->z[j] = kept(a, b, i, j);
+        float *zp = w->s + r * n, *ds = w->t + r * n;
+        weight_grads(zp, ds, w->z, n, t->lse[b * a->l + i], d, a->scale);
+    }
+    const float *q = a->q + (b * a->l + i0) * a->e;
+    if (t->dq) mul_add(t->dq + (b * a->l + i0) * a->e, a->e, w->t, n, a->k + b * a->s * a->e, a->e, rows, n, a->e);
+    if (t->dk) mul_t_add(t->dk + b * a->s * a->e, w->t, q, rows, n, a->e);
+    if (t->dv) mul_t_add(t->dv + b * a->s * a->ev, w->s, g, rows, n, a->ev);
+}
+
+/* Slice b's gradients, a block of query rows at a time. */
+static void backward_slice(const attn *a, scratch *w, int64_t b, const void *ctx)
+{
+    transpose(a->k + b * a->s * a->e, a->s, a->e, w->kt);
+    transpose(a->v + b * a->s * a->ev, a->s, a->ev, w->vt);
+    for (int64_t i0 = 0; i0 < a->l; i0 += QB) backward_block(a, w, ctx, b, i0, a->l - i0 < QB ? a->l - i0 : QB);
 }
 
 /* A zeroed tensor of t's shape into *slot, its data into *data; nothing
@@ -252,15 +418,14 @@ int tg_k_attention_backward(tg_tensor *g, tg_tensor *q, tg_tensor *k, tg_tensor 
     int rc = open_attn(&a, q, k, v, spec, held);
     attn_grads t = {0};
     if (!rc) {
-            gc = tg_k_contiguous(g);
+        gc = tg_k_contiguous(g);
         rc = gc && tg_same_shape(g, out) && tg_is_contiguous(out) && tg_is_contiguous(lse) ? 0 : -1;
         if (rc && gc) TG_FAIL("scaled_dot_product_attention backward: the gradient's shape is not the output's");
     }
     if (!rc) rc = zeros_like_into(q, dq, &t.dq) || zeros_like_into(k, dk, &t.dk) || zeros_like_into(v, dv, &t.dv);
     if (!rc) {
         t.g = tg_data_f32(gc), t.out = tg_data_f32(out), t.lse = tg_data_f32(lse);
-#pragma omp parallel for if (a.bh * a.l * a.s * a.e >= TG_PARALLEL_GRAIN && a.bh > 1) schedule(static)
-        for (int64_t b = 0; b < a.bh; b++) backward_slice(&a, &t, b);
+        rc = run_slices(&a, backward_slice, &t);
     }
     tg_release(gc);
     close_attn(&a, held);

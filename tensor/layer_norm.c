@@ -3,7 +3,9 @@
  * backward one pass for a row's two sums, one for its dx. Rows are split
  * over threads; the weight's and bias's gradients are summed in fixed
  * blocks of rows, the blocks then added in order: the same bits for any
- * thread count. */
+ * thread count. A row's sums run in LANES double lanes added in order, and
+ * rows whose values are one channel each (layer and RMS norm) take loops
+ * without the channel lookup: both vectorise. */
 #include "tensor/internal/layer_norm.h"
 
 #include <math.h>
@@ -11,10 +13,11 @@
 #include <string.h>
 
 #include "tensor/internal/check.h"
+#include "tensor/internal/exp_lane.h"
 #include "tensor/internal/iter.h"
 #include "tensor/internal/view.h"
 
-enum { BLOCK_ROWS = 64 }; /* rows a block of the weight's gradient sums */
+enum { BLOCK_ROWS = 64, LANES = 8 }; /* rows a block of the weight's gradient sums; lanes of a row's sums */
 
 /* x as rows of d values, and which of the channels weight entries each
  * value takes: value k of row r is channel (r mod groups) d / spatial +
@@ -29,6 +32,9 @@ static inline int64_t channel_of(const ln_shape *s, int64_t r, int64_t k)
 {
     return r % s->groups * (s->d / s->spatial) + k / s->spatial;
 }
+
+/* Whether value k of every row is channel k (layer and RMS norm). */
+static inline bool plain(const ln_shape *s) { return s->groups == 1 && s->spatial == 1; }
 
 /* Fails unless t (weight or bias, may be NULL) has x's last ndim dims. */
 static int check_affine(const char *op, const char *what, const tg_tensor *t, const tg_tensor *x, int ndim)
@@ -91,17 +97,36 @@ static int group_shape_of(const tg_tensor *x, int64_t groups, const tg_tensor *w
 
 static const float *data_or_null(tg_tensor *t) { return t ? tg_data_f32(t) : NULL; }
 
+/* The sum of (x - centre)^p over x[0..d), p 1 or 2, in double lanes. */
+TG_WIDEST_VECTORS static double sum_lanes(const float *x, int64_t d, double centre, bool square)
+{
+    double lane[LANES] = {0};
+    int64_t j = 0;
+    for (; j + LANES <= d; j += LANES)
+        for (int k = 0; k < LANES; k++) {
+            double v = (double)x[j + k] - centre;
+            lane[k] += square ? v * v : v;
+        }
+    double s = 0;
+    for (int k = 0; k < LANES; k++) s += lane[k];
+    for (; j < d; j++) s += square ? ((double)x[j] - centre) * ((double)x[j] - centre) : (double)x[j] - centre;
+    return s;
+}
+
 /* A row's mean (0 for rms) and 1 / sqrt(variance + eps) (of x^2's mean
  * for rms), summed in double. */
 static void row_stats(const float *x, int64_t d, float eps, bool rms, float *mean, float *rstd)
 {
-    double s = 0, q = 0;
-    if (!rms)
-        for (int64_t j = 0; j < d; j++) s += x[j];
-    double m = rms ? 0 : s / (double)d;
-    for (int64_t j = 0; j < d; j++) q += ((double)x[j] - m) * ((double)x[j] - m);
+    double m = rms ? 0 : sum_lanes(x, d, 0, false) / (double)d, q = sum_lanes(x, d, m, true);
     *mean = (float)m;
     *rstd = (float)(1.0 / sqrt(q / (double)d + (double)eps));
+}
+
+/* (x - mean) rstd w + b over a row whose values are one channel each. */
+TG_WIDEST_VECTORS static void row_affine(const float *x, float *y, int64_t d, float mean, float rstd, const float *w,
+                                         const float *b)
+{
+    for (int64_t j = 0; j < d; j++) y[j] = (x[j] - mean) * rstd * w[j] + b[j];
 }
 
 /* (x - mean) rstd, then w and b: x - mean first keeps the digits that
@@ -109,6 +134,7 @@ static void row_stats(const float *x, int64_t d, float eps, bool rms, float *mea
 static void row_forward(const ln_shape *s, int64_t r, const float *x, float *y, float mean, float rstd,
                         const float *w, const float *b)
 {
+    if (w && b && plain(s)) return row_affine(x, y, s->d, mean, rstd, w, b);
     for (int64_t j = 0; j < s->d; j++) {
         float v = (x[j] - mean) * rstd;
         int64_t c = w || b ? channel_of(s, r, j) : 0;
@@ -169,6 +195,33 @@ typedef struct {
     bool rms;
 } ln_grad_job;
 
+/* sum(g w) and sum(g w (x - m) r) over a row of one channel a value, in double lanes. */
+TG_WIDEST_VECTORS static void plain_sums(const float *g, const float *x, const float *w, int64_t d, float m, float r,
+                                         double *sh, double *shx)
+{
+    double a[LANES] = {0}, b[LANES] = {0};
+    int64_t k = 0;
+    for (; k + LANES <= d; k += LANES)
+        for (int l = 0; l < LANES; l++) {
+            double h = (double)g[k + l] * w[k + l];
+            a[l] += h;
+            b[l] += h * ((double)x[k + l] - m) * r;
+        }
+    *sh = *shx = 0;
+    for (int l = 0; l < LANES; l++) *sh += a[l], *shx += b[l];
+    for (; k < d; k++) {
+        double h = (double)g[k] * w[k];
+        *sh += h;
+        *shx += h * ((double)x[k] - m) * r;
+    }
+}
+
+TG_WIDEST_VECTORS static void plain_dx(const float *g, const float *x, const float *w, int64_t d, float m, float r,
+                                       float mean_h, float mean_hx, float *dx)
+{
+    for (int64_t k = 0; k < d; k++) dx[k] = r * (g[k] * w[k] - (x[k] - m) * r * mean_hx - mean_h);
+}
+
 /* dx of row i: with h = g w, rstd (h - x_hat mean(h x_hat) - mean(h)) for
  * layer norm (x_hat = (x - mean) rstd), rstd (h - x_hat mean(h x_hat))
  * for rms (x_hat = x rstd); the sums in double. */
@@ -178,15 +231,30 @@ static void row_dx(const ln_grad_job *j, int64_t i, float *dx)
     const float *g = j->g + i * d, *x = j->x + i * d;
     float m = j->rms ? 0.0f : j->mean[i], r = j->rstd[i];
     double sh = 0, shx = 0;
-    for (int64_t k = 0; k < d; k++) {
-        double h = (double)g[k] * (j->w ? j->w[channel_of(&j->s, i, k)] : 1.0f);
-        sh += h;
-        shx += h * ((double)x[k] - m) * r;
+    if (j->w && plain(&j->s)) {
+        plain_sums(g, x, j->w, d, m, r, &sh, &shx);
+    } else {
+        for (int64_t k = 0; k < d; k++) {
+            double h = (double)g[k] * (j->w ? j->w[channel_of(&j->s, i, k)] : 1.0f);
+            sh += h;
+            shx += h * ((double)x[k] - m) * r;
+        }
     }
     float mean_h = j->rms ? 0.0f : (float)(sh / (double)d), mean_hx = (float)(shx / (double)d);
+    if (j->w && plain(&j->s)) return plain_dx(g, x, j->w, d, m, r, mean_h, mean_hx, dx);
     for (int64_t k = 0; k < d; k++) {
         float h = g[k] * (j->w ? j->w[channel_of(&j->s, i, k)] : 1.0f), xhat = (x[k] - m) * r;
         dx[k] = r * (h - xhat * mean_hx - mean_h);
+    }
+}
+
+/* dw += g x_hat and db += g over a row of one channel a value. */
+TG_WIDEST_VECTORS static void plain_affine(const float *g, const float *x, int64_t d, float m, float r, double *dw,
+                                           double *db)
+{
+    for (int64_t c = 0; c < d; c++) {
+        dw[c] += (double)g[c] * (double)((x[c] - m) * r);
+        db[c] += g[c];
     }
 }
 
@@ -198,6 +266,10 @@ static void block_affine(const ln_grad_job *j, int64_t k, double *dw, double *db
     for (int64_t i = k * BLOCK_ROWS; i < end; i++) {
         const float *g = j->g + i * d, *x = j->x + i * d;
         float m = j->rms ? 0.0f : j->mean[i], r = j->rstd[i];
+        if (dw && db && plain(&j->s)) {
+            plain_affine(g, x, d, m, r, dw, db);
+            continue;
+        }
         for (int64_t c = 0; c < d; c++) {
             int64_t ch = channel_of(&j->s, i, c);
             if (dw) dw[ch] += (double)g[c] * (double)((x[c] - m) * r);
