@@ -177,9 +177,9 @@ static int build(gpt *g, int vocab, const options *o, tg_rng *rng)
 {
     g->model = tg_module_new(&gpt_type, sizeof(tg_module));
     if (!g->model) return -1;
-    const int64_t dim[] = {o->dim};
-    if (tg_module_add_child(g->model, "wte", g->wte = tg_nn_embedding(vocab, o->dim, TG_EMBEDDING_NO_PADDING, rng)) ||
-        tg_module_add_child(g->model, "wpe", g->wpe = tg_nn_embedding(o->block, o->dim, TG_EMBEDDING_NO_PADDING, rng)) ||
+    const int64_t dim[] = {o->dim}, none = TG_EMBEDDING_NO_PADDING;
+    if (tg_module_add_child(g->model, "wte", g->wte = tg_nn_embedding(vocab, o->dim, none, rng)) ||
+        tg_module_add_child(g->model, "wpe", g->wpe = tg_nn_embedding(o->block, o->dim, none, rng)) ||
         tg_module_add_child(g->model, "h", g->blocks = tg_nn_sequential()))
         return -1;
     /* GPT-2's embeddings: N(0, 0.02), not nn.Embedding's N(0, 1). */

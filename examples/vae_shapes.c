@@ -1,8 +1,10 @@
-/* vae_shapes: a convolutional variational autoencoder on ShapeScenes images.
+/* vae_shapes: a convolutional variational autoencoder on ShapeScenes' shapes.
  *
- * The encoder (two stride-2 convolutions, each with GroupNorm and SiLU, and a
- * linear layer) maps a 32x32 image to the mean and log-variance of a
- * 16-dimensional Gaussian; the decoder (a linear layer and two stride-2
+ * The data: the object masks of ShapeScenes' single-object scenes, drawn as
+ * 32x32 images, each class in its own colour on black. The encoder (three
+ * stride-2 convolutions of 32, 64 and 128 channels, each with GroupNorm and
+ * SiLU, and a linear layer) maps an image to the mean and log-variance of
+ * a 32-dimensional Gaussian; the decoder (a linear layer and three stride-2
  * transposed convolutions) maps a latent back to pixel logits. The loss is
  * the binary cross-entropy with logits of the image (its pixels in [0, 1])
  * plus the KL divergence of the latent's Gaussian from N(0, I), both summed
@@ -24,7 +26,7 @@
 #include "tensorgrad.h"
 
 #define SIZE 32
-#define POOL 2048 /* training images, rendered once */
+#define POOL 4096 /* training images, rendered once */
 #define TEST 16   /* test images on the sheet */
 #define LATENT 32
 #define BATCH 64
@@ -63,9 +65,16 @@ static int parse_options(int argc, char **argv, options *opt)
 
 /* ---- data ---- */
 
-/* count ShapeScenes images of split from first on, as (count, 3, SIZE, SIZE)
- * in [0, 1]: the single-object variant (one large shape on a textured
- * background), which a small VAE can learn in minutes. */
+/* Each object class's colour on the black background: the corners and
+ * edges of the RGB cube. */
+static const float class_colour[TG_SHAPESCENES_CLASSES][3] = {
+    {0, 0, 0}, {1, 0, 0}, {0, 1, 0}, {0, 0, 1}, {1, 1, 0}, {1, 0, 1}, {0, 1, 1}, {1, 1, 1}, {1, 0.5f, 0},
+};
+
+/* The object masks of count ShapeScenes scenes of split from first on, as
+ * (count, 3, SIZE, SIZE) images in [0, 1], each pixel its class's colour:
+ * the single-object variant (one large shape), whose outlines a small VAE
+ * learns in minutes (the photographs' textures and noise it can only blur). */
 static tg_tensor *render_images(tg_shapescenes_split split, int64_t first, int64_t count)
 {
     tg_shapescenes_config cfg = tg_shapescenes_defaults(split);
@@ -74,15 +83,16 @@ static tg_tensor *render_images(tg_shapescenes_split split, int64_t first, int64
     cfg.count = first + count;
     tg_tensor *t = tg_empty(TG_SHAPE(count, 3, SIZE, SIZE), TG_FLOAT32);
     for (int64_t i = 0; t && i < count; i++) {
-        tg_image img = {0};
-        if (tg_shapescenes_render(&cfg, first + i, &img, NULL)) {
+        tg_image img = {0}, mask = {0};
+        if (tg_shapescenes_render(&cfg, first + i, &img, &mask)) {
             tg_release(t);
             return NULL;
         }
         float *dst = tg_data_f32(t) + i * 3 * SIZE * SIZE;
         for (int c = 0; c < 3; c++)
-            for (int p = 0; p < SIZE * SIZE; p++) dst[c * SIZE * SIZE + p] = img.data[p * 3 + c] / 255.0f;
+            for (int p = 0; p < SIZE * SIZE; p++) dst[c * SIZE * SIZE + p] = class_colour[mask.data[p]][c];
         tg_image_free(&img);
+        tg_image_free(&mask);
     }
     return t;
 }
@@ -274,7 +284,7 @@ int main(int argc, char **argv)
     tg_rng init = tg_rng_new((uint64_t)opt.seed, 0);
     vae v = {.rng = tg_rng_new((uint64_t)opt.seed, 1)};
     tg_tensor_list params = {0};
-    tg_tensor *pool = render_images(TG_SHAPESCENES_PRETRAIN, 0, POOL);
+    tg_tensor *pool = render_images(TG_SHAPESCENES_TRAIN, 0, POOL);
     int rc = pool && !build(&v, &init) && !tg_module_parameters(v.model, &params) ? 0 : -1;
     tg_adam_opts adam = tg_adam_default_opts();
     adam.lr = LR;

@@ -6,11 +6,11 @@
  * D_i = <dout_i, out_i>:
  *     ds_ij = p_ij (z_ij <dout_i, v_j> - D_i) scale,  z the dropout's 0 or 1/(1-p)
  *     dq_i += ds_ij k_j,  dk_j += ds_ij q_i,  dv_j += z_ij p_ij dout_i.
- * Memory beyond the operands: a slice's keys and values transposed and two
- * tiles, a thread. The tiles' loops run along the keys (the scores take the
- * keys as columns, kt) so they vectorise; exp is exp_lane's. Threads take
- * whole (batch, head) slices, each computed in one order: the same bits for
- * any thread count. */
+ * Memory beyond the operands: two tiles and the packed operands of one
+ * product, a thread. The products (q k^T, P V and the five of the
+ * backward) run on BLIS's register tile (tg_k_small_gemm), the softmax's
+ * loops vectorised with exp_lane. Threads take whole (batch, head)
+ * slices, each computed in one order: the same bits for any thread count. */
 #include "tensor/internal/attention.h"
 
 #include <math.h>
@@ -20,10 +20,11 @@
 #include "tensor/internal/check.h"
 #include "tensor/internal/exp_lane.h"
 #include "tensor/internal/iter.h"
+#include "tensor/internal/linalg.h"
 #include "tensor/internal/random.h"
 #include "tensor/internal/view.h"
 
-enum { LANES = 16, QB = 16, CHUNK = 32 }; /* summing lanes; query rows a block; columns in registers */
+enum { LANES = 16, QB = 32 }; /* summing lanes; query rows a block */
 
 /* The problem's sizes and operands, contiguous. */
 typedef struct {
@@ -38,95 +39,46 @@ typedef struct {
     tg_rng rng;
 } attn;
 
-/* A thread's scratch for one slice: keys and values as columns, two tiles. */
+/* A thread's scratch for one slice: two tiles, a row of dropout factors
+ * and the small products' packing space. */
 typedef struct {
-    float *kt, *vt; /* (E, S), (Ev, S) */
-    float *s, *t;   /* (QB, S) each */
-    float *z;       /* (S): one row's dropout factors, 1 without dropout */
+    float *s, *t; /* (QB, S) each */
+    float *z;     /* (S): one row's dropout factors, 1 without dropout */
+    float *ws;    /* tg_k_small_gemm's, for the largest of the products below */
 } scratch;
+
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
 static int scratch_open(scratch *w, const attn *a)
 {
     size_t s = (size_t)(a->s ? a->s : 1);
-    w->kt = malloc((size_t)(a->e ? a->e : 1) * s * sizeof(float));
-    w->vt = malloc((size_t)(a->ev ? a->ev : 1) * s * sizeof(float));
+    int64_t qb = QB, k = max64(a->e, a->ev);
+    int64_t ws = max64(tg_k_small_gemm_floats(qb, a->s, k), tg_k_small_gemm_floats(qb, k, a->s));
+    ws = max64(ws, tg_k_small_gemm_floats(a->s, k, qb));
     w->s = malloc(QB * s * sizeof(float));
     w->t = malloc(QB * s * sizeof(float));
     w->z = malloc(s * sizeof(float));
-    if (!w->kt || !w->vt || !w->s || !w->t || !w->z) return -1;
+    w->ws = aligned_alloc(64, (size_t)(ws + 16) / 16 * 64);
+    if (!w->s || !w->t || !w->z || !w->ws) return -1;
     for (size_t j = 0; j < s; j++) w->z[j] = 1.0f;
     return 0;
 }
 
 static void scratch_close(scratch *w)
 {
-    free(w->kt), free(w->vt), free(w->s), free(w->t), free(w->z);
-}
-
-/* dst (cols, rows) = src (rows, cols) transposed. */
-static void transpose(const float *src, int64_t rows, int64_t cols, float *dst)
-{
-    for (int64_t r = 0; r < rows; r++)
-        for (int64_t c = 0; c < cols; c++) dst[c * rows + r] = src[r * cols + c];
-}
-
-/* out (rows, w) += a (rows, k) b (k, w), row strides lda, ldb, ldo; CHUNK
- * columns at a time held in registers across k. */
-TG_WIDEST_VECTORS static void mul_add(float *out, int64_t ldo, const float *a, int64_t lda, const float *b,
-                                      int64_t ldb, int64_t rows, int64_t k, int64_t w)
-{
-    for (int64_t r = 0; r < rows; r++) {
-        float *o = out + r * ldo;
-        int64_t c0 = 0;
-        for (; c0 + CHUNK <= w; c0 += CHUNK) {
-            float acc[CHUNK];
-            for (int c = 0; c < CHUNK; c++) acc[c] = o[c0 + c];
-            for (int64_t d = 0; d < k; d++) {
-                float x = a[r * lda + d];
-                const float *bd = b + d * ldb + c0;
-                for (int c = 0; c < CHUNK; c++) acc[c] += x * bd[c];
-            }
-            for (int c = 0; c < CHUNK; c++) o[c0 + c] = acc[c];
-        }
-        for (int64_t d = 0; c0 < w && d < k; d++) {
-            float x = a[r * lda + d];
-            const float *bd = b + d * ldb;
-            for (int64_t c = c0; c < w; c++) o[c] += x * bd[c];
-        }
-    }
-}
-
-/* out (k, w) += a^T b for a (rows, k) and b (rows, w), all contiguous. */
-TG_WIDEST_VECTORS static void mul_t_add(float *out, const float *a, const float *b, int64_t rows, int64_t k,
-                                        int64_t w)
-{
-    for (int64_t r = 0; r < rows; r++)
-        for (int64_t d = 0; d < k; d++) {
-            float x = a[r * k + d], *o = out + d * w;
-            const float *br = b + r * w;
-            for (int64_t c = 0; c < w; c++) o[c] += x * br[c];
-        }
-}
-
-/* out[r][j] = <x_r, y_j> scale for rows x (rows, e) and columns yt (e, ld)
- * j < n, a tile (rows, n) of row stride n. */
-static void products(const float *x, int64_t rows, int64_t e, const float *yt, int64_t ld, int64_t n, float scale,
-                     float *out)
-{
-    memset(out, 0, (size_t)(rows * n) * sizeof *out);
-    mul_add(out, n, x, e, yt, ld, rows, e, n);
-    if (scale != 1.0f)
-        for (int64_t i = 0; i < rows * n; i++) out[i] *= scale;
+    free(w->s), free(w->t), free(w->z), free(w->ws);
 }
 
 /* The score tile of query rows [i0, i0 + rows) of slice b against keys
  * j < n: causal pairs j > i and masked-out pairs -inf, a float mask added. */
 static void score_tile(const attn *a, scratch *w, int64_t b, int64_t i0, int64_t rows, int64_t n)
 {
-    products(a->q + (b * a->l + i0) * a->e, rows, a->e, w->kt, a->s, n, a->scale, w->s);
+    tg_k_small_gemm(rows, n, a->e, a->q + (b * a->l + i0) * a->e, a->e, 1, a->k + b * a->s * a->e, 1, a->e, 0.0f,
+                    w->s, n, 1, w->ws); /* q k^T */
     for (int64_t r = 0; r < rows; r++) {
         float *s = w->s + r * n;
         int64_t i = i0 + r;
+        for (int64_t j = 0; j < n; j++) s[j] *= a->scale;
         if (a->causal)
             for (int64_t j = i + 1; j < n; j++) s[j] = -INFINITY;
         if (!a->mask) continue;
@@ -194,8 +146,7 @@ static void forward_block(const attn *a, scratch *w, int64_t b, int64_t i0, int6
         for (int64_t j = 0; a->dropout > 0 && j < n; j++) p[j] *= kept(a, b, i0 + r, j);
         lse[r] = m == -INFINITY ? -INFINITY : m + logf(l[r]);
     }
-    memset(out, 0, (size_t)(rows * a->ev) * sizeof *out);
-    mul_add(out, a->ev, w->t, n, a->v + b * a->s * a->ev, a->ev, rows, n, a->ev);
+    tg_k_small_gemm(rows, a->ev, n, w->t, n, 1, a->v + b * a->s * a->ev, a->ev, 1, 0.0f, out, a->ev, 1, w->ws);
     for (int64_t r = 0; r < rows; r++)
         for (int64_t c = 0; c < a->ev; c++) out[r * a->ev + c] /= l[r];
 }
@@ -203,7 +154,6 @@ static void forward_block(const attn *a, scratch *w, int64_t b, int64_t i0, int6
 /* Slice b's output and lse, a block of query rows at a time. */
 static void forward_slice(const attn *a, scratch *w, int64_t b, float *out, float *lse)
 {
-    transpose(a->k + b * a->s * a->e, a->s, a->e, w->kt);
     for (int64_t i0 = 0; i0 < a->l; i0 += QB) {
         int64_t rows = a->l - i0 < QB ? a->l - i0 : QB;
         forward_block(a, w, b, i0, rows, out + (b * a->l + i0) * a->ev, lse + b * a->l + i0);
@@ -371,7 +321,8 @@ static void backward_block(const attn *a, scratch *w, const attn_grads *t, int64
     int64_t n = keys_seen(a, i0, rows);
     const float *g = t->g + (b * a->l + i0) * a->ev;
     score_tile(a, w, b, i0, rows, n);
-    products(g, rows, a->ev, w->vt, a->s, n, 1.0f, w->t); /* <dout_i, v_j> */
+    tg_k_small_gemm(rows, n, a->ev, g, a->ev, 1, a->v + b * a->s * a->ev, 1, a->ev, 0.0f, w->t, n, 1,
+                    w->ws); /* <dout_i, v_j> */
     for (int64_t r = 0; r < rows; r++) {
         int64_t i = i0 + r;
         const float *gi = g + r * a->ev, *oi = t->out + (b * a->l + i) * a->ev;
@@ -381,17 +332,17 @@ static void backward_block(const attn *a, scratch *w, const attn_grads *t, int64
         float *zp = w->s + r * n, *ds = w->t + r * n;
         weight_grads(zp, ds, w->z, n, t->lse[b * a->l + i], d, a->scale);
     }
-    const float *q = a->q + (b * a->l + i0) * a->e;
-    if (t->dq) mul_add(t->dq + (b * a->l + i0) * a->e, a->e, w->t, n, a->k + b * a->s * a->e, a->e, rows, n, a->e);
-    if (t->dk) mul_t_add(t->dk + b * a->s * a->e, w->t, q, rows, n, a->e);
-    if (t->dv) mul_t_add(t->dv + b * a->s * a->ev, w->s, g, rows, n, a->ev);
+    const float *q = a->q + (b * a->l + i0) * a->e, *k = a->k + b * a->s * a->e;
+    float *dq = t->dq ? t->dq + (b * a->l + i0) * a->e : NULL;
+    if (dq) tg_k_small_gemm(rows, a->e, n, w->t, n, 1, k, a->e, 1, 1.0f, dq, a->e, 1, w->ws);
+    float *dk = t->dk ? t->dk + b * a->s * a->e : NULL, *dv = t->dv ? t->dv + b * a->s * a->ev : NULL;
+    if (dk) tg_k_small_gemm(n, a->e, rows, w->t, 1, n, q, a->e, 1, 1.0f, dk, a->e, 1, w->ws);
+    if (dv) tg_k_small_gemm(n, a->ev, rows, w->s, 1, n, g, a->ev, 1, 1.0f, dv, a->ev, 1, w->ws);
 }
 
 /* Slice b's gradients, a block of query rows at a time. */
 static void backward_slice(const attn *a, scratch *w, int64_t b, const void *ctx)
 {
-    transpose(a->k + b * a->s * a->e, a->s, a->e, w->kt);
-    transpose(a->v + b * a->s * a->ev, a->s, a->ev, w->vt);
     for (int64_t i0 = 0; i0 < a->l; i0 += QB) backward_block(a, w, ctx, b, i0, a->l - i0 < QB ? a->l - i0 : QB);
 }
 

@@ -154,6 +154,44 @@ void tg_k_tile(int64_t m, int64_t n, int64_t k, const float *a, const float *b, 
         tile.ukr(m, n, k, &one, (float *)a, (float *)b, &beta, c, rs_c, cs_c, &aux, tile.cntx);
 }
 
+/* Floats of n panels of k steps of w values, each panel whole 64-byte lines. */
+static int64_t panels_floats(int64_t n, int64_t w, int64_t k) { return (n + w - 1) / w * ((k * w + 15) / 16 * 16); }
+
+int64_t tg_k_small_gemm_floats(int64_t m, int64_t n, int64_t k)
+{
+    tg_k_tile_dims t = tg_k_tile_dims_get();
+    return panels_floats(m, t.mr, k) + panels_floats(n, t.nr, k);
+}
+
+/* Panels of w rows of x (rows x k, strides rs and cs), each k steps of w
+ * values (zeros past the last row), into out. */
+static void pack_panels(const float *x, int64_t rows, int64_t k, int64_t rs, int64_t cs, int64_t w, float *out)
+{
+    int64_t panel = (k * w + 15) / 16 * 16;
+    for (int64_t p = 0; p * w < rows; p++) {
+        float *o = out + p * panel;
+        int64_t n = rows - p * w < w ? rows - p * w : w;
+        for (int64_t s = 0; s < k; s++) {
+            for (int64_t i = 0; i < n; i++) o[s * w + i] = x[(p * w + i) * rs + s * cs];
+            for (int64_t i = n; i < w; i++) o[s * w + i] = 0.0f;
+        }
+    }
+}
+
+void tg_k_small_gemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsa, int64_t csa, const float *b,
+                     int64_t rsb, int64_t csb, float beta, float *c, int64_t rsc, int64_t csc, float *ws)
+{
+    tg_k_tile_dims t = tg_k_tile_dims_get();
+    float *pb = ws + panels_floats(m, t.mr, k);
+    int64_t a_panel = (k * t.mr + 15) / 16 * 16, b_panel = (k * t.nr + 15) / 16 * 16;
+    pack_panels(a, m, k, rsa, csa, t.mr, ws);
+    pack_panels(b, n, k, csb, rsb, t.nr, pb); /* B's columns as the rows of B^T */
+    for (int64_t i = 0; i * t.mr < m; i++)
+        for (int64_t j = 0; j * t.nr < n; j++)
+            tg_k_tile(m - i * t.mr < t.mr ? m - i * t.mr : t.mr, n - j * t.nr < t.nr ? n - j * t.nr : t.nr, k,
+                      ws + i * a_panel, pb + j * b_panel, beta, c + i * t.mr * rsc + j * t.nr * csc, rsc, csc);
+}
+
 int tg_k_sgemm(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t rsa, int64_t csa,
                const float *b, int64_t rsb, int64_t csb, float beta, float *c, int64_t rsc, int64_t csc)
 {

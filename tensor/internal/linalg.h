@@ -61,4 +61,13 @@ tg_k_tile_dims tg_k_tile_dims_get(void);
 void tg_k_tile(int64_t m, int64_t n, int64_t k, const float *a, const float *b, float beta, float *c, int64_t rs_c,
                int64_t cs_c);
 
+/* C (m x n) = A B + beta C for products too small for BLIS's framework to
+ * pay (attention's tiles: tens of rows and columns): A (m x k) and B (k x
+ * n) with any element strides are packed into ws and every tile runs on
+ * tg_k_tile. ws: tg_k_small_gemm_floats(m, n, k) floats, 64-byte aligned.
+ * No threads of its own; safe to call from several at once. k >= 1. */
+int64_t tg_k_small_gemm_floats(int64_t m, int64_t n, int64_t k);
+void tg_k_small_gemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsa, int64_t csa, const float *b,
+                     int64_t rsb, int64_t csb, float beta, float *c, int64_t rsc, int64_t csc, float *ws);
+
 #endif
