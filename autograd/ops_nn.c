@@ -11,6 +11,7 @@
 #include "tensor/internal/elementwise.h"
 #include "tensor/internal/linalg.h"
 #include "tensor/internal/pad_edges.h"
+#include "tensor/internal/random.h"
 #include "tensor/internal/reduce.h"
 #include "tensor/internal/resample.h"
 #include "tensor/internal/storage.h"
@@ -144,17 +145,7 @@ static int dropout_backward(tg_node *n, tg_tensor *g, tg_tensor **grads)
 /* 1/(1-p) where a uniform draw is >= p (kept, probability 1-p), else 0. */
 static tg_tensor *draw_mask(tg_rng *rng, int ndim, const int64_t *shape, float p)
 {
-    tg_tensor *u = tg_rand(rng, ndim, shape);
-    tg_tensor *pt = u ? tg_scalar(p) : NULL;
-    tg_tensor *mask = pt ? tg_k_ge(u, pt) : NULL;
-    float scale = p < 1.0f ? (float)(1.0 / (1.0 - (double)p)) : 0.0f;
-    if (mask && tg_k_mul_scalar_(mask, scale)) {
-        tg_release(mask);
-        mask = NULL;
-    }
-    tg_release(u);
-    tg_release(pt);
-    return mask;
+    return tg_k_dropout_mask(rng, ndim, shape, p, p < 1.0f ? (float)(1.0 / (1.0 - (double)p)) : 0.0f);
 }
 
 /* mask_dims: how many leading dims of x the mask has its own draws for

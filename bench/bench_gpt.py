@@ -4,7 +4,7 @@ table of training tokens a second.
 
 Worker mode (the default) trains the same GPT (tools/make_fixtures_gpt.py:
 pre-LN nn.TransformerEncoderLayer blocks under a causal mask, GELU MLP,
-output tied to the token embedding) on the same text (Debian's licence
+dropout --dropout, output tied to the token embedding) on the same text (Debian's licence
 texts as byte tokens, the last tenth held out) with the same step: a
 random batch, mean cross-entropy, backward, clip_grad_norm_ to 1, AdamW
 (betas 0.9, 0.99; weight decay 0.1 on matrices only) on gpt_chars'
@@ -25,7 +25,7 @@ after the first --eval-every (the warm-up), for each side, and the
 ratios. gpt_chars exits 1 after a short run (its validation loss has not
 yet beaten the unigram entropy); the table takes its timing lines as they are.
 
-usage: bench_gpt.py [--layers 4] [--heads 4] [--dim 128] [--block 64] [--batch 32]
+usage: bench_gpt.py [--layers 4] [--heads 4] [--dim 128] [--block 64] [--batch 32] [--dropout 0.1]
                     [--steps 60] [--eval-every 10] [--threads 2]
        bench_gpt.py --compare BUILD/examples/gpt_chars [--threads 1,2] [--reps 3]
                     [--torch-skx] [the options above]
@@ -75,7 +75,7 @@ def worker(a):
     torch.manual_seed(0)
     tokens, vocab = corpus()
     n_train = len(tokens) - len(tokens) // 10
-    model = GPT(vocab, a.layers, a.heads, a.dim, a.block)
+    model = GPT(vocab, a.layers, a.heads, a.dim, a.block, a.dropout)
     opt = adamw(model, WEIGHT_DECAY, LR)
     params = list(model.parameters())
     busy = 0.0
@@ -120,7 +120,8 @@ def run(cmd, threads, a, extra=None):
 
 def compare(a):
     model = ["--layers", str(a.layers), "--heads", str(a.heads), "--dim", str(a.dim), "--block", str(a.block),
-             "--batch", str(a.batch), "--steps", str(a.steps), "--eval-every", str(a.eval_every)]
+             "--batch", str(a.batch), "--dropout", str(a.dropout), "--steps", str(a.steps),
+             "--eval-every", str(a.eval_every)]
     columns = [("PyTorch", {})] + ([("PyTorch skx", {"BLIS_ARCH_TYPE": "0"})] if a.torch_skx else [])
     rows = []
     for threads in a.threads:
@@ -161,6 +162,7 @@ def main():
     p.add_argument("--dim", type=int, default=128)
     p.add_argument("--block", type=int, default=64)
     p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--steps", type=int, default=60)
     p.add_argument("--eval-every", type=int, default=10)
     p.add_argument("--threads", default="2")

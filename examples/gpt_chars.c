@@ -4,8 +4,8 @@
  * embeddings, `layers` pre-LN blocks (LayerNorm, causal multi-head
  * self-attention, residual; LayerNorm, a GELU MLP of 4 x dim, residual;
  * tensorgrad's TransformerEncoderLayer with norm_first and causal set is
- * exactly such a block), a final LayerNorm and an output layer tied to the
- * token embedding. It learns to predict each next byte of the text with
+ * exactly such a block; dropout 0.1 in training), a final LayerNorm and
+ * an output layer tied to the token embedding. It learns to predict each next byte of the text with
  * AdamW (weight decay on matrices only), a learning rate warmed up
  * linearly then annealed on a cosine, and the gradients clipped by their
  * norm. The default text is Debian's licence texts
@@ -35,7 +35,7 @@
 
 typedef struct {
     long layers, heads, dim, block, batch, steps, warmup, eval_every, sample, seed, threads;
-    double lr, min_lr, weight_decay, clip, temperature;
+    double lr, min_lr, weight_decay, clip, dropout, temperature;
     const char *text, *prompt, *check;
 } options;
 
@@ -66,8 +66,9 @@ static int parse_options(int argc, char **argv, options *opt)
 {
     *opt = (options){.layers = 4, .heads = 4, .dim = 128, .block = 64, .batch = 32, .steps = 2000,
                      .warmup = 100, .eval_every = 200, .sample = 400, .seed = 0, .threads = 2, .lr = 1e-3,
-                     .min_lr = 1e-4, .weight_decay = 0.1, .clip = 1.0, .temperature = 0.8, .text = "",
-                     .prompt = "This License", .check = ""};
+                     .min_lr = 1e-4, .weight_decay = 0.1, .clip = 1.0, .dropout = 0.1, .temperature = 0.8,
+                     .text = "",
+                     .prompt = "You may ", .check = ""};
     const tg_train_flag flags[] = {
         {"steps", TG_FLAG_LONG, &opt->steps, 1, 1e7, "training steps"},
         {"layers", TG_FLAG_LONG, &opt->layers, 1, 64, "transformer blocks"},
@@ -80,6 +81,7 @@ static int parse_options(int argc, char **argv, options *opt)
         {"warmup", TG_FLAG_LONG, &opt->warmup, 0, 1e7, "steps of linear warm-up"},
         {"weight-decay", TG_FLAG_DOUBLE, &opt->weight_decay, 0, 10, "AdamW's decay of the matrices"},
         {"clip", TG_FLAG_DOUBLE, &opt->clip, 0, 1e6, "largest gradient norm (0: no clipping)"},
+        {"dropout", TG_FLAG_DOUBLE, &opt->dropout, 0, 0.9, "in the blocks: attention weights, MLP, residual branches"},
         {"eval-every", TG_FLAG_LONG, &opt->eval_every, 1, 1e7, "steps between validation losses"},
         {"sample", TG_FLAG_LONG, &opt->sample, 0, 1e6, "characters to generate at the end"},
         {"temperature", TG_FLAG_DOUBLE, &opt->temperature, 0.01, 10, "of the sampling"},
@@ -186,11 +188,14 @@ static int build(gpt *g, int vocab, const options *o, tg_rng *rng)
     if (tg_init_normal_(g->wte->params.items[0].tensor, rng, 0, 0.02) ||
         tg_init_normal_(g->wpe->params.items[0].tensor, rng, 0, 0.02))
         return -1;
-    tg_encoder_layer_opts block = {.dim_feedforward = 4 * o->dim, .no_dropout = true, .gelu = true,
-                                   .batch_first = true, .norm_first = true, .causal = true};
-    for (long i = 0; i < o->layers; i++)
+    tg_encoder_layer_opts block = {.dim_feedforward = 4 * o->dim, .dropout = (float)o->dropout,
+                                   .no_dropout = o->dropout == 0, .gelu = true, .batch_first = true,
+                                   .norm_first = true, .causal = true};
+    for (long i = 0; i < o->layers; i++) {
+        block.seed = (uint64_t)o->seed * 1000 + (uint64_t)i; /* each block's dropout stream */
         if (tg_nn_sequential_append(g->blocks, tg_nn_transformer_encoder_layer(o->dim, o->heads, &block, rng)))
             return -1;
+    }
     return tg_module_add_child(g->model, "ln_f", g->ln_f = tg_nn_layer_norm(1, dim, NULL));
 }
 
@@ -233,6 +238,14 @@ static int make_optimizers(gpt *g, const options *o)
     tg_tensor_list_clear(&matrices);
     tg_tensor_list_clear(&vectors);
     return rc;
+}
+
+static void gpt_free(gpt *g)
+{
+    tg_optimizer_free(g->decayed);
+    tg_optimizer_free(g->undecayed);
+    tg_tensor_list_clear(&g->params);
+    tg_module_free(g->model);
 }
 
 /* Warm-up from lr / warmup to lr, then a cosine down to min_lr at the last step. */
@@ -436,10 +449,7 @@ static int check_step(const options *o)
     tg_scope_end(scope);
     tg_release(wte);
     tg_tensor_list_clear(&fixture);
-    tg_optimizer_free(g.decayed);
-    tg_optimizer_free(g.undecayed);
-    tg_tensor_list_clear(&g.params);
-    tg_module_free(g.model);
+    gpt_free(&g);
     return rc;
 }
 
@@ -462,10 +472,7 @@ static int run(const options *o)
         if (!rc) rc = sample(&g, &c, o, &rng);
         if (!rc && !(val < floor)) rc = 1, printf("the validation loss %.4f did not fall below %.4f\n", val, floor);
     }
-    tg_optimizer_free(g.decayed);
-    tg_optimizer_free(g.undecayed);
-    tg_tensor_list_clear(&g.params);
-    tg_module_free(g.model);
+    gpt_free(&g);
     free(c.bytes);
     return rc;
 }

@@ -90,12 +90,11 @@ static void score_tile(const attn *a, scratch *w, int64_t b, int64_t i0, int64_t
     }
 }
 
-/* The dropout's factor for weight (b, i, j): 0, or 1 / (1 - p). */
-static float kept(const attn *a, int64_t b, int64_t i, int64_t j)
+/* The dropout's factors of weights (b, i, j < n) into z: 0, or 1 / (1 - p). */
+static void keep_row(const attn *a, int64_t b, int64_t i, int64_t n, float *z)
 {
-    if (a->dropout == 0) return 1.0f;
-    float u = tg_rng_uniform_at(&a->rng, (uint64_t)((b * a->l + i) * a->s + j));
-    return u < a->dropout ? 0.0f : 1.0f / (1.0f - a->dropout);
+    tg_rng_uniform_run(&a->rng, (uint64_t)((b * a->l + i) * a->s), n, z);
+    for (int64_t j = 0; j < n; j++) z[j] = z[j] < a->dropout ? 0.0f : 1.0f / (1.0f - a->dropout);
 }
 
 /* The largest of s[0..n), NaN if one is. */
@@ -143,7 +142,10 @@ static void forward_block(const attn *a, scratch *w, int64_t b, int64_t i0, int6
         float *p = w->t + r * n, m = row_max(w->s + r * n, n);
         l[r] = m == -INFINITY ? 0.0f : exp_row(p, w->s + r * n, n, m);
         if (l[r] == 0) memset(p, 0, (size_t)n * sizeof *p);
-        for (int64_t j = 0; a->dropout > 0 && j < n; j++) p[j] *= kept(a, b, i0 + r, j);
+        if (a->dropout > 0) {
+            keep_row(a, b, i0 + r, n, w->z);
+            for (int64_t j = 0; j < n; j++) p[j] *= w->z[j];
+        }
         lse[r] = m == -INFINITY ? -INFINITY : m + logf(l[r]);
     }
     tg_k_small_gemm(rows, a->ev, n, w->t, n, 1, a->v + b * a->s * a->ev, a->ev, 1, 0.0f, out, a->ev, 1, w->ws);
@@ -328,7 +330,7 @@ static void backward_block(const attn *a, scratch *w, const attn_grads *t, int64
         const float *gi = g + r * a->ev, *oi = t->out + (b * a->l + i) * a->ev;
         float d = 0;
         for (int64_t c = 0; c < a->ev; c++) d += gi[c] * oi[c];
-        for (int64_t j = 0; a->dropout > 0 && j < n; j++) w->z[j] = kept(a, b, i, j);
+        if (a->dropout > 0) keep_row(a, b, i, n, w->z);
         float *zp = w->s + r * n, *ds = w->t + r * n;
         weight_grads(zp, ds, w->z, n, t->lse[b * a->l + i], d, a->scale);
     }

@@ -38,12 +38,12 @@ OUT = "tests/examples/fixtures/gpt_step.safetensors"
 class GPT(nn.Module):
     """examples/gpt_chars.c's model, under its state_dict names."""
 
-    def __init__(self, vocab, layers, heads, dim, block):
+    def __init__(self, vocab, layers, heads, dim, block, dropout=0.0):
         super().__init__()
         self.wte, self.wpe = nn.Embedding(vocab, dim), nn.Embedding(block, dim)
         nn.init.normal_(self.wte.weight, 0, 0.02)
         nn.init.normal_(self.wpe.weight, 0, 0.02)
-        self.h = nn.ModuleList(nn.TransformerEncoderLayer(dim, heads, 4 * dim, 0.0, "gelu", batch_first=True,
+        self.h = nn.ModuleList(nn.TransformerEncoderLayer(dim, heads, 4 * dim, dropout, "gelu", batch_first=True,
                                                           norm_first=True) for _ in range(layers))
         self.ln_f = nn.LayerNorm(dim)
 
