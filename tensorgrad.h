@@ -10,6 +10,8 @@
 #include "tensor/rng.h"
 #include "tensor/threads.h"
 
+#include "dist/dist.h"
+
 #include "autograd/autograd.h"
 #include "autograd/gradcheck.h"
 #include "autograd/ops.h"

@@ -26,7 +26,7 @@ declarations() {
 }
 
 cd "$root"
-find tensor autograd nn data models train -name '*.h' ! -path '*/internal/*' | sort > "$work/headers"
+find tensor dist autograd nn data models train -name '*.h' ! -path '*/internal/*' | sort > "$work/headers"
 : > "$work/declared"
 failed=0
 while read -r h; do

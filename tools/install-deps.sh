@@ -13,7 +13,8 @@
 set -euo pipefail
 
 packages=(gcc libc6-dev meson ninja-build pkg-config check
-          libblis-openmp-dev libblis-dev zlib1g-dev libpng-dev libjpeg-dev libjansson-dev)
+          libblis-openmp-dev libblis-dev zlib1g-dev libpng-dev libjpeg-dev libjansson-dev
+          libopenmpi-dev openmpi-bin)
 # The Debian names of torch, torchvision, numpy and PIL.
 python_packages=(python3-torch python3-torchvision python3-numpy python3-pil)
 for arg in "$@"; do
