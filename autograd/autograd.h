@@ -31,6 +31,14 @@ TG_API const char *tg_grad_fn_name(const tg_tensor *t);
 TG_API int tg_backward(tg_tensor *root, tg_tensor *grad);
 /* As tg_backward, keeping the graph for another backward. */
 TG_API int tg_backward_retain(tg_tensor *root, tg_tensor *grad);
+/* Told of each leaf of the graph once no more gradient will reach it in
+ * this backward (its gradient, if any, is then final), in the order the
+ * walk completes them: the same order every time. */
+typedef void (*tg_grad_ready_fn)(tg_tensor *leaf, void *ctx);
+/* tg_backward, calling ready(leaf, ctx) (ready may be NULL) for every leaf the graph reaches
+ * as soon as its gradient is final, while the walk goes on (data-parallel
+ * training starts each gradient's allreduce there). */
+TG_API int tg_backward_with_hook(tg_tensor *root, tg_tensor *grad, tg_grad_ready_fn ready, void *ctx);
 
 /* Grad mode: off inside a no-grad scope (scopes nest; per thread). */
 TG_API void tg_no_grad_enter(void);

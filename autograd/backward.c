@@ -4,7 +4,10 @@
  * walk that counts, for each node, the edges pointing at it from within the
  * graph. A node runs once all of them have delivered their gradient, so it
  * sees the full sum. The walk order is fixed by the graph, so the order of
- * gradient additions, and thus the bits, are too. */
+ * gradient additions, and thus the bits, are too. Leaves count their edges
+ * the same way: when the last has delivered, the leaf's gradient is final
+ * and a hook, if given, hears of it (data-parallel training starts the
+ * gradient's allreduce then, while the walk goes on). */
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -19,21 +22,58 @@ typedef struct {
     int len, cap;
 } node_list;
 
+/* items (*cap slots of size bytes, len used) with room for one more,
+ * doubled when full: the (maybe moved) items, or NULL with an error. */
+static void *make_room(void *items, int *cap, int len, size_t size)
+{
+    if (len < *cap) return items;
+    int grown = *cap ? *cap * 2 : 64;
+    void *p = realloc(items, (size_t)grown * size);
+    if (!p) {
+        TG_FAIL("backward: out of memory walking the graph");
+        return NULL;
+    }
+    *cap = grown;
+    return p;
+}
+
+/* The leaves a walk reaches, and whom to tell as each one's gradient is final. */
+typedef struct {
+    tg_tensor **items;
+    int len, cap;
+    tg_grad_ready_fn ready; /* may be NULL */
+    void *ctx;
+} leaf_list;
+
+/* Counts one more edge to leaf, listing it the first time. */
+static int count_leaf(leaf_list *l, tg_tensor *leaf)
+{
+    if (leaf->autograd->pending++ > 0) return 0;
+    tg_tensor **items = make_room(l->items, &l->cap, l->len, sizeof *items);
+    if (!items) return -1;
+    l->items = items;
+    l->items[l->len++] = leaf;
+    return 0;
+}
+
+/* One edge to leaf has delivered; the last one makes its gradient final. */
+static void delivered(leaf_list *l, tg_tensor *leaf)
+{
+    if (--leaf->autograd->pending == 0 && l->ready) l->ready(leaf, l->ctx);
+}
+
 static int push(node_list *l, tg_node *n)
 {
-    if (l->len == l->cap) {
-        int cap = l->cap ? l->cap * 2 : 64;
-        tg_node **items = realloc(l->items, (size_t)cap * sizeof *items);
-        if (!items) return TG_FAIL("backward: out of memory walking the graph");
-        l->items = items;
-        l->cap = cap;
-    }
+    tg_node **items = make_room(l->items, &l->cap, l->len, sizeof *items);
+    if (!items) return -1;
+    l->items = items;
     l->items[l->len++] = n;
     return 0;
 }
 
-/* All nodes reachable from root into all, with their pending counts. */
-static int collect(tg_node *root, node_list *all)
+/* All nodes reachable from root into all, with their pending counts; the
+ * leaves into leaves, with theirs. */
+static int collect(tg_node *root, node_list *all, leaf_list *leaves)
 {
     node_list stack = {0};
     int rc = push(&stack, root);
@@ -43,6 +83,7 @@ static int collect(tg_node *root, node_list *all)
         rc = push(all, n);
         for (int i = 0; i < n->n_inputs && !rc; i++) {
             tg_node *next = n->inputs[i].node;
+            if (!next && n->inputs[i].leaf) rc = count_leaf(leaves, n->inputs[i].leaf);
             if (!next) continue;
             next->pending++;
             if (!next->visited) {
@@ -108,7 +149,7 @@ static int check_grad_shape(const tg_node *n, int i, const tg_tensor *g)
 }
 
 /* Runs node n and routes its input gradients; pushes nodes that became ready. */
-static int run_node(tg_node *n, node_list *ready)
+static int run_node(tg_node *n, node_list *ready, leaf_list *leaves)
 {
     tg_tensor *stack_grads[8] = {0};
     tg_tensor **grads = n->n_inputs <= 8 ? stack_grads : calloc((size_t)n->n_inputs, sizeof *grads);
@@ -128,20 +169,25 @@ static int run_node(tg_node *n, node_list *ready)
         else if (e->leaf) rc = accumulate_leaf(e->leaf, gi);
         else tg_release(gi);
         if (e->node && --e->node->pending == 0 && !rc) rc = push(ready, e->node);
+        if (!e->node && e->leaf && !rc) delivered(leaves, e->leaf);
     }
     if (grads != stack_grads) free(grads);
     return rc;
 }
 
-static int run_graph(tg_tensor *root, tg_tensor *grad, bool retain)
+static int run_graph(tg_tensor *root, tg_tensor *grad, bool retain, leaf_list *leaves)
 {
     tg_node *top = root->autograd->grad_fn;
-    if (!top) return accumulate_leaf(root, tg_retain(grad));
+    if (!top) {
+        int rc = accumulate_leaf(root, tg_retain(grad));
+        if (!rc && leaves->ready) leaves->ready(root, leaves->ctx);
+        return rc;
+    }
     node_list all = {0}, ready = {0};
-    int rc = collect(top, &all);
+    int rc = collect(top, &all, leaves);
     top->grad = tg_retain(grad);
     if (!rc) rc = push(&ready, top);
-    while (!rc && ready.len) rc = run_node(ready.items[--ready.len], &ready);
+    while (!rc && ready.len) rc = run_node(ready.items[--ready.len], &ready, leaves);
     for (int i = 0; i < all.len; i++) {
         tg_node *n = all.items[i];
         n->visited = false;
@@ -150,12 +196,14 @@ static int run_graph(tg_tensor *root, tg_tensor *grad, bool retain)
         n->grad = NULL;
         if (!rc && !retain) tg_node_free_graph_state(n);
     }
+    for (int i = 0; i < leaves->len; i++) leaves->items[i]->autograd->pending = 0;
+    free(leaves->items);
     free(all.items);
     free(ready.items);
     return rc;
 }
 
-static int backward(tg_tensor *root, tg_tensor *grad, bool retain)
+static int backward(tg_tensor *root, tg_tensor *grad, bool retain, leaf_list *leaves)
 {
     if (TG_NEED(retain ? "backward_retain" : "backward", root)) return -1;
     if (!tg_wants_grad(root))
@@ -176,21 +224,27 @@ static int backward(tg_tensor *root, tg_tensor *grad, bool retain)
     }
     if (!g) return -1;
     tg_no_grad_enter();
-    int rc = run_graph(root, g, retain);
+    int rc = run_graph(root, g, retain, leaves);
     tg_no_grad_exit();
     tg_release(g);
     return rc;
 }
 
 /* The backward functions own what they compute: no scope takes it. */
-static int paused_backward(tg_tensor *root, tg_tensor *grad, bool retain)
+static int paused_backward(tg_tensor *root, tg_tensor *grad, bool retain, tg_grad_ready_fn ready, void *ctx)
 {
     if (tg_capture_pause()) return -1;
-    int rc = backward(root, grad, retain);
+    leaf_list leaves = {.ready = ready, .ctx = ctx};
+    int rc = backward(root, grad, retain, &leaves);
     tg_capture_resume();
     return rc;
 }
 
-int tg_backward(tg_tensor *root, tg_tensor *grad) { return paused_backward(root, grad, false); }
+int tg_backward(tg_tensor *root, tg_tensor *grad) { return paused_backward(root, grad, false, NULL, NULL); }
 
-int tg_backward_retain(tg_tensor *root, tg_tensor *grad) { return paused_backward(root, grad, true); }
+int tg_backward_retain(tg_tensor *root, tg_tensor *grad) { return paused_backward(root, grad, true, NULL, NULL); }
+
+int tg_backward_with_hook(tg_tensor *root, tg_tensor *grad, tg_grad_ready_fn ready, void *ctx)
+{
+    return paused_backward(root, grad, false, ready, ctx);
+}

@@ -8,6 +8,7 @@ struct tg_autograd_meta {
     bool requires_grad;
     tg_tensor *grad;  /* accumulated gradient (leaves) */
     tg_node *grad_fn; /* the node that made this tensor (non-leaves) */
+    int pending;      /* a running backward's edges to this leaf still to deliver */
 };
 
 /* t's autograd state, made on demand when create is set. */

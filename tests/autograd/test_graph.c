@@ -207,6 +207,60 @@ START_TEST(test_deep_chain)
 }
 END_TEST
 
+/* What the hook heard: the leaves in order and each one's gradient then. */
+typedef struct {
+    tg_tensor *leaves[8];
+    float first[8];
+    int n;
+} heard;
+
+static void hear(tg_tensor *leaf, void *ctx)
+{
+    heard *h = ctx;
+    tg_tensor *g = tg_grad(leaf);
+    h->first[h->n] = g ? tg_data_f32(g)[0] : NAN;
+    h->leaves[h->n++] = leaf;
+    tg_release(g);
+}
+
+START_TEST(test_hook_hears_each_leaf_once_when_final)
+{
+    /* y = sum(a b + a c + b): a gets two edges, b two, c one; d is not reached. */
+    tg_tensor *a = leaf(1, 2, 3), *b = leaf(4, 5, 6), *c = leaf(7, 8, 9), *d = leaf(0, 0, 0);
+    int scope = tg_scope_begin();
+    tg_tensor *y = tg_sum(tg_add(tg_add(tg_mul(a, b), tg_mul(a, c)), b), 0, NULL, false);
+    heard h = {0};
+    ck_assert_int_eq(tg_backward_with_hook(y, NULL, hear, &h), 0);
+    tg_scope_end(scope);
+    ck_assert_int_eq(h.n, 3);
+    tg_tensor *want[] = {a, b, c};
+    for (int k = 0; k < 3; k++) {
+        int seen = 0;
+        for (int i = 0; i < h.n; i++) {
+            if (h.leaves[i] != want[k]) continue;
+            seen++;
+            ck_assert_float_eq(h.first[i], grad_at(want[k], 0)); /* final when heard */
+        }
+        ck_assert_int_eq(seen, 1);
+    }
+    ck_assert_float_eq(grad_at(a, 0), 4 + 7);
+    ck_assert_float_eq(grad_at(b, 0), 1 + 1);
+    /* The same order again, and a leaf as the root is heard too. */
+    heard again = {0}, alone = {0};
+    scope = tg_scope_begin();
+    y = tg_sum(tg_add(tg_add(tg_mul(a, b), tg_mul(a, c)), b), 0, NULL, false);
+    ck_assert_int_eq(tg_backward_with_hook(y, NULL, hear, &again), 0);
+    tg_scope_end(scope);
+    ck_assert_mem_eq(again.leaves, h.leaves, 3 * sizeof *h.leaves);
+    tg_tensor *s = tg_from_data(TG_SHAPE(1), TG_FLOAT32, (float[]){2});
+    tg_set_requires_grad(s, true);
+    ck_assert_int_eq(tg_backward_with_hook(s, NULL, hear, &alone), 0);
+    ck_assert_int_eq(alone.n, 1);
+    ck_assert_ptr_eq(alone.leaves[0], s);
+    tg_release(a), tg_release(b), tg_release(c), tg_release(d), tg_release(s);
+}
+END_TEST
+
 Suite *graph_suite(void)
 {
     Suite *s = suite_create("graph");
@@ -224,6 +278,7 @@ Suite *graph_suite(void)
     tcase_add_test(tc, test_version_counter);
     tcase_add_test(tc, test_null_propagates_first_error);
     tcase_add_test(tc, test_deep_chain);
+    tcase_add_test(tc, test_hook_hears_each_leaf_once_when_final);
     suite_add_tcase(s, tc);
     return s;
 }
