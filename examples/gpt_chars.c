@@ -5,10 +5,10 @@
  * self-attention, residual; LayerNorm, a GELU MLP of 4 x dim, residual;
  * tensorgrad's TransformerEncoderLayer with norm_first and causal set is
  * exactly such a block; dropout 0.1 in training), a final LayerNorm and
- * an output layer tied to the token embedding. It learns to predict each next byte of the text with
- * AdamW (weight decay on matrices only), a learning rate warmed up
- * linearly then annealed on a cosine, and the gradients clipped by their
- * norm. The default text is Debian's licence texts
+ * an output layer tied to the token embedding. It learns to predict each
+ * next byte of the text with AdamW (weight decay on matrices only), a
+ * learning rate warmed up linearly then annealed on a cosine, and the
+ * gradients clipped by their norm. The default text is Debian's licence texts
  * (/usr/share/common-licenses, on every Debian system); the last tenth is
  * held out for the validation loss.
  *
