@@ -27,7 +27,8 @@ static int check_inplace(const char *op, const tg_tensor *t)
     return 0;
 }
 
-static void *data_of(tg_tensor *t) { return (char *)t->storage->data + t->offset * (int64_t)tg_dtype_size(t->dtype); }
+/* A contiguous float32 or int64 tensor's first element. */
+static void *data_of(tg_tensor *t) { return t->dtype == TG_INT64 ? (void *)tg_data_i64(t) : (void *)tg_data_f32(t); }
 
 int tg_dist_broadcast(tg_tensor *t, int root)
 {

@@ -29,7 +29,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "tensorgrad.h"
 
@@ -300,22 +299,15 @@ static int train_step(gpt *g, const corpus *c, const options *o, long step, tg_r
     return rc;
 }
 
-static double seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 /* Trains, printing losses; the last validation loss into *val. */
 static int train(gpt *g, const corpus *c, const options *o, tg_rng *rng, double *val)
 {
     double window = 0, busy = 0;
     long in_window = 0;
     for (long s = 0; s < o->steps; s++) {
-        double loss, start = seconds();
+        double loss, start = tg_train_clock();
         if (train_step(g, c, o, s, rng, &loss)) return -1;
-        busy += seconds() - start;
+        busy += tg_train_clock() - start;
         window += loss, in_window++;
         if ((s + 1) % o->eval_every && s + 1 < o->steps) continue;
         tg_module_train(g->model, false);

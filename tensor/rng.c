@@ -159,11 +159,6 @@ static tg_tensor *fresh(tg_rng *rng, draw d, int ndim, const int64_t *shape, con
     return t;
 }
 
-float tg_rng_uniform_at(const tg_rng *rng, uint64_t i)
-{
-    return unit_float(philox(rng->seed, rng->stream, rng->counter + i / 4).v[i % 4]);
-}
-
 void tg_rng_uniform_run(const tg_rng *rng, uint64_t first, int64_t n, float *out)
 {
     uint64_t start = first / 4; /* the first block */

@@ -13,12 +13,10 @@ int tg_k_normal_(tg_tensor *t, tg_rng *rng, double mean, double std);
  * value >= p, else 0; advances rng as that draw does. */
 tg_tensor *tg_k_dropout_mask(tg_rng *rng, int ndim, const int64_t *shape, float p, float scale);
 
-/* Element i of tg_rand(rng, ...) drawn now, without drawing: a kernel that
- * needs a random mask twice (forward and backward) recomputes it from the
- * rng's state at the forward; then tg_rng_skip(rng, n) advances rng as
- * that draw of n uniforms would. */
-float tg_rng_uniform_at(const tg_rng *rng, uint64_t i);
-/* out[j] = tg_rng_uniform_at(rng, first + j) for j < n, each block of four once. */
+/* out[j] = element first + j of tg_rand(rng, ...) drawn now, without
+ * drawing, for j < n: a kernel that needs a random mask twice (forward and
+ * backward) recomputes it from the rng's state at the forward; then
+ * tg_rng_skip(rng, n) advances rng as that draw of n uniforms would. */
 void tg_rng_uniform_run(const tg_rng *rng, uint64_t first, int64_t n, float *out);
 void tg_rng_skip(tg_rng *rng, uint64_t n);
 
