@@ -2,6 +2,7 @@
  * the transport of this build (internal/backend.h). */
 #include "dist/dist.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,15 +41,27 @@ int tg_dist_broadcast(tg_tensor *t, int root)
     return 0;
 }
 
+/* Divides x by the number of ranks (the mean's last step). */
+static void divide_by_ranks(tg_tensor *t)
+{
+    float size = (float)tg_dist_world_size(), *x = tg_data_f32(t);
+    for (int64_t i = 0; i < tg_numel(t); i++) x[i] /= size;
+}
+
+/* The arguments of an allreduce named name. */
+static int check_reduce(const char *name, const tg_tensor *t, tg_dist_op op)
+{
+    if (check_inplace(name, t)) return -1;
+    if (op != TG_DIST_SUM && op != TG_DIST_MEAN) return TG_FAIL("%s: unknown op %d", name, (int)op);
+    if (op == TG_DIST_MEAN && t->dtype != TG_FLOAT32) return TG_FAIL("%s: the mean takes float32 only", name);
+    return 0;
+}
+
 int tg_dist_allreduce(tg_tensor *t, tg_dist_op op)
 {
-    if (check_inplace("dist allreduce", t)) return -1;
-    if (op != TG_DIST_SUM && op != TG_DIST_MEAN) return TG_FAIL("dist allreduce: unknown op %d", (int)op);
-    if (op == TG_DIST_MEAN && t->dtype != TG_FLOAT32) return TG_FAIL("dist allreduce: the mean takes float32 only");
+    if (check_reduce("dist allreduce", t, op)) return -1;
     if (tg_dist_backend_allreduce_sum(data_of(t), tg_numel(t), t->dtype)) return -1;
-    float size = (float)tg_dist_world_size();
-    float *x = op == TG_DIST_MEAN ? data_of(t) : NULL;
-    for (int64_t i = 0; x && i < tg_numel(t); i++) x[i] /= size;
+    if (op == TG_DIST_MEAN) divide_by_ranks(t);
     tg_bump_version(t);
     return 0;
 }
@@ -86,4 +99,71 @@ tg_tensor *tg_dist_allgather(tg_tensor *t)
     tg_release(mine);
     if (rc) tg_release(out);
     return rc ? NULL : out;
+}
+
+struct tg_dist_work {
+    tg_tensor *t; /* held until the wait */
+    void *request;
+    bool mean;
+};
+
+tg_dist_work *tg_dist_allreduce_start(tg_tensor *t, tg_dist_op op)
+{
+    if (check_reduce("dist allreduce_start", t, op)) return NULL;
+    if (tg_numel(t) > (int64_t)1 << 30) {
+        TG_FAIL("dist allreduce_start: %lld elements; at most 2^30 (split the tensor)", (long long)tg_numel(t));
+        return NULL;
+    }
+    tg_dist_work *w = calloc(1, sizeof *w);
+    if (!w) {
+        TG_FAIL("dist allreduce_start: out of memory");
+        return NULL;
+    }
+    if (tg_dist_backend_allreduce_start(data_of(t), tg_numel(t), t->dtype, &w->request)) {
+        free(w);
+        return NULL;
+    }
+    w->t = tg_retain(t);
+    w->mean = op == TG_DIST_MEAN;
+    return w;
+}
+
+int tg_dist_test(tg_dist_work *work)
+{
+    if (TG_NEED("dist test", work)) return -1;
+    bool done = false;
+    return tg_dist_backend_test(work->request, &done) ? -1 : done;
+}
+
+int tg_dist_wait(tg_dist_work *work)
+{
+    if (!work) return 0;
+    int rc = tg_dist_backend_wait(work->request);
+    if (!rc && work->mean) divide_by_ranks(work->t);
+    if (!rc) tg_bump_version(work->t);
+    tg_release(work->t);
+    free(work);
+    return rc;
+}
+
+/* FNV-1a over the bytes. */
+static uint64_t hash_of(const unsigned char *p, size_t len)
+{
+    uint64_t h = UINT64_C(14695981039346656037);
+    for (size_t i = 0; i < len; i++) h = (h ^ p[i]) * UINT64_C(1099511628211);
+    return h;
+}
+
+int tg_dist_check_same(const void *data, size_t len, const char *what)
+{
+    if (TG_NEED("dist check_same", what) || (len && TG_NEED("dist check_same", data))) return -1;
+    int size = tg_dist_world_size();
+    uint64_t mine[2] = {hash_of(data, len), len}, *all = malloc((size_t)size * sizeof mine);
+    if (!all) return TG_FAIL("dist check_same: out of memory");
+    int rc = tg_dist_backend_allgather(mine, all, sizeof mine);
+    for (int r = 1; !rc && r < size; r++)
+        if (memcmp(all + 2 * r, all, sizeof mine))
+            rc = TG_FAIL("%s differs between ranks: rank %d's is not rank 0's", what, r);
+    free(all);
+    return rc;
 }

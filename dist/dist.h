@@ -47,4 +47,24 @@ TG_API int tg_dist_allreduce(tg_tensor *t, tg_dist_op op);
  * error on every rank if the ranks' shapes differ. */
 TG_API tg_tensor *tg_dist_allgather(tg_tensor *t);
 
+/* An allreduce running in the background (tg_dist_allreduce_start). */
+typedef struct tg_dist_work tg_dist_work;
+/* Starts tg_dist_allreduce(t, op) and returns at once, so that computing
+ * can go on while it runs: t (at most 2^30 elements) is the collective's
+ * until tg_dist_wait, and must be neither read nor written before. Every
+ * rank starts its collectives in the same order. NULL with an error. */
+TG_API tg_dist_work *tg_dist_allreduce_start(tg_tensor *t, tg_dist_op op);
+/* Moves work along (MPI progresses a collective only inside its calls):
+ * 1 when it has finished, 0 while it runs, -1 with an error. */
+TG_API int tg_dist_test(tg_dist_work *work);
+/* Waits until work has finished and frees it (NULL: nothing to wait
+ * for); its tensor then holds the result. 0, or -1 with an error (work
+ * freed either way). */
+TG_API int tg_dist_wait(tg_dist_work *work);
+
+/* 0 when every rank passed the same bytes (a program's settings), else
+ * -1 on every rank with "<what> differs between ranks: rank R's is not
+ * rank 0's". Compares a 64-bit hash of the bytes. */
+TG_API int tg_dist_check_same(const void *data, size_t len, const char *what);
+
 #endif

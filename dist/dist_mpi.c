@@ -7,6 +7,7 @@
 
 #include <mpi.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tensor/error.h"
@@ -94,4 +95,34 @@ int tg_dist_backend_allgather(const void *send, void *recv, int64_t bytes)
     }
     if (bytes > CHUNK) return TG_FAIL("dist allgather: %lld bytes a rank; at most %d", (long long)bytes, CHUNK);
     return check(MPI_Allgather(send, (int)bytes, MPI_BYTE, recv, (int)bytes, MPI_BYTE, MPI_COMM_WORLD), "allgather");
+}
+
+int tg_dist_backend_allreduce_start(void *buf, int64_t count, tg_dtype dtype, void **request)
+{
+    *request = NULL;
+    if (!joined || count == 0) return 0;
+    MPI_Request *r = malloc(sizeof *r);
+    if (!r) return TG_FAIL("dist allreduce: out of memory");
+    if (check(MPI_Iallreduce(MPI_IN_PLACE, buf, (int)count, mpi_type(dtype), MPI_SUM, MPI_COMM_WORLD, r),
+              "allreduce")) {
+        free(r);
+        return -1;
+    }
+    *request = r;
+    return 0;
+}
+
+int tg_dist_backend_test(void *request, bool *done)
+{
+    int flag = 1;
+    int rc = request ? check(MPI_Test(request, &flag, MPI_STATUS_IGNORE), "allreduce") : 0;
+    *done = flag != 0;
+    return rc;
+}
+
+int tg_dist_backend_wait(void *request)
+{
+    int rc = request ? check(MPI_Wait(request, MPI_STATUS_IGNORE), "allreduce") : 0;
+    free(request);
+    return rc;
 }

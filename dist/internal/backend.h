@@ -20,5 +20,10 @@ int tg_dist_backend_broadcast(void *buf, int64_t count, tg_dtype dtype, int root
 int tg_dist_backend_allreduce_sum(void *buf, int64_t count, tg_dtype dtype);
 /* recv (size x bytes) = every rank's send (bytes), in rank order. */
 int tg_dist_backend_allgather(const void *send, void *recv, int64_t bytes);
+/* The sum started in the background (count below 2^31); *request is what
+ * test and wait take (wait frees it; NULL: nothing runs). */
+int tg_dist_backend_allreduce_start(void *buf, int64_t count, tg_dtype dtype, void **request);
+int tg_dist_backend_test(void *request, bool *done);
+int tg_dist_backend_wait(void *request);
 
 #endif

@@ -254,6 +254,12 @@ tg_optimizer *make_optimizer(void)
     return keep(tg_sgd_new(params, sgd_opts()), free_optimizer);
 }
 
+static void wait_work(void *p) { tg_dist_wait(p); }
+
+tg_dist_work *make_taken_dist_work(void) { return tg_dist_allreduce_start(make_tensor(), TG_DIST_SUM); }
+
+tg_dist_work *make_dist_work(void) { return keep(make_taken_dist_work(), wait_work); }
+
 /* ---- data ---- */
 
 tg_shapescenes_config *make_shapescenes_config(void)

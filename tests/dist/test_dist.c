@@ -3,6 +3,7 @@
  * mpirun -np 2 and -np 4; each check holds for any number of ranks, and a
  * failure on any rank fails the job. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,6 +83,54 @@ START_TEST(test_allgather_in_rank_order)
 }
 END_TEST
 
+/* Several sums in flight at once, moved along by test and waited for in
+ * another order than started: each is the blocking allreduce's result. */
+START_TEST(test_allreduce_started_in_background)
+{
+    int rank = tg_dist_rank();
+    enum { WORKS = 3 };
+    tg_tensor *started[WORKS], *blocking[WORKS];
+    tg_dist_work *work[WORKS];
+    for (int k = 0; k < WORKS; k++) {
+        started[k] = rank_tensor(rank + k, 1000 + 517 * k);
+        blocking[k] = rank_tensor(rank + k, 1000 + 517 * k);
+        work[k] = tg_dist_allreduce_start(started[k], k == 1 ? TG_DIST_MEAN : TG_DIST_SUM);
+        ck_assert_ptr_nonnull(work[k]);
+    }
+    ck_assert_int_ge(tg_dist_test(work[0]), 0);
+    for (int k = WORKS - 1; k >= 0; k--) ck_assert_int_eq(tg_dist_wait(work[k]), 0);
+    for (int k = 0; k < WORKS; k++) {
+        ck_assert_int_eq(tg_dist_allreduce(blocking[k], k == 1 ? TG_DIST_MEAN : TG_DIST_SUM), 0);
+        ck_assert_mem_eq(tg_data_f32(started[k]), tg_data_f32(blocking[k]), (size_t)tg_numel(started[k]) * 4);
+        tg_release(started[k]), tg_release(blocking[k]);
+    }
+    ck_assert_int_eq(tg_dist_wait(NULL), 0);
+    tg_tensor *ints = tg_zeros(TG_SHAPE(2), TG_INT64);
+    ck_assert_ptr_null(tg_dist_allreduce_start(ints, TG_DIST_MEAN));
+    ck_assert_ptr_nonnull(strstr(tg_last_error(), "float32"));
+    tg_release(ints);
+}
+END_TEST
+
+/* Settings compared across ranks: alike passes, a rank's own fails everywhere. */
+START_TEST(test_check_same_settings)
+{
+    int size = tg_dist_world_size(), rank = tg_dist_rank();
+    const char *alike = "{\"batch\":256}";
+    ck_assert_int_eq(tg_dist_check_same(alike, strlen(alike), "the config"), 0);
+    char own[32];
+    snprintf(own, sizeof own, "{\"batch\":%d}", rank == size - 1 ? 128 : 256);
+    int rc = tg_dist_check_same(own, strlen(own), "the config");
+    if (size == 1) ck_assert_int_eq(rc, 0);
+    else {
+        ck_assert_int_eq(rc, -1);
+        char want[64];
+        snprintf(want, sizeof want, "the config differs between ranks: rank %d's", size - 1);
+        ck_assert_ptr_nonnull(strstr(tg_last_error(), want));
+    }
+}
+END_TEST
+
 START_TEST(test_bad_arguments_fail_on_every_rank)
 {
     int size = tg_dist_world_size(), rank = tg_dist_rank();
@@ -118,6 +167,8 @@ int main(int argc, char **argv)
     tcase_add_test(tc, test_broadcast_from_each_root);
     tcase_add_test(tc, test_allreduce_sum_and_mean);
     tcase_add_test(tc, test_allgather_in_rank_order);
+    tcase_add_test(tc, test_allreduce_started_in_background);
+    tcase_add_test(tc, test_check_same_settings);
     tcase_add_test(tc, test_bad_arguments_fail_on_every_rank);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
