@@ -41,6 +41,7 @@
 #include "models/fcn.h"
 #include "models/resnet.h"
 
+#include "train/data_parallel.h"
 #include "train/flags.h"
 #include "train/interrupt.h"
 #include "train/loop.h"

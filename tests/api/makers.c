@@ -254,6 +254,16 @@ tg_optimizer *make_optimizer(void)
     return keep(tg_sgd_new(params, sgd_opts()), free_optimizer);
 }
 
+static void free_data_parallel(void *p) { tg_data_parallel_free(p); }
+
+tg_data_parallel *make_data_parallel(void)
+{
+    tg_module *m = make_module();
+    tg_tensor_list *params = make_empty_list();
+    ck_assert_int_eq(tg_module_parameters(m, params), 0);
+    return keep(tg_data_parallel_new(m, params, 0), free_data_parallel);
+}
+
 static void wait_work(void *p) { tg_dist_wait(p); }
 
 tg_dist_work *make_taken_dist_work(void) { return tg_dist_allreduce_start(make_tensor(), TG_DIST_SUM); }

@@ -59,6 +59,7 @@ tg_module *make_fcn(void);             /* a tiny FCN over it */
 tg_module *make_contrastive(void);     /* a tiny DenseCL model */
 const tg_module_type *make_module_type(void);
 tg_optimizer *make_optimizer(void);    /* SGD over make_module's parameters */
+tg_data_parallel *make_data_parallel(void); /* over make_module, its parameters averaged */
 tg_dist_work *make_dist_work(void);    /* a sum of make_tensor() over the ranks, started */
 tg_dist_work *make_taken_dist_work(void); /* the same, not waited for: the callee takes it */
 tg_dataset *make_dataset(void);        /* ShapeScenes train, 4 samples of 16 px */
