@@ -31,7 +31,18 @@
  * (TG_LOADER_FAIL: next() returns -1 naming the sample, and keeps doing so
  * until a seek) or is replaced (TG_LOADER_SKIP) by the next sample in the
  * epoch's order that loads, prepared with the failed sample's generator;
- * tg_loader_skipped() counts the replaced samples in delivered batches. */
+ * tg_loader_skipped() counts the replaced samples in delivered batches.
+ *
+ * Data-parallel training shards the batches: with shard_count N > 1, the
+ * loader with shard_index r (a rank's) delivers rows [r*B/N, (r+1)*B/N) of
+ * each batch of B (batch_size, the global batch) the unsharded loader
+ * delivers, bitwise, and decodes and prepares those samples only. A bad
+ * sample's replacement is the one the unsharded loader puts in its row,
+ * even when it lies in another shard's slice or a later batch. Order,
+ * batches, positions and seeking are those of the global batches, so a
+ * step sees the same samples, and a position means the same, for any N. B
+ * must split into N equal slices, and so must the last, shorter batch
+ * unless drop_last drops it. */
 #ifndef TG_DATA_LOADER_H
 #define TG_DATA_LOADER_H
 
@@ -45,6 +56,7 @@
 
 #define TG_LOADER_MAX_FIELDS 4
 #define TG_LOADER_MAX_PREFETCH 1024
+#define TG_LOADER_MAX_SHARDS 65536
 
 /* Where the callback writes one sample: contiguous, row-major, zeroed
  * before each call. mask and aux are NULL when the batch has none. */
@@ -71,7 +83,7 @@ typedef struct tg_loader_shape {
 } tg_loader_shape;
 
 typedef struct tg_loader_config {
-    int64_t batch_size; /* >= 1 */
+    int64_t batch_size; /* >= 1: the global batch, whatever the shards */
     bool shuffle;
     bool drop_last;
     uint64_t seed;
@@ -84,10 +96,14 @@ typedef struct tg_loader_config {
     int64_t mask_height, mask_width;
     int64_t aux_size; /* 0: no aux */
     tg_loader_prepare_fn prepare;
-    void *ctx; /* passed to prepare; borrowed */
+    void *ctx;       /* passed to prepare; borrowed */
+    int shard_count; /* 0 or 1: no sharding; at most TG_LOADER_MAX_SHARDS, and a divisor of batch_size */
+    int shard_index; /* 0 .. shard_count - 1: the slice of each batch next() delivers */
 } tg_loader_config;
 
-/* One batch of n samples; every tensor is the caller's (tg_batch_release). */
+/* One batch of n samples (batch_size, or what the epoch's last batch holds;
+ * divided by shard_count with shards); every tensor is the caller's
+ * (tg_batch_release). */
 typedef struct tg_batch {
     int64_t n;
     tg_tensor *fields[TG_LOADER_MAX_FIELDS]; /* float32 (n, field_shape...) */
@@ -123,7 +139,8 @@ TG_API int64_t tg_loader_batch(int64_t position);
 /* Moves to position (from tg_loader_position), dropping batches made
  * ahead: the following calls give exactly the batches that followed it. */
 TG_API int tg_loader_seek(tg_loader *l, int64_t position);
-/* Samples replaced in the batches delivered so far (TG_LOADER_SKIP). */
+/* Samples replaced in the batches delivered so far (TG_LOADER_SKIP); with
+ * shards, in this shard's rows only. */
 TG_API int64_t tg_loader_skipped(const tg_loader *l);
 
 #endif

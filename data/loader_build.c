@@ -1,7 +1,7 @@
 /* Making one batch of the loader (see internal/loader_build.h): which dataset
- * indices batch b of epoch e holds, the generator of each sample, the
- * callback filling its slots, and the replacement of bad samples. Nothing
- * here depends on the thread it runs on. */
+ * indices batch b of epoch e (or this shard's slice of it) holds, the
+ * generator of each sample, the callback filling its slots, and the
+ * replacement of bad samples. Nothing here depends on the thread it runs on. */
 #include "data/internal/loader_build.h"
 
 #include <inttypes.h>
@@ -30,6 +30,26 @@ static int check_shape(const char *what, const tg_loader_shape *s)
     return 0;
 }
 
+/* How many slices each batch is cut into: 1 without sharding. */
+static int shards_of(const tg_loader_config *c) { return c->shard_count > 1 ? c->shard_count : 1; }
+
+/* Every batch splits into equal slices: batch_size, and the epoch's last,
+ * shorter batch unless drop_last drops it. */
+static int check_shards(const tg_dataset *ds, const tg_loader_config *c)
+{
+    if (TG_NEED_RANGE("loader", c->shard_count, 0, TG_LOADER_MAX_SHARDS)) return -1;
+    int shards = shards_of(c);
+    if (TG_NEED_RANGE("loader", c->shard_index, 0, shards - 1)) return -1;
+    if (c->batch_size % shards)
+        return TG_FAIL("loader: batch size %" PRId64 " does not split across %d shards", c->batch_size, shards);
+    int64_t last = ds->size % c->batch_size;
+    if (!c->drop_last && last % shards)
+        return TG_FAIL("loader: the last batch of %" PRId64 " samples (of %" PRId64 ") does not split across %d "
+                       "shards: use drop_last, or a dataset size that splits",
+                       last, ds->size, shards);
+    return 0;
+}
+
 static int check_config(const tg_dataset *ds, const tg_loader_config *c)
 {
     if (!ds || !ds->get || !ds->name) return TG_FAIL("loader: no dataset (or one without get/name)");
@@ -53,7 +73,7 @@ static int check_config(const tg_dataset *ds, const tg_loader_config *c)
     if (c->has_mask && check_shape("mask", &mask)) return -1;
     if (c->aux_size < 0 || c->aux_size > MAX_SAMPLE_NUMEL)
         return TG_FAIL("loader: aux_size %" PRId64 " out of range", c->aux_size);
-    return 0;
+    return check_shards(ds, c);
 }
 
 /* splitmix64's finaliser: the loader's key differs from the seed itself, so
@@ -72,6 +92,7 @@ int loader_plan_init(loader_plan *plan, const tg_dataset *ds, const tg_loader_co
     plan->ds = ds;
     plan->cfg = *cfg;
     int64_t bs = cfg->batch_size;
+    plan->shards = shards_of(cfg);
     plan->batches_per_epoch = cfg->drop_last ? ds->size / bs : (ds->size + bs - 1) / bs;
     if (plan->batches_per_epoch > UINT32_MAX) /* a position keeps the batch in 32 bits */
         return TG_FAIL("loader: %" PRId64 " batches per epoch (at most 2^32 - 1)", plan->batches_per_epoch);
@@ -176,7 +197,8 @@ static int load_sample(const loader_plan *plan, tg_batch *batch, int64_t j, int6
 
 /* Fills sample j from epoch position p; in skip mode a bad sample gives its
  * place (and generator) to the next position in the epoch's order that
- * loads. */
+ * loads. What lands in j is a function of (epoch, p) alone, whichever
+ * batch or shard holds p, so a shard's rows are the unsharded batch's. */
 static int fill_position(loader_builder *b, tg_batch *batch, int64_t j, int64_t epoch, int64_t p,
                          build_result *r)
 {
@@ -242,8 +264,9 @@ void loader_build(loader_builder *b, int64_t epoch, int64_t batch, const _Atomic
                   uint64_t expected, build_result *r)
 {
     const loader_plan *plan = b->plan;
-    int64_t bs = plan->cfg.batch_size, first = batch * bs;
-    int64_t n = plan->ds->size - first < bs ? plan->ds->size - first : bs;
+    int64_t bs = plan->cfg.batch_size, start = batch * bs;
+    int64_t n = (plan->ds->size - start < bs ? plan->ds->size - start : bs) / plan->shards;
+    int64_t first = start + plan->cfg.shard_index * n; /* this shard's first position */
     *r = (build_result){.status = BUILD_OK};
     if (epoch > LOADER_MAX_EPOCH) {
         snprintf(r->message, sizeof r->message, "epoch %" PRId64 " beyond the last, %" PRId64, epoch,

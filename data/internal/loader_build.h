@@ -1,6 +1,7 @@
-/* Making one batch of the loader (see loader.h): the epoch's order, each
- * sample's generator and the handling of bad samples. A pure function of
- * (plan, epoch, batch index), run by a worker or by the caller's thread.
+/* Making one batch of the loader (see loader.h), or its shard's slice: the
+ * epoch's order, each sample's generator and the handling of bad samples.
+ * A pure function of (plan, epoch, batch index), run by a worker or by the
+ * caller's thread.
  * Internal to data/. */
 #ifndef TG_DATA_LOADER_BUILD_H
 #define TG_DATA_LOADER_BUILD_H
@@ -14,6 +15,7 @@ typedef struct loader_plan {
     const tg_dataset *ds;
     tg_loader_config cfg;
     int64_t batches_per_epoch;
+    int64_t shards; /* 1 without sharding: every batch is cut into that many slices */
     uint64_t key; /* the Philox key of every generator the loader makes */
 } loader_plan;
 
@@ -39,8 +41,9 @@ int loader_plan_init(loader_plan *plan, const tg_dataset *ds, const tg_loader_co
 int loader_builder_init(loader_builder *b, const loader_plan *plan);
 void loader_builder_free(loader_builder *b);
 
-/* Builds batch `batch` of `epoch` into *r. When generation is not NULL the
- * build gives up (BUILD_CANCELLED) as soon as *generation != expected. */
+/* Builds batch `batch` of `epoch` (this shard's slice of it) into *r. When
+ * generation is not NULL the build gives up (BUILD_CANCELLED) as soon as
+ * *generation != expected. */
 void loader_build(loader_builder *b, int64_t epoch, int64_t batch,
                   const _Atomic uint64_t *generation, uint64_t expected, build_result *r);
 

@@ -3,8 +3,9 @@
  * fails on purpose: batch contents and order, drop_last, shuffling per epoch
  * and per seed, per-sample generators, bitwise determinism across worker
  * counts and prefetch depths, seeking to a saved position, skip and fail
- * modes for bad samples, bad configs, and freeing mid-epoch with workers
- * blocked on a full queue. */
+ * modes for bad samples, bad configs, freeing mid-epoch with workers
+ * blocked on a full queue, and the shards of a data-parallel job, whose
+ * rows put side by side are the unsharded loader's batches. */
 #include <check.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -153,28 +154,43 @@ static void check_sample(const tg_batch *b, int64_t j)
     ck_assert_float_eq(tg_get(b->aux, (int64_t[]){j, 0}), (float)i);
 }
 
-static bool tensors_equal(const tg_tensor *a, const tg_tensor *b)
+/* t's bytes, row-major, in a buffer the caller frees. */
+static char *bytes_of(const tg_tensor *t)
 {
-    if (!a || !b) return a == b;
-    if (!tg_same_shape(a, b) || a->dtype != b->dtype) return false;
-    size_t bytes = (size_t)tg_numel(a) * tg_dtype_size(a->dtype);
-    char *x = malloc(bytes), *y = malloc(bytes);
-    ck_assert(x && y);
-    ck_assert_int_eq(tg_copy_to_buffer(a, x), 0);
-    ck_assert_int_eq(tg_copy_to_buffer(b, y), 0);
-    bool same = memcmp(x, y, bytes) == 0;
+    size_t bytes = (size_t)tg_numel(t) * tg_dtype_size(t->dtype);
+    char *x = malloc(bytes ? bytes : 1);
+    ck_assert(x);
+    ck_assert_int_eq(tg_copy_to_buffer(t, x), 0);
+    return x;
+}
+
+/* Whether whole, cut along dim 0 into `shards` blocks, holds part's bytes in block r. */
+static bool rows_equal(const tg_tensor *whole, const tg_tensor *part, int shards, int r)
+{
+    if (!whole || !part) return whole == part;
+    if (whole->ndim != part->ndim || whole->dtype != part->dtype || whole->shape[0] != shards * part->shape[0])
+        return false;
+    for (int d = 1; d < part->ndim; d++)
+        if (whole->shape[d] != part->shape[d]) return false;
+    size_t bytes = (size_t)tg_numel(part) * tg_dtype_size(part->dtype);
+    char *x = bytes_of(whole), *y = bytes_of(part);
+    bool same = memcmp(x + (size_t)r * bytes, y, bytes) == 0;
     free(x);
     free(y);
     return same;
 }
 
-static bool batches_equal(const tg_batch *a, const tg_batch *b)
+/* part is shard r's slice of whole: its rows [r*m, (r+1)*m), m = whole->n / shards. */
+static bool holds_rows(const tg_batch *whole, const tg_batch *part, int shards, int r)
 {
-    bool same = a->n == b->n && tensors_equal(a->mask, b->mask) && tensors_equal(a->aux, b->aux) &&
-                tensors_equal(a->index, b->index);
-    for (int k = 0; k < TG_LOADER_MAX_FIELDS; k++) same = same && tensors_equal(a->fields[k], b->fields[k]);
+    bool same = whole->n == shards * part->n && rows_equal(whole->mask, part->mask, shards, r) &&
+                rows_equal(whole->aux, part->aux, shards, r) && rows_equal(whole->index, part->index, shards, r);
+    for (int k = 0; k < TG_LOADER_MAX_FIELDS; k++)
+        same = same && rows_equal(whole->fields[k], part->fields[k], shards, r);
     return same;
 }
+
+static bool batches_equal(const tg_batch *a, const tg_batch *b) { return holds_rows(a, b, 1, 0); }
 
 #define MAX_BATCHES 64
 
@@ -565,6 +581,132 @@ START_TEST(test_free_mid_epoch_with_a_full_queue)
 }
 END_TEST
 
+/* ---- shards ---- */
+
+#define SHARDED_SIZE 42 /* batches of 12: three, and a last one of 6 */
+#define SHARDED_BATCH 12
+
+/* Each of `count` batches of shard r is its slice of the whole batch. */
+static void check_slices(const tg_batch *whole, const tg_batch *part, int count, int shards, int r)
+{
+    for (int i = 0; i < count; i++)
+        ck_assert_msg(holds_rows(&whole[i], &part[i], shards, r), "batch %d of shard %d of %d is not its slice", i, r,
+                      shards);
+}
+
+/* Every shard of `shards`, with 0 and 2 workers, delivers its slice of each
+ * of the unsharded loader's batches over 2 epochs, and again after a seek
+ * into the second epoch; the shards' skips add up to the whole's. */
+static void check_shards_split(const synthetic *ds, tg_loader_config cfg, int shards)
+{
+    tg_batch whole[MAX_BATCHES], part[MAX_BATCHES];
+    tg_loader *l = new_loader(ds, &cfg);
+    int count = collect(l, 2, whole);
+    int64_t skipped = tg_loader_skipped(l), batches = tg_loader_batches_per_epoch(l);
+    int resume_at = (int)batches + 2; /* epoch 0's batches and end, then epoch 1's batch 0 */
+    tg_loader_free(l);
+    cfg.shard_count = shards;
+    for (int workers = 0; workers <= 2; workers += 2) {
+        int64_t shard_skips = 0;
+        for (int r = 0; r < shards; r++) {
+            cfg.num_workers = workers;
+            cfg.shard_index = r;
+            l = new_loader(ds, &cfg);
+            ck_assert_int_eq(tg_loader_batches_per_epoch(l), batches);
+            ck_assert_int_eq(collect(l, 2, part), count);
+            check_slices(whole, part, count, shards, r);
+            release_all(part, count);
+            shard_skips += tg_loader_skipped(l);
+            ck_assert_int_eq(tg_loader_seek(l, tg_loader_pack_position(1, 1)), 0);
+            int n = collect(l, 1, part);
+            ck_assert_int_eq(resume_at + n, count);
+            check_slices(whole + resume_at, part, n, shards, r);
+            release_all(part, n);
+            tg_loader_free(l);
+        }
+        ck_assert_int_eq(shard_skips, skipped);
+    }
+    release_all(whole, count);
+}
+
+START_TEST(test_shards_side_by_side_are_the_whole_batch)
+{
+    synthetic ds = make_dataset(SHARDED_SIZE, NO_BAD);
+    prepare_ctx ctx = CTX(NO_BAD);
+    tg_loader_config cfg = config(&ctx, SHARDED_BATCH, 0, 0);
+    cfg.shuffle = true;
+    for (int shards = 1; shards <= 4; shards++) {
+        cfg.drop_last = shards == 4; /* the last batch, of 6, does not split in 4 */
+        check_shards_split(&ds, cfg, shards);
+    }
+}
+END_TEST
+
+START_TEST(test_a_shard_prepares_its_slice_only)
+{
+    synthetic ds = make_dataset(24, NO_BAD);
+    prepare_ctx ctx = CTX(NO_BAD);
+    tg_loader_config cfg = config(&ctx, 4, 0, 0);
+    cfg.shard_count = 2;
+    tg_loader *first = new_loader(&ds, &cfg);
+    cfg.shard_index = 1;
+    tg_loader *second = new_loader(&ds, &cfg);
+    tg_batch a = next_ok(first), b = next_ok(second);
+    ck_assert_int_eq(a.n, 2);
+    ck_assert_int_eq(b.n, 2);
+    ck_assert_int_eq(index_at(&a, 0), 0);
+    ck_assert_int_eq(index_at(&b, 0), 2);
+    ck_assert_float_ne(tg_get(a.fields[0], (int64_t[]){0, 0, 0, 0}), tg_get(b.fields[0], (int64_t[]){0, 0, 0, 0}));
+    check_sample(&b, 1);
+    tg_batch_release(&a);
+    tg_batch_release(&b);
+    ck_assert_int_eq(tg_loader_position(second), tg_loader_pack_position(0, 1));
+    ck_assert_int_eq(tg_loader_batches_per_epoch(second), 6);
+    int64_t order[24];
+    ck_assert_int_eq(epoch_order(second, order), 10);
+    long calls = atomic_load(&ctx.calls);
+    ck_assert_int_eq(calls, 2 + 12);
+    tg_loader_free(first);
+    tg_loader_free(second);
+}
+END_TEST
+
+/* The indices of shard r's (of 4) first two batches: 3 each. */
+static void first_indices(const synthetic *ds, tg_loader_config cfg, int r, int64_t *out)
+{
+    cfg.shard_count = 4;
+    cfg.shard_index = r;
+    tg_loader *l = new_loader(ds, &cfg);
+    for (int i = 0; i < 2; i++) {
+        tg_batch b = next_ok(l);
+        for (int j = 0; j < 3; j++) out[3 * i + j] = index_at(&b, j);
+        tg_batch_release(&b);
+    }
+    ck_assert_int_eq(tg_loader_skipped(l), (r == 0 || r == 3));
+    tg_loader_free(l);
+}
+
+START_TEST(test_shards_skip_like_the_whole)
+{
+    /* 2 and 11 fail: 2, the last of shard 0's 3 rows, goes to 3, in shard
+     * 1's slice; 11, the last row of batch 0, to 12, in batch 1. */
+    synthetic ds = make_dataset(SHARDED_SIZE, 11);
+    prepare_ctx ctx = CTX(2);
+    tg_loader_config cfg = config(&ctx, SHARDED_BATCH, 0, 0);
+    cfg.on_error = TG_LOADER_SKIP;
+    cfg.drop_last = true;
+    int64_t first[6], last[6];
+    first_indices(&ds, cfg, 0, first);
+    first_indices(&ds, cfg, 3, last);
+    ck_assert_mem_eq(first, ((int64_t[]){0, 1, 3, 12, 13, 14}), sizeof first);
+    ck_assert_mem_eq(last, ((int64_t[]){9, 10, 12, 21, 22, 23}), sizeof last);
+    for (int shuffle = 0; shuffle < 2; shuffle++) {
+        cfg.shuffle = shuffle;
+        for (int shards = 2; shards <= 4; shards++) check_shards_split(&ds, cfg, shards);
+    }
+}
+END_TEST
+
 /* A config (made by config() and changed by `change`) the loader refuses
  * with a message holding `text`. */
 #define CHECK_REFUSED(change, text)                                     \
@@ -600,6 +742,28 @@ START_TEST(test_bad_configs_are_refused)
 }
 END_TEST
 
+START_TEST(test_bad_shards_are_refused)
+{
+    synthetic ds = make_dataset(SIZE, NO_BAD);
+    prepare_ctx ctx = CTX(NO_BAD);
+    CHECK_REFUSED(cfg.shard_count = -1, "shard_count is -1, not in [0, 65536]");
+    CHECK_REFUSED(cfg.shard_count = TG_LOADER_MAX_SHARDS + 1, "shard_count is 65537, not in [0, 65536]");
+    CHECK_REFUSED((cfg.shard_count = 2, cfg.shard_index = 2), "shard_index is 2, not in [0, 1]");
+    CHECK_REFUSED((cfg.shard_count = 2, cfg.shard_index = -1), "shard_index is -1, not in [0, 1]");
+    CHECK_REFUSED(cfg.shard_index = 1, "shard_index is 1, not in [0, 0]");
+    CHECK_REFUSED((cfg.batch_size = 10, cfg.shard_count = 4), "batch size 10 does not split across 4 shards");
+    CHECK_REFUSED((cfg.batch_size = 4, cfg.shard_count = 2), "last batch of 3 samples (of 23) does not split across 2");
+    CK_ERROR_HAS("use drop_last, or a dataset size that splits");
+    /* The same shards drop that last batch. */
+    tg_loader_config cfg = config(&ctx, 4, 0, 0);
+    cfg.shard_count = 2;
+    cfg.drop_last = true;
+    tg_loader *l = new_loader(&ds, &cfg);
+    ck_assert_int_eq(tg_loader_batches_per_epoch(l), 5);
+    tg_loader_free(l);
+}
+END_TEST
+
 Suite *loader_suite(void)
 {
     Suite *s = suite_create("loader");
@@ -615,7 +779,11 @@ Suite *loader_suite(void)
     tcase_add_test(tc, test_seek_while_a_worker_is_mid_batch);
     tcase_add_test(tc, test_workers_run_kernels_on_one_thread);
     tcase_add_test(tc, test_free_mid_epoch_with_a_full_queue);
+    tcase_add_test(tc, test_shards_side_by_side_are_the_whole_batch);
+    tcase_add_test(tc, test_a_shard_prepares_its_slice_only);
+    tcase_add_test(tc, test_shards_skip_like_the_whole);
     tcase_add_test(tc, test_bad_configs_are_refused);
+    tcase_add_test(tc, test_bad_shards_are_refused);
     suite_add_tcase(s, tc);
     return s;
 }
