@@ -18,6 +18,20 @@ int tg_dist_rank(void) { return tg_dist_backend_rank(); }
 int tg_dist_world_size(void) { return tg_dist_backend_size(); }
 int tg_dist_barrier(void) { return tg_dist_backend_barrier(); }
 
+int tg_dist_agree(int rc)
+{
+    int size = tg_dist_world_size();
+    int64_t mine = rc != 0, *all = malloc((size_t)size * sizeof mine);
+    if (!all) return TG_FAIL("dist agree: out of memory");
+    int failed = tg_dist_backend_allgather(&mine, all, sizeof mine) ? -2 : -1;
+    for (int r = 0; failed == -1 && r < size; r++)
+        if (all[r]) failed = r;
+    free(all);
+    if (failed == -2) return -1;
+    if (failed < 0) return 0;
+    return mine ? -1 : TG_FAIL("rank %d failed", failed);
+}
+
 /* A tensor the in-place collectives take: contiguous float32 or int64. */
 static int check_inplace(const char *op, const tg_tensor *t)
 {

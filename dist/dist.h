@@ -24,8 +24,11 @@ typedef enum tg_dist_op {
     TG_DIST_MEAN, /* the sum divided by the number of ranks (float32 only) */
 } tg_dist_op;
 
-/* Joins the job (MPI_Init_thread, funneled; argc and argv may be NULL).
- * Once per process; a second call does nothing. 0, or -1 with an error. */
+/* Joins the job (MPI_Init_thread, funneled; argc and argv may be NULL)
+ * when the process was started by an MPI launcher (mpirun sets
+ * OMPI_COMM_WORLD_SIZE or PMIX_RANK); a process started alone stays rank
+ * 0 of a job of one without starting MPI. Once per process; a second call
+ * does nothing. 0, or -1 with an error. */
 TG_API int tg_dist_init(int *argc, char ***argv);
 /* Leaves the job after a barrier (MPI_Finalize). 0 or -1. */
 TG_API int tg_dist_finalize(void);
@@ -35,6 +38,11 @@ TG_API bool tg_dist_available(void);
 TG_API int tg_dist_rank(void);
 TG_API int tg_dist_world_size(void);
 
+/* Whether every rank succeeded at something each did on its own: rc is
+ * this rank's 0 or -1. 0 when every rank's was 0; otherwise -1 on every
+ * rank, the ranks that failed keeping their error, the others recording
+ * "rank R failed" (the first that did). */
+TG_API int tg_dist_agree(int rc);
 /* Waits until every rank has called it. 0 or -1. */
 TG_API int tg_dist_barrier(void);
 /* t on every rank becomes root's t. 0 or -1 (root out of range, a tensor

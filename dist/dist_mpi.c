@@ -28,8 +28,16 @@ static int check(int rc, const char *what)
 
 static MPI_Datatype mpi_type(tg_dtype dtype) { return dtype == TG_INT64 ? MPI_INT64_T : MPI_FLOAT; }
 
+/* Whether an MPI launcher started this process (Open MPI's mpirun sets
+ * both; other launchers PMIX_RANK or PMI_RANK). */
+static bool launched(void)
+{
+    return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("PMI_RANK");
+}
+
 int tg_dist_backend_init(int *argc, char ***argv)
 {
+    if (!launched()) return 0;
     int started = 0, provided = 0;
     if (check(MPI_Initialized(&started), "init")) return -1;
     if (!started && check(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "init")) return -1;

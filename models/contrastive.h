@@ -32,7 +32,19 @@
  *      before warmup_iters;
  *   5. g_k and p_k enqueued (after the losses): rows [ptr, ptr + N).
  * The InfoNCE logits, (N S^2) x (1 + K) for the dense loss, are never
- * stored whole (tg_info_nce). */
+ * stored whole (tg_info_nce).
+ *
+ * Across the R ranks of a data-parallel job (dist/dist.h), each rank
+ * steps on its slice of N images of the global batch of N R (rank r's
+ * are images r N .. r N + N - 1), as the official code does over GPUs:
+ * the key images are gathered, the permutation of the global batch comes
+ * from rank 0, each rank runs the key backbone on its slice of the
+ * permuted batch (its batch norms, split in bn_groups groups, are the
+ * shuffle BN), the key C5 maps are gathered and un-permuted, and every
+ * rank enqueues the global batch's keys in rank order, so the queues stay
+ * the same everywhere. With bn_groups G / R per rank, R ranks compute
+ * what one process with G groups computes on the global batch (the
+ * gradients averaged by train/data_parallel.h). */
 #ifndef TG_CONTRASTIVE_H
 #define TG_CONTRASTIVE_H
 
@@ -87,7 +99,8 @@ TG_API int tg_contrastive_parameters(const tg_module *m, tg_tensor_list *out);
  * "layer1.0.bn1.running_mean"), as a safetensors file for fine-tuning. */
 TG_API int tg_contrastive_save_backbone(tg_module *m, const char *path);
 
-/* What a step computed. */
+/* What a step computed; the numbers are over the global batch (every
+ * rank's), the loss tensor and match over this rank's slice. */
 typedef struct tg_contrastive_out {
     tg_tensor *loss;      /* 0-dim, for tg_backward (out's, whatever scope is open) */
     double loss_global;   /* L_g */
@@ -104,13 +117,15 @@ typedef struct tg_contrastive_out {
 TG_API void tg_contrastive_out_clear(tg_contrastive_out *out);
 
 /* One step on views im_q (queries) and im_k (keys), both (N, 3, H, W),
- * at iteration iter (for the lambda warm-up). The key batch's permutation
- * is drawn from shuffle. N must divide K and be a multiple of bn_groups;
- * bad inputs fail before anything changes. Leaves out zeroed on failure. */
+ * at iteration iter (for the lambda warm-up). The global key batch's
+ * permutation is drawn from shuffle (rank 0's is used). The global batch
+ * must divide K and N be a multiple of bn_groups; bad inputs fail before
+ * anything changes. Leaves out zeroed on failure. Every rank of a job
+ * calls it with a batch of the same shape. */
 TG_API int tg_contrastive_step(tg_module *m, tg_tensor *im_q, tg_tensor *im_k, int64_t iter, tg_rng *shuffle,
                                tg_contrastive_out *out);
-/* The same with the permutation given: position i of the shuffled key
- * batch holds image perm[i]. */
+/* The same with the permutation given (the same on every rank):
+ * position i of the shuffled global key batch holds image perm[i]. */
 TG_API int tg_contrastive_step_perm(tg_module *m, tg_tensor *im_q, tg_tensor *im_k, int64_t iter, const int64_t *perm,
                                     tg_contrastive_out *out);
 

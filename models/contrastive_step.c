@@ -9,6 +9,7 @@
 #include "autograd/internal/capture.h"
 #include "autograd/ops_nograd.h"
 #include "autograd/scope.h"
+#include "dist/dist.h"
 #include "models/internal/contrastive.h"
 #include "tensor/internal/check.h"
 #include "tensor/internal/index.h"
@@ -71,18 +72,22 @@ static tg_tensor *take_rows(tg_tensor *t, const int64_t *index, int64_t n)
     return tg_scoped(out);
 }
 
-/* The key backbone on the permuted batch, un-permuted; then the necks,
- * which work sample by sample. Call in a no-grad scope. */
+/* The key backbone on this rank's slice of the permuted global batch
+ * (n x ranks images, perm over all of them: shuffle BN), its C5 gathered,
+ * un-permuted and this rank's rows kept; then the necks, which work sample
+ * by sample. Call in a no-grad scope. */
 static int key_path(contrastive_module *c, tg_tensor *im_k, const int64_t *perm, embeddings *e)
 {
-    int64_t n = im_k->shape[0];
-    int64_t *inverse = malloc((size_t)n * sizeof *inverse);
+    int64_t n = im_k->shape[0], first = n * tg_dist_rank(), total = n * tg_dist_world_size();
+    int64_t *inverse = malloc((size_t)total * sizeof *inverse);
     if (!inverse) return TG_FAIL("contrastive_step: out of memory");
-    for (int64_t i = 0; i < n; i++) inverse[perm[i]] = i;
+    for (int64_t i = 0; i < total; i++) inverse[perm[i]] = i;
     tg_module *enc = tg_contrastive_encoder(&c->base, 1);
-    tg_tensor *shuffled = take_rows(im_k, perm, n), *f = NULL;
+    tg_tensor *all = tg_contrastive_gather(im_k), *f = NULL;
+    tg_tensor *shuffled = all ? take_rows(all, perm + first, n) : NULL;
     int rc = shuffled ? tg_resnet_features(tg_module_child(enc, "0"), shuffled, NULL, &f) : -1;
-    if (!rc) rc = (e->f = take_rows(f, inverse, n)) ? 0 : -1;
+    tg_tensor *f_all = rc ? NULL : tg_contrastive_gather(f);
+    if (!rc) rc = f_all && (e->f = take_rows(f_all, inverse + first, n)) ? 0 : -1;
     if (!rc) rc = (e->g = global_embedding(enc, e->f)) ? 0 : -1;
     if (!rc && c->cfg.method == TG_DENSECL) rc = dense_embedding(enc, e, true);
     free(inverse);
@@ -150,14 +155,15 @@ static int check_batch(const contrastive_module *c, const tg_tensor *im_q, const
                        tg_shape_str(im_q->ndim, im_q->shape, bq, sizeof bq),
                        tg_shape_str(im_k->ndim, im_k->shape, bk, sizeof bk));
     int64_t n = im_q->shape[0], k = c->cfg.queue_len, groups = c->cfg.backbone.bn_groups;
+    int64_t global = n * tg_dist_world_size();
     if (n < 1) return TG_FAIL("contrastive_step: the batch is empty");
-    if (k % n)
-        return TG_FAIL("contrastive_step: the queue length %" PRId64 " is not a multiple of the batch size %" PRId64,
-                       k, n);
+    if (k % global)
+        return TG_FAIL("contrastive_step: the queue length %" PRId64 " is not a multiple of the %sbatch size %" PRId64,
+                       k, global > n ? "global " : "", global);
     if (groups > 1 && n % groups)
         return TG_FAIL("contrastive_step: batch size %" PRId64 " is not a multiple of the %" PRId64 " BN groups", n,
                        groups);
-    return check_perm(perm, n);
+    return check_perm(perm, global);
 }
 
 /* ---- the step ---- */
@@ -170,19 +176,41 @@ void tg_contrastive_out_clear(tg_contrastive_out *out)
     memset(out, 0, sizeof *out);
 }
 
-/* (1 - lambda) L_g + lambda L_d, with the terms' values into out. */
-static tg_tensor *total_loss(tg_tensor *lg, tg_tensor *ld, double lambda, tg_contrastive_out *out)
+/* (1 - lambda) L_g + lambda L_d (L_g alone for MoCo-v2). */
+static tg_tensor *total_loss(tg_tensor *lg, tg_tensor *ld, double lambda)
 {
-    out->loss_global = tg_item(lg);
-    if (!ld) {
-        out->weighted_global = out->loss_global;
-        return lg;
-    }
-    out->loss_dense = tg_item(ld);
+    return ld ? tg_add(tg_mul_scalar(lg, (float)(1 - lambda)), tg_mul_scalar(ld, (float)lambda)) : lg;
+}
+
+/* The step's numbers into out, over the global batch: every rank's slice
+ * has n samples and cells query cells, so the means over the ranks are
+ * the means over the global batch. */
+static int report(tg_contrastive_out *out, tg_tensor *lg, tg_tensor *ld, double lambda, const int64_t hits[2],
+                  int64_t n, int64_t cells)
+{
+    int ranks = tg_dist_world_size();
+    double v[4] = {tg_item(lg), ld ? tg_item(ld) : 0.0, (double)hits[0], (double)hits[1]};
+    if (tg_contrastive_sum_over_ranks(v, 4)) return -1;
+    out->loss_global = v[0] / ranks;
+    out->weighted_global = out->loss_global;
+    out->top1_global = v[2] / (double)(n * ranks);
+    if (!ld) return 0;
+    out->loss_dense = v[1] / ranks;
     out->lambda = lambda;
     out->weighted_global = (1 - lambda) * out->loss_global;
     out->weighted_dense = lambda * out->loss_dense;
-    return tg_add(tg_mul_scalar(lg, (float)(1 - lambda)), tg_mul_scalar(ld, (float)lambda));
+    out->top1_dense = v[3] / (double)(cells * ranks);
+    return 0;
+}
+
+/* Every rank's keys into the queues, in rank order: the global batch's,
+ * so the queues stay the same on every rank. */
+static int enqueue_global(contrastive_module *c, const embeddings *k)
+{
+    tg_no_grad_enter();
+    tg_tensor *g = tg_contrastive_gather(k->g), *p = k->p ? tg_contrastive_gather(k->p) : NULL;
+    tg_no_grad_exit();
+    return g && (!k->p || p) ? tg_contrastive_enqueue(c, g, p) : -1;
 }
 
 /* The losses from both paths; the enqueue once they are computed. */
@@ -191,20 +219,19 @@ static int losses(contrastive_module *c, embeddings *q, embeddings *k, int64_t i
     const tg_contrastive_config *cfg = &c->cfg;
     bool dense = cfg->method == TG_DENSECL;
     tg_tensor *match = NULL, *pos = NULL, *ld = NULL;
-    int64_t hits_g = 0, hits_d = 0, n = q->g->shape[0];
     tg_no_grad_enter();
     if (dense) match = correspondence(q->f, k->f);
     if (match) pos = dense_positives(k->dense, match);
     tg_no_grad_exit();
-    tg_tensor *lg = tg_info_nce(q->g, k->g, tg_contrastive_queue(&c->base, false), (float)cfg->tau, &hits_g);
-    if (pos) ld = tg_info_nce(q->dense, pos, tg_contrastive_queue(&c->base, true), (float)cfg->tau, &hits_d);
+    int64_t hits[2] = {0, 0};
+    tg_tensor *lg = tg_info_nce(q->g, k->g, tg_contrastive_queue(&c->base, false), (float)cfg->tau, &hits[0]);
+    if (pos) ld = tg_info_nce(q->dense, pos, tg_contrastive_queue(&c->base, true), (float)cfg->tau, &hits[1]);
     if (!lg || (dense && !ld)) return -1;
     double lambda = iter < cfg->warmup_iters ? 0.0 : cfg->lambda;
-    out->loss = tg_keep(total_loss(lg, ld, lambda, out));
+    out->loss = tg_keep(total_loss(lg, ld, lambda));
     out->match = match ? tg_keep(match) : NULL;
-    out->top1_global = (double)hits_g / (double)n;
-    out->top1_dense = dense ? (double)hits_d / (double)(q->dense->shape[0]) : 0.0;
-    return out->loss ? tg_contrastive_enqueue(c, k->g, k->p) : -1;
+    if (!out->loss || report(out, lg, ld, lambda, hits, q->g->shape[0], dense ? q->dense->shape[0] : 0)) return -1;
+    return enqueue_global(c, k);
 }
 
 /* The step in a scope of its own, behind a barrier: what it keeps is out's. */
@@ -243,7 +270,7 @@ int tg_contrastive_step(tg_module *m, tg_tensor *im_q, tg_tensor *im_k, int64_t 
 {
     if (out) memset(out, 0, sizeof *out); /* zeroed on every failure, an out-of-memory one included */
     if (TG_NEED("contrastive_step", m, im_q, im_k, shuffle, out)) return -1;
-    int64_t n = im_q->shape[0];
+    int64_t n = im_q->shape[0] * tg_dist_world_size(); /* the global batch */
     int64_t *perm = malloc((size_t)(n > 0 ? n : 1) * sizeof *perm);
     if (!perm) return TG_FAIL("contrastive_step: out of memory");
     for (int64_t i = 0; i < n; i++) perm[i] = i;
@@ -253,7 +280,7 @@ int tg_contrastive_step(tg_module *m, tg_tensor *im_q, tg_tensor *im_k, int64_t 
         perm[i] = perm[j];
         perm[j] = t;
     }
-    int rc = tg_contrastive_step_perm(m, im_q, im_k, iter, perm, out);
+    int rc = tg_contrastive_share_perm(perm, n) || tg_contrastive_step_perm(m, im_q, im_k, iter, perm, out) ? -1 : 0;
     free(perm);
     return rc;
 }

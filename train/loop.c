@@ -5,6 +5,7 @@
 
 #include "autograd/autograd.h"
 #include "autograd/ops_nograd.h"
+#include "dist/dist.h"
 #include "tensor/error.h"
 #include "tensor/internal/check.h"
 #include "train/interrupt.h"
@@ -89,6 +90,19 @@ static int run_step(const tg_train_loop *l, tg_train_run *r, tg_train_state *s, 
     return *saved ? tg_train_loop_save(l, r, s) : 0;
 }
 
+/* Whether a stop was asked on any rank of the job (1 or 0; -1 with an
+ * error): all ranks stop after the same step. */
+static int any_rank_interrupted(void)
+{
+    int64_t asked = tg_train_interrupt_requested();
+    if (tg_dist_world_size() == 1) return (int)asked;
+    tg_tensor *t = tg_from_data(TG_SHAPE(1), TG_INT64, &asked);
+    int rc = t ? tg_dist_allreduce(t, TG_DIST_SUM) : -1;
+    int any = rc ? -1 : tg_data_i64(t)[0] > 0;
+    tg_release(t);
+    return any;
+}
+
 static int check(const tg_train_loop *l, const tg_train_state *s)
 {
     if (TG_NEED("train_loop_run", l, s)) return -1;
@@ -110,7 +124,8 @@ int tg_train_loop_run(const tg_train_loop *l, tg_train_run *r, tg_train_state *s
     int64_t stop_at = stop_point(l);
     bool saved = false; /* the checkpoint holds this step already */
     while (s->step < l->total_steps) {
-        bool interrupted = tg_train_interrupt_requested();
+        int interrupted = any_rank_interrupted();
+        if (interrupted < 0) return -1;
         if (interrupted || s->step >= stop_at) {
             if (l->progress) tg_train_progress_done(l->progress);
             if (!saved && tg_train_loop_save(l, r, s)) return -1;

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dist/dist.h"
 #include "tensor/internal/atomic_file.h"
 #include "tensor/internal/check.h"
 #include "tensor/error.h"
@@ -246,10 +247,19 @@ int tg_train_run_open(tg_train_run *r, const char *dir, const char *config, tg_t
     tg_train_run_path(r, "checkpoint.safetensors", r->checkpoint);
     tg_train_run_path(r, "log.jsonl", r->log_path);
     r->config = strdup(config);
-    int rc = r->config ? tg_train_make_dir(dir) : TG_FAIL("train_run_open: out of memory");
-    if (!rc) rc = take_lock(r) || tg_remove_temporaries(r->dir, NULL) || start_run(r, start, s) ? -1 : 0;
-    if (rc) tg_train_run_close(r);
-    return rc;
+    if (!r->config) return TG_FAIL("train_run_open: out of memory");
+    bool writer = tg_dist_rank() == 0;
+    int rc = writer && (tg_train_make_dir(dir) || take_lock(r) || tg_remove_temporaries(r->dir, NULL) ||
+                        start_run(r, start, s))
+                 ? -1
+                 : 0;
+    rc = tg_dist_agree(rc); /* the other ranks read the checkpoint once rank 0 has the directory in order */
+    if (!rc && !writer && start == TG_TRAIN_RESUME) rc = resume(r, s);
+    if (tg_dist_agree(rc)) {
+        tg_train_run_close(r);
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- checkpoints and the log ---- */
@@ -285,6 +295,7 @@ int tg_train_run_save(tg_train_run *r, const tg_train_state *s)
 {
     if (TG_NEED("train_run_save", r, s)) return -1;
     if (!r->config) return TG_FAIL("train_run_save: the run is not open");
+    if (tg_dist_rank() > 0) return 0; /* rank 0 writes the checkpoint */
     tg_checkpoint_extra extra = {.step = s->step, .epoch = s->epoch,
                                  .position = s->loader ? tg_loader_position(s->loader) : 0,
                                  .n_rngs = s->n_rngs, .rngs = s->rngs};
@@ -300,6 +311,7 @@ int tg_train_run_save(tg_train_run *r, const tg_train_state *s)
 int tg_train_run_log(tg_train_run *r, const char *line)
 {
     if (TG_NEED("train_run_log", r, line)) return -1;
+    if (tg_dist_rank() > 0 && r->config) return 0; /* rank 0 writes the log */
     if (r->log && fprintf(r->log, "%s\n", line) >= 0 && fflush(r->log) == 0) return 0;
     return TG_FAIL("cannot write %s", r->log_path[0] ? r->log_path : "the log: the run is not open");
 }

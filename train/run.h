@@ -35,6 +35,13 @@
  * the log is cut back to the checkpoint's step, so lines written after the
  * last checkpoint (by a run that was killed) do not appear twice.
  *
+ * In a data-parallel job (dist/dist.h), every rank opens the run with the
+ * same arguments: rank 0 alone takes the directory (lock, log, the checks
+ * above) and writes the checkpoint and the log, while on resume every rank
+ * reads the checkpoint once rank 0 has it in order; a failure on any rank
+ * fails the open on every rank. tg_train_run_save and tg_train_run_log do
+ * nothing on the other ranks.
+ *
  *   tg_train_run run;
  *   tg_train_state state = {.model = m, .opt = opt, .loader = loader};
  *   if (tg_train_run_open(&run, "runs/a", config, TG_TRAIN_NEW, &state)) ...

@@ -6,8 +6,33 @@
 
 int app_fail(const char *prog, const char *what)
 {
+    if (tg_dist_world_size() > 1) fprintf(stderr, "[rank %d] ", tg_dist_rank());
     fprintf(stderr, "%s: %s: %s\n", prog, what, tg_last_error());
     return -1;
+}
+
+int app_job_fail(const char *prog, const char *what)
+{
+    if (tg_dist_rank() == 0) fprintf(stderr, "%s: %s: %s\n", prog, what, tg_last_error());
+    return -1;
+}
+
+int app_join_job(int *argc, char ***argv, const char *prog)
+{
+    if (tg_dist_init(argc, argv)) return app_fail(prog, "joining the job");
+    if (tg_dist_rank() > 0 && !freopen("/dev/null", "w", stdout)) {
+        TG_FAIL("cannot send rank %d's output to /dev/null", tg_dist_rank());
+        return app_fail(prog, "joining the job");
+    }
+    return 0;
+}
+
+int app_leave_job(int status, const char *prog)
+{
+    if (status != 0 && status != tg_train_exit_status(TG_TRAIN_INTERRUPTED)) return status;
+    if (!tg_dist_finalize()) return status;
+    app_fail(prog, "leaving the job");
+    return 1;
 }
 
 int app_parse_flags(int argc, char **argv, const tg_train_flag *flags, int n, const char *about)

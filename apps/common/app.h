@@ -14,8 +14,23 @@ int app_parse_flags(int argc, char **argv, const tg_train_flag *flags, int n, co
  * 0, or -1 after printing why. */
 int app_set_threads(long threads);
 
-/* Prints "<prog>: <what>: <tg_last_error()>" to stderr; returns -1. */
+/* Prints "<prog>: <what>: <tg_last_error()>" to stderr (after "[rank R] "
+ * in a job of several ranks); returns -1. */
 int app_fail(const char *prog, const char *what);
+/* The same for a failure every rank of the job has alike (settings that
+ * cannot work): printed once, by rank 0. */
+int app_job_fail(const char *prog, const char *what);
+
+/* A data-parallel job (dist/dist.h): joins it when mpirun started the
+ * program, and sends the standard output of ranks other than 0 to
+ * /dev/null (the job's progress and results come from rank 0; errors from
+ * whichever rank has them). 0, or -1 after printing why. */
+int app_join_job(int *argc, char ***argv, const char *prog);
+/* Leaves the job and returns the program's exit status: after a success
+ * or an interrupt (which every rank saw at the same step) every rank
+ * finalises; after a failure the rank exits at once, and mpirun ends the
+ * others, wherever they wait. */
+int app_leave_job(int status, const char *prog);
 
 /* s->opt: SGD with momentum and weight decay over the parameters of
  * s->model that params_of lists (tg_fcn_parameters...). 0 or -1. */

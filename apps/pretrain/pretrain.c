@@ -89,6 +89,7 @@ int main(int argc, char **argv)
     pretrain_config c = pretrain_defaults();
     int rc = parse_options(argc, argv, &c);
     if (rc) return rc > 0 ? 0 : 2;
+    if (app_join_job(&argc, &argv, "pretrain")) return 1;
     pretrain_result r;
-    return tg_train_exit_status(pretrain_run(&c, &r));
+    return app_leave_job(tg_train_exit_status(pretrain_run(&c, &r)), "pretrain");
 }

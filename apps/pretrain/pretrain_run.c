@@ -51,6 +51,7 @@ typedef struct {
     } mark[2]; /* the last step line and epoch line (or this part's start): the log's img/s */
     sums one; /* the last step's */
     tg_train_progress bar;
+    tg_data_parallel *dp; /* the gradients averaged over the ranks of the job */
 } trainer;
 
 /* Width 0.25 (channels 16-32-64-128) and 75 epochs (2325 steps of 256):
@@ -70,13 +71,27 @@ pretrain_config pretrain_defaults(void)
                              .warmup = 0.02, .workers = 1, .log_every = 10, .out = "pretrain_out"};
 }
 
-static int fail(const char *what)
-{
-    fprintf(stderr, "pretrain: %s: %s\n", what, tg_last_error());
-    return -1;
-}
+static int fail(const char *what) { return app_fail("pretrain", what); }
 
 /* ---- setup ---- */
+
+/* Settings a job of R ranks cannot run, refused alike on every rank: the
+ * global batch in R equal slices, each slice in bn_groups / R groups, K a
+ * multiple of the global batch. */
+static int check_job(const pretrain_config *c)
+{
+    long ranks = tg_dist_world_size();
+    if (c->batch % ranks)
+        TG_FAIL("--batch %ld (the global batch) does not split across %ld ranks", c->batch, ranks);
+    else if (c->bn_groups % ranks)
+        TG_FAIL("--bn-groups %ld (over the global batch) does not split across %ld ranks", c->bn_groups, ranks);
+    else if (c->batch % c->bn_groups)
+        TG_FAIL("--batch %ld does not split into --bn-groups %ld groups", c->batch, c->bn_groups);
+    else if (c->queue % c->batch)
+        TG_FAIL("--queue %ld is not a multiple of the global batch --batch %ld", c->queue, c->batch);
+    else return 0;
+    return app_job_fail("pretrain", "settings");
+}
 
 static int open_data(trainer *t)
 {
@@ -137,7 +152,7 @@ static int make_model(trainer *t)
     cfg.backbone.depth = (int)t->arch.depth;
     cfg.backbone.width = t->arch.width;
     cfg.backbone.small_stem = small;
-    cfg.backbone.bn_groups = (int)c->bn_groups;
+    cfg.backbone.bn_groups = (int)(c->bn_groups / tg_dist_world_size()); /* the global batch's groups */
     cfg.backbone.seed = (uint64_t)c->seed;
     cfg.queue_len = c->queue;
     cfg.momentum = c->moco_momentum;
@@ -153,8 +168,10 @@ static int make_model(trainer *t)
 static int make_loader(trainer *t)
 {
     const pretrain_config *c = t->c;
-    if (app_make_loader(&t->state, t->data, tg_pretrain_pairs_config(&t->aug), c->batch, c->seed, c->workers,
-                          &t->per_epoch, "pretrain"))
+    tg_loader_config cfg = tg_pretrain_pairs_config(&t->aug);
+    cfg.shard_count = tg_dist_world_size(); /* each rank its slice of the global batch */
+    cfg.shard_index = tg_dist_rank();
+    if (app_make_loader(&t->state, t->data, cfg, c->batch, c->seed, c->workers, &t->per_epoch, "pretrain"))
         return -1;
     t->total = t->per_epoch * c->epochs;
     t->warmup = (int64_t)llround(c->warmup * (double)t->total);
@@ -219,11 +236,11 @@ static void describe(const trainer *t)
     const pretrain_config *c = t->c;
     printf("pretrain: %s on %s, %lld images at %ld px; ResNet-%ld (%s stem, width %g, C5 grid %lldx%lld), %lld "
            "parameters; %lld steps an epoch x %ld epochs (lambda warm-up %lld steps), batch %ld, K %ld, seed %ld, "
-           "threads %d\n",
+           "threads %d, ranks %d\n",
            c->method, t->data_name, (long long)t->data->size, c->size, t->arch.depth, t->arch.stem, t->arch.width,
            (long long)t->grid, (long long)t->grid,
            (long long)tg_module_num_parameters(tg_contrastive_encoder(t->state.model, 0)), (long long)t->per_epoch,
-           c->epochs, (long long)t->warmup, c->batch, c->queue, c->seed, tg_get_num_threads());
+           c->epochs, (long long)t->warmup, c->batch, c->queue, c->seed, tg_get_num_threads(), tg_dist_world_size());
 }
 
 /* What a finished run writes besides its checkpoint and log. */
@@ -241,6 +258,7 @@ static int snapshot_if_due(trainer *t)
 {
     char name[TG_TRAIN_NAME_MAX], path[TG_TRAIN_PATH_MAX];
     struct stat st;
+    if (tg_dist_rank() > 0) return 0; /* rank 0 writes the run's files */
     for (int i = 0; i < t->c->snapshots.n; i++) {
         if (t->snapshot_steps[i] != t->state.step) continue;
         pretrain_snapshot_name(t->state.step, name, sizeof name);
@@ -252,6 +270,16 @@ static int snapshot_if_due(trainer *t)
 
 static int after_save(void *ctx) { return snapshot_if_due(ctx); }
 
+/* The gradients of the parameters SGD trains, averaged over the ranks;
+ * every rank starts from rank 0's model. */
+static int make_data_parallel(trainer *t)
+{
+    tg_tensor_list params = {0};
+    if (!tg_contrastive_parameters(t->state.model, &params)) t->dp = tg_data_parallel_new(t->state.model, &params, 0);
+    tg_tensor_list_clear(&params);
+    return t->dp ? 0 : fail("data parallel");
+}
+
 static int trainer_init(trainer *t, const pretrain_config *c)
 {
     *t = (trainer){.c = c, .shuffle = tg_rng_new((uint64_t)c->seed, SHUFFLE_STREAM)};
@@ -259,14 +287,16 @@ static int trainer_init(trainer *t, const pretrain_config *c)
     t->state.n_rngs = 1;
     t->state.rngs = t->rngs;
     t->state.outputs = outputs;
-    if (open_data(t) || make_loader(t) || plan_snapshots(t) || make_model(t) ||
+    if (check_job(c) || open_data(t) || make_loader(t) || plan_snapshots(t) || make_model(t) ||
         app_make_sgd(&t->state, tg_contrastive_parameters, c->lr, c->momentum, c->weight_decay, "pretrain"))
         return -1;
     t->config = make_config(t);
     t->config_text = t->config ? json_dumps(t->config, OUT_JSON_FLAGS) : NULL;
     if (!t->config_text) return fail("config: out of memory, or text that is not UTF-8");
+    if (tg_dist_check_same(t->config_text, strlen(t->config_text), "the config"))
+        return app_job_fail("pretrain", "settings");
     if (app_open_run(&t->run, c->out, t->config_text, c->start, &t->state, t->total, "pretrain") ||
-        (c->start == TG_TRAIN_RESUME && (read_meta(t) || snapshot_if_due(t))))
+        (c->start == TG_TRAIN_RESUME && (read_meta(t) || snapshot_if_due(t))) || make_data_parallel(t))
         return -1;
     describe(t);
     if (tg_train_interrupt_install()) return fail("Ctrl-C");
@@ -280,6 +310,7 @@ static int trainer_init(trainer *t, const pretrain_config *c)
 
 static void trainer_free(trainer *t)
 {
+    tg_data_parallel_free(t->dp);
     app_close_run(&t->run, &t->state);
     json_decref(t->config);
     free(t->config_text);
@@ -298,6 +329,17 @@ static sums step_sums(const tg_contrastive_out *o, const tg_match_score *m)
                    (double)m->cells, (double)m->exact, (double)m->near, 1}};
 }
 
+/* How the matching agrees with the crop geometry, over every rank's cells. */
+static int score_match(tg_tensor *match, tg_tensor *aux, tg_match_score *score)
+{
+    if (tg_contrastive_score_match(match, aux, score)) return -1;
+    tg_tensor *counts = tg_from_data(TG_SHAPE(3), TG_INT64, (int64_t[]){score->cells, score->exact, score->near});
+    int rc = counts ? tg_dist_allreduce(counts, TG_DIST_SUM) : -1;
+    if (!rc) *score = (tg_match_score){tg_data_i64(counts)[0], tg_data_i64(counts)[1], tg_data_i64(counts)[2]};
+    tg_release(counts);
+    return rc;
+}
+
 /* One forward, backward and update on the next batch; its numbers into *one. */
 static int train_step(trainer *t, sums *one)
 {
@@ -308,8 +350,9 @@ static int train_step(trainer *t, sums *one)
     tg_contrastive_out out = {0};
     tg_match_score score = {0};
     int rc = tg_contrastive_step(t->state.model, b.fields[0], b.fields[1], t->state.step, &t->shuffle, &out) ||
-                     (out.match && tg_contrastive_score_match(out.match, b.aux, &score)) ||
-                     tg_backward(out.loss, NULL) || tg_optimizer_step(t->state.opt)
+                     (out.match && score_match(out.match, b.aux, &score)) ||
+                     tg_data_parallel_backward(t->dp, out.loss) || tg_optimizer_step(t->state.opt) ||
+                     tg_data_parallel_sync_statistics(t->dp)
                  ? fail("training step")
                  : 0;
     tg_optimizer_zero_grad(t->state.opt);
@@ -467,7 +510,8 @@ static int write_results(trainer *t, const pretrain_result *r)
 static int finish(trainer *t, pretrain_result *r)
 {
     tg_train_run_path(&t->run, "backbone.safetensors", r->backbone);
-    if (tg_contrastive_save_backbone(t->state.model, r->backbone)) return fail("saving the backbone");
+    bool writer = tg_dist_rank() == 0; /* rank 0 writes the run's files */
+    if (writer && tg_contrastive_save_backbone(t->state.model, r->backbone)) return fail("saving the backbone");
     r->steps = t->total;
     r->steps_per_epoch = t->per_epoch;
     r->grid = t->grid;
@@ -485,7 +529,7 @@ static int finish(trainer *t, pretrain_result *r)
         pretrain_snapshot_name(t->snapshot_steps[i], name, sizeof name);
         printf("snapshot at %g of the iterations: %s\n", t->c->snapshots.v[i], name);
     }
-    return write_results(t, r);
+    return writer ? write_results(t, r) : 0;
 }
 
 int pretrain_run(const pretrain_config *c, pretrain_result *r)

@@ -1,6 +1,6 @@
 /* What the files of the contrastive model share (internal to models/):
- * the module struct, and the steps contrastive.c offers the training step
- * in contrastive_step.c. */
+ * the module struct, the steps contrastive.c offers the training step in
+ * contrastive_step.c, and what contrastive_ranks.c does across ranks. */
 #ifndef TG_CONTRASTIVE_IMPL_H
 #define TG_CONTRASTIVE_IMPL_H
 
@@ -20,5 +20,15 @@ int tg_contrastive_momentum_update(contrastive_module *c);
 /* Writes g_k (and p_k, DenseCL) into the queues at the pointer, which
  * advances by their rows modulo K. */
 int tg_contrastive_enqueue(contrastive_module *c, tg_tensor *g_k, tg_tensor *p_k);
+
+/* ---- across the ranks of a job (contrastive_ranks.c) ---- */
+
+/* Every rank's t (n, ...) stacked in rank order as (n x ranks, ...), held
+ * by the open scope; t itself with one rank. NULL with an error. */
+tg_tensor *tg_contrastive_gather(tg_tensor *t);
+/* perm (n) becomes rank 0's. 0 or -1. */
+int tg_contrastive_share_perm(int64_t *perm, int64_t n);
+/* v (n numbers) becomes their sums over the ranks (in float32). 0 or -1. */
+int tg_contrastive_sum_over_ranks(double *v, int n);
 
 #endif

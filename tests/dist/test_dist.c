@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ranks.h"
 #include "tensorgrad.h"
 
 /* Element i of rank r's tensor: exact in float32, different on every rank. */
@@ -131,6 +132,21 @@ START_TEST(test_check_same_settings)
 }
 END_TEST
 
+/* One rank's failure becomes every rank's; the failing rank keeps its own
+ * message. */
+START_TEST(test_agree_on_failures)
+{
+    int size = tg_dist_world_size(), rank = tg_dist_rank();
+    ck_assert_int_eq(tg_dist_agree(0), 0);
+    bool last = rank == size - 1;
+    if (last) TG_FAIL("my own trouble");
+    ck_assert_int_eq(tg_dist_agree(last ? -1 : 0), -1);
+    char want[32];
+    snprintf(want, sizeof want, "rank %d failed", size - 1);
+    ck_assert_ptr_nonnull(strstr(tg_last_error(), last ? "my own trouble" : want));
+}
+END_TEST
+
 START_TEST(test_bad_arguments_fail_on_every_rank)
 {
     int size = tg_dist_world_size(), rank = tg_dist_rank();
@@ -157,10 +173,6 @@ END_TEST
 
 int main(int argc, char **argv)
 {
-    if (tg_dist_init(&argc, &argv)) {
-        fprintf(stderr, "test_dist: %s\n", tg_last_error());
-        return EXIT_FAILURE;
-    }
     Suite *s = suite_create("dist");
     TCase *tc = tcase_create("collectives");
     tcase_add_test(tc, test_rank_and_size);
@@ -169,17 +181,8 @@ int main(int argc, char **argv)
     tcase_add_test(tc, test_allgather_in_rank_order);
     tcase_add_test(tc, test_allreduce_started_in_background);
     tcase_add_test(tc, test_check_same_settings);
+    tcase_add_test(tc, test_agree_on_failures);
     tcase_add_test(tc, test_bad_arguments_fail_on_every_rank);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    /* Any rank's failure fails every rank's exit status. */
-    tg_tensor *any = tg_from_data(TG_SHAPE(1), TG_INT64, (int64_t[]){failed});
-    int rc = tg_dist_allreduce(any, TG_DIST_SUM) || tg_data_i64(any)[0] ? EXIT_FAILURE : EXIT_SUCCESS;
-    tg_release(any);
-    tg_dist_finalize();
-    return rc;
+    return run_on_every_rank(s, &argc, &argv);
 }
