@@ -187,6 +187,18 @@ TG_API tg_tensor *tg_conv_transpose2d(tg_tensor *x, tg_tensor *w, tg_tensor *bia
  * shuffle BN on one device); the running stats get the mean of the groups'. */
 TG_API tg_tensor *tg_batch_norm(tg_tensor *x, tg_tensor *running_mean, tg_tensor *running_var, tg_tensor *weight,
                                 tg_tensor *bias, bool training, float momentum, float eps, int groups);
+/* SyncBatchNorm: tg_batch_norm whose training statistics are those of the
+ * whole batch spread over the ranks of a job (dist/dist.h), each rank
+ * passing its part x: the mean and variance of every part combined, the
+ * running statistics updated with them, and backward's sums over the
+ * batch summed across the ranks, so dx is the whole batch's gradient for
+ * this part (with the ranks' losses summed; averaging the parameters'
+ * gradients over the ranks, as train/data_parallel.h does, gives one
+ * process's on the whole batch). weight and bias get this part's
+ * gradients. Every rank calls it in the same order. With one rank it is
+ * tg_batch_norm with groups 1. */
+TG_API tg_tensor *tg_sync_batch_norm(tg_tensor *x, tg_tensor *running_mean, tg_tensor *running_var, tg_tensor *weight,
+                                     tg_tensor *bias, bool training, float momentum, float eps);
 /* relu(tg_batch_norm(x, ...)) as one op, with the same values and
  * gradients (relu keeps NaN, and its gradient passes there); backward
  * recomputes the relu's mask from x instead of keeping the output. */

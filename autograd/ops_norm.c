@@ -2,10 +2,15 @@
  * statistics, and the in-place running-statistics update) with its
  * closed-form backward (tensor/norm.c's fused kernels) beside it, alone
  * (tg_batch_norm) or followed by a relu (tg_batch_norm_relu) after a
- * residual is added (tg_batch_norm_add_relu). The relu'd forms keep no
- * output: backward recomputes the relu's mask from x (and the residual). */
+ * residual is added (tg_batch_norm_add_relu), or over the parts of a batch
+ * spread across the ranks of a job (tg_sync_batch_norm). The relu'd forms
+ * keep no output: backward recomputes the relu's mask from x (and the
+ * residual). */
+#include <string.h>
+
 #include "autograd/internal/node.h"
 #include "autograd/ops.h"
+#include "dist/dist.h"
 #include "tensor/internal/check.h"
 #include "tensor/internal/norm.h"
 #include "tensor/internal/view.h"
@@ -18,6 +23,7 @@ typedef struct {
     bool training;
     float momentum, eps;
     int groups;
+    bool spread; /* SyncBN: in training, the statistics of every rank's part of the batch */
 } bn_args;
 
 /* Optional operands: weight, bias, residual. */
@@ -30,7 +36,31 @@ typedef struct {
     bool batch_stats; /* training: normalised with x's own statistics */
     bool relu;
     int input_at[OPTIONAL], saved_at[OPTIONAL];
+    double spread_count; /* > 0: the statistics are a spread batch's of this many values per channel */
 } bn_ctx;
+
+/* The sums of a SyncBN's backward summed over the ranks (float32, as the
+ * ranks' gradients are). */
+static int sum_over_ranks(double *sums, int64_t channels, void *ctx)
+{
+    (void)ctx;
+    tg_tensor *t = tg_empty(TG_SHAPE(2 * channels), TG_FLOAT32);
+    if (!t) return -1;
+    float *v = tg_data_f32(t);
+    for (int64_t i = 0; i < 2 * channels; i++) v[i] = (float)sums[i];
+    int rc = tg_dist_allreduce(t, TG_DIST_SUM);
+    for (int64_t i = 0; !rc && i < 2 * channels; i++) sums[i] = v[i];
+    tg_release(t);
+    return rc;
+}
+
+/* The gradients of a SyncBN's forward (no relu): dx from every rank's sums. */
+static int spread_backward(const bn_ctx *c, tg_tensor *g, tg_tensor *x, tg_tensor *mean, tg_tensor *var,
+                           tg_tensor *weight, tg_tensor **dx, tg_tensor **dweight, tg_tensor **dbias)
+{
+    tg_k_bn_spread spread = {sum_over_ranks, NULL, c->spread_count};
+    return tg_k_batch_norm_backward_spread(g, x, mean, var, weight, c->eps, &spread, dx, dweight, dbias);
+}
 
 /* saved: x, mean, var, then the optional operands that backward needs */
 static int batch_norm_backward(tg_node *n, tg_tensor *g, tg_tensor **grads)
@@ -45,8 +75,10 @@ static int batch_norm_backward(tg_node *n, tg_tensor *g, tg_tensor **grads)
     for (int i = 0; i < 4; i++) want[i] = at[i] >= 0 && tg_node_needs_grad(n, at[i]) ? &d[i] : NULL;
     int rc = c->relu ? tg_k_batch_norm_relu_backward(g, x, opt[RESIDUAL], mean, var, opt[WEIGHT], opt[BIAS], c->eps,
                                                      c->batch_stats, want[0], want[1], want[2], want[3])
-                     : tg_k_batch_norm_backward(g, x, mean, var, opt[WEIGHT], c->eps, c->batch_stats, want[0],
-                                                want[1], want[2]);
+             : c->spread_count > 0
+                 ? spread_backward(c, g, x, mean, var, opt[WEIGHT], want[0], want[1], want[2])
+                 : tg_k_batch_norm_backward(g, x, mean, var, opt[WEIGHT], c->eps, c->batch_stats, want[0], want[1],
+                                            want[2]);
     for (int i = 0; i < 4; i++) {
         if (!d[i]) continue;
         if (rc) tg_release(d[i]);
@@ -64,15 +96,34 @@ static int check_args(const char *op, const bn_args *a)
     return 0;
 }
 
-/* The statistics to normalise x with: its own per group (training), or the
- * running ones, copied when backward needs them (a later training step
- * updates the originals in place). */
-static int statistics(tg_tensor *x, const bn_args *a, bool recording, tg_tensor **mean, tg_tensor **var)
+/* mean and var (1, C), this rank's statistics over count values per
+ * channel, become the whole spread batch's: every rank's gathered and
+ * combined in double in rank order (the same bits on every rank);
+ * *total gets the batch's values per channel. */
+static int spread_statistics(tg_tensor *mean, tg_tensor *var, int64_t count, double *total)
 {
-    if (a->training) return tg_k_batch_norm_stats(x, a->groups, mean, var);
-    *mean = recording ? tg_k_clone(a->running_mean) : tg_retain(a->running_mean);
-    *var = recording ? tg_k_clone(a->running_var) : tg_retain(a->running_var);
-    return *mean && *var ? 0 : -1;
+    int64_t c = tg_numel(mean);
+    tg_tensor *mine = tg_empty(TG_SHAPE(2 * c), TG_FLOAT32), *counted = tg_from_data(TG_SHAPE(1), TG_INT64, &count);
+    if (mine) memcpy(tg_data_f32(mine), tg_data_f32(mean), (size_t)c * 4);
+    if (mine) memcpy(tg_data_f32(mine) + c, tg_data_f32(var), (size_t)c * 4);
+    tg_tensor *all = mine ? tg_dist_allgather(mine) : NULL, *counts = all ? tg_dist_allgather(counted) : NULL;
+    int ranks = tg_dist_world_size();
+    for (int64_t k = 0; counts && k < c; k++) {
+        double n = 0, sum = 0, moment = 0;
+        for (int r = 0; r < ranks; r++) n += (double)tg_data_i64(counts)[r];
+        for (int r = 0; r < ranks; r++) sum += (double)tg_data_i64(counts)[r] * tg_data_f32(all)[r * 2 * c + k];
+        double mu = sum / n;
+        for (int r = 0; r < ranks; r++) {
+            double d = tg_data_f32(all)[r * 2 * c + k] - mu;
+            moment += (double)tg_data_i64(counts)[r] * (tg_data_f32(all)[r * 2 * c + c + k] + d * d);
+        }
+        tg_data_f32(mean)[k] = (float)mu;
+        tg_data_f32(var)[k] = (float)(moment / n);
+        *total = n;
+    }
+    int rc = counts ? 0 : -1;
+    tg_release(mine), tg_release(counted), tg_release(all), tg_release(counts);
+    return rc;
 }
 
 /* Values per channel in each group of x's statistics. */
@@ -83,18 +134,34 @@ static int64_t group_count(const tg_tensor *x, int groups)
     return m;
 }
 
+/* The statistics to normalise x with: its own per group (training; a
+ * SyncBN's over the whole spread batch, *spread_count its values per
+ * channel), or the running ones, copied when backward needs them (a later
+ * training step updates the originals in place). */
+static int statistics(tg_tensor *x, const bn_args *a, bool recording, tg_tensor **mean, tg_tensor **var,
+                      double *spread_count)
+{
+    if (a->training && a->spread)
+        return tg_k_batch_norm_stats(x, 1, mean, var) || spread_statistics(*mean, *var, group_count(x, 1), spread_count)
+                   ? -1
+                   : 0;
+    if (a->training) return tg_k_batch_norm_stats(x, a->groups, mean, var);
+    *mean = recording ? tg_k_clone(a->running_mean) : tg_retain(a->running_mean);
+    *var = recording ? tg_k_clone(a->running_var) : tg_retain(a->running_var);
+    return *mean && *var ? 0 : -1;
+}
+
 /* Normalises xc (contiguous), relu'd after adding residual (or NULL) when
  * relu, and, in training, blends the batch statistics into the running
  * ones once the output exists (so a bad weight leaves them untouched). */
 static tg_tensor *normalise(tg_tensor *xc, tg_tensor *residual, bool relu, const bn_args *a, tg_tensor *mean,
-                            tg_tensor *var)
+                            tg_tensor *var, double spread_count)
 {
     tg_tensor *out = relu ? tg_k_batch_norm_relu(xc, residual, mean, var, a->weight, a->bias, a->eps)
                           : tg_k_batch_norm_apply(xc, mean, var, a->weight, a->bias, a->eps);
     if (!out || !a->training || !a->running_mean) return out;
-    if (!tg_k_batch_norm_update_(a->running_mean, a->running_var, mean, var, group_count(xc, a->groups),
-                                 a->momentum))
-        return out;
+    int64_t count = spread_count > 0 ? (int64_t)spread_count : group_count(xc, a->groups);
+    if (!tg_k_batch_norm_update_(a->running_mean, a->running_var, mean, var, count, a->momentum)) return out;
     tg_release(out);
     return NULL;
 }
@@ -127,8 +194,8 @@ static tg_tensor *batch_norm_op(const char *op, tg_tensor *x, tg_tensor *residua
     int nin, nsave;
     list_operands(x, residual, a, &c, in, &nin, save, &nsave);
     tg_tensor *xc = tg_k_contiguous(x), *mean = NULL, *var = NULL, *out = NULL;
-    if (xc && !statistics(xc, a, tg_needs_grad(nin, in), &mean, &var))
-        out = normalise(xc, residual, relu, a, mean, var);
+    if (xc && !statistics(xc, a, tg_needs_grad(nin, in), &mean, &var, &c.spread_count))
+        out = normalise(xc, residual, relu, a, mean, var, c.spread_count);
     save[0] = xc, save[1] = mean, save[2] = var;
     out = tg_recorded(out, op, batch_norm_backward, nin, in, nsave, save, &c, sizeof c);
     tg_release(xc), tg_release(mean), tg_release(var);
@@ -138,14 +205,21 @@ static tg_tensor *batch_norm_op(const char *op, tg_tensor *x, tg_tensor *residua
 tg_tensor *tg_batch_norm(tg_tensor *x, tg_tensor *running_mean, tg_tensor *running_var, tg_tensor *weight,
                          tg_tensor *bias, bool training, float momentum, float eps, int groups)
 {
-    bn_args a = {running_mean, running_var, weight, bias, training, momentum, eps, groups};
+    bn_args a = {running_mean, running_var, weight, bias, training, momentum, eps, groups, false};
     return batch_norm_op("batch_norm", x, NULL, false, &a);
+}
+
+tg_tensor *tg_sync_batch_norm(tg_tensor *x, tg_tensor *running_mean, tg_tensor *running_var, tg_tensor *weight,
+                              tg_tensor *bias, bool training, float momentum, float eps)
+{
+    bn_args a = {running_mean, running_var, weight, bias, training, momentum, eps, 1, tg_dist_world_size() > 1};
+    return batch_norm_op("sync_batch_norm", x, NULL, false, &a);
 }
 
 tg_tensor *tg_batch_norm_relu(tg_tensor *x, tg_tensor *running_mean, tg_tensor *running_var, tg_tensor *weight,
                               tg_tensor *bias, bool training, float momentum, float eps, int groups)
 {
-    bn_args a = {running_mean, running_var, weight, bias, training, momentum, eps, groups};
+    bn_args a = {running_mean, running_var, weight, bias, training, momentum, eps, groups, false};
     return batch_norm_op("batch_norm_relu", x, NULL, true, &a);
 }
 
@@ -154,6 +228,6 @@ tg_tensor *tg_batch_norm_add_relu(tg_tensor *x, tg_tensor *residual, tg_tensor *
                                   float momentum, float eps, int groups)
 {
     if (TG_NEED("batch_norm_add_relu", residual)) return NULL;
-    bn_args a = {running_mean, running_var, weight, bias, training, momentum, eps, groups};
+    bn_args a = {running_mean, running_var, weight, bias, training, momentum, eps, groups, false};
     return batch_norm_op("batch_norm_add_relu", x, residual, true, &a);
 }

@@ -35,7 +35,7 @@ static tg_tensor *conv_module_forward(tg_module *m, tg_tensor *x)
 
 static const tg_module_type conv_module_type = {.name = "ConvModule", .forward = conv_module_forward};
 
-static tg_module *conv_module_new(int64_t in, int64_t out, tg_rng *rng)
+static tg_module *conv_module_new(int64_t in, int64_t out, bool sync_bn, tg_rng *rng)
 {
     tg_module *m = tg_module_new(&conv_module_type, sizeof(tg_module));
     tg_module *conv = tg_nn_conv2d(in, out, 3, 3, (tg_conv2d_opts){.padding = {1, 1}}, false, rng);
@@ -44,7 +44,7 @@ static tg_module *conv_module_new(int64_t in, int64_t out, tg_rng *rng)
         rc = tg_module_add_child(m, "conv", conv);
         conv = NULL;
     }
-    if (!rc) rc = tg_module_add_child(m, "bn", tg_nn_batch_norm2d(out, NULL));
+    if (!rc) rc = tg_module_add_child(m, "bn", tg_nn_batch_norm2d(out, &(tg_batch_norm_opts){.sync = sync_bn}));
     if (rc) {
         tg_module_free(conv);
         tg_module_free(m);
@@ -98,10 +98,11 @@ static tg_module *head_new(int64_t in, int64_t channels, int num_convs, bool con
     int rc = convs ? tg_module_add_child(m, "conv_seg", classifier_new(channels, o->num_classes, rng)) : -1;
     if (!rc) rc = tg_module_add_child(m, "dropout", tg_nn_dropout2d(o->dropout, dropout_seed));
     for (int k = 0; !rc && k < num_convs; k++)
-        rc = tg_nn_sequential_append(convs, conv_module_new(k ? channels : in, channels, rng));
+        rc = tg_nn_sequential_append(convs, conv_module_new(k ? channels : in, channels, o->backbone.sync_bn, rng));
     if (!rc) rc = tg_module_add_child(m, "convs", convs);
     else tg_module_free(convs);
-    if (!rc && concat) rc = tg_module_add_child(m, "conv_cat", conv_module_new(in + channels, channels, rng));
+    if (!rc && concat)
+        rc = tg_module_add_child(m, "conv_cat", conv_module_new(in + channels, channels, o->backbone.sync_bn, rng));
     if (rc) {
         tg_module_free(m);
         return NULL;

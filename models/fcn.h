@@ -17,7 +17,8 @@
  * "auxiliary_head.convs.0.bn.weight"), so a pretrained backbone is loaded
  * by loading the backbone module alone. Convs of the heads start as mmcv's
  * ConvModule (Kaiming normal, fan_out, no bias; BN 1 and 0), the
- * classifiers as N(0, 0.01) with zero bias. */
+ * classifiers as N(0, 0.01) with zero bias. backbone.sync_bn makes every
+ * batch norm, the heads' too, a SyncBN (mmseg's norm_cfg SyncBN). */
 #ifndef TG_FCN_H
 #define TG_FCN_H
 

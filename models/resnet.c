@@ -72,14 +72,20 @@ static tg_module *conv_layer(int64_t in, int64_t out, int k, int stride, int dil
     return conv;
 }
 
+/* A BatchNorm2d as the options ask: split in bn_groups, or SyncBN. */
+static tg_module *bn_layer(int64_t channels, const tg_resnet_opts *o)
+{
+    tg_batch_norm_opts bn = {.groups = o->bn_groups > 1 ? o->bn_groups : 1, .sync = o->sync_bn};
+    return tg_nn_batch_norm2d(channels, &bn);
+}
+
 static int add_conv_bn(tg_module *m, int k, tg_module *conv, const tg_resnet_opts *o, int64_t channels)
 {
     char conv_name[16], bn_name[16];
     snprintf(conv_name, sizeof conv_name, "conv%d", k);
     snprintf(bn_name, sizeof bn_name, "bn%d", k);
-    int groups = o->bn_groups > 1 ? o->bn_groups : 1;
     if (tg_module_add_child(m, conv_name, conv)) return -1;
-    return tg_module_add_child(m, bn_name, tg_nn_batch_norm2d(channels, &(tg_batch_norm_opts){.groups = groups}));
+    return tg_module_add_child(m, bn_name, bn_layer(channels, o));
 }
 
 /* A block from in channels to width * expansion, its first conv strided
@@ -105,8 +111,7 @@ static tg_module *block_new(int64_t in, int64_t width, int stride, int dilation,
     if (!rc && (stride != 1 || in != out)) {
         tg_module *down = tg_nn_sequential();
         rc = down ? tg_nn_sequential_append(down, conv_layer(in, out, 1, stride, 1, o, rng)) : -1;
-        int groups = o->bn_groups > 1 ? o->bn_groups : 1;
-        if (!rc) rc = tg_nn_sequential_append(down, tg_nn_batch_norm2d(out, &(tg_batch_norm_opts){.groups = groups}));
+        if (!rc) rc = tg_nn_sequential_append(down, bn_layer(out, o));
         if (!rc) rc = tg_module_add_child(m, "downsample", down);
         else tg_module_free(down);
     }
@@ -167,8 +172,7 @@ static int add_stem(tg_module *m, const tg_resnet_opts *o, tg_rng *rng)
     int64_t width = base_width(o);
     tg_module *conv = o->small_stem ? conv_layer(3, width, 3, 1, 1, o, rng) : conv_layer(3, width, 7, 2, 1, o, rng);
     int rc = tg_module_add_child(m, "conv1", conv);
-    int groups = o->bn_groups > 1 ? o->bn_groups : 1;
-    if (!rc) rc = tg_module_add_child(m, "bn1", tg_nn_batch_norm2d(width, &(tg_batch_norm_opts){.groups = groups}));
+    if (!rc) rc = tg_module_add_child(m, "bn1", bn_layer(width, o));
     if (!rc && !o->small_stem)
         rc = tg_module_add_child(m, "maxpool", tg_nn_max_pool2d((tg_pool2d_opts){{3, 3}, {2, 2}, {1, 1}, {1, 1}, 0, 1}));
     return rc;

@@ -18,6 +18,7 @@ typedef struct tg_resnet_opts {
     bool zero_init_residual; /* last BN of each block starts at weight 0 */
     tg_fan_mode conv_fan;    /* kaiming normal fan for convs: TG_FAN_OUT (torchvision) or TG_FAN_IN (mmcv) */
     int bn_groups;           /* > 1: split BN in training (MoCo's shuffle BN on one device) */
+    bool sync_bn;            /* SyncBN: training statistics over every rank's batch (nn/layers.h); bn_groups 1 */
     uint64_t seed;           /* initialisation */
 } tg_resnet_opts;
 

@@ -9,9 +9,11 @@
 
 #include "autograd/autograd.h"
 #include "autograd/scope.h"
+#include "dist/dist.h"
 #include "nn/init.h"
 #include "tensor/internal/check.h"
 #include "tensor/internal/elementwise.h"
+#include "tensor/internal/random.h"
 #include "tensor/internal/view.h"
 
 /* Registers t (taken) as a parameter (is_param) or buffer and keeps a
@@ -162,6 +164,7 @@ typedef struct {
     tg_tensor *weight, *bias, *running_mean, *running_var, *num_batches_tracked;
     float eps, momentum;
     int groups;
+    bool sync;
 } batch_norm_module;
 
 static const tg_module_type batch_norm_type, batch_norm1d_type;
@@ -175,6 +178,18 @@ static int check_batch_norm_input(const tg_module *m, const tg_tensor *x)
     return TG_FAIL("%s: expected %s input, got %d dims", m->type->name, one ? "2-D or 3-D" : "4-D", x->ndim);
 }
 
+/* A SyncBN's training forward across ranks: the batch norm, then the
+ * residual and the relu as ops of their own. */
+static tg_tensor *run_sync_batch_norm(batch_norm_module *b, tg_tensor *x, tg_tensor *residual, bool relu)
+{
+    int scope = tg_scope_begin();
+    if (scope < 0) return NULL;
+    tg_tensor *y = tg_sync_batch_norm(x, b->running_mean, b->running_var, b->weight, b->bias, true, b->momentum,
+                                      b->eps);
+    if (residual) y = tg_add(y, residual);
+    return tg_scope_return(scope, relu ? tg_relu(y) : y);
+}
+
 /* Runs batch norm module m on x, counting the batch in training: the batch
  * norm alone, or relu'd (relu) after adding residual (or NULL), as one op. */
 static tg_tensor *run_batch_norm(tg_module *m, tg_tensor *x, tg_tensor *residual, bool relu)
@@ -185,6 +200,7 @@ static tg_tensor *run_batch_norm(tg_module *m, tg_tensor *x, tg_tensor *residual
         int64_t seen = tg_get_i64(b->num_batches_tracked, NULL);
         if (tg_k_fill_(b->num_batches_tracked, (double)(seen + 1))) return NULL;
     }
+    if (b->sync && m->training && tg_dist_world_size() > 1) return run_sync_batch_norm(b, x, residual, relu);
     int groups = m->training ? b->groups : 1;
     if (residual)
         return tg_batch_norm_add_relu(x, residual, b->running_mean, b->running_var, b->weight, b->bias, m->training,
@@ -227,6 +243,10 @@ tg_tensor *tg_nn_batch_norm2d_add_relu_forward(tg_module *bn, tg_tensor *x, tg_t
 static tg_module *batch_norm_new(const tg_module_type *type, int64_t channels, const tg_batch_norm_opts *opts)
 {
     tg_batch_norm_opts o = opts ? *opts : (tg_batch_norm_opts){0};
+    if (o.sync && o.groups > 1) {
+        TG_FAIL("%s: a SyncBN's statistics are the whole batch's: groups %d must be 1", type->name, o.groups);
+        return NULL;
+    }
     if (channels <= 0 || o.groups < 0 || !(o.eps >= 0.0f) || !(o.momentum >= 0.0f && o.momentum <= 1.0f)) {
         TG_FAIL("%s: invalid channels %lld, eps %g, momentum %g or groups %d", type->name, (long long)channels,
                 (double)o.eps, (double)o.momentum, o.groups);
@@ -237,6 +257,7 @@ static tg_module *batch_norm_new(const tg_module_type *type, int64_t channels, c
     b->eps = o.eps ? o.eps : 1e-5f;
     b->momentum = o.momentum ? o.momentum : 0.1f;
     b->groups = o.groups ? o.groups : 1;
+    b->sync = o.sync;
     tg_module *m = &b->base;
     int rc = keep(m, "weight", tg_ones(TG_SHAPE(channels), TG_FLOAT32), true, &b->weight);
     if (!rc) rc = keep(m, "bias", tg_zeros(TG_SHAPE(channels), TG_FLOAT32), true, &b->bias);
@@ -359,16 +380,35 @@ typedef struct {
     tg_rng rng;
 } dropout_module;
 
+/* Dropout on rank r's part of a global batch of x's rows times the ranks
+ * (its rows r N .. r N + N - 1): the mask one process draws for the whole
+ * batch, these rows of it (draws per row: per_row), and the generator
+ * then past the whole batch's draw, as that process's. Exactly the same
+ * mask when r N per_row is a multiple of 4 (Philox's numbers come in
+ * blocks of 4); otherwise another, as random. */
+static tg_tensor *dropout_rows(dropout_module *d, tg_tensor *x, int64_t per_row, bool channels)
+{
+    int ranks = tg_dist_world_size();
+    bool whole = ranks == 1 || !d->base.training || x->ndim < (channels ? 4 : 1);
+    if (whole) return channels ? tg_dropout2d(x, d->p, d->base.training, &d->rng)
+                               : tg_dropout(x, d->p, d->base.training, &d->rng);
+    tg_rng start = d->rng;
+    uint64_t part = (uint64_t)(x->shape[0] * per_row);
+    tg_rng_skip(&d->rng, (uint64_t)tg_dist_rank() * part);
+    tg_tensor *y = channels ? tg_dropout2d(x, d->p, true, &d->rng) : tg_dropout(x, d->p, true, &d->rng);
+    d->rng = start;
+    tg_rng_skip(&d->rng, (uint64_t)ranks * part);
+    return y;
+}
+
 static tg_tensor *dropout_forward(tg_module *m, tg_tensor *x)
 {
-    dropout_module *d = (dropout_module *)m;
-    return tg_dropout(x, d->p, m->training, &d->rng);
+    return dropout_rows((dropout_module *)m, x, x->ndim ? tg_numel(x) / x->shape[0] : 1, false);
 }
 
 static tg_tensor *dropout2d_forward(tg_module *m, tg_tensor *x)
 {
-    dropout_module *d = (dropout_module *)m;
-    return tg_dropout2d(x, d->p, m->training, &d->rng);
+    return dropout_rows((dropout_module *)m, x, x->ndim == 4 ? x->shape[1] : 1, true);
 }
 
 static const tg_module_type dropout_type = {.name = "Dropout", .forward = dropout_forward};

@@ -13,11 +13,14 @@
 TG_API tg_module *tg_nn_conv2d(int64_t in, int64_t out, int kh, int kw, tg_conv2d_opts opts, bool bias, tg_rng *rng);
 /* Batch norm options; zeros mean PyTorch's defaults (eps 1e-5, momentum
  * 0.1). groups > 1: split batch norm in training (statistics per
- * sub-batch, as MoCo's shuffle BN on one device). */
+ * sub-batch, as MoCo's shuffle BN on one device). sync: SyncBatchNorm, in
+ * training the statistics of the batch spread over every rank of the job
+ * (tg_sync_batch_norm; groups must be 1); with one rank, plain batch norm. */
 typedef struct tg_batch_norm_opts {
     float eps;
     float momentum;
     int groups;
+    bool sync;
 } tg_batch_norm_opts;
 /* weight, bias (affine), running_mean, running_var, num_batches_tracked;
  * opts NULL: the defaults. BatchNorm2d takes (N,C,H,W) only, BatchNorm1d
@@ -120,7 +123,10 @@ TG_API tg_module *tg_nn_relu(bool inplace);
 TG_API tg_module *tg_nn_max_pool2d(tg_pool2d_opts opts);
 TG_API tg_module *tg_nn_adaptive_avg_pool2d(int64_t out_h, int64_t out_w);
 /* The mask stream is the module's own, seeded here: the same seed gives
- * the same masks. */
+ * the same masks. In a data-parallel job (dist/dist.h) a rank's input is
+ * its rows of the global batch, and its mask those rows of the mask one
+ * process draws for the whole batch (exactly so when a rank's first draw
+ * falls on a multiple of 4 numbers: Dropout2d over channels that are). */
 TG_API tg_module *tg_nn_dropout(float p, uint64_t seed);
 TG_API tg_module *tg_nn_dropout2d(float p, uint64_t seed);
 /* (N, ...) -> (N, product of the rest), as torch.nn.Flatten(). */

@@ -663,11 +663,12 @@ static int param_grads(const bn_shape *b, const bn_params *p, const double *sg, 
 }
 
 /* dx = a g + slope (x - mean) + shift per (group, channel): with batch
- * statistics a = w invstd, slope = -a invstd^2 sgd / m, shift = -a sg / m;
- * else only a. */
-static void dx_coefs(const bn_shape *b, bn_params *p, const double *sg, const double *sgd, bool batch_stats)
+ * statistics a = w invstd, slope = -a invstd^2 sgd / m, shift = -a sg / m
+ * (m values per channel in a group, or in the whole spread batch); else
+ * only a. */
+static void dx_coefs(const bn_shape *b, bn_params *p, const double *sg, const double *sgd, bool batch_stats,
+                     double m)
 {
-    double m = (double)(b->per_group * b->s);
     for (int64_t k = 0; k < b->groups * b->c; k++) {
         double is = p->invstd[k], a = (double)p->weight[k % b->c] * is;
         p->a[k] = (float)a;
@@ -687,8 +688,10 @@ static int new_like(const tg_tensor *x, tg_tensor **slot, float **data)
 }
 
 /* The sums (writing dresidual on the way), then dweight/dbias, then dx
- * (and dresidual, if the sums were not needed) as wanted. */
-static int backward_passes(bn_job *j, bn_params *p, bool batch_stats, const tg_tensor *x, const bn_grads *o)
+ * (and dresidual, if the sums were not needed) as wanted; with spread,
+ * dx from the whole batch's sums. */
+static int backward_passes(bn_job *j, bn_params *p, bool batch_stats, const tg_tensor *x, const bn_grads *o,
+                           const tg_k_bn_spread *spread)
 {
     int64_t gc = j->b->groups * j->b->c;
     double *sums = calloc((size_t)(2 * gc + 1), sizeof *sums);
@@ -699,8 +702,9 @@ static int backward_passes(bn_job *j, bn_params *p, bool batch_stats, const tg_t
         j->masked = j->dr != NULL;
     }
     if (!rc) rc = param_grads(j->b, p, sums, sums + gc, o->dweight, o->dbias);
+    if (!rc && o->dx && spread) rc = spread->reduce(sums, gc, spread->ctx);
     if (!rc && (o->dx || (j->dr && !j->masked))) {
-        dx_coefs(j->b, p, sums, sums + gc, batch_stats);
+        dx_coefs(j->b, p, sums, sums + gc, batch_stats, spread ? spread->count : (double)(j->b->per_group * j->b->s));
         rc = new_like(x, o->dx, &j->out);
         if (!rc) each_span(j, backward_span);
     }
@@ -721,7 +725,8 @@ static void clear_outputs(const bn_grads *o, bool release)
 
 /* The gradients of forward(x, residual, ..., relu) for dL/dy = g. */
 static int backward(tg_tensor *g, tg_tensor *x, tg_tensor *residual, tg_tensor *mean, tg_tensor *var,
-                    tg_tensor *weight, tg_tensor *bias, float eps, bool batch_stats, bool relu, const bn_grads *o)
+                    tg_tensor *weight, tg_tensor *bias, float eps, bool batch_stats, bool relu, const bn_grads *o,
+                    const tg_k_bn_spread *spread)
 {
     clear_outputs(o, false);
     bn_shape b;
@@ -733,7 +738,7 @@ static int backward(tg_tensor *g, tg_tensor *x, tg_tensor *residual, tg_tensor *
     int rc = gc && xc && (resc || !residual) ? 0 : -1;
     if (!rc) {
         bn_job j = {tg_data_f32(gc), tg_data_f32(xc), resc ? tg_data_f32(resc) : NULL, NULL, NULL, &b, &p, relu, false};
-        rc = backward_passes(&j, &p, batch_stats, x, o);
+        rc = backward_passes(&j, &p, batch_stats, x, o, spread);
     }
     if (rc) clear_outputs(o, true);
     tg_release(gc), tg_release(xc), tg_release(resc);
@@ -745,7 +750,19 @@ int tg_k_batch_norm_backward(tg_tensor *g, tg_tensor *x, tg_tensor *mean, tg_ten
                              float eps, bool batch_stats, tg_tensor **dx, tg_tensor **dweight, tg_tensor **dbias)
 {
     bn_grads o = {dx, dweight, dbias, NULL};
-    return backward(g, x, NULL, mean, var, weight, NULL, eps, batch_stats, false, &o);
+    return backward(g, x, NULL, mean, var, weight, NULL, eps, batch_stats, false, &o, NULL);
+}
+
+int tg_k_batch_norm_backward_spread(tg_tensor *g, tg_tensor *x, tg_tensor *mean, tg_tensor *var, tg_tensor *weight,
+                                    float eps, const tg_k_bn_spread *spread, tg_tensor **dx, tg_tensor **dweight,
+                                    tg_tensor **dbias)
+{
+    bn_grads o = {dx, dweight, dbias, NULL};
+    clear_outputs(&o, false);
+    if (TG_NEED("batch_norm_backward_spread", spread)) return -1;
+    if (mean && x && x->ndim >= 2 && tg_numel(mean) != x->shape[1])
+        return TG_FAIL("batch_norm_backward_spread: a spread batch has one group of statistics");
+    return backward(g, x, NULL, mean, var, weight, NULL, eps, true, false, &o, spread);
 }
 
 int tg_k_batch_norm_relu_backward(tg_tensor *g, tg_tensor *x, tg_tensor *residual, tg_tensor *mean, tg_tensor *var,
@@ -754,5 +771,5 @@ int tg_k_batch_norm_relu_backward(tg_tensor *g, tg_tensor *x, tg_tensor *residua
 {
     bn_grads o = {dx, dweight, dbias, residual ? dresidual : NULL};
     if (dresidual) *dresidual = NULL;
-    return backward(g, x, residual, mean, var, weight, bias, eps, batch_stats, true, &o);
+    return backward(g, x, residual, mean, var, weight, bias, eps, batch_stats, true, &o, NULL);
 }

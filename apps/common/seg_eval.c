@@ -1,5 +1,7 @@
 /* Test-split evaluation of an FCN (see seg_eval.h). Samples are read in
- * dataset order and run in batches of consecutive images of one size. */
+ * dataset order and run in batches of consecutive images of one size; in
+ * a data-parallel job each rank runs its share of the split and the
+ * ranks' confusion counts are summed. */
 #include "seg_eval.h"
 
 #include <stdlib.h>
@@ -98,11 +100,14 @@ static int flush(evaluator *e)
 
 static bool same_size(const tg_image *a, const tg_image *b) { return a->height == b->height && a->width == b->width; }
 
-/* Reads every test sample into batches. */
+/* Reads this rank's share of the test samples (all of them with one
+ * rank) into batches. */
 static int run(evaluator *e)
 {
     const tg_dataset *ds = e->d->test;
-    for (int64_t i = 0; i < ds->size; i++) {
+    int64_t ranks = tg_dist_world_size(), rank = tg_dist_rank(), end = ds->size * (rank + 1) / ranks;
+    e->first = ds->size * rank / ranks;
+    for (int64_t i = e->first; i < end; i++) {
         tg_sample s = {0};
         if (ds->get(ds, i, &s)) return fail("reading a sample");
         if (e->n && !same_size(&s.image, &e->samples[0].image) && flush(e)) {
@@ -134,7 +139,8 @@ int seg_evaluate(tg_module *m, const seg_data *d, const seg_eval_opts *o, seg_re
     tg_module_train(m, training);
     for (int j = 0; j < e.n; j++) tg_sample_free(&e.samples[j]);
     free(e.samples);
-    out->images = e.first;
+    out->images = d->test->size;
+    if (!rc && tg_dist_allreduce(e.cm.counts, TG_DIST_SUM)) rc = fail("summing the ranks' counts");
     if (!rc && tg_confusion_scores(&e.cm, &out->scores, out->iou)) rc = fail("scores");
     tg_confusion_free(&e.cm);
     if (rc) {

@@ -3,7 +3,10 @@
  * bilinearly to its mask's size when the test resize changed it; one
  * confusion matrix over every pixel of the split, from which mIoU,
  * things-mIoU, pixel accuracy and per-class IoU come (nn/metrics.h).
- * Optionally PNG overlays of the first images' predictions. */
+ * Optionally PNG overlays of the first images' predictions. In a
+ * data-parallel job (dist/dist.h) every rank evaluates its share of the
+ * split, the counts are summed, and every rank gets the same scores
+ * (overlays: of the images in each rank's share). */
 #ifndef APPS_SEG_EVAL_H
 #define APPS_SEG_EVAL_H
 

@@ -34,7 +34,7 @@ tg_module *seg_model_new(const backbone_arch *a, const seg_data *d, bool frozen,
         return NULL;
     }
     tg_resnet_opts backbone = {.depth = (int)a->depth, .width = a->width, .small_stem = small,
-                               .conv_fan = TG_FAN_OUT, .seed = seed};
+                               .conv_fan = TG_FAN_OUT, .sync_bn = true, .seed = seed}; /* mmseg's SyncBN */
     tg_fcn_opts o = tg_fcn_default_opts(backbone, d->num_classes);
     o.align_corners = d->align_corners;
     o.frozen_backbone = frozen;

@@ -271,16 +271,30 @@ static int report(comparer *m)
     return rc;
 }
 
+/* The output directory, its settings and log, by rank 0 (the job's
+ * files); every rank fails when it fails. */
 static int open_out(comparer *m)
 {
     char path[TG_TRAIN_PATH_MAX];
-    if (tg_train_make_dir(m->c.out)) return app_fail("compare", "the output directory");
-    if (guard_settings(m)) return -1;
-    out_path(m, "compare.log", path);
-    m->log = fopen(path, "a");
-    if (m->log) return 0;
-    fprintf(stderr, "compare: cannot open %s\n", path);
-    return -1;
+    int rc = 0;
+    if (tg_dist_rank() == 0) {
+        if (tg_train_make_dir(m->c.out)) rc = app_fail("compare", "the output directory");
+        else rc = guard_settings(m);
+        out_path(m, "compare.log", path);
+        if (!rc && !(m->log = fopen(path, "a"))) rc = TG_FAIL("cannot open %s", path);
+    }
+    return tg_dist_agree(rc) ? app_fail("compare", "the output directory") : 0;
+}
+
+/* Ranks started with other flags, refused alike on every rank. */
+static int same_settings(comparer *m)
+{
+    json_t *now = compare_settings_json(&m->c);
+    char *text = now ? json_dumps(now, OUT_JSON_FLAGS) : NULL;
+    int rc = text ? tg_dist_check_same(text, strlen(text), "the settings") : TG_FAIL("out of memory");
+    free(text);
+    json_decref(now);
+    return rc ? app_job_fail("compare", "settings") : 0;
 }
 
 int main(int argc, char **argv)
@@ -289,14 +303,15 @@ int main(int argc, char **argv)
     int rc = compare_parse(argc, argv, &m.c);
     if (rc) return rc > 0 ? 0 : 2;
     join_command(argc, argv, m.command, sizeof m.command);
-    if (open_out(&m)) return 1;
+    if (app_join_job(&argc, &argv, "compare")) return 1;
+    if (same_settings(&m) || open_out(&m)) return 1;
     tg_train_interrupt_install();
     log_line(&m, "%s (preset %s, %ld seed%s, %d threads)", m.command, m.c.preset, m.c.seeds, m.c.seeds == 1 ? "" : "s",
              tg_get_num_threads());
     rc = run_all(&m);
     if (rc > 0) log_line(&m, "stopped; run the same command again to continue");
-    if (rc == 0) rc = report(&m);
+    if (rc == 0 && tg_dist_rank() == 0) rc = report(&m); /* rank 0 writes the job's files */
     if (rc < 0) log_line(&m, "failed");
-    fclose(m.log);
-    return tg_train_exit_status(rc);
+    if (m.log) fclose(m.log);
+    return app_leave_job(tg_train_exit_status(rc), "compare");
 }

@@ -70,7 +70,7 @@ static int evaluate(const options *o, const seg_data *d)
     if (rc) return -1;
     int64_t drawn = o->overlays < r.images ? o->overlays : r.images;
     if (drawn) printf("overlays of the first %lld images in %s\n", (long long)drawn, o->out);
-    rc = write_results(o, d, &r);
+    rc = tg_dist_rank() == 0 ? write_results(o, d, &r) : 0; /* rank 0 writes the job's files */
     seg_result_free(&r);
     return rc;
 }
@@ -80,6 +80,7 @@ int main(int argc, char **argv)
     options o;
     int rc = parse_options(argc, argv, &o);
     if (rc) return rc > 0 ? 0 : 2;
+    if (app_join_job(&argc, &argv, "eval_seg")) return 1;
     seg_data d;
     if (tg_train_make_dir(o.out)) {
         app_fail("eval_seg", "the output directory");
@@ -88,5 +89,5 @@ int main(int argc, char **argv)
     if (seg_data_open(&d, &o.data, false)) return 1;
     rc = evaluate(&o, &d);
     seg_data_close(&d);
-    return rc ? 1 : 0;
+    return app_leave_job(rc ? 1 : 0, "eval_seg");
 }

@@ -1,8 +1,10 @@
 /* FCN fine-tuning and its test scores as one function (see finetune_run.h). */
 #include "finetune_run.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "app.h"
 #include "out_files.h"
@@ -31,8 +33,9 @@ typedef struct {
     int64_t per_epoch, total;
     epoch_sums sums;
     double seconds_before, start; /* training time of earlier runs; this run's start */
-    tg_fcn_loss_terms terms; /* the last step's */
+    tg_fcn_loss_terms terms; /* the last step's, over every rank's images */
     tg_train_progress bar;
+    tg_data_parallel *dp; /* the gradients averaged over the ranks of the job */
 } trainer;
 
 /* The options that change the numbers, as JSON (the run's config). */
@@ -51,10 +54,16 @@ static json_t *make_config(const trainer *t)
 
 /* ---- setup ---- */
 
-static int fail(const char *what)
+static int fail(const char *what) { return app_fail("finetune_seg", what); }
+
+/* A global batch that does not split across the ranks, refused alike on
+ * every rank. */
+static int check_job(const finetune_config *o)
 {
-    fprintf(stderr, "finetune_seg: %s: %s\n", what, tg_last_error());
-    return -1;
+    long ranks = tg_dist_world_size();
+    if (o->batch % ranks == 0) return 0;
+    TG_FAIL("--batch %ld (the global batch) does not split across %ld ranks", o->batch, ranks);
+    return app_job_fail("finetune_seg", "settings");
 }
 
 static int load_backbone(tg_module *m, const finetune_config *o)
@@ -73,8 +82,10 @@ static int load_backbone(tg_module *m, const finetune_config *o)
 static int make_loader(trainer *t)
 {
     const finetune_config *o = t->o;
-    if (app_make_loader(&t->state, t->data.train, tg_seg_train_config(&t->data.aug), o->batch, o->seed,
-                          o->workers, &t->per_epoch, "finetune_seg"))
+    tg_loader_config cfg = tg_seg_train_config(&t->data.aug);
+    cfg.shard_count = tg_dist_world_size(); /* each rank its slice of the global batch */
+    cfg.shard_index = tg_dist_rank();
+    if (app_make_loader(&t->state, t->data.train, cfg, o->batch, o->seed, o->workers, &t->per_epoch, "finetune_seg"))
         return -1;
     t->total = t->per_epoch * o->epochs;
     return 0;
@@ -98,21 +109,31 @@ static void describe(const trainer *t)
 {
     const finetune_config *o = t->o;
     printf("finetune_seg: %s, %lld training and %lld %s images; FCN on ResNet-%ld (%s stem, width %g), %lld "
-           "parameters%s; %lld steps an epoch x %ld epochs, batch %ld, seed %ld, threads %d\n",
+           "parameters%s; %lld steps an epoch x %ld epochs, batch %ld, seed %ld, threads %d, ranks %d\n",
            t->data.name, (long long)t->data.train->size, (long long)t->data.test->size, t->data.test_split,
            o->arch.depth, o->arch.stem, o->arch.width, (long long)tg_module_num_parameters(t->state.model),
            o->frozen ? ", backbone frozen" : "", (long long)t->per_epoch, o->epochs, o->batch, o->seed,
-           tg_get_num_threads());
+           tg_get_num_threads(), tg_dist_world_size());
 }
 
 /* What a finished run writes besides its checkpoint and log. */
 static const char *const outputs[] = {"fcn.safetensors", "results.json", NULL};
 
+/* The gradients of the parameters SGD trains, averaged over the ranks;
+ * every rank starts from rank 0's model. */
+static int make_data_parallel(trainer *t)
+{
+    tg_tensor_list params = {0};
+    if (!tg_fcn_parameters(t->state.model, &params)) t->dp = tg_data_parallel_new(t->state.model, &params, 0);
+    tg_tensor_list_clear(&params);
+    return t->dp ? 0 : fail("data parallel");
+}
+
 static int trainer_init(trainer *t, const finetune_config *o)
 {
     *t = (trainer){.o = o};
     t->state.outputs = outputs;
-    if (seg_data_open(&t->data, &o->data, true)) return -1;
+    if (check_job(o) || seg_data_open(&t->data, &o->data, true)) return -1;
     t->state.model = seg_model_new(&o->arch, &t->data, o->frozen, (uint64_t)o->seed);
     if (!t->state.model) return -1;
     if (o->backbone && o->start != TG_TRAIN_RESUME && load_backbone(t->state.model, o)) return -1;
@@ -122,8 +143,10 @@ static int trainer_init(trainer *t, const finetune_config *o)
     t->config = make_config(t);
     t->config_text = t->config ? json_dumps(t->config, OUT_JSON_FLAGS) : NULL;
     if (!t->config_text) return fail("config: out of memory, or text that is not UTF-8");
+    if (tg_dist_check_same(t->config_text, strlen(t->config_text), "the config"))
+        return app_job_fail("finetune_seg", "settings");
     if (app_open_run(&t->run, o->out, t->config_text, o->start, &t->state, t->total, "finetune_seg") ||
-        (o->start == TG_TRAIN_RESUME && read_sums(t)))
+        (o->start == TG_TRAIN_RESUME && read_sums(t)) || make_data_parallel(t))
         return -1;
     describe(t);
     if (tg_train_interrupt_install()) return fail("Ctrl-C");
@@ -134,6 +157,7 @@ static int trainer_init(trainer *t, const finetune_config *o)
 
 static void trainer_free(trainer *t)
 {
+    tg_data_parallel_free(t->dp);
     app_close_run(&t->run, &t->state);
     json_decref(t->config);
     free(t->config_text);
@@ -144,6 +168,23 @@ static void trainer_free(trainer *t)
 
 static double seconds(const trainer *t) { return t->seconds_before + tg_train_clock() - t->start; }
 
+/* The loss terms over every rank's images: the ranks' slices are equal,
+ * so the losses' means are the global batch's (mmseg's loss averages over
+ * every label pixel), and the accuracy their labelled pixels'. */
+static int share_terms(tg_fcn_loss_terms *terms)
+{
+    if (tg_dist_world_size() == 1) return 0;
+    double labelled = (double)terms->labelled, correct = labelled ? terms->acc * labelled : 0;
+    float v[5] = {(float)terms->loss, (float)terms->decode, (float)terms->aux, (float)correct, (float)labelled};
+    tg_tensor *sums = tg_from_data(TG_SHAPE(5), TG_FLOAT32, v);
+    int rc = sums ? tg_dist_allreduce(sums, TG_DIST_MEAN) : -1;
+    const float *m = rc ? NULL : tg_data_f32(sums);
+    if (m) *terms = (tg_fcn_loss_terms){m[0], m[1], m[2], m[4] > 0 ? m[3] / m[4] : NAN,
+                                        (int64_t)llround(m[4] * tg_dist_world_size())};
+    tg_release(sums);
+    return rc;
+}
+
 /* One forward, backward and update on the next batch. */
 static int train_step(trainer *t, tg_fcn_loss_terms *terms)
 {
@@ -153,7 +194,9 @@ static int train_step(trainer *t, tg_fcn_loss_terms *terms)
     tg_tensor *logits = NULL, *aux = NULL, *loss = NULL;
     if (!tg_fcn_forward(t->state.model, b.fields[0], &logits, &aux))
         loss = tg_fcn_loss(t->state.model, logits, aux, b.mask, terms);
-    int rc = !loss || tg_backward(loss, NULL) || tg_optimizer_step(t->state.opt) ? fail("training step") : 0;
+    int rc = !loss || share_terms(terms) || tg_data_parallel_backward(t->dp, loss) || tg_optimizer_step(t->state.opt)
+                 ? fail("training step")
+                 : 0;
     tg_optimizer_zero_grad(t->state.opt);
     tg_release(logits), tg_release(aux), tg_release(loss);
     tg_batch_release(&b);
@@ -261,7 +304,8 @@ static int finish(trainer *t, finetune_result *r)
     r->steps_per_epoch = t->per_epoch;
     r->seconds = seconds(t);
     tg_train_run_path(&t->run, "fcn.safetensors", path);
-    if (tg_module_save(path, t->state.model)) return fail("saving the weights");
+    bool writer = tg_dist_rank() == 0; /* rank 0 writes the run's files */
+    if (writer && tg_module_save(path, t->state.model)) return fail("saving the weights");
     printf("trained %lld steps in %.1f s; weights in %s\n", (long long)t->total, r->seconds, path);
     seg_eval_opts eo = {.batch = t->o->eval_batch};
     seg_result sr;
@@ -269,9 +313,9 @@ static int finish(trainer *t, finetune_result *r)
     if (seg_evaluate(t->state.model, &t->data, &eo, &sr)) return -1;
     r->eval_seconds = tg_train_clock() - t0;
     r->test = sr.scores;
-    int rc = write_results(t, &sr, r);
+    int rc = writer ? write_results(t, &sr, r) : 0;
     seg_result_free(&sr);
-    return rc;
+    return tg_dist_agree(rc); /* every rank goes on once rank 0's files are in place */
 }
 
 int finetune_run(const finetune_config *c, finetune_result *r)

@@ -72,6 +72,7 @@ int main(int argc, char **argv)
     finetune_config c = finetune_defaults();
     int rc = parse_options(argc, argv, &c);
     if (rc) return rc > 0 ? 0 : 2;
+    if (app_join_job(&argc, &argv, "finetune_seg")) return 1;
     finetune_result r;
-    return tg_train_exit_status(finetune_run(&c, &r));
+    return app_leave_job(tg_train_exit_status(finetune_run(&c, &r)), "finetune_seg");
 }

@@ -32,21 +32,6 @@ tiny="--images 80 --size 32 --width 0.125 --batch 16 --queue 64 --bn-groups 4 --
       --lr 0.001"
 untimed() { sed 's/"img_s":[0-9.e+-]*//; s/"time":[0-9.e+-]*//' "$1"; }
 
-# The step lines' numbers of logs $1 and $2 agree within 1e-5 relative.
-same_numbers() {
-    keys="loss loss_global loss_dense top1_global top1_dense"
-    for key in $keys; do
-        a=$(sed -n "s/.*\"kind\":\"step\".*\"$key\":\([^,}]*\).*/\1/p" "$1")
-        b=$(sed -n "s/.*\"kind\":\"step\".*\"$key\":\([^,}]*\).*/\1/p" "$2")
-        [ -n "$a" ] && [ "$(echo "$a" | wc -l)" = 10 ] || fail "$1: not 10 steps of $key"
-        printf '%s\n' "$a" > "$dir/a.txt"
-        printf '%s\n' "$b" | paste "$dir/a.txt" - | awk -v what="$1 $key" '{
-            d = $1 - $2; if (d < 0) d = -d; s = $2 < 0 ? -$2 : $2
-            if (d > 1e-5 * s + 1e-12) { print what ", step " NR ": " $1 " against " $2; bad = 1 } }
-            END { exit bad }' || fail "$1: $key differs from one process's"
-    done
-}
-
 # Model of checkpoint $1 within $3 of $2's.
 same_model() { quiet "$same_tensors" "$1/checkpoint.safetensors" "$2/checkpoint.safetensors" "$3" model.; }
 
@@ -55,7 +40,8 @@ for method in mocov2 densecl; do
     quiet "$pretrain" --method $method $tiny --out "$dir/$method-1"
     for n in 2 4; do
         quiet $mpirun -np $n "$pretrain" --method $method $tiny --out "$dir/$method-$n"
-        same_numbers "$dir/$method-$n/log.jsonl" "$dir/$method-1/log.jsonl"
+        same_steps "$dir/$method-$n/log.jsonl" "$dir/$method-1/log.jsonl" 10 \
+            loss loss_global loss_dense top1_global top1_dense
         same_model "$dir/$method-$n" "$dir/$method-1" 1e-5
         echo "$method, $n ranks: $(cat "$dir/out.txt" | tail -n 1)"
     done

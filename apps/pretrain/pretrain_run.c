@@ -529,7 +529,19 @@ static int finish(trainer *t, pretrain_result *r)
         pretrain_snapshot_name(t->snapshot_steps[i], name, sizeof name);
         printf("snapshot at %g of the iterations: %s\n", t->c->snapshots.v[i], name);
     }
-    return writer ? write_results(t, r) : 0;
+    /* every rank goes on once rank 0's files are in place (compare reads them next) */
+    return tg_dist_agree(writer ? write_results(t, r) : 0);
+}
+
+/* What the gradients' communication cost this part of the run, with ranks. */
+static void say_communication(const trainer *t)
+{
+    tg_data_parallel_stats st = tg_data_parallel_stats_of(t->dp);
+    if (tg_dist_world_size() == 1 || st.backwards == 0) return;
+    double n = (double)st.backwards;
+    printf("data parallel: %d ranks; gradients %.2f MB a step in %d buckets; backward %.3f s a step, then %.4f s "
+           "waiting for the gradients\n",
+           tg_dist_world_size(), (double)st.bytes / 1e6, st.buckets, st.backward_seconds / n, st.wait_seconds / n);
 }
 
 int pretrain_run(const pretrain_config *c, pretrain_result *r)
@@ -538,6 +550,7 @@ int pretrain_run(const pretrain_config *c, pretrain_result *r)
     trainer t;
     int rc = trainer_init(&t, c);
     if (!rc) rc = train(&t);
+    if (rc >= 0) say_communication(&t);
     if (!rc) rc = finish(&t, r);
     trainer_free(&t);
     return rc;

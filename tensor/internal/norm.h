@@ -50,6 +50,22 @@ int tg_k_batch_norm_update_(tg_tensor *running_mean, tg_tensor *running_var, tg_
 int tg_k_batch_norm_backward(tg_tensor *g, tg_tensor *x, tg_tensor *mean, tg_tensor *var, tg_tensor *weight,
                              float eps, bool batch_stats, tg_tensor **dx, tg_tensor **dweight, tg_tensor **dbias);
 
+/* A batch spread over several processes (SyncBN): between a backward's
+ * sums over this part and its dx, reduce turns sums (per channel, C sums
+ * of g, then C of g (x - mean)) into the whole batch's, in place. 0, or
+ * -1 with an error. */
+typedef struct tg_k_bn_spread {
+    int (*reduce)(double *sums, int64_t channels, void *ctx);
+    void *ctx;
+    double count; /* values per channel in the whole batch */
+} tg_k_bn_spread;
+/* tg_k_batch_norm_backward with batch statistics of one group for a part
+ * x of a spread batch: mean and var are the whole batch's, dweight and
+ * dbias this part's sums, dx from the whole batch's sums (spread). */
+int tg_k_batch_norm_backward_spread(tg_tensor *g, tg_tensor *x, tg_tensor *mean, tg_tensor *var, tg_tensor *weight,
+                                    float eps, const tg_k_bn_spread *spread, tg_tensor **dx, tg_tensor **dweight,
+                                    tg_tensor **dbias);
+
 /* Gradients of tg_k_batch_norm_relu for dL/dy = g, without y: the relu's
  * mask (y > 0, or NaN) is recomputed from x and residual by the code that
  * computes the forward's values, so it matches them bit for bit, and g

@@ -27,6 +27,14 @@ BN(bn_groups2, x[1], x[2], 2)
 BN(bn_groups3_plain, NULL, NULL, 3)
 #undef BN
 
+/* SyncBN in a job of one: plain batch norm (tests/autograd/test_sync_batch_norm.c
+ * holds its parts across ranks against the whole batch's batch norm). */
+static tg_tensor *f_sync_bn(tg_tensor *const *x, void *c)
+{
+    (void)c;
+    return tg_sync_batch_norm(x[0], NULL, NULL, x[1], x[2], true, MOMENTUM, EPS);
+}
+
 /* Training with fresh running statistics each call, so every evaluation
  * runs the in-place update too and sees the same inputs. */
 static tg_tensor *f_bn_running(tg_tensor *const *x, void *c)
@@ -203,6 +211,7 @@ const gc_case gc_norm[] = {
     {"batch_norm 4-D bias only", f_bn_bias_only, "2,3,2,2|3"},
     {"batch_norm 4-D transposed", f_bn_affine, "2,2,3,4T|2|2"},
     {"batch_norm groups 2", f_bn_groups2, "4,2,2,3|2|2"},
+    {"sync_batch_norm (one rank)", f_sync_bn, "3,2,3,3|2|2"},
     {"batch_norm groups 3 no affine", f_bn_groups3_plain, "6,2,3"},
     {"batch_norm running stats updated", f_bn_running, "4,2,3|2|2"},
     {"batch_norm eval", f_bn_eval, "3,2,2,2|2N|2+N|2"},
