@@ -54,7 +54,7 @@ for rep in $(seq "$reps"); do
         esac
         echo "$config, repetition $rep: $(rate "$out/log.jsonl") img/s $(comm "$out.txt")" >&2
         rate "$out/log.jsonl" >> "$work/$config.rate"
-        comm "$out.txt" | awk '{ print $1 > "'"$work/$config.backward"'"; print $2 > "'"$work/$config.wait"'" }'
+        comm "$out.txt" | awk '{ print $1 >> "'"$work/$config.backward"'"; print $2 >> "'"$work/$config.wait"'" }'
     done
 done
 echo "# $(uptime)" >&2

@@ -7,7 +7,8 @@
 #      accuracy within 1e-5 relative, the weights after the last step
 #      within 1e-5 (relative L2 norm), the test scores (each rank scores
 #      its share of the test split, the counts summed) equal to 4 digits;
-#      the learning rate is 0.001, as in pretrain_ranks.sh;
+#      the learning rate is 0.001, as in pretrain_ranks.sh; 2 ranks twice
+#      give the same weights, bit for bit;
 #   2. eval_seg with 2 ranks scores the one-process weights as one process
 #      does, exactly;
 #   3. a global batch that does not split across the ranks is refused with
@@ -43,6 +44,10 @@ for kind in fcn probe; do
         same_scores "$dir/$kind-$n/results.json" "$dir/$kind-1/results.json"
     done
 done
+
+# The same ranks twice, bit for bit.
+quiet $mpirun -np 2 "$finetune" $tiny --out "$dir/again"
+cmp -s "$dir/again/fcn.safetensors" "$dir/fcn-2/fcn.safetensors" || fail "2 ranks twice: other weights"
 
 # 2. eval_seg with 2 ranks scores as one process does.
 eval_flags="--test-images 16 --size 32 --width 0.125 --threads 1 --weights $dir/fcn-1/fcn.safetensors --overlays 0"
