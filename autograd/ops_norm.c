@@ -108,19 +108,22 @@ static int spread_statistics(tg_tensor *mean, tg_tensor *var, int64_t count, dou
     if (mine) memcpy(tg_data_f32(mine) + c, tg_data_f32(var), (size_t)c * 4);
     tg_tensor *all = mine ? tg_dist_allgather(mine) : NULL, *counts = all ? tg_dist_allgather(counted) : NULL;
     int ranks = tg_dist_world_size();
-    for (int64_t k = 0; counts && k < c; k++) {
-        double n = 0, sum = 0, moment = 0;
-        for (int r = 0; r < ranks; r++) n += (double)tg_data_i64(counts)[r];
-        for (int r = 0; r < ranks; r++) sum += (double)tg_data_i64(counts)[r] * tg_data_f32(all)[r * 2 * c + k];
+    const int64_t *n_r = counts ? tg_data_i64(counts) : NULL;
+    const float *stats = all ? tg_data_f32(all) : NULL; /* rank r: C means, then C variances */
+    double n = 0;
+    for (int r = 0; n_r && r < ranks; r++) n += (double)n_r[r];
+    for (int64_t k = 0; n_r && k < c; k++) {
+        double sum = 0, moment = 0;
+        for (int r = 0; r < ranks; r++) sum += (double)n_r[r] * stats[r * 2 * c + k];
         double mu = sum / n;
         for (int r = 0; r < ranks; r++) {
-            double d = tg_data_f32(all)[r * 2 * c + k] - mu;
-            moment += (double)tg_data_i64(counts)[r] * (tg_data_f32(all)[r * 2 * c + c + k] + d * d);
+            double d = stats[r * 2 * c + k] - mu;
+            moment += (double)n_r[r] * (stats[r * 2 * c + c + k] + d * d);
         }
         tg_data_f32(mean)[k] = (float)mu;
         tg_data_f32(var)[k] = (float)(moment / n);
-        *total = n;
     }
+    *total = n;
     int rc = counts ? 0 : -1;
     tg_release(mine), tg_release(counted), tg_release(all), tg_release(counts);
     return rc;

@@ -382,34 +382,29 @@ typedef struct {
 
 /* Dropout on rank r's part of a global batch of x's rows times the ranks
  * (its rows r N .. r N + N - 1): the mask one process draws for the whole
- * batch, these rows of it (draws per row: per_row), and the generator
- * then past the whole batch's draw, as that process's. Exactly the same
- * mask when r N per_row is a multiple of 4 (Philox's numbers come in
- * blocks of 4); otherwise another, as random. */
-static tg_tensor *dropout_rows(dropout_module *d, tg_tensor *x, int64_t per_row, bool channels)
+ * batch, these rows of it, and the generator then past the whole batch's
+ * draw, as that process's. Exactly the same mask when a rank's first draw
+ * falls on a multiple of 4 numbers (Philox's come in blocks of 4);
+ * otherwise another, as random. channels: Dropout2d, one draw per (N, C). */
+static tg_tensor *dropout_rows(tg_module *m, tg_tensor *x, bool channels)
 {
+    dropout_module *d = (dropout_module *)m;
     int ranks = tg_dist_world_size();
-    bool whole = ranks == 1 || !d->base.training || x->ndim < (channels ? 4 : 1);
-    if (whole) return channels ? tg_dropout2d(x, d->p, d->base.training, &d->rng)
-                               : tg_dropout(x, d->p, d->base.training, &d->rng);
+    bool spread = x && ranks > 1 && m->training && x->ndim >= (channels ? 4 : 1);
     tg_rng start = d->rng;
-    uint64_t part = (uint64_t)(x->shape[0] * per_row);
-    tg_rng_skip(&d->rng, (uint64_t)tg_dist_rank() * part);
-    tg_tensor *y = channels ? tg_dropout2d(x, d->p, true, &d->rng) : tg_dropout(x, d->p, true, &d->rng);
-    d->rng = start;
-    tg_rng_skip(&d->rng, (uint64_t)ranks * part);
+    uint64_t part = spread ? (uint64_t)(channels ? x->shape[0] * x->shape[1] : tg_numel(x)) : 0;
+    if (spread) tg_rng_skip(&d->rng, (uint64_t)tg_dist_rank() * part);
+    tg_tensor *y = channels ? tg_dropout2d(x, d->p, m->training, &d->rng) : tg_dropout(x, d->p, m->training, &d->rng);
+    if (spread) {
+        d->rng = start;
+        tg_rng_skip(&d->rng, (uint64_t)ranks * part);
+    }
     return y;
 }
 
-static tg_tensor *dropout_forward(tg_module *m, tg_tensor *x)
-{
-    return dropout_rows((dropout_module *)m, x, x->ndim ? tg_numel(x) / x->shape[0] : 1, false);
-}
+static tg_tensor *dropout_forward(tg_module *m, tg_tensor *x) { return dropout_rows(m, x, false); }
 
-static tg_tensor *dropout2d_forward(tg_module *m, tg_tensor *x)
-{
-    return dropout_rows((dropout_module *)m, x, x->ndim == 4 ? x->shape[1] : 1, true);
-}
+static tg_tensor *dropout2d_forward(tg_module *m, tg_tensor *x) { return dropout_rows(m, x, true); }
 
 static const tg_module_type dropout_type = {.name = "Dropout", .forward = dropout_forward};
 static const tg_module_type dropout2d_type = {.name = "Dropout2d", .forward = dropout2d_forward};

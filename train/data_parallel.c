@@ -33,7 +33,6 @@ typedef struct {
 } param;
 
 struct tg_data_parallel {
-    tg_module *model; /* borrowed */
     tg_tensor_list params;
     param *order; /* the parameters, last first */
     int n;
@@ -41,6 +40,7 @@ struct tg_data_parallel {
     int n_buckets, next_start; /* buckets start in order: the next to start */
     tg_tensor_list statistics; /* the running statistics, averaged after each step */
     tg_tensor *statistics_flat;
+    tg_tensor **statistics_slots; /* each statistic's view of statistics_flat */
     tg_data_parallel_stats stats;
     bool failed; /* a hook failed this backward (its message kept) */
     char message[512];
@@ -72,10 +72,10 @@ static char *describe_state(const tg_tensor_list *sd)
 
 /* Refuses models that differ between ranks, then makes every parameter
  * and buffer rank 0's. */
-static int broadcast_model(tg_data_parallel *dp)
+static int broadcast_model(tg_data_parallel *dp, const tg_module *model)
 {
     tg_tensor_list sd = {0};
-    int rc = tg_module_state_dict(dp->model, &sd);
+    int rc = tg_module_state_dict(model, &sd);
     char *text = rc ? NULL : describe_state(&sd);
     if (!text) rc = -1;
     if (!rc) rc = tg_dist_check_same(text, strlen(text), "data parallel: the model (its tensors' names and shapes)");
@@ -114,36 +114,54 @@ static int plan_buckets(tg_data_parallel *dp, int64_t bucket_bytes)
     return 0;
 }
 
+/* *flat: one float32 tensor as long as the n tensors, and slots[i] a
+ * view of it with tensor i's shape, the tensors one after another, so
+ * that they travel as one allreduce. 0 or -1. */
+static int flatten(tg_tensor *const *tensors, int n, tg_tensor **flat, tg_tensor **slots)
+{
+    int64_t numel = 0;
+    for (int i = 0; i < n; i++) numel += tg_numel(tensors[i]);
+    if (!(*flat = tg_zeros(TG_SHAPE(numel), TG_FLOAT32))) return -1;
+    int64_t at = 0;
+    for (int i = 0; i < n; i++) {
+        tg_tensor *t = tensors[i], *piece = tg_narrow(*flat, 0, at, tg_numel(t));
+        slots[i] = piece ? tg_view(piece, t->ndim, t->shape) : NULL;
+        tg_release(piece);
+        if (!slots[i]) return -1;
+        at += tg_numel(t);
+    }
+    return 0;
+}
+
 /* Each bucket's flat tensor and each parameter's slot in it. */
 static int make_slots(tg_data_parallel *dp)
 {
-    for (int b = 0; b < dp->n_buckets; b++) {
+    size_t n = (size_t)dp->n + 1;
+    tg_tensor **tensors = calloc(n, sizeof *tensors), **slots = calloc(n, sizeof *slots);
+    int rc = tensors && slots ? 0 : TG_FAIL("data parallel: out of memory");
+    for (int k = 0; !rc && k < dp->n; k++) tensors[k] = dp->order[k].tensor;
+    for (int b = 0; !rc && b < dp->n_buckets; b++) {
         bucket *bk = &dp->buckets[b];
-        int64_t numel = 0;
-        for (int k = bk->first; k < bk->first + bk->count; k++) numel += tg_numel(dp->order[k].tensor);
-        bk->flat = tg_zeros(TG_SHAPE(numel), TG_FLOAT32);
-        if (!bk->flat) return -1;
-        int64_t at = 0;
-        for (int k = bk->first; k < bk->first + bk->count; k++) {
-            tg_tensor *t = dp->order[k].tensor, *piece = tg_narrow(bk->flat, 0, at, tg_numel(t));
-            dp->order[k].slot = piece ? tg_view(piece, t->ndim, t->shape) : NULL;
-            tg_release(piece);
-            if (!dp->order[k].slot) return -1;
-            at += tg_numel(t);
-        }
-        dp->stats.bytes += numel * 4;
+        rc = flatten(tensors + bk->first, bk->count, &bk->flat, slots + bk->first);
+        if (!rc) dp->stats.bytes += tg_numel(bk->flat) * 4;
     }
+    for (int k = 0; slots && k < dp->n; k++) dp->order[k].slot = slots[k];
+    free(tensors), free(slots);
     dp->stats.buckets = dp->n_buckets;
-    return 0;
+    return rc;
 }
 
 /* The running statistics as one flat tensor, for one allreduce. */
 static int make_statistics_flat(tg_data_parallel *dp)
 {
-    int64_t numel = 0;
-    for (int i = 0; i < dp->statistics.n; i++) numel += tg_numel(dp->statistics.items[i].tensor);
-    dp->statistics_flat = tg_zeros(TG_SHAPE(numel), TG_FLOAT32);
-    return dp->statistics_flat ? 0 : -1;
+    size_t n = (size_t)dp->statistics.n + 1;
+    tg_tensor **tensors = calloc(n, sizeof *tensors);
+    dp->statistics_slots = calloc(n, sizeof *dp->statistics_slots);
+    int rc = tensors && dp->statistics_slots ? 0 : TG_FAIL("data parallel: out of memory");
+    for (int i = 0; !rc && i < dp->statistics.n; i++) tensors[i] = dp->statistics.items[i].tensor;
+    if (!rc) rc = flatten(tensors, dp->statistics.n, &dp->statistics_flat, dp->statistics_slots);
+    free(tensors);
+    return rc;
 }
 
 tg_data_parallel *tg_data_parallel_new(tg_module *model, const tg_tensor_list *params, int64_t bucket_bytes)
@@ -158,12 +176,11 @@ tg_data_parallel *tg_data_parallel_new(tg_module *model, const tg_tensor_list *p
         TG_FAIL("data_parallel_new: out of memory");
         return NULL;
     }
-    dp->model = model;
     dp->n = params->n;
     int rc = 0;
     for (int i = 0; !rc && i < params->n; i++)
         rc = tg_tensor_list_add(&dp->params, params->items[i].name, params->items[i].tensor);
-    if (!rc) rc = broadcast_model(dp);
+    if (!rc) rc = broadcast_model(dp, model);
     if (!rc && tg_dist_world_size() > 1)
         rc = plan_buckets(dp, bucket_bytes ? bucket_bytes : TG_DATA_PARALLEL_BUCKET_BYTES) || make_slots(dp) ||
              make_statistics_flat(dp);
@@ -185,6 +202,8 @@ void tg_data_parallel_free(tg_data_parallel *dp)
     free(dp->order);
     free(dp->buckets);
     tg_tensor_list_clear(&dp->params);
+    for (int i = 0; dp->statistics_slots && i < dp->statistics.n; i++) tg_release(dp->statistics_slots[i]);
+    free(dp->statistics_slots);
     tg_tensor_list_clear(&dp->statistics);
     tg_release(dp->statistics_flat);
     free(dp);
@@ -295,18 +314,13 @@ int tg_data_parallel_backward(tg_data_parallel *dp, tg_tensor *loss)
     return comm ? -1 : bring_out(dp);
 }
 
-/* Copies the running statistics into the flat tensor (in) or back (out). */
+/* Copies the running statistics into their slots (in) or back (out). */
 static int move_statistics(tg_data_parallel *dp, bool in)
 {
-    int64_t at = 0;
     int rc = 0;
     for (int i = 0; !rc && i < dp->statistics.n; i++) {
-        tg_tensor *t = dp->statistics.items[i].tensor;
-        tg_tensor *piece = tg_narrow(dp->statistics_flat, 0, at, tg_numel(t));
-        tg_tensor *slot = piece ? tg_view(piece, t->ndim, t->shape) : NULL;
-        rc = !slot ? -1 : in ? tg_copy_(slot, t) : tg_copy_(t, slot);
-        tg_release(piece), tg_release(slot);
-        at += tg_numel(t);
+        tg_tensor *t = dp->statistics.items[i].tensor, *slot = dp->statistics_slots[i];
+        rc = in ? tg_copy_(slot, t) : tg_copy_(t, slot);
     }
     return rc;
 }

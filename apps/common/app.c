@@ -59,10 +59,21 @@ int app_make_sgd(tg_train_state *s, int (*params_of)(const tg_module *, tg_tenso
     return s->opt ? 0 : app_fail(prog, "building the optimizer");
 }
 
+int app_make_data_parallel(tg_train_state *s, int (*params_of)(const tg_module *, tg_tensor_list *),
+                           tg_data_parallel **dp, const char *prog)
+{
+    tg_tensor_list params = {0};
+    *dp = params_of(s->model, &params) ? NULL : tg_data_parallel_new(s->model, &params, 0);
+    tg_tensor_list_clear(&params);
+    return *dp ? 0 : app_fail(prog, "data parallel");
+}
+
 int app_make_loader(tg_train_state *s, const tg_dataset *ds, tg_loader_config cfg, long batch, long seed,
                     long workers, int64_t *per_epoch, const char *prog)
 {
     cfg.batch_size = batch;
+    cfg.shard_count = tg_dist_world_size(); /* each rank its slice of the global batch */
+    cfg.shard_index = tg_dist_rank();
     cfg.shuffle = cfg.drop_last = true;
     cfg.seed = (uint64_t)seed;
     cfg.num_workers = (int)workers;
@@ -119,6 +130,7 @@ int app_open_run(tg_train_run *r, const char *dir, const char *config, tg_train_
                  int64_t total, const char *prog)
 {
     bool resume = start == TG_TRAIN_RESUME;
+    if (tg_dist_check_same(config, strlen(config), "the config")) return app_job_fail(prog, "settings");
     if (tg_train_run_open(r, dir, config, start, s)) return app_fail(prog, resume ? "resuming" : "opening the run");
     if (resume) printf("resumed from %s at step %lld of %lld\n", r->checkpoint, (long long)s->step, (long long)total);
     return 0;

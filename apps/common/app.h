@@ -36,8 +36,13 @@ int app_leave_job(int status, const char *prog);
  * s->model that params_of lists (tg_fcn_parameters...). 0 or -1. */
 int app_make_sgd(tg_train_state *s, int (*params_of)(const tg_module *, tg_tensor_list *), double lr,
                  double momentum, double weight_decay, const char *prog);
+/* *dp: the gradients of the parameters params_of lists averaged over the
+ * ranks of the job, every rank starting from rank 0's s->model. 0 or -1. */
+int app_make_data_parallel(tg_train_state *s, int (*params_of)(const tg_module *, tg_tensor_list *),
+                           tg_data_parallel **dp, const char *prog);
 /* s->loader over ds with cfg's fields and callback, shuffled each epoch,
- * the last partial batch dropped; *per_epoch gets its batches a pass. 0,
+ * the last partial batch dropped, batch the global batch of which each
+ * rank of the job takes its slice; *per_epoch gets its batches a pass. 0,
  * or -1 (ds makes no batch, say). */
 int app_make_loader(tg_train_state *s, const tg_dataset *ds, tg_loader_config cfg, long batch, long seed,
                     long workers, int64_t *per_epoch, const char *prog);
@@ -51,7 +56,9 @@ int app_start_mode(bool resume, bool overwrite, tg_train_start *start, const cha
  * (--lr): -1 after printing both flags; else 0. */
 int app_check_lr_floor(const char *floor_flag, double floor, const char *lr_flag, double lr, const char *prog);
 
-/* Opens the run (tg_train_run_open), saying where a resumed one goes on. */
+/* Opens the run (tg_train_run_open), saying where a resumed one goes on;
+ * a config that differs between the ranks of the job is refused first,
+ * on every rank, said once. */
 int app_open_run(tg_train_run *r, const char *dir, const char *config, tg_train_start start, tg_train_state *s,
                  int64_t total, const char *prog);
 /* ds, read with corrupt images tolerated or not (--tolerate-corrupt-images);

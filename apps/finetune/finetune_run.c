@@ -4,7 +4,6 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "app.h"
 #include "out_files.h"
@@ -82,10 +81,8 @@ static int load_backbone(tg_module *m, const finetune_config *o)
 static int make_loader(trainer *t)
 {
     const finetune_config *o = t->o;
-    tg_loader_config cfg = tg_seg_train_config(&t->data.aug);
-    cfg.shard_count = tg_dist_world_size(); /* each rank its slice of the global batch */
-    cfg.shard_index = tg_dist_rank();
-    if (app_make_loader(&t->state, t->data.train, cfg, o->batch, o->seed, o->workers, &t->per_epoch, "finetune_seg"))
+    if (app_make_loader(&t->state, t->data.train, tg_seg_train_config(&t->data.aug), o->batch, o->seed,
+                        o->workers, &t->per_epoch, "finetune_seg"))
         return -1;
     t->total = t->per_epoch * o->epochs;
     return 0;
@@ -119,16 +116,6 @@ static void describe(const trainer *t)
 /* What a finished run writes besides its checkpoint and log. */
 static const char *const outputs[] = {"fcn.safetensors", "results.json", NULL};
 
-/* The gradients of the parameters SGD trains, averaged over the ranks;
- * every rank starts from rank 0's model. */
-static int make_data_parallel(trainer *t)
-{
-    tg_tensor_list params = {0};
-    if (!tg_fcn_parameters(t->state.model, &params)) t->dp = tg_data_parallel_new(t->state.model, &params, 0);
-    tg_tensor_list_clear(&params);
-    return t->dp ? 0 : fail("data parallel");
-}
-
 static int trainer_init(trainer *t, const finetune_config *o)
 {
     *t = (trainer){.o = o};
@@ -143,10 +130,9 @@ static int trainer_init(trainer *t, const finetune_config *o)
     t->config = make_config(t);
     t->config_text = t->config ? json_dumps(t->config, OUT_JSON_FLAGS) : NULL;
     if (!t->config_text) return fail("config: out of memory, or text that is not UTF-8");
-    if (tg_dist_check_same(t->config_text, strlen(t->config_text), "the config"))
-        return app_job_fail("finetune_seg", "settings");
     if (app_open_run(&t->run, o->out, t->config_text, o->start, &t->state, t->total, "finetune_seg") ||
-        (o->start == TG_TRAIN_RESUME && read_sums(t)) || make_data_parallel(t))
+        (o->start == TG_TRAIN_RESUME && read_sums(t)) ||
+        app_make_data_parallel(&t->state, tg_fcn_parameters, &t->dp, "finetune_seg"))
         return -1;
     describe(t);
     if (tg_train_interrupt_install()) return fail("Ctrl-C");

@@ -168,10 +168,8 @@ static int make_model(trainer *t)
 static int make_loader(trainer *t)
 {
     const pretrain_config *c = t->c;
-    tg_loader_config cfg = tg_pretrain_pairs_config(&t->aug);
-    cfg.shard_count = tg_dist_world_size(); /* each rank its slice of the global batch */
-    cfg.shard_index = tg_dist_rank();
-    if (app_make_loader(&t->state, t->data, cfg, c->batch, c->seed, c->workers, &t->per_epoch, "pretrain"))
+    if (app_make_loader(&t->state, t->data, tg_pretrain_pairs_config(&t->aug), c->batch, c->seed, c->workers,
+                        &t->per_epoch, "pretrain"))
         return -1;
     t->total = t->per_epoch * c->epochs;
     t->warmup = (int64_t)llround(c->warmup * (double)t->total);
@@ -270,16 +268,6 @@ static int snapshot_if_due(trainer *t)
 
 static int after_save(void *ctx) { return snapshot_if_due(ctx); }
 
-/* The gradients of the parameters SGD trains, averaged over the ranks;
- * every rank starts from rank 0's model. */
-static int make_data_parallel(trainer *t)
-{
-    tg_tensor_list params = {0};
-    if (!tg_contrastive_parameters(t->state.model, &params)) t->dp = tg_data_parallel_new(t->state.model, &params, 0);
-    tg_tensor_list_clear(&params);
-    return t->dp ? 0 : fail("data parallel");
-}
-
 static int trainer_init(trainer *t, const pretrain_config *c)
 {
     *t = (trainer){.c = c, .shuffle = tg_rng_new((uint64_t)c->seed, SHUFFLE_STREAM)};
@@ -293,10 +281,9 @@ static int trainer_init(trainer *t, const pretrain_config *c)
     t->config = make_config(t);
     t->config_text = t->config ? json_dumps(t->config, OUT_JSON_FLAGS) : NULL;
     if (!t->config_text) return fail("config: out of memory, or text that is not UTF-8");
-    if (tg_dist_check_same(t->config_text, strlen(t->config_text), "the config"))
-        return app_job_fail("pretrain", "settings");
     if (app_open_run(&t->run, c->out, t->config_text, c->start, &t->state, t->total, "pretrain") ||
-        (c->start == TG_TRAIN_RESUME && (read_meta(t) || snapshot_if_due(t))) || make_data_parallel(t))
+        (c->start == TG_TRAIN_RESUME && (read_meta(t) || snapshot_if_due(t))) ||
+        app_make_data_parallel(&t->state, tg_contrastive_parameters, &t->dp, "pretrain"))
         return -1;
     describe(t);
     if (tg_train_interrupt_install()) return fail("Ctrl-C");
